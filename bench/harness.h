@@ -1,0 +1,148 @@
+// The host half of the benchmark harness: everything that needs neither CUDA nor a GPU, so that
+// it builds everywhere and is tested on its own.
+//
+// - the command line every benchmark binary shares (--quick, --device, --cache, --print_gpu,
+//   plus Google Benchmark's own flags) and its defaults (repetitions, JSON output);
+// - size sweeps, the L2 rotation policy, names and labels;
+// - turning declared work and measured time into counters and rates;
+// - the output file: Google Benchmark writes to a temporary file; the harness adds the GPU's
+//   state at the end of the run to its context and renames it into place, so an interrupted or
+//   failed run leaves no truncated JSON behind;
+// - one-check-per-shape bookkeeping and the exit status (a failed check fails the binary).
+#pragma once
+
+#include <benchmark/benchmark.h>
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "model/contract.h"
+
+namespace batchcost {
+
+// Exit statuses of every benchmark binary.
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitCheckFailed = 1;  // a data check or a benchmark failed
+inline constexpr int kExitUsage = 2;        // bad flag, unwritable output
+inline constexpr int kExitNoGpu = 77;       // no usable GPU (77: "skipped" to ctest and automake)
+
+enum class CachePolicy { kCold, kHot };
+std::string_view to_string(CachePolicy c);
+
+// The harness's own flags (removed from argv before Google Benchmark sees it).
+struct Options {
+  bool quick = false;               // --quick: coarse sweeps, short runs, for smoke tests
+  int device = 0;                   // --device=N: the CUDA device to measure
+  CachePolicy cache = CachePolicy::kCold;  // --cache=cold|hot, for benchmarks that offer both
+  bool print_gpu = false;           // --print_gpu: print the GPU's short name (results/<gpu>) and exit
+  bool help = false;
+};
+
+// Parses and removes the harness's flags from args (args[0] is the program). Also applies the
+// defaults: --benchmark_repetitions (5, or 3 with --quick), --benchmark_out_format=json when
+// --benchmark_out is given. Throws std::invalid_argument naming a bad flag or value.
+Options take_harness_flags(std::vector<std::string>& args);
+std::string harness_help(std::string_view program);
+
+// Powers of two from lo to hi inclusive (both > 0, lo <= hi); with `quick`, every fourth power
+// of two plus hi. Throws std::invalid_argument for a bad range.
+std::vector<std::int64_t> pow2_sweep(std::int64_t lo, std::int64_t hi, bool quick);
+
+// "4 KiB", "1.5 MiB", "4 GiB": for messages.
+std::string format_bytes(double bytes);
+
+// How many copies of a working set of `bytes_per_set` bytes a cold-cache benchmark rotates
+// through so that each copy has left the L2 (of l2_bytes) before it is used again: enough for
+// the copies to span kColdFactor times the L2, at least 1; 1 for a hot cache.
+inline constexpr std::int64_t kColdFactor = 4;
+std::int64_t rotation_sets(std::int64_t bytes_per_set, std::int64_t l2_bytes, CachePolicy cache);
+
+// How many operations one timed sample runs back to back, from a first estimate of one
+// operation's time: enough for the sample to last `target_s` (so that event resolution, about
+// 0.5 µs, is a small fraction of it), at most max_ops, at least 1.
+int ops_per_sample(double op_seconds, double target_s, int max_ops);
+
+// Sets the benchmark's label and counters: each non-zero work counter per iteration, the
+// derived rates (flops_per_s, bytes_per_s, net_bytes_per_s) from the mean time per iteration,
+// and any extra counters. `seconds_per_iteration` is the measured mean.
+void record(benchmark::State& state, const Work& work, const Labels& labels,
+            double seconds_per_iteration, const std::map<std::string, double>& extra = {});
+
+// Fails the benchmark (SkipWithError) and remembers the failure: the binary exits with
+// kExitCheckFailed at the end, after writing its results.
+void fail(benchmark::State& state, const std::string& message);
+// Skips a benchmark that cannot run here (a size that does not fit in memory, a dtype the GPU
+// lacks). Not a failure; the message starts with "skipped: ".
+void skip(benchmark::State& state, const std::string& reason);
+int failures();
+
+// Runs `check` the first time `shape` is seen in this process and remembers its verdict: an
+// empty string means pass, anything else is the mismatch to report. Every later call with the
+// same shape returns the remembered verdict (repetitions re-run a benchmark; the check need not).
+std::string check_once(const std::string& shape, const std::function<std::string()>& check);
+
+// Describes the NVML throttle ("clocks event") reason bits in a human-readable way, and says
+// which of them mean the GPU slowed down (power, thermal, hardware slowdown), as opposed to
+// benign states (idle, application clocks setting).
+std::string describe_throttle_reasons(std::uint64_t mask);
+bool is_slowdown(std::uint64_t mask);
+
+// Warnings for the end of a run, from the SM clocks sampled after each benchmark (MHz) and the
+// union of throttle reasons seen: a clock that fell more than 5% below the highest sample, a
+// slowdown reason.
+std::vector<std::string> clock_warnings(const std::vector<double>& sm_clock_mhz_samples,
+                                        std::uint64_t throttle_reasons_seen);
+
+// A short lowercase name for a GPU, for results/<gpu>/: "NVIDIA H100 80GB HBM3" -> "h100-sxm",
+// "NVIDIA H100 PCIe" -> "h100-pcie", "NVIDIA H200" -> "h200", otherwise the name lowercased
+// without the vendor, non-alphanumerics as '-'.
+std::string gpu_slug(std::string_view gpu_name);
+
+// What a binary plugs into run_main.
+struct MainSpec {
+  std::string program;  // "batchcost-memory"
+  // Registers the benchmarks (benchmark::RegisterBenchmark). Must not touch the GPU: listing
+  // (--benchmark_list_tests) works on a machine without one.
+  std::function<void(const Options&)> register_benchmarks;
+  // Opens the device and returns the context at the start of the run (typed values). Throws
+  // NoDevice when there is no usable GPU.
+  std::function<nlohmann::json(const Options&)> start;
+  // The context at the end of the run, and warnings about the run.
+  std::function<nlohmann::json()> finish;
+  // Called after the end context is read, before exit (release the device).
+  std::function<void()> shutdown;
+};
+
+// Thrown by MainSpec::start when the machine has no usable GPU: the binary prints the message
+// on one line and exits with kExitNoGpu.
+struct NoDevice : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+int run_main(int argc, char** argv, const MainSpec& spec);
+
+// Thrown where a benchmark's buffers do not fit in the GPU's free memory: add() turns it into a
+// skip, and the rest of the sweep goes on.
+struct OutOfDeviceMemory : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+// Registers a benchmark with manual time in microseconds. An exception from its body fails that
+// benchmark (fail()) instead of ending the process; OutOfDeviceMemory skips it.
+benchmark::internal::Benchmark* add(const std::string& name,
+                                    std::function<void(benchmark::State&)> body);
+
+// The harness's output step, exposed for tests: merges `start` and `end` into the context of
+// the Google Benchmark JSON at `partial_path` and writes the result atomically to `final_path`
+// (a temporary file in the same folder, then rename), removing `partial_path`. Throws
+// std::runtime_error naming the file when the partial output is missing or not valid JSON.
+void finalize_output(const std::string& partial_path, const std::string& final_path,
+                     const nlohmann::json& start, const nlohmann::json& end);
+
+}  // namespace batchcost
