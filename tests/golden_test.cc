@@ -1,0 +1,160 @@
+// Golden test of the JSON a benchmark binary writes, through the real harness (golden_bench):
+// names, labels, counters and rates, aggregates, context keys, error entries, exit statuses,
+// and that failures leave no partial file. Set BATCHCOST_UPDATE_GOLDEN=1 to rewrite the golden
+// file after an intended change, then review the diff.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+
+#include <cmath>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+int run(const std::string& args) {
+  std::string cmd = std::string(GOLDEN_BENCH_PATH) + " " + args + " >/dev/null 2>&1";
+  int status = std::system(cmd.c_str());
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+// Drops what differs from run to run and machine to machine: the host's context, iteration
+// counts and CPU time. The GPU time is fixed by the demo, so real_time stays.
+json normalize(json j) {
+  for (const char* k : {"date", "host_name", "executable", "num_cpus", "mhz_per_cpu",
+                        "cpu_scaling_enabled", "caches", "load_avg", "library_build_type"}) {
+    j["context"].erase(k);
+  }
+  for (auto& b : j["benchmarks"]) {
+    b.erase("iterations");
+    b.erase("cpu_time");
+  }
+  return j;
+}
+
+// Equal up to 1e-9 relative difference in numbers (means of fixed times are not bit-exact).
+::testing::AssertionResult same(const json& a, const json& b, const std::string& where) {
+  if (a.is_number() && b.is_number()) {
+    double x = a.get<double>(), y = b.get<double>();
+    if (std::fabs(x - y) <= 1e-9 * std::max(std::fabs(x), std::fabs(y))) {
+      return ::testing::AssertionSuccess();
+    }
+    return ::testing::AssertionFailure() << where << ": " << x << " != " << y;
+  }
+  if (a.type() != b.type()) return ::testing::AssertionFailure() << where << ": type differs";
+  if (a.is_object()) {
+    for (const auto& [k, v] : a.items()) {
+      if (!b.contains(k)) return ::testing::AssertionFailure() << where << "." << k << " missing";
+      if (auto r = same(v, b[k], where + "." + k); !r) return r;
+    }
+    for (const auto& [k, v] : b.items()) {
+      if (!a.contains(k)) return ::testing::AssertionFailure() << where << "." << k << " unexpected";
+    }
+    return ::testing::AssertionSuccess();
+  }
+  if (a.is_array()) {
+    if (a.size() != b.size()) return ::testing::AssertionFailure() << where << ": sizes differ";
+    for (size_t i = 0; i < a.size(); ++i) {
+      if (auto r = same(a[i], b[i], where + "[" + std::to_string(i) + "]"); !r) return r;
+    }
+    return ::testing::AssertionSuccess();
+  }
+  return a == b ? ::testing::AssertionSuccess()
+                : ::testing::AssertionFailure() << where << ": " << a << " != " << b;
+}
+
+class GoldenBench : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() /
+           ("batchcost_golden_" + std::string(::testing::UnitTest::GetInstance()
+                                                  ->current_test_info()->name()));
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+  std::vector<std::string> files() const {
+    std::vector<std::string> out;
+    for (const auto& e : fs::directory_iterator(dir_)) out.push_back(e.path().filename().string());
+    return out;
+  }
+  fs::path dir_;
+};
+
+TEST_F(GoldenBench, JsonMatchesTheGoldenFile) {
+  fs::path out = dir_ / "demo.json";
+  // The failing check makes the exit status 1, after the results are written.
+  ASSERT_EQ(run("--benchmark_out=" + out.string() +
+                " --benchmark_repetitions=2 --benchmark_min_time=0.001"),
+            1);
+  EXPECT_EQ(files(), std::vector<std::string>{"demo.json"});  // no partial or temporary file
+  std::ifstream in(out);
+  json got = normalize(json::parse(in));
+
+  fs::path golden = fs::path(BATCHCOST_SOURCE_DIR) / "tests/data/golden/golden_bench.json";
+  if (std::getenv("BATCHCOST_UPDATE_GOLDEN") != nullptr) {
+    std::ofstream(golden) << got.dump(2) << "\n";
+    GTEST_SKIP() << "rewrote " << golden;
+  }
+  std::ifstream gin(golden);
+  ASSERT_TRUE(gin) << "missing " << golden;
+  EXPECT_TRUE(same(got, json::parse(gin), "$"));
+}
+
+TEST_F(GoldenBench, CountersAndRatesFollowTheContract) {
+  fs::path out = dir_ / "r.json";
+  ASSERT_EQ(run("--benchmark_out=" + out.string() +
+                " --benchmark_filter=demo/fixed --benchmark_repetitions=1 --benchmark_min_time=0.001"),
+            0);
+  std::ifstream in(out);
+  json j = json::parse(in);
+  ASSERT_EQ(j["benchmarks"].size(), 2u);
+  const json& b = j["benchmarks"][1];
+  EXPECT_EQ(b["name"], "demo/fixed/bytes:1048576/manual_time");
+  EXPECT_EQ(b["label"], "cache=cold dtype=fp32 timing=device");
+  EXPECT_EQ(b["time_unit"], "us");
+  EXPECT_NEAR(b["real_time"].get<double>(), 1048576e-9 * 1e6, 1e-6);
+  EXPECT_EQ(b["bytes"], 1048576.0);
+  EXPECT_EQ(b["flops"], 2 * 1048576.0);
+  EXPECT_EQ(b["launches"], 1.0);
+  EXPECT_FALSE(b.contains("net_bytes"));  // zero counters are absent
+  EXPECT_NEAR(b["bytes_per_s"].get<double>(), 1e9, 1e-3);
+  EXPECT_NEAR(b["flops_per_s"].get<double>(), 2e9, 1e-3);
+  // Typed context from the harness's start and finish.
+  EXPECT_EQ(j["context"]["sm_count"], 4);
+  EXPECT_EQ(j["context"]["gpu_name"], "Demo GPU");
+  EXPECT_EQ(j["context"]["sm_clock_mhz_end"], 1000);
+  EXPECT_EQ(j["context"]["batchcost_profile"], "default");
+}
+
+TEST_F(GoldenBench, SkipsAreNotFailuresButErrorsAre) {
+  fs::path out = dir_ / "s.json";
+  EXPECT_EQ(run("--benchmark_out=" + out.string() + " --benchmark_filter=too_big"), 0);
+  std::ifstream in(out);
+  json j = json::parse(in);
+  EXPECT_EQ(j["benchmarks"][0]["error_occurred"], true);
+  EXPECT_EQ(j["benchmarks"][0]["error_message"],
+            "skipped: demo buffer needs 8 GiB, 1 GiB free");
+  EXPECT_EQ(run("--benchmark_out=" + out.string() + " --benchmark_filter=throws"), 1);
+}
+
+TEST_F(GoldenBench, UsageErrorsExitTwoAndWriteNothing) {
+  EXPECT_EQ(run("--benchmark_out=" + (dir_ / "missing/x.json").string()), 2);
+  EXPECT_EQ(run("--no_such_flag --benchmark_out=" + (dir_ / "u.json").string()), 2);
+  EXPECT_EQ(run("--cache=lukewarm --benchmark_out=" + (dir_ / "u.json").string()), 2);
+  EXPECT_EQ(run("--benchmark_filter=nothing_matches --benchmark_out=" + (dir_ / "u.json").string()),
+            2);
+  EXPECT_TRUE(files().empty());
+}
+
+TEST_F(GoldenBench, ListingNeedsNoDevice) {
+  EXPECT_EQ(run("--benchmark_list_tests"), 0);
+  EXPECT_EQ(run("--benchmark_list_tests --quick --benchmark_out=" + (dir_ / "l.json").string()), 0);
+  EXPECT_TRUE(files().empty());
+}
+
+}  // namespace

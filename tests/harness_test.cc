@@ -1,0 +1,244 @@
+// The host half of the benchmark harness: flags, sweeps, rotation, batching, throttle reasons,
+// GPU names, check bookkeeping, error messages, and the output step.
+#include "bench/harness.h"
+
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <set>
+
+#include "bench/api_error.h"
+#include "kernels/pattern.h"
+
+namespace batchcost {
+namespace {
+
+std::vector<std::string> args_of(std::initializer_list<std::string> a) {
+  std::vector<std::string> v{"prog"};
+  v.insert(v.end(), a);
+  return v;
+}
+
+bool contains(const std::vector<std::string>& v, const std::string& s) {
+  return std::find(v.begin(), v.end(), s) != v.end();
+}
+
+TEST(HarnessFlags, DefaultsAreAddedAndOwnFlagsRemoved) {
+  auto args = args_of({"--quick", "--device=1", "--cache=hot", "--benchmark_filter=copy"});
+  Options o = take_harness_flags(args);
+  EXPECT_TRUE(o.quick);
+  EXPECT_EQ(o.device, 1);
+  EXPECT_EQ(o.cache, CachePolicy::kHot);
+  EXPECT_TRUE(contains(args, "--benchmark_filter=copy"));
+  EXPECT_TRUE(contains(args, "--benchmark_repetitions=3"));
+  EXPECT_TRUE(contains(args, "--benchmark_min_time=0.01"));
+  EXPECT_FALSE(contains(args, "--quick"));
+  EXPECT_FALSE(contains(args, "--device=1"));
+}
+
+TEST(HarnessFlags, UserChoicesWinOverDefaults) {
+  auto args = args_of({"--benchmark_repetitions=7", "--benchmark_out=r.json"});
+  Options o = take_harness_flags(args);
+  EXPECT_FALSE(o.quick);
+  EXPECT_EQ(o.cache, CachePolicy::kCold);
+  EXPECT_TRUE(contains(args, "--benchmark_repetitions=7"));
+  EXPECT_FALSE(contains(args, "--benchmark_repetitions=5"));
+  EXPECT_TRUE(contains(args, "--benchmark_min_time=0.05"));
+  EXPECT_TRUE(contains(args, "--benchmark_out_format=json"));
+}
+
+TEST(HarnessFlags, BadValuesAreRejectedByName) {
+  for (const char* bad : {"--device=x", "--device=", "--device=-1", "--cache=warm", "--cache",
+                          "--device", "--benchmark_out_format=csv", "--benchmark_out="}) {
+    auto args = args_of({bad});
+    EXPECT_THROW(take_harness_flags(args), std::invalid_argument) << bad;
+  }
+  auto args = args_of({"--cache=warm"});
+  try {
+    take_harness_flags(args);
+  } catch (const std::invalid_argument& e) {
+    EXPECT_NE(std::string(e.what()).find("'warm'"), std::string::npos);
+  }
+}
+
+TEST(HarnessSweep, PowersOfTwoInclusive) {
+  EXPECT_EQ(pow2_sweep(4096, 65536, false),
+            (std::vector<std::int64_t>{4096, 8192, 16384, 32768, 65536}));
+  EXPECT_EQ(pow2_sweep(1, 1, false), (std::vector<std::int64_t>{1}));
+  auto full = pow2_sweep(std::int64_t{4} << 10, std::int64_t{4} << 30, false);
+  EXPECT_EQ(full.size(), 21u);
+  EXPECT_EQ(full.back(), std::int64_t{4} << 30);
+}
+
+TEST(HarnessSweep, QuickKeepsEveryFourthAndTheEnds) {
+  auto quick = pow2_sweep(std::int64_t{4} << 10, std::int64_t{4} << 30, true);
+  EXPECT_EQ(quick, (std::vector<std::int64_t>{4096, 65536, 1 << 20, 16 << 20, 256 << 20,
+                                              std::int64_t{4} << 30}));
+  EXPECT_EQ(pow2_sweep(1, 32, true), (std::vector<std::int64_t>{1, 16, 32}));
+}
+
+TEST(HarnessSweep, BadRangesThrow) {
+  EXPECT_THROW(pow2_sweep(0, 8, false), std::invalid_argument);
+  EXPECT_THROW(pow2_sweep(16, 8, false), std::invalid_argument);
+  EXPECT_THROW(pow2_sweep(-4, 8, true), std::invalid_argument);
+}
+
+TEST(HarnessSweep, HugeUpperBoundDoesNotOverflow) {
+  auto v = pow2_sweep(1, INT64_MAX, false);
+  EXPECT_EQ(v.size(), 63u);
+  EXPECT_EQ(v.back(), std::int64_t{1} << 62);
+}
+
+TEST(HarnessFormat, Bytes) {
+  EXPECT_EQ(format_bytes(4096), "4 KiB");
+  EXPECT_EQ(format_bytes(1.5 * (1 << 20)), "1.5 MiB");
+  EXPECT_EQ(format_bytes(std::int64_t{4} << 30), "4 GiB");
+  EXPECT_EQ(format_bytes(100), "100 B");
+}
+
+TEST(HarnessRotation, ColdSpansSeveralL2HotUsesOne) {
+  const std::int64_t l2 = 50 << 20;
+  EXPECT_EQ(rotation_sets(4096, l2, CachePolicy::kCold), kColdFactor * l2 / 4096);
+  EXPECT_EQ(rotation_sets(64 << 20, l2, CachePolicy::kCold), 4);  // ceil(200 / 64)
+  EXPECT_EQ(rotation_sets(std::int64_t{1} << 30, l2, CachePolicy::kCold), 1);
+  EXPECT_EQ(rotation_sets(4096, l2, CachePolicy::kHot), 1);
+  for (std::int64_t bytes : {1, 4096, 3 << 20, 64 << 20}) {
+    auto sets = rotation_sets(bytes, l2, CachePolicy::kCold);
+    EXPECT_GE(sets * bytes, kColdFactor * l2) << bytes;  // spans the L2 kColdFactor times
+    EXPECT_LT((sets - 1) * bytes, kColdFactor * l2) << bytes;  // and no more than needed
+  }
+  EXPECT_THROW(rotation_sets(0, l2, CachePolicy::kCold), std::invalid_argument);
+}
+
+TEST(HarnessBatch, OpsPerSampleReachesTheTargetWithinBounds) {
+  EXPECT_EQ(ops_per_sample(2e-6, 200e-6, 256), 100);
+  EXPECT_EQ(ops_per_sample(1e-7, 200e-6, 256), 256);  // capped: the launch queue
+  EXPECT_EQ(ops_per_sample(1e-3, 200e-6, 256), 1);
+  EXPECT_EQ(ops_per_sample(0, 200e-6, 256), 256);
+  EXPECT_EQ(ops_per_sample(1e-6, 200e-6, 0), 1);
+}
+
+TEST(HarnessThrottle, ReasonsAreNamedAndClassified) {
+  EXPECT_EQ(describe_throttle_reasons(0), "none");
+  EXPECT_EQ(describe_throttle_reasons(0x1), "gpu_idle");
+  EXPECT_EQ(describe_throttle_reasons(0x4 | 0x40), "sw_power_cap,hw_thermal_slowdown");
+  EXPECT_EQ(describe_throttle_reasons(0x1000), "0x1000");
+  EXPECT_FALSE(is_slowdown(0x1 | 0x2 | 0x10 | 0x100));
+  for (std::uint64_t bit : {0x4, 0x8, 0x20, 0x40, 0x80}) EXPECT_TRUE(is_slowdown(bit)) << bit;
+}
+
+TEST(HarnessThrottle, WarningsForClockDropsAndSlowdowns) {
+  EXPECT_TRUE(clock_warnings({1980, 1980, 1970}, 0x1).empty());
+  EXPECT_TRUE(clock_warnings({}, 0).empty());
+  auto w = clock_warnings({1980, 1755, 1980}, 0);
+  ASSERT_EQ(w.size(), 1u);
+  EXPECT_NE(w[0].find("1755 MHz"), std::string::npos);
+  EXPECT_NE(w[0].find("1980 MHz"), std::string::npos);
+  w = clock_warnings({1980}, 0x4);
+  ASSERT_EQ(w.size(), 1u);
+  EXPECT_NE(w[0].find("sw_power_cap"), std::string::npos);
+}
+
+TEST(HarnessGpuSlug, KnownAndGenericNames) {
+  EXPECT_EQ(gpu_slug("NVIDIA H100 80GB HBM3"), "h100-sxm");
+  EXPECT_EQ(gpu_slug("NVIDIA H100 PCIe"), "h100-pcie");
+  EXPECT_EQ(gpu_slug("NVIDIA H100 NVL"), "h100-nvl");
+  EXPECT_EQ(gpu_slug("NVIDIA H200"), "h200");
+  EXPECT_EQ(gpu_slug("NVIDIA GH200 480GB"), "gh200");
+  EXPECT_EQ(gpu_slug("NVIDIA A100-SXM4-80GB"), "a100-sxm");
+  EXPECT_EQ(gpu_slug("NVIDIA L40S"), "l40s");
+  EXPECT_EQ(gpu_slug("NVIDIA GeForce RTX 4090"), "geforce-rtx-4090");
+  EXPECT_EQ(gpu_slug("  "), "unknown-gpu");
+}
+
+TEST(HarnessChecks, EachShapeIsCheckedOnce) {
+  int calls = 0;
+  auto failing = [&] {
+    ++calls;
+    return std::string("3 bytes differ");
+  };
+  EXPECT_EQ(check_once("test/shape-a", failing), "3 bytes differ");
+  EXPECT_EQ(check_once("test/shape-a", failing), "3 bytes differ");
+  EXPECT_EQ(calls, 1);
+  EXPECT_EQ(check_once("test/shape-b", [] { return std::string(); }), "");
+}
+
+TEST(ApiErrorMessage, NamesApiCallErrorAndPlace) {
+  ApiError e("CUDA", "cudaMalloc(&p, n)", "/src/bench/memory.cc", 42, "cudaErrorMemoryAllocation",
+             "out of memory", 2);
+  EXPECT_STREQ(e.what(),
+               "CUDA error cudaErrorMemoryAllocation (out of memory) in cudaMalloc(&p, n) at "
+               "memory.cc:42");
+  EXPECT_EQ(e.code(), 2);
+  EXPECT_EQ(e.error_name(), "cudaErrorMemoryAllocation");
+}
+
+TEST(Pattern, DeterministicAndWellSpread) {
+  std::set<int> seen;
+  int equal_neighbours = 0, period_16_equal = 0;
+  for (std::uint64_t i = 0; i < 65536; ++i) {
+    seen.insert(pattern_byte(i, 7));
+    equal_neighbours += pattern_byte(i, 7) == pattern_byte(i + 1, 7);
+    period_16_equal += pattern_byte(i, 7) == pattern_byte(i + 16, 7);
+  }
+  EXPECT_EQ(seen.size(), 256u);
+  // A shifted copy agrees on about 1/256 of the bytes, not more: shifts are detectable.
+  EXPECT_LT(equal_neighbours, 65536 / 128);
+  EXPECT_LT(period_16_equal, 65536 / 128);
+  int seed_equal = 0;
+  for (std::uint64_t i = 0; i < 4096; ++i) seed_equal += pattern_byte(i, 1) == pattern_byte(i, 2);
+  EXPECT_LT(seed_equal, 4096 / 64);  // seeds give different data
+}
+
+class FinalizeOutput : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() /
+           ("batchcost_finalize_" + std::to_string(::testing::UnitTest::GetInstance()->random_seed()) +
+            "_" + ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::create_directories(dir_);
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+  std::string path(const char* name) const { return (dir_ / name).string(); }
+  void write(const std::string& p, const std::string& text) const { std::ofstream(p) << text; }
+  std::filesystem::path dir_;
+};
+
+TEST_F(FinalizeOutput, MergesTypedContextAndRemovesThePartialFile) {
+  write(path("r.json.partial"),
+        R"({"context": {"date": "now", "sm_count": "132"}, "benchmarks": [{"name": "x"}]})");
+  finalize_output(path("r.json.partial"), path("r.json"), {{"sm_count", 132}, {"gpu_name", "G"}},
+                  {{"warnings", {"hot"}}});
+  EXPECT_FALSE(std::filesystem::exists(path("r.json.partial")));
+  std::ifstream in(path("r.json"));
+  auto j = nlohmann::json::parse(in);
+  EXPECT_EQ(j["context"]["date"], "now");
+  EXPECT_EQ(j["context"]["sm_count"], 132);  // a number now, not the string "132"
+  EXPECT_EQ(j["context"]["gpu_name"], "G");
+  EXPECT_EQ(j["context"]["warnings"][0], "hot");
+  EXPECT_EQ(j["benchmarks"][0]["name"], "x");
+  for (const auto& entry : std::filesystem::directory_iterator(dir_)) {
+    EXPECT_EQ(entry.path().filename(), "r.json");  // no temporary left behind
+  }
+}
+
+TEST_F(FinalizeOutput, TruncatedOrMissingOutputIsAnErrorAndWritesNothing) {
+  write(path("t.partial"), R"({"context": {}, "benchmarks": [{"name": "x"})");
+  try {
+    finalize_output(path("t.partial"), path("t.json"), {}, {});
+    FAIL() << "truncated JSON accepted";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("t.partial is not valid JSON"), std::string::npos);
+  }
+  EXPECT_FALSE(std::filesystem::exists(path("t.json")));
+  EXPECT_THROW(finalize_output(path("missing"), path("m.json"), {}, {}), std::runtime_error);
+  EXPECT_FALSE(std::filesystem::exists(path("m.json")));
+  write(path("nob.partial"), R"({"context": {}})");
+  EXPECT_THROW(finalize_output(path("nob.partial"), path("nob.json"), {}, {}), std::runtime_error);
+  EXPECT_FALSE(std::filesystem::exists(path("nob.json")));
+}
+
+}  // namespace
+}  // namespace batchcost
