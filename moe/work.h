@@ -111,6 +111,8 @@ struct MoeWork {
   int problems_per_projection = 0;  // GEMMs each projection runs: the active experts, E for
                                     // padded_batched, 1 for dense_equivalent
   std::int64_t max_gemm_m = 0;      // the largest M among them (B for dense_equivalent)
+
+  bool operator==(const MoeWork&) const = default;
 };
 
 // The work of one MoE layer's expert FFN for per-expert token counts (size E, each in [0, B],
