@@ -181,6 +181,16 @@ MoeWork moe_work(MoeStrategy strategy, const MoeConfig& config, GemmDtype dtype,
   return out;
 }
 
+MoeWork moe_work(MoeStrategy strategy, const MoeConfig& config, GemmDtype dtype,
+                 const Routing& routing, const MoeWorkOptions& options) {
+  if (routing.experts != config.experts || routing.top_k != config.top_k) {
+    throw std::invalid_argument("moe_work: a routing of top-" + std::to_string(routing.top_k) +
+                                " of " + std::to_string(routing.experts) + " experts for " +
+                                config.name);
+  }
+  return moe_work(strategy, config, dtype, routing.counts, options);
+}
+
 Labels moe_labels(MoeStrategy strategy, const MoeConfig& config, GemmDtype dtype,
                   const RoutingSpec& routing, const MoeWorkOptions& options) {
   return {{"dtype", std::string(dtype_label(dtype))},

@@ -119,10 +119,9 @@ struct MoeWork {
 // summing to B·k for some B; checked, std::invalid_argument otherwise).
 MoeWork moe_work(MoeStrategy strategy, const MoeConfig& config, GemmDtype dtype,
                  std::span<const std::int64_t> counts, const MoeWorkOptions& options = {});
-inline MoeWork moe_work(MoeStrategy strategy, const MoeConfig& config, GemmDtype dtype,
-                        const Routing& routing, const MoeWorkOptions& options = {}) {
-  return moe_work(strategy, config, dtype, routing.counts, options);
-}
+// The same for a routing, whose experts and top_k must be the config's.
+MoeWork moe_work(MoeStrategy strategy, const MoeConfig& config, GemmDtype dtype,
+                 const Routing& routing, const MoeWorkOptions& options = {});
 
 // The labels of one MoE benchmark: dtype, model, strategy, routing, counts. Merge with the
 // harness's own (cache=, timing=) before format_label().
@@ -131,8 +130,8 @@ Labels moe_labels(MoeStrategy strategy, const MoeConfig& config, GemmDtype dtype
 
 // Efficiency against dense_equivalent at the same B: the ratio of achieved FLOP/s, a strategy's
 // (from its useful_flops, e.g. derive_rates(Work{.flops = useful_flops}, t)) over
-// dense_equivalent's. Both rates must be positive and finite. As the
-// useful FLOPs of every strategy equal dense_equivalent's, this is also t_dense / t_strategy.
+// dense_equivalent's. Both rates must be positive and finite (std::invalid_argument otherwise).
+// As every strategy's useful FLOPs equal dense_equivalent's, this is also t_dense / t_strategy.
 double efficiency_vs_dense(double strategy_flops_per_s, double dense_flops_per_s);
 
 }  // namespace batchcost

@@ -136,6 +136,9 @@ TEST(MoeWork, InvalidCountsThrow) {
   EXPECT_THROW(work({3, 1, 0, 0}), std::invalid_argument);   // B = 2, an expert with 3
   EXPECT_THROW(moe_work(MoeStrategy::grouped, {"bad", 4, 5, 3, 2}, GemmDtype::bf16, kTinyCounts),
                std::invalid_argument);
+  const Routing other = route({RoutingKind::uniform, 0}, 2, 4, 1, 0);  // top-1, not top-2
+  EXPECT_THROW(moe_work(MoeStrategy::grouped, kTiny, GemmDtype::bf16, other),
+               std::invalid_argument);
 }
 
 // Across the real sweep: every strategy does the FLOPs of dense_equivalent (padded_batched at
