@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <numeric>
 #include <set>
 #include <stdexcept>
@@ -12,6 +13,9 @@
 
 namespace batchcost {
 namespace {
+
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+constexpr double kInf = std::numeric_limits<double>::infinity();
 
 const RoutingSpec kUniform{RoutingKind::uniform, 0};
 const RoutingSpec kBalanced{RoutingKind::balanced, 0};
@@ -132,7 +136,7 @@ TEST(Route, InvalidArgumentsThrow) {
   EXPECT_THROW(route(kUniform, -1, 8, 2, 0), std::invalid_argument);
   EXPECT_THROW(route(kUniform, std::int64_t{1} << 30, 8, 2, 0), std::invalid_argument);
   EXPECT_THROW(route(zipf(-1), 4, 8, 2, 0), std::invalid_argument);
-  EXPECT_THROW(route(lognormal(NAN), 4, 8, 2, 0), std::invalid_argument);
+  EXPECT_THROW(route(lognormal(kNaN), 4, 8, 2, 0), std::invalid_argument);
 }
 
 TEST(Route, BalancedMaxMinusMinAtMostOne) {
@@ -291,8 +295,8 @@ TEST(ExpectedActiveExperts, InvalidArgumentsThrow) {
   EXPECT_THROW(expected_active_experts(8, 0, 1), std::invalid_argument);
   EXPECT_THROW(expected_active_experts(8, 9, 1), std::invalid_argument);
   EXPECT_THROW(expected_active_experts(8, 2, -1), std::invalid_argument);
-  EXPECT_THROW(expected_active_experts(8, 2, INFINITY), std::invalid_argument);
-  EXPECT_THROW(expected_active_experts(NAN, 2, 1), std::invalid_argument);
+  EXPECT_THROW(expected_active_experts(8, 2, kInf), std::invalid_argument);
+  EXPECT_THROW(expected_active_experts(kNaN, 2, 1), std::invalid_argument);
 }
 
 }  // namespace

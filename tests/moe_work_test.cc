@@ -3,12 +3,16 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <limits>
 #include <stdexcept>
 
 #include "moe/work.h"
 
 namespace batchcost {
 namespace {
+
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+constexpr double kInf = std::numeric_limits<double>::infinity();
 
 // A layer small enough to work out by hand: E = 4, k = 2, H = 3, I = 2, bf16.
 // One expert with c tokens runs gate+up [c,3]·[3,4] and down [c,2]·[2,3]:
@@ -218,8 +222,8 @@ TEST(Efficiency, RatioOfRates) {
   EXPECT_THROW(efficiency_vs_dense(0, 4e14), std::invalid_argument);
   EXPECT_THROW(efficiency_vs_dense(1e14, 0), std::invalid_argument);
   EXPECT_THROW(efficiency_vs_dense(-1, 4e14), std::invalid_argument);
-  EXPECT_THROW(efficiency_vs_dense(INFINITY, 4e14), std::invalid_argument);
-  EXPECT_THROW(efficiency_vs_dense(1e14, NAN), std::invalid_argument);
+  EXPECT_THROW(efficiency_vs_dense(kInf, 4e14), std::invalid_argument);
+  EXPECT_THROW(efficiency_vs_dense(1e14, kNaN), std::invalid_argument);
 }
 
 }  // namespace
