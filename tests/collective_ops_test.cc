@@ -1,0 +1,274 @@
+// The table of collectives and the size sweep: factors, net_bytes, shapes and the data check for
+// every op and 1..64 ranks, checked against nccl-tests' definitions written out independently.
+#include <gtest/gtest.h>
+
+#include <limits>
+#include <string>
+
+#include "collectives/ops.h"
+#include "collectives/sizes.h"
+
+namespace batchcost::collective {
+namespace {
+
+// nccl-tests' factors (doc/PERFORMANCE.md), written out again rather than called.
+double reference_factor(Op op, int n) {
+  switch (op) {
+    case Op::all_reduce:
+      return 2.0 * (n - 1) / n;
+    case Op::all_gather:
+    case Op::reduce_scatter:
+    case Op::all_to_all:
+      return static_cast<double>(n - 1) / n;
+    default:
+      return 1.0;
+  }
+}
+
+TEST(CollectiveOps, NamesRoundTrip) {
+  for (Op op : kAllOps) {
+    EXPECT_EQ(parse_op(op_name(op)), op);
+    EXPECT_EQ(op_from_nccl_tests_binary(nccl_tests_binary(op)), op);
+    EXPECT_EQ(op_from_nccl_tests_binary(std::string(nccl_tests_binary(op)) + "_mpi"), op);
+  }
+  EXPECT_EQ(nccl_tests_binary(Op::all_to_all), "alltoall_perf");
+  EXPECT_EQ(nccl_tests_binary(Op::send_recv), "sendrecv_perf");
+  EXPECT_EQ(op_from_nccl_tests_binary("gather_perf"), std::nullopt);
+  EXPECT_EQ(op_from_nccl_tests_binary("_mpi"), std::nullopt);
+  EXPECT_THROW(parse_op("allreduce"), std::invalid_argument);
+  for (Dtype d : kAllDtypes) EXPECT_EQ(parse_dtype(dtype_name(d)), d);
+  EXPECT_EQ(dtype_size_bytes(Dtype::fp32), 4u);
+  EXPECT_EQ(dtype_size_bytes(Dtype::bf16), 2u);
+  EXPECT_THROW(parse_dtype("float"), std::invalid_argument);
+}
+
+TEST(CollectiveOps, BusBandwidthFactorAndNetBytesForEveryOpAndRanks1To64) {
+  const std::size_t size = 1 << 20;
+  for (Op op : kAllOps) {
+    for (int n = 1; n <= 64; ++n) {
+      SCOPED_TRACE(std::string(op_name(op)) + " n=" + std::to_string(n));
+      EXPECT_DOUBLE_EQ(bus_bandwidth_factor(op, n), reference_factor(op, n));
+      EXPECT_DOUBLE_EQ(net_bytes(op, n, size), reference_factor(op, n) * size);
+      EXPECT_DOUBLE_EQ(busbw_bytes_per_s(op, n, size, 1e-3),
+                       algbw_bytes_per_s(size, 1e-3) * reference_factor(op, n));
+    }
+  }
+  // Spot values: a ring all-reduce on 8 GPUs receives 7/4 of the buffer.
+  EXPECT_DOUBLE_EQ(bus_bandwidth_factor(Op::all_reduce, 8), 1.75);
+  EXPECT_DOUBLE_EQ(bus_bandwidth_factor(Op::all_gather, 1), 0.0);
+  EXPECT_DOUBLE_EQ(net_bytes(Op::reduce_scatter, 4, 4096), 3072.0);
+  EXPECT_THROW(bus_bandwidth_factor(Op::all_reduce, 0), std::invalid_argument);
+  EXPECT_THROW(net_bytes(Op::broadcast, -1, 8), std::invalid_argument);
+}
+
+TEST(CollectiveOps, AlgbwIsSizeOverTime) {
+  EXPECT_DOUBLE_EQ(algbw_bytes_per_s(1'000'000'000, 0.5), 2e9);
+  EXPECT_DOUBLE_EQ(algbw_bytes_per_s(1'000'000'000, 0.5) / kBytesPerGB, 2.0);
+  EXPECT_THROW(algbw_bytes_per_s(8, 0), std::invalid_argument);
+  EXPECT_THROW(algbw_bytes_per_s(8, std::numeric_limits<double>::infinity()),
+               std::invalid_argument);
+  EXPECT_THROW(algbw_bytes_per_s(8, std::numeric_limits<double>::quiet_NaN()),
+               std::invalid_argument);
+}
+
+TEST(CollectiveOps, ShapesFollowNcclTestsSizeConvention) {
+  for (int n = 1; n <= 64; ++n) {
+    SCOPED_TRACE("n=" + std::to_string(n));
+    const std::size_t e = 2, count = 1000;
+    const std::size_t chunk = count * e, whole = count * e * n;
+    auto ar = shape_for_count(Op::all_reduce, n, count, e);
+    EXPECT_EQ(ar.send_bytes, chunk);
+    EXPECT_EQ(ar.recv_bytes, chunk);
+    EXPECT_EQ(ar.size_bytes, chunk);
+    auto ag = shape_for_count(Op::all_gather, n, count, e);
+    EXPECT_EQ(ag.send_bytes, chunk);
+    EXPECT_EQ(ag.recv_bytes, whole);
+    EXPECT_EQ(ag.size_bytes, whole);
+    auto rs = shape_for_count(Op::reduce_scatter, n, count, e);
+    EXPECT_EQ(rs.send_bytes, whole);
+    EXPECT_EQ(rs.recv_bytes, chunk);
+    EXPECT_EQ(rs.size_bytes, whole);
+    auto a2a = shape_for_count(Op::all_to_all, n, count, e);
+    EXPECT_EQ(a2a.send_bytes, whole);
+    EXPECT_EQ(a2a.recv_bytes, whole);
+    EXPECT_EQ(a2a.size_bytes, whole);
+    for (Op op : {Op::broadcast, Op::reduce, Op::send_recv}) {
+      auto s = shape_for_count(op, n, count, e);
+      EXPECT_EQ(s.send_bytes, chunk);
+      EXPECT_EQ(s.recv_bytes, chunk);
+      EXPECT_EQ(s.size_bytes, chunk);
+    }
+    // shape_for_size inverts shape_for_count.
+    for (Op op : kAllOps) {
+      auto s = shape_for_count(op, n, count, e);
+      auto back = shape_for_size(op, n, s.size_bytes, e);
+      EXPECT_EQ(back.count, count);
+      EXPECT_EQ(back.send_bytes, s.send_bytes);
+      EXPECT_EQ(back.recv_bytes, s.recv_bytes);
+      EXPECT_EQ(memory_bytes_per_rank(s), s.send_bytes + 2 * s.recv_bytes);
+    }
+  }
+  // nccl-tests' own example (NVIDIA/nccl#1435): all_gather of 16777216 B bfloat16 on 2 GPUs
+  // shows count 4194304, the per-rank count.
+  EXPECT_EQ(shape_for_size(Op::all_gather, 2, 16777216, 2).count, 4194304u);
+}
+
+TEST(CollectiveOps, ShapesRejectBadInput) {
+  EXPECT_THROW(shape_for_size(Op::all_reduce, 0, 8, 4), std::invalid_argument);
+  EXPECT_THROW(shape_for_size(Op::all_reduce, 2, 8, 0), std::invalid_argument);
+  EXPECT_THROW(shape_for_size(Op::all_reduce, 2, 6, 4), std::invalid_argument);
+  EXPECT_THROW(shape_for_size(Op::all_gather, 3, 16, 4), std::invalid_argument);  // 16 % 12
+  EXPECT_NO_THROW(shape_for_size(Op::all_gather, 3, 24, 4));
+  EXPECT_NO_THROW(shape_for_size(Op::broadcast, 3, 16, 4));  // no split across ranks
+  EXPECT_THROW(shape_for_count(Op::all_to_all, 2, std::numeric_limits<std::size_t>::max() / 4, 4),
+               std::invalid_argument);
+  try {
+    shape_for_size(Op::reduce_scatter, 3, 16, 4);
+    FAIL() << "expected a throw";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_NE(std::string(e.what()).find("reduce_scatter of 16 bytes on 3 ranks"),
+              std::string::npos)
+        << e.what();
+  }
+}
+
+TEST(CollectiveOps, InPlaceOffsets) {
+  auto ag = shape_for_count(Op::all_gather, 4, 10, 4);
+  EXPECT_EQ(in_place_offset_bytes(ag, 0), 0u);
+  EXPECT_EQ(in_place_offset_bytes(ag, 3), 120u);
+  auto rs = shape_for_count(Op::reduce_scatter, 4, 10, 4);
+  EXPECT_EQ(in_place_offset_bytes(rs, 2), 80u);
+  EXPECT_EQ(in_place_offset_bytes(shape_for_count(Op::all_reduce, 4, 10, 4), 3), 0u);
+  EXPECT_THROW(in_place_offset_bytes(ag, 4), std::invalid_argument);
+  EXPECT_THROW(in_place_offset_bytes(ag, -1), std::invalid_argument);
+  EXPECT_FALSE(in_place_checkable(Op::all_to_all));
+  EXPECT_FALSE(in_place_checkable(Op::send_recv));
+  EXPECT_TRUE(in_place_checkable(Op::all_gather));
+}
+
+// Simulates each op on the host from the per-rank inputs and compares with expected_value, for
+// every rank count 1..64 and a small count, with every root for the rooted ops.
+TEST(CollectiveOps, ExpectedValuesMatchAHostSimulation) {
+  const std::size_t count = 7;
+  for (Op op : kAllOps) {
+    for (int n = 1; n <= 64; ++n) {
+      SCOPED_TRACE(std::string(op_name(op)) + " n=" + std::to_string(n));
+      const Shape s = shape_for_count(op, n, count, 4);
+      const std::size_t send_count = s.send_bytes / 4, recv_count = s.recv_bytes / 4;
+      auto in = [&](int r, std::size_t i) { return input_value(op, r, i); };
+      auto sum = [&](std::size_t i) {
+        double acc = 0;
+        for (int r = 0; r < n; ++r) acc += in(r, i);
+        return acc;
+      };
+      const int roots = has_root(op) ? n : 1;
+      for (int root = 0; root < roots; root += (roots > 8 ? 7 : 1)) {
+        for (int r = 0; r < n; ++r) {
+          for (std::size_t i = 0; i < recv_count; ++i) {
+            std::optional<double> want;
+            switch (op) {
+              case Op::all_reduce:
+                want = sum(i);
+                break;
+              case Op::reduce_scatter:
+                want = sum(r * count + i);
+                break;
+              case Op::reduce:
+                if (r == root) want = sum(i);
+                break;
+              case Op::all_gather:
+                want = in(static_cast<int>(i / count), i % count);
+                break;
+              case Op::broadcast:
+                want = in(root, i);
+                break;
+              case Op::all_to_all:
+                want = in(static_cast<int>(i / count), r * count + i % count);
+                break;
+              case Op::send_recv:
+                want = in((r + n - 1) % n, i);
+                break;
+            }
+            ASSERT_EQ(expected_value(s, r, i, root), want) << "rank " << r << " index " << i;
+          }
+        }
+      }
+      EXPECT_LE(send_count, count * n);
+      EXPECT_THROW(expected_value(s, n, 0), std::invalid_argument);
+      EXPECT_THROW(expected_value(s, 0, recv_count), std::invalid_argument);
+    }
+  }
+  const Shape b = shape_for_count(Op::broadcast, 4, 3, 4);
+  EXPECT_THROW(expected_value(b, 0, 0, 4), std::invalid_argument);
+}
+
+// The check is only exact if every value and partial sum is an integer the dtype represents.
+TEST(CollectiveOps, CheckValuesAreSmallIntegers) {
+  for (Op op : kAllOps) {
+    for (int r = 0; r < 300; ++r) {
+      for (std::size_t i = 0; i < 600; i += 7) {
+        const double v = input_value(op, r, i);
+        EXPECT_EQ(v, static_cast<int>(v));
+        EXPECT_LE(std::abs(v), reduces(op) ? 1.0 : 125.0);
+      }
+    }
+  }
+  // Two ranks that are closer than 251 never send the same value at the same index.
+  for (int r = 1; r < 251; ++r) {
+    EXPECT_NE(input_value(Op::all_gather, 0, 5), input_value(Op::all_gather, r, 5)) << r;
+  }
+  EXPECT_EQ(max_exact_ranks(Dtype::bf16), 256);
+  EXPECT_EQ(max_exact_ranks(Dtype::fp32), 1 << 24);
+}
+
+TEST(SizeSweep, DefaultIsPowersOfTwoFrom8BytesTo1GiB) {
+  auto sizes = size_sweep(Op::all_reduce, 8, 4);
+  ASSERT_EQ(sizes.size(), 28u);  // 2^3 .. 2^30
+  for (std::size_t k = 0; k < sizes.size(); ++k) EXPECT_EQ(sizes[k], std::size_t{8} << k);
+}
+
+TEST(SizeSweep, RoundsToWholeUnitsAndDropsDuplicates) {
+  // all_gather on 3 ranks of fp32: 12-byte units. 8 -> 12 (one unit), 16 -> 12 (dropped), 32 -> 24.
+  auto sizes = size_sweep(Op::all_gather, 3, 4, {.min_bytes = 8, .max_bytes = 64});
+  EXPECT_EQ(sizes, (std::vector<std::size_t>{12, 24, 60}));
+  // bf16 all_reduce: 2-byte units, every power of two from 2 up is whole.
+  EXPECT_EQ(size_sweep(Op::all_reduce, 3, 2, {.min_bytes = 1, .max_bytes = 8}),
+            (std::vector<std::size_t>{2, 4, 8}));
+  // A unit larger than max leaves nothing.
+  EXPECT_TRUE(size_sweep(Op::all_to_all, 64, 4, {.min_bytes = 8, .max_bytes = 128}).empty());
+  for (Op op : kAllOps) {
+    for (int n : {1, 3, 8, 64}) {
+      for (auto s : size_sweep(op, n, 2)) EXPECT_NO_THROW(shape_for_size(op, n, s, 2));
+    }
+  }
+}
+
+TEST(SizeSweep, QuickStepAndMemoryCap) {
+  auto quick = size_sweep(Op::all_reduce, 8, 4, {.step_factor = kQuickStepFactor});
+  EXPECT_EQ(quick, (std::vector<std::size_t>{8, 128, 2048, 32768, 524288, 8388608, 134217728}));
+  // all_reduce of S bytes needs 3 S per rank (send, receive, reference): 3 MiB fits 1 MiB.
+  auto capped = size_sweep(Op::all_reduce, 8, 4, {.memory_limit_bytes = 3 << 20});
+  EXPECT_EQ(capped.back(), std::size_t{1} << 20);
+  // all_gather's output is n times its input: on 8 ranks 8 MiB of output needs 8.125 + 16 MiB.
+  auto ag = size_sweep(Op::all_gather, 8, 4, {.memory_limit_bytes = 25 << 20});
+  EXPECT_EQ(ag.back(), std::size_t{8} << 20);
+  EXPECT_TRUE(size_sweep(Op::all_reduce, 8, 4, {.memory_limit_bytes = 10}).empty());
+}
+
+TEST(SizeSweep, RejectsBadOptions) {
+  EXPECT_THROW(size_sweep(Op::all_reduce, 0, 4), std::invalid_argument);
+  EXPECT_THROW(size_sweep(Op::all_reduce, 2, 0), std::invalid_argument);
+  EXPECT_THROW(size_sweep(Op::all_reduce, 2, 4, {.min_bytes = 0}), std::invalid_argument);
+  EXPECT_THROW(size_sweep(Op::all_reduce, 2, 4, {.min_bytes = 64, .max_bytes = 8}),
+               std::invalid_argument);
+  EXPECT_THROW(size_sweep(Op::all_reduce, 2, 4, {.step_factor = 3}), std::invalid_argument);
+  EXPECT_THROW(size_sweep(Op::all_reduce, 2, 4, {.step_factor = 1}), std::invalid_argument);
+  // max near the top of size_t does not overflow.
+  auto big = size_sweep(
+      Op::all_reduce, 2, 4,
+      {.min_bytes = std::size_t{1} << 62, .max_bytes = std::numeric_limits<std::size_t>::max()});
+  EXPECT_EQ(big, (std::vector<std::size_t>{std::size_t{1} << 62, std::size_t{1} << 63}));
+}
+
+}  // namespace
+}  // namespace batchcost::collective
