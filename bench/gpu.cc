@@ -34,20 +34,6 @@ constexpr std::size_t kMemoryMargin = std::size_t{512} << 20;
 // short enough that a stuck batch fails in well under a second.
 constexpr std::uint64_t kBlockingTimeoutNs = 200'000'000;
 
-std::string uuid_string(const cudaUUID_t& u) {
-  char buf[64];
-  const auto* b = reinterpret_cast<const unsigned char*>(u.bytes);
-  std::snprintf(buf, sizeof buf,
-                "GPU-%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0],
-                b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13],
-                b[14], b[15]);
-  return buf;
-}
-
-std::string version_string(int v) {  // 13000 -> "13.0"
-  return std::to_string(v / 1000) + "." + std::to_string((v % 1000) / 10);
-}
-
 }  // namespace
 
 nlohmann::json Gpu::open(int index, const Options& opts) {
@@ -94,7 +80,7 @@ nlohmann::json Gpu::open(int index, const Options& opts) {
 
   nlohmann::json ctx;
   ctx["gpu_name"] = p.name;
-  ctx["gpu_uuid"] = uuid_string(p.uuid);
+  ctx["gpu_uuid"] = format_gpu_uuid(reinterpret_cast<const unsigned char(&)[16]>(p.uuid.bytes));
   ctx["gpu_slug"] = gpu_slug(p.name);
   ctx["gpu_pci_bus_id"] = pci;
   ctx["compute_capability"] = std::to_string(p.major) + "." + std::to_string(p.minor);
@@ -104,8 +90,8 @@ nlohmann::json Gpu::open(int index, const Options& opts) {
   ctx["memory_bus_bits"] = p.memoryBusWidth;
   ctx["sm_clock_mhz_max"] = sm_khz / 1000;
   ctx["memory_clock_mhz_max"] = mem_khz / 1000;
-  ctx["cuda_driver"] = version_string(driver);
-  ctx["cuda_runtime"] = version_string(runtime);
+  ctx["cuda_driver"] = format_cuda_version(driver);
+  ctx["cuda_runtime"] = format_cuda_version(runtime);
   ctx["cublas_version"] = std::to_string(cublas_v[0]) + "." + std::to_string(cublas_v[1]) + "." +
                           std::to_string(cublas_v[2]);
   ctx["batchcost_profile"] = opts.quick ? "quick" : "default";

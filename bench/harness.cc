@@ -318,6 +318,19 @@ std::string gpu_slug(std::string_view gpu_name) {
   return out.empty() ? "unknown-gpu" : out;
 }
 
+std::string format_gpu_uuid(const unsigned char (&b)[16]) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf,
+                "GPU-%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0],
+                b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13],
+                b[14], b[15]);
+  return buf;
+}
+
+std::string format_cuda_version(int version) {
+  return std::to_string(version / 1000) + "." + std::to_string((version % 1000) / 10);
+}
+
 void finalize_output(const std::string& partial_path, const std::string& final_path,
                      const nlohmann::json& start, const nlohmann::json& end) {
   std::ifstream in(partial_path, std::ios::binary);

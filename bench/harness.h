@@ -104,6 +104,11 @@ std::vector<std::string> clock_warnings(const std::vector<double>& sm_clock_mhz_
 // without the vendor, non-alphanumerics as '-'.
 std::string gpu_slug(std::string_view gpu_name);
 
+// Context formatting: a CUDA device UUID's 16 bytes as "GPU-xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx"
+// (the form nvidia-smi and NVML use), and a CUDA version number (13000) as "13.0".
+std::string format_gpu_uuid(const unsigned char (&bytes)[16]);
+std::string format_cuda_version(int version);
+
 // What a binary plugs into run_main.
 struct MainSpec {
   std::string program;  // "batchcost-memory"

@@ -153,6 +153,15 @@ TEST(HarnessGpuSlug, KnownAndGenericNames) {
   EXPECT_EQ(gpu_slug("  "), "unknown-gpu");
 }
 
+TEST(HarnessContext, UuidAndVersionFormats) {
+  const unsigned char uuid[16] = {0x8a, 0x1b, 0x02, 0xff, 0x10, 0x20, 0x30, 0x40,
+                                  0x50, 0x60, 0x70, 0x80, 0x90, 0xa0, 0xb0, 0x0c};
+  EXPECT_EQ(format_gpu_uuid(uuid), "GPU-8a1b02ff-1020-3040-5060-708090a0b00c");
+  EXPECT_EQ(format_cuda_version(13000), "13.0");
+  EXPECT_EQ(format_cuda_version(12090), "12.9");
+  EXPECT_EQ(format_cuda_version(12040), "12.4");
+}
+
 TEST(HarnessChecks, EachShapeIsCheckedOnce) {
   int calls = 0;
   auto failing = [&] {
