@@ -20,8 +20,8 @@
 // Timing. per_expert_loop and grouped_d2h are timed as the host sees them (timing=host): the
 // loop's cost is its host launches, and grouped_d2h synchronizes inside each iteration, which a
 // batch queued behind the harness's blocking kernel cannot do. A host batch ends with one stream
-// synchronize (about 10 µs), amortized over a batch of >= 2 ms and not declared (the counters are exactly
-// moe_work()'s). The others are timed on the device (timing=device).
+// synchronize (about 10 µs), amortized over a batch of >= 2 ms and not declared (the counters are
+// exactly moe_work()'s). The others are timed on the device (timing=device).
 //
 // Cache. Expert weights are distinct per expert; when the weights that one layer reads are less
 // than 4× L2 (Qwen3 at small B), the weights and activations rotate through several copies, so
