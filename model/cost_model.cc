@@ -103,10 +103,11 @@ std::map<std::string, Quality> quality_of(const std::vector<Sample>& samples,
   std::map<std::string, Quality> out;
   for (size_t i = 0; i < samples.size(); ++i) {
     if (roles[i] != Role::kFit && roles[i] != Role::kValidate) continue;
-    Prediction p = predict(constants, samples[i]);
-    if (!p.missing.empty()) continue;
-    errors[samples[i].family].push_back(std::abs(p.time_s / samples[i].time_s - 1));
     out[samples[i].family].role = role_name(roles[i]);
+    Prediction p = predict(constants, samples[i]);
+    if (p.missing.empty()) {
+      errors[samples[i].family].push_back(std::abs(p.time_s / samples[i].time_s - 1));
+    }
   }
   for (auto& [family, e] : errors) {
     Quality& q = out[family];

@@ -95,7 +95,8 @@ struct Quality {
 // Median and nearest-rank 90th percentile of |errors|; `errors` is not empty.
 std::pair<double, double> median_and_p90(std::vector<double> abs_errors);
 
-// Per family, over the samples whose role is fit or validate and that `constants` can price.
+// Per family with samples whose role is fit or validate, over those `constants` can price
+// (n = 0 where none can be).
 std::map<std::string, Quality> quality_of(const std::vector<Sample>& samples,
                                           const std::vector<Role>& roles,
                                           const Constants& constants);

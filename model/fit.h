@@ -7,7 +7,7 @@
 //   (scale 5%) from there, so a throttled sample or an L2-resident size cannot drag a constant.
 // - Network regimes: per (op, ranks), the points are split into contiguous size ranges, one line
 //   each (dynamic programming, robust line fits); the number of lines minimises BIC on the
-//   robust residual scale, at most 4 and at least 3 points a line. The joint fit then uses the
+//   robust residual scale, at most 4 and at least 4 points a line. The joint fit then uses the
 //   lower envelope min_i(α_i + x/R_i).
 // - A constant no sample binds (no compute-bound sample for a P, a regime that is the envelope
 //   for fewer than 2 sizes) is dropped and the fit repeated: it is absent, not guessed.

@@ -108,10 +108,11 @@ ordered_json model_to_json(const ModelFile& m) {
   }
   ordered_json quality = ordered_json::object();
   for (const auto& [family, q] : m.quality) {
-    quality[family] = {{"n", q.n},
-                       {"role", q.role},
-                       {"median_abs_rel_err", round_significant(q.median_abs_rel_err, 4)},
-                       {"p90_abs_rel_err", round_significant(q.p90_abs_rel_err, 4)}};
+    quality[family] = {{"n", q.n}, {"role", q.role}};
+    if (q.n > 0) {
+      quality[family]["median_abs_rel_err"] = round_significant(q.median_abs_rel_err, 4);
+      quality[family]["p90_abs_rel_err"] = round_significant(q.p90_abs_rel_err, 4);
+    }
   }
   ordered_json doc;
   doc["schema"] = kModelSchema;

@@ -105,8 +105,8 @@ std::string constants_table(const Constants& constants) {
 std::string quality_table(const std::map<std::string, Quality>& quality) {
   Table t({"family", "role", "n", "median |err|", "p90 |err|"}, "llrrr");
   for (const auto& [family, q] : quality) {
-    t.add({family, q.role, std::to_string(q.n), abs_percent(q.median_abs_rel_err),
-           abs_percent(q.p90_abs_rel_err)});
+    t.add({family, q.role, std::to_string(q.n), q.n ? abs_percent(q.median_abs_rel_err) : "-",
+           q.n ? abs_percent(q.p90_abs_rel_err) : "-"});
   }
   return t.str();
 }

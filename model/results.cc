@@ -235,6 +235,38 @@ std::string read_text(const std::string& path) {
   return text.str();
 }
 
+// Google Benchmark writes a NaN or infinite counter or time as a bare NaN, Infinity, inf or nan,
+// which is not JSON. When the parse stopped at one, name the benchmark and the key instead of a
+// byte offset.
+void non_finite_number(const std::string& text, size_t byte, const std::string& source) {
+  size_t at = std::min(byte > 0 ? byte - 1 : 0, text.size());
+  size_t start = text.find_last_of(":[,", at);
+  if (start == std::string::npos) return;
+  size_t token = text.find_first_not_of(" \t\r\n", start + 1);
+  if (token == std::string::npos) return;
+  std::string word = text.substr(token, text.find_first_of(",}] \t\r\n", token) - token);
+  if (!word.empty() && word[0] == '-') word.erase(0, 1);
+  if (word != "NaN" && word != "nan" && word != "Infinity" && word != "inf") return;
+  auto quoted_before = [&](size_t pos) -> std::string {
+    size_t close = text.rfind('"', pos);
+    if (close == std::string::npos || close == 0) return "";
+    size_t open = text.rfind('"', close - 1);
+    return open == std::string::npos ? "" : text.substr(open + 1, close - open - 1);
+  };
+  std::string key = quoted_before(start);
+  std::string name;
+  for (size_t pos = token; (pos = text.rfind("\"name\"", pos)) != std::string::npos; --pos) {
+    size_t colon = text.find(':', pos);
+    size_t open = text.find('"', colon);
+    size_t close = open == std::string::npos ? open : text.find('"', open + 1);
+    if (close != std::string::npos && close < token) name = text.substr(open + 1, close - open - 1);
+    if (!name.empty() || pos == 0) break;
+  }
+  throw InputError(source + ": " + (name.empty() ? "" : "benchmark '" + name + "': ") + "\"" + key +
+                   "\" is not finite (" + text.substr(token, word.size() + (text[token] == '-')) +
+                   ")");
+}
+
 }  // namespace
 
 ResultFile parse_google_benchmark(const std::string& text, const std::string& source) {
@@ -242,6 +274,9 @@ ResultFile parse_google_benchmark(const std::string& text, const std::string& so
   try {
     doc = json::parse(text);
   } catch (const json::parse_error& err) {
+    non_finite_number(text, err.byte, source);
+    throw InputError(source + ": malformed JSON: " + err.what());
+  } catch (const json::exception& err) {  // a number out of the range of double
     throw InputError(source + ": malformed JSON: " + err.what());
   }
   if (!doc.is_object() || !doc.contains("benchmarks")) {
