@@ -115,7 +115,7 @@ std::string comparison_report(const Comparison& c) {
     Table t({"benchmark", "baseline", "candidate", "ratio", "noise", "verdict"}, "lrrrrl");
     for (const BenchmarkDiff& d : c.benchmarks) {
       t.add({d.name, format_time(d.baseline_s), format_time(d.candidate_s), ratio_text(d.ratio),
-             "±" + ratio_text(d.noise), d.verdict});
+             d.noise > 0 ? "±" + ratio_text(d.noise) : "unknown", d.verdict});
     }
     out +=
         "benchmarks (ratio = candidate / baseline time; same = within the noise of the "
