@@ -201,6 +201,35 @@ TEST(Fit, RecoversKnownConstantsFromNoisySamplesWithOutliers) {
   }
 }
 
+// The intervals claim 95%: over many noise draws the truth must fall inside about that often
+// (one seed alone cannot show it), and the regimes must be found every time.
+TEST(Fit, IntervalsCoverTheTruthAtAbout95Percent) {
+  const Constants want = truth();
+  int n = 0, within = 0, inside = 0;
+  for (uint64_t seed = 1; seed <= 30; ++seed) {
+    std::vector<Sample> samples = full_sweep(want, 0.02, seed, /*density=*/2);
+    add_outliers(samples);
+    Constants got = fit(samples).constants;
+    auto check = [&](const Estimate& e, double truth_value) {
+      ++n;
+      within += std::abs(e.value / truth_value - 1) <= 0.03;
+      inside += e.low <= truth_value && truth_value <= e.high;
+    };
+    for (const auto& [dtype, e] : want.flops_per_s) check(got.flops_per_s.at(dtype), e.value);
+    check(got.hbm_bytes_per_s.value(), want.hbm_bytes_per_s->value);
+    for (const auto& [kind, e] : want.latency_s) check(got.latency_s.at(kind), e.value);
+    for (const auto& [key, regimes] : want.network) {
+      ASSERT_EQ(got.network.at(key).size(), regimes.size()) << net_key_name(key) << " " << seed;
+      for (size_t i = 0; i < regimes.size(); ++i) {
+        check(got.network.at(key)[i].latency_s, regimes[i].latency_s.value);
+        check(got.network.at(key)[i].bytes_per_s, regimes[i].bytes_per_s.value);
+      }
+    }
+  }
+  EXPECT_GE(within, 0.97 * n) << within << " of " << n << " within 3%";
+  EXPECT_GE(inside, 0.90 * n) << inside << " of " << n << " intervals hold the truth";
+}
+
 TEST(Fit, IsDeterministicAndFast) {
   std::vector<Sample> samples = full_sweep(truth(), 0.02, 5, /*density=*/8);
   add_outliers(samples);
