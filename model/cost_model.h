@@ -1,0 +1,104 @@
+// The cost model of DESIGN.md and its constants:
+//
+//   t = Σ_kind count_kind · λ_kind  +  c · T_net[op, ranks](net_bytes / c)  +  max(flops /
+//   P[dtype], bytes / W) T_net(x) = min_i (α_i + x / R_i)
+//
+// Pure functions: which constants a sample needs, and the time the constants predict for it.
+// Host C++ only.
+#pragma once
+
+#include <array>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "model/sample.h"
+
+namespace batchcost {
+
+// A fitted constant and its 95% interval [low, high].
+struct Estimate {
+  double value = 0;
+  double low = 0;
+  double high = 0;
+};
+
+// One latency-bandwidth line of a network operation: latency_s + bytes / bytes_per_s.
+struct Regime {
+  Estimate latency_s;
+  Estimate bytes_per_s;  // per-GPU receive bandwidth
+};
+
+// A network operation: its op label and its number of ranks.
+using NetKey = std::pair<std::string, int>;
+
+// The latency kinds and the Work counter each is priced on.
+inline constexpr std::array<std::string_view, 3> kLatencyKinds = {"launch", "graph_node", "sync"};
+inline constexpr std::array<std::string_view, 3> kLatencyCounters = {"launches", "graph_nodes",
+                                                                     "syncs"};
+
+// The constants of one GPU. A constant the data did not determine is absent.
+struct Constants {
+  std::map<std::string, Estimate> flops_per_s;    // P[dtype]
+  std::optional<Estimate> hbm_bytes_per_s;        // W
+  std::map<std::string, Estimate> latency_s;      // λ[kind]
+  std::map<NetKey, std::vector<Regime>> network;  // regimes, by increasing bandwidth
+};
+
+// The dtype a sample's FLOPs are priced at: its dtype label, or "unlabelled".
+std::string dtype_of(const Sample& sample);
+// The network operation a sample's net_bytes and collectives are priced at.
+NetKey net_key_of(const Sample& sample);
+// "all_reduce/8": how tables and JSON name a network operation.
+std::string net_key_name(const NetKey& key);
+
+// Collectives a sample's network term counts: its `collectives`, at least 1 when it moves bytes.
+double collective_count(const Work& work);
+
+// T_net(bytes) = min over the regimes of latency + bytes / bandwidth. `regimes` is not empty.
+double network_time(const std::vector<Regime>& regimes, double bytes);
+
+// The time the constants predict for a sample, or the first constant it needs that is absent.
+struct Prediction {
+  double time_s = 0;
+  std::string missing;  // "P[fp8_e4m3]", "W", "λ[sync]", "network all_reduce/8"; empty when priced
+};
+Prediction predict(const Constants& constants, const Sample& sample);
+
+// What a sample is to the fit.
+enum class Role {
+  kFit,          // fitted
+  kValidate,     // a validation family: predicted, never fitted
+  kExcluded,     // cache=hot: it measures L2, not HBM; predicted, not fitted
+  kNotModelled,  // declares no work (e.g. the host cost of cudaEventRecord)
+};
+std::string_view role_name(Role role);
+
+struct FitOptions {
+  std::set<std::string> validate_families = {"moe"};
+};
+
+Role role_of(const Sample& sample, const FitOptions& options);
+
+// How well constants predict one family's samples: |predicted / measured - 1|.
+struct Quality {
+  int n = 0;
+  std::string role;  // fit or validate
+  double median_abs_rel_err = 0;
+  double p90_abs_rel_err = 0;
+};
+
+// Median and nearest-rank 90th percentile of |errors|; `errors` is not empty.
+std::pair<double, double> median_and_p90(std::vector<double> abs_errors);
+
+// Per family with samples whose role is fit or validate, over those `constants` can price
+// (n = 0 where none can be).
+std::map<std::string, Quality> quality_of(const std::vector<Sample>& samples,
+                                          const std::vector<Role>& roles,
+                                          const Constants& constants);
+
+}  // namespace batchcost

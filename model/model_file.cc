@@ -1,0 +1,230 @@
+// model.json writing and reading (see model_file.h).
+#include "model/model_file.h"
+
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+
+#include "model/results.h"
+
+namespace batchcost {
+namespace {
+
+using nlohmann::json;
+using nlohmann::ordered_json;
+
+ordered_json interval_of(const Estimate& e) {
+  return ordered_json::array({round_significant(e.low, 6), round_significant(e.high, 6)});
+}
+
+class Reader {
+ public:
+  explicit Reader(const std::string& source) : source_(source) {}
+
+  [[noreturn]] void fail(const std::string& where, const std::string& why) const {
+    throw InputError(source_ + ": " + where + ": " + why);
+  }
+
+  const json& object(const json& parent, const std::string& key, const std::string& where) const {
+    if (!parent.contains(key)) fail(where + key, "missing");
+    const json& v = parent[key];
+    if (!v.is_object()) fail(where + key, "not an object");
+    return v;
+  }
+
+  double positive(const json& v, const std::string& where) const {
+    if (!v.is_number()) fail(where, "not a number");
+    double d = v.get<double>();
+    if (!(d > 0) || !std::isfinite(d)) fail(where, "not a positive finite number");
+    return d;
+  }
+
+  // The interval at the same place in "intervals", if there is one.
+  void interval(const json* iv, Estimate& e, const std::string& where) const {
+    e.low = e.high = e.value;
+    if (!iv) return;
+    if (!iv->is_array() || iv->size() != 2) fail("intervals." + where, "not [low, high]");
+    e.low = positive((*iv)[0], "intervals." + where + "[0]");
+    e.high = positive((*iv)[1], "intervals." + where + "[1]");
+    if (e.low > e.high) fail("intervals." + where, "low above high");
+  }
+
+  Estimate estimate(const json& v, const json* iv, const std::string& where) const {
+    Estimate e{positive(v, "constants." + where), 0, 0};
+    interval(iv, e, where);
+    return e;
+  }
+
+ private:
+  const std::string& source_;
+};
+
+const json* child(const json* parent, const std::string& key) {
+  if (!parent || !parent->is_object() || !parent->contains(key)) return nullptr;
+  return &(*parent)[key];
+}
+const json* child(const json* parent, size_t index) {
+  if (!parent || !parent->is_array() || index >= parent->size()) return nullptr;
+  return &(*parent)[index];
+}
+
+}  // namespace
+
+double round_significant(double value, int digits) {
+  if (value == 0 || !std::isfinite(value)) return value;
+  char text[64];
+  std::snprintf(text, sizeof text, "%.*e", digits - 1, value);
+  return std::strtod(text, nullptr);
+}
+
+ordered_json model_to_json(const ModelFile& m) {
+  const Constants& c = m.constants;
+  ordered_json constants = ordered_json::object(), intervals = ordered_json::object();
+  if (!c.flops_per_s.empty()) {
+    for (const auto& [dtype, e] : c.flops_per_s) {
+      constants["flops_per_s"][dtype] = round_significant(e.value, 6);
+      intervals["flops_per_s"][dtype] = interval_of(e);
+    }
+  }
+  if (c.hbm_bytes_per_s) {
+    constants["hbm_bytes_per_s"] = round_significant(c.hbm_bytes_per_s->value, 6);
+    intervals["hbm_bytes_per_s"] = interval_of(*c.hbm_bytes_per_s);
+  }
+  for (const auto& [kind, e] : c.latency_s) {
+    constants["latency_s"][kind] = round_significant(e.value, 6);
+    intervals["latency_s"][kind] = interval_of(e);
+  }
+  for (const auto& [key, regimes] : c.network) {
+    ordered_json values = ordered_json::array(), bounds = ordered_json::array();
+    for (const Regime& r : regimes) {
+      values.push_back({{"latency_s", round_significant(r.latency_s.value, 6)},
+                        {"bytes_per_s", round_significant(r.bytes_per_s.value, 6)}});
+      bounds.push_back(
+          {{"latency_s", interval_of(r.latency_s)}, {"bytes_per_s", interval_of(r.bytes_per_s)}});
+    }
+    constants["network"][key.first][std::to_string(key.second)] = values;
+    intervals["network"][key.first][std::to_string(key.second)] = bounds;
+  }
+  ordered_json quality = ordered_json::object();
+  for (const auto& [family, q] : m.quality) {
+    quality[family] = {{"n", q.n}, {"role", q.role}};
+    if (q.n > 0) {
+      quality[family]["median_abs_rel_err"] = round_significant(q.median_abs_rel_err, 4);
+      quality[family]["p90_abs_rel_err"] = round_significant(q.p90_abs_rel_err, 4);
+    }
+  }
+  ordered_json doc;
+  doc["schema"] = kModelSchema;
+  doc["hardware"] = ordered_json::parse(m.hardware.dump());
+  doc["constants"] = constants;
+  doc["intervals"] = intervals;
+  doc["quality"] = quality;
+  doc["sources"] = m.sources;
+  if (!m.notes.empty()) doc["notes"] = m.notes;
+  return doc;
+}
+
+ModelFile model_from_json(const json& doc, const std::string& source) {
+  Reader r(source);
+  if (!doc.is_object() || !doc.contains("schema") || doc["schema"] != kModelSchema) {
+    r.fail("schema", std::string("not \"") + kModelSchema + "\"");
+  }
+  ModelFile m;
+  if (doc.contains("hardware")) m.hardware = r.object(doc, "hardware", "");
+  const json& c = r.object(doc, "constants", "");
+  const json* iv = child(&doc, "intervals");
+  if (c.contains("flops_per_s")) {
+    for (const auto& [dtype, v] : r.object(c, "flops_per_s", "constants.").items()) {
+      m.constants.flops_per_s[dtype] =
+          r.estimate(v, child(child(iv, "flops_per_s"), dtype), "flops_per_s." + dtype);
+    }
+  }
+  if (c.contains("hbm_bytes_per_s")) {
+    m.constants.hbm_bytes_per_s =
+        r.estimate(c["hbm_bytes_per_s"], child(iv, "hbm_bytes_per_s"), "hbm_bytes_per_s");
+  }
+  if (c.contains("latency_s")) {
+    for (const auto& [kind, v] : r.object(c, "latency_s", "constants.").items()) {
+      if (kind != "launch" && kind != "graph_node" && kind != "sync") {
+        r.fail("constants.latency_s." + kind, "unknown latency kind");
+      }
+      m.constants.latency_s[kind] =
+          r.estimate(v, child(child(iv, "latency_s"), kind), "latency_s." + kind);
+    }
+  }
+  if (c.contains("network")) {
+    for (const auto& [op, by_ranks] : r.object(c, "network", "constants.").items()) {
+      if (!by_ranks.is_object()) r.fail("constants.network." + op, "not an object");
+      for (const auto& [ranks_text, list] : by_ranks.items()) {
+        std::string where = "network." + op + "." + ranks_text;
+        int ranks = 0;
+        try {
+          size_t used = 0;
+          ranks = std::stoi(ranks_text, &used);
+          if (used != ranks_text.size() || ranks < 1) ranks = 0;
+        } catch (const std::exception&) {
+        }
+        if (ranks == 0) r.fail("constants." + where, "ranks is not a positive integer");
+        if (!list.is_array() || list.empty()) r.fail("constants." + where, "not a list of regimes");
+        const json* iv_list = child(child(child(iv, "network"), op), ranks_text);
+        std::vector<Regime>& regimes = m.constants.network[{op, ranks}];
+        for (size_t i = 0; i < list.size(); ++i) {
+          std::string at = where + "[" + std::to_string(i) + "]";
+          if (!list[i].is_object() || !list[i].contains("latency_s") ||
+              !list[i].contains("bytes_per_s")) {
+            r.fail("constants." + at, "needs latency_s and bytes_per_s");
+          }
+          const json* iv_i = child(iv_list, i);
+          regimes.push_back(
+              {r.estimate(list[i]["latency_s"], child(iv_i, "latency_s"), at + ".latency_s"),
+               r.estimate(list[i]["bytes_per_s"], child(iv_i, "bytes_per_s"),
+                          at + ".bytes_per_s")});
+        }
+      }
+    }
+  }
+  if (doc.contains("quality")) {
+    for (const auto& [family, q] : r.object(doc, "quality", "").items()) {
+      if (!q.is_object()) r.fail("quality." + family, "not an object");
+      Quality& out = m.quality[family];
+      if (q.contains("n") && q["n"].is_number_integer()) out.n = q["n"].get<int>();
+      if (q.contains("role") && q["role"].is_string()) out.role = q["role"].get<std::string>();
+      if (q.contains("median_abs_rel_err") && q["median_abs_rel_err"].is_number()) {
+        out.median_abs_rel_err = q["median_abs_rel_err"].get<double>();
+      }
+      if (q.contains("p90_abs_rel_err") && q["p90_abs_rel_err"].is_number()) {
+        out.p90_abs_rel_err = q["p90_abs_rel_err"].get<double>();
+      }
+    }
+  }
+  if (doc.contains("sources") && doc["sources"].is_array()) {
+    for (const auto& s : doc["sources"]) {
+      if (s.is_string()) m.sources.push_back(s.get<std::string>());
+    }
+  }
+  return m;
+}
+
+void write_file_atomically(const std::string& path, const std::string& text) {
+  namespace fs = std::filesystem;
+  const std::string partial = path + ".partial";
+  {
+    std::ofstream out(partial, std::ios::binary | std::ios::trunc);
+    out << text;
+    out.close();
+    if (!out) {
+      std::error_code ignored;
+      fs::remove(partial, ignored);
+      throw InputError(path + ": cannot be written");
+    }
+  }
+  std::error_code ec;
+  fs::rename(partial, path, ec);
+  if (ec) {
+    fs::remove(partial, ec);
+    throw InputError(path + ": cannot be written: " + ec.message());
+  }
+}
+
+}  // namespace batchcost

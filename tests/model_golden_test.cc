@@ -1,0 +1,104 @@
+// Golden tests of the command line: `batchcost fit`, `validate` and `compare` on the small
+// checked-in results under tests/data/fit/ (two GPUs, one results file each), compared byte for
+// byte with the expected tables and JSON beside them.
+//
+// After an intended change of the output, regenerate the expected files and review the diff:
+//   BATCHCOST_UPDATE_GOLDEN=1 ctest --preset host -R Golden
+#include <gtest/gtest.h>
+
+#include <array>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+
+namespace {
+
+namespace fs = std::filesystem;
+
+fs::path data_dir() {
+  const char* root = std::getenv("BATCHCOST_SOURCE_DIR");
+  return fs::path(root ? root : ".") / "tests" / "data" / "fit";
+}
+
+struct Result {
+  int status = -1;
+  std::string out;
+};
+
+// Runs batchcost in tests/data/fit with `args`, so that the paths it prints are relative.
+Result batchcost(const std::string& args, const std::string& stderr_to = "/dev/null") {
+  std::string command =
+      "cd '" + data_dir().string() + "' && '" BATCHCOST_EXE "' " + args + " 2>" + stderr_to;
+  Result run;
+  FILE* pipe = popen(command.c_str(), "r");
+  if (!pipe) return run;
+  std::array<char, 4096> buffer;
+  size_t n;
+  while ((n = fread(buffer.data(), 1, buffer.size(), pipe)) > 0) run.out.append(buffer.data(), n);
+  int status = pclose(pipe);
+  run.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return run;
+}
+
+std::string read(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+void expect_golden(const std::string& args, const std::string& expected_file) {
+  Result run = batchcost(args);
+  ASSERT_EQ(run.status, 0) << "batchcost " << args;
+  fs::path expected = data_dir() / expected_file;
+  if (std::getenv("BATCHCOST_UPDATE_GOLDEN")) std::ofstream(expected, std::ios::binary) << run.out;
+  EXPECT_EQ(run.out, read(expected)) << "batchcost " << args << " differs from " << expected_file;
+}
+
+TEST(Golden, FitTable) { expect_golden("fit h100", "fit_h100.txt"); }
+TEST(Golden, FitJsonIsTheModel) { expect_golden("fit h100 --json", "h100/model.json"); }
+TEST(Golden, FitJsonOfTheOtherGpu) { expect_golden("fit h200 --json", "h200/model.json"); }
+TEST(Golden, FitWithMoreValidationFamilies) {
+  expect_golden("fit h200/results.json --validate launch", "fit_h200_validate_launch.txt");
+}
+TEST(Golden, ValidateTable) { expect_golden("validate h100", "validate_h100.txt"); }
+TEST(Golden, ValidateJsonWithAModel) {
+  expect_golden("validate h200 --model h100/model.json --json", "validate_h200_with_h100.json");
+}
+TEST(Golden, CompareResults) { expect_golden("compare h100 h200", "compare_h100_h200.txt"); }
+TEST(Golden, CompareResultsJson) {
+  expect_golden("compare h100/results.json h200/results.json --json", "compare_h100_h200.json");
+}
+TEST(Golden, CompareModels) {
+  expect_golden("compare h100/model.json h200/model.json", "compare_models.txt");
+}
+
+TEST(Golden, WritesModelJsonAtomicallyAndNothingOnError) {
+  fs::path out = fs::temp_directory_path() / "batchcost_golden_model.json";
+  fs::remove(out);
+  Result ok = batchcost("fit h100 --out '" + out.string() + "'");
+  EXPECT_EQ(ok.status, 0);
+  EXPECT_EQ(read(out), read(data_dir() / "h100" / "model.json"));
+  EXPECT_FALSE(fs::exists(out.string() + ".partial"));
+  fs::remove(out);
+
+  fs::path err = fs::temp_directory_path() / "batchcost_golden_stderr.txt";
+  Result bad = batchcost("fit h100 zero_time.json --out '" + out.string() + "'", err.string());
+  EXPECT_EQ(bad.status, 2);
+  EXPECT_EQ(bad.out, "");
+  EXPECT_EQ(read(err), "batchcost: zero_time.json: benchmark 'launch/a' (entry 0): time is zero\n");
+  EXPECT_FALSE(fs::exists(out));
+  fs::remove(err);
+}
+
+TEST(Golden, UsageErrorsExitWithStatus2) {
+  EXPECT_EQ(batchcost("").status, 2);
+  EXPECT_EQ(batchcost("fit").status, 2);
+  EXPECT_EQ(batchcost("compare h100").status, 2);
+  EXPECT_EQ(batchcost("fit no_such_folder").status, 2);
+}
+
+}  // namespace

@@ -1,0 +1,208 @@
+// batchcost: the command line of the fitter (DESIGN.md, "The command line"). Host C++ only.
+//
+//   batchcost fit PATH... [--out FILE] [--validate FAMILY]... [--json]
+//   batchcost validate PATH... [--model FILE] [--validate FAMILY]... [--json]
+//   batchcost compare BASELINE CANDIDATE [--validate FAMILY]... [--json]
+//
+// PATH is a results folder (its *.json files but model.json), a result file, or (compare, and
+// validate --model) a model.json. Tables go to stdout, errors to stderr with exit status 2.
+#include <CLI/CLI.hpp>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "model/compare.h"
+#include "model/fit.h"
+#include "model/model_file.h"
+#include "model/report.h"
+#include "model/results.h"
+
+namespace batchcost {
+namespace {
+
+FitOptions options_with(const std::vector<std::string>& validate) {
+  FitOptions o;
+  o.validate_families.insert(validate.begin(), validate.end());
+  return o;
+}
+
+// One line saying what was read and what each sample is to the fit.
+std::string census(const Inputs& in, const std::vector<Role>& roles) {
+  int count[4] = {0, 0, 0, 0};
+  for (Role r : roles) ++count[static_cast<int>(r)];
+  std::string out = std::to_string(in.sources.size()) + " file" +
+                    (in.sources.size() == 1 ? "" : "s") + ", " + std::to_string(in.samples.size()) +
+                    " samples: " + std::to_string(count[0]) + " fitted, " +
+                    std::to_string(count[1]) + " validation, " + std::to_string(count[2]) +
+                    " excluded (cache=hot measures L2, not HBM), " + std::to_string(count[3]) +
+                    " not modelled (declare no work)";
+  if (in.skipped > 0) out += ", " + std::to_string(in.skipped) + " skipped by the harness";
+  return out + "\n";
+}
+
+std::string hardware_line(const nlohmann::json& context) {
+  std::string out;
+  for (const char* key : {"gpu_name", "driver_version", "cuda_runtime", "batchcost_profile"}) {
+    if (!context.contains(key)) continue;
+    const auto& v = context[key];
+    out += (out.empty() ? "" : ", ") + std::string(key) + " " +
+           (v.is_string() ? v.get<std::string>() : v.dump());
+  }
+  return out.empty() ? "" : "hardware: " + out + "\n";
+}
+
+ModelFile model_of(const Inputs& in, const FitResult& r) {
+  ModelFile m;
+  m.hardware = in.context;
+  m.constants = r.constants;
+  m.quality = r.quality;
+  m.sources = in.sources;
+  m.notes = r.notes;
+  return m;
+}
+
+int run_fit(const std::vector<std::string>& paths, const std::string& out_path,
+            const std::vector<std::string>& validate, bool json) {
+  Inputs in = read_inputs(paths);
+  FitResult r = fit(in.samples, options_with(validate));
+  ModelFile m = model_of(in, r);
+  std::string doc = model_to_json(m).dump(2) + "\n";
+  if (!out_path.empty()) write_file_atomically(out_path, doc);
+  for (const std::string& w : in.warnings) std::cerr << "warning: " << w << "\n";
+  if (json) {
+    std::cout << doc;
+    return 0;
+  }
+  std::cout << census(in, r.roles) << hardware_line(in.context) << "\n"
+            << "constants (95% intervals: covariance of the robust fit, in log space)\n"
+            << constants_table(r.constants) << "\n";
+  for (const std::string& note : r.notes) std::cout << "note: " << note << "\n";
+  if (!r.notes.empty()) std::cout << "\n";
+  std::cout << "quality (|predicted / measured - 1|)\n" << quality_table(r.quality);
+  bool header = false;
+  for (size_t i = 0; i < in.samples.size(); ++i) {
+    if (r.roles[i] != Role::kNotModelled) continue;
+    if (!header) std::cout << "\nnot modelled (declare no work)\n";
+    header = true;
+    std::cout << "  " << in.samples[i].name << "  " << format_time(in.samples[i].time_s) << "\n";
+  }
+  if (!out_path.empty()) std::cout << "\nwrote " << out_path << "\n";
+  return 0;
+}
+
+int run_validate(const std::vector<std::string>& paths, const std::string& model_path,
+                 const std::vector<std::string>& validate, bool json) {
+  Inputs in = read_inputs(paths);
+  FitOptions options = options_with(validate);
+  Constants constants;
+  if (model_path.empty()) {
+    constants = fit(in.samples, options).constants;
+  } else {
+    Inputs models;
+    read_file_into(model_path, models);
+    if (models.models.empty()) throw InputError(model_path + ": not a batchcost model.json");
+    constants = model_from_json(models.models.front(), model_path).constants;
+  }
+  std::vector<Role> roles;
+  for (const Sample& s : in.samples) roles.push_back(role_of(s, options));
+  std::vector<ValidationRow> rows = validation_rows(in.samples, roles, constants);
+  for (const std::string& w : in.warnings) std::cerr << "warning: " << w << "\n";
+  if (json) {
+    std::cout << validation_json(rows).dump(2) << "\n";
+    return 0;
+  }
+  std::cout << census(in, roles) << "constants: "
+            << (model_path.empty() ? "fitted to these samples" : "from " + model_path) << "\n\n"
+            << validation_report(rows);
+  return 0;
+}
+
+// One side of a comparison: results (fitted to get constants) or a model.json.
+struct Side {
+  std::vector<Sample> samples;
+  Constants constants;
+  nlohmann::json context;
+  bool has_samples = false;
+};
+
+Side read_side(const std::string& path, const FitOptions& options) {
+  Inputs in = read_inputs({path}, /*allow_models=*/true);
+  Side side;
+  if (!in.models.empty()) {
+    if (!in.samples.empty() || in.models.size() > 1) {
+      throw InputError(path + ": give either results or one model.json, not both");
+    }
+    ModelFile m = model_from_json(in.models.front(), in.model_sources.front());
+    side.constants = m.constants;
+    side.context = m.hardware;
+    return side;
+  }
+  side.samples = in.samples;
+  side.has_samples = true;
+  side.context = in.context;
+  side.constants = fit(in.samples, options).constants;
+  return side;
+}
+
+int run_compare(const std::string& baseline, const std::string& candidate,
+                const std::vector<std::string>& validate, bool json) {
+  FitOptions options = options_with(validate);
+  Side b = read_side(baseline, options), c = read_side(candidate, options);
+  Comparison cmp;
+  if (b.has_samples && c.has_samples) compare_samples(b.samples, c.samples, cmp);
+  compare_constants(b.constants, c.constants, cmp);
+  compare_contexts(b.context, c.context, cmp);
+  if (json) {
+    std::cout << comparison_json(cmp).dump(2) << "\n";
+  } else {
+    std::cout << "baseline: " << baseline << "\ncandidate: " << candidate << "\n\n"
+              << comparison_report(cmp);
+  }
+  return 0;
+}
+
+}  // namespace
+}  // namespace batchcost
+
+int main(int argc, char** argv) {
+  CLI::App app{"batchcost: fit, validate and compare the LLM inference cost model"};
+  app.require_subcommand(1);
+  std::vector<std::string> paths, validate;
+  std::string out, model, baseline, candidate;
+  bool json = false;
+
+  CLI::App* fit = app.add_subcommand("fit", "fit the model's constants to results");
+  fit->add_option("PATH", paths, "results folders or files")->required();
+  fit->add_option("--out", out, "write model.json here");
+  fit->add_option("--validate", validate, "a family to predict, not fit (moe always)");
+  fit->add_flag("--json", json, "print model.json instead of tables");
+
+  CLI::App* val = app.add_subcommand("validate", "measured against predicted, per benchmark");
+  val->add_option("PATH", paths, "results folders or files")->required();
+  val->add_option("--model", model, "a model.json (default: fit these results first)");
+  val->add_option("--validate", validate, "a family to predict, not fit (moe always)");
+  val->add_flag("--json", json, "JSON instead of tables");
+
+  CLI::App* cmp = app.add_subcommand("compare", "two GPUs or two runs side by side");
+  cmp->add_option("BASELINE", baseline, "results folder, result file or model.json")->required();
+  cmp->add_option("CANDIDATE", candidate, "results folder, result file or model.json")->required();
+  cmp->add_option("--validate", validate, "a family to predict, not fit (moe always)");
+  cmp->add_flag("--json", json, "JSON instead of tables");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? 0 : 2;
+  }
+  try {
+    if (fit->parsed()) return batchcost::run_fit(paths, out, validate, json);
+    if (val->parsed()) return batchcost::run_validate(paths, model, validate, json);
+    return batchcost::run_compare(baseline, candidate, validate, json);
+  } catch (const batchcost::InputError& e) {
+    std::cerr << "batchcost: " << e.what() << "\n";
+    return 2;
+  } catch (const std::exception& e) {
+    std::cerr << "batchcost: " << e.what() << "\n";
+    return 2;
+  }
+}
