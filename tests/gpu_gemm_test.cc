@@ -11,6 +11,7 @@
 
 #include "bench/check.h"
 #include "moe/gemm_reference.h"
+#include "tests/gpu_test.h"
 
 namespace batchcost {
 namespace {
@@ -49,26 +50,13 @@ TEST(GemmCheckPlan, StorageTypes) {
   EXPECT_THROW(type_bytes(CUDA_R_64F), std::invalid_argument);
 }
 
-class GpuGemmCheck : public ::testing::Test {
+class GpuGemmCheck : public GpuTest {
  protected:
-  void SetUp() override {
-    int count = 0;
-    cudaError_t e = cudaGetDeviceCount(&count);
-    if (e != cudaSuccess) {
-      GTEST_SKIP() << "no usable CUDA GPU: cudaGetDeviceCount: " << cudaGetErrorName(e) << " ("
-                   << cudaGetErrorString(e) << ")";
-    }
-    if (count == 0) GTEST_SKIP() << "no usable CUDA GPU: the CUDA runtime sees no device";
-    CUDA_CHECK(cudaSetDevice(0));
-    CUDA_CHECK(cudaStreamCreate(&stream_));
-    CUBLAS_CHECK(cublasCreate(&handle_));
-    CUBLAS_CHECK(cublasSetStream(handle_, stream_));
-  }
   void TearDown() override {
     for (void* p : buffers_) CUDA_CHECK_NOTHROW(cudaFree(p));
-    if (handle_ != nullptr) CUBLAS_CHECK_NOTHROW(cublasDestroy(handle_));
-    if (stream_ != nullptr) CUDA_CHECK_NOTHROW(cudaStreamDestroy(stream_));
+    GpuTest::TearDown();
   }
+
   void* alloc(std::size_t bytes) {
     void* p = nullptr;
     CUDA_CHECK(cudaMalloc(&p, bytes));
@@ -97,8 +85,6 @@ class GpuGemmCheck : public ::testing::Test {
     return sampled_relative_error(g, rows, stream_);
   }
 
-  cudaStream_t stream_ = nullptr;
-  cublasHandle_t handle_ = nullptr;
   std::vector<void*> buffers_;
 };
 

@@ -8,28 +8,16 @@
 #include <vector>
 
 #include "bench/check.h"
+#include "tests/gpu_test.h"
 #include "kernels/kernels.h"
 #include "kernels/pattern.h"
 
 namespace batchcost {
 namespace {
 
-class GpuKernels : public ::testing::Test {
+class GpuKernels : public GpuTest {
  protected:
-  void SetUp() override {
-    int count = 0;
-    cudaError_t e = cudaGetDeviceCount(&count);
-    if (e != cudaSuccess) {
-      GTEST_SKIP() << "no usable CUDA GPU: cudaGetDeviceCount: " << cudaGetErrorName(e) << " ("
-                   << cudaGetErrorString(e) << ")";
-    }
-    if (count == 0) GTEST_SKIP() << "no usable CUDA GPU: the CUDA runtime sees no device";
-    CUDA_CHECK(cudaSetDevice(0));
-    CUDA_CHECK(cudaStreamCreate(&stream_));
-  }
-  void TearDown() override {
-    if (stream_ != nullptr) CUDA_CHECK_NOTHROW(cudaStreamDestroy(stream_));
-  }
+
 
   // A device buffer of `n` bytes, `guard` bytes of 0xEE on each side of the tested range.
   struct Guarded {
@@ -57,7 +45,6 @@ class GpuKernels : public ::testing::Test {
     for (std::size_t i = offset + n; i < g.total; ++i) ASSERT_EQ(all[i], 0xEE) << "byte after the range, " << i;
   }
 
-  cudaStream_t stream_ = nullptr;
 };
 
 // Sizes around the 16-byte vector width and the unrolled body, and odd ones.

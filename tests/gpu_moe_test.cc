@@ -9,6 +9,7 @@
 #include "bench/check.h"
 #include "bench/gpu.h"
 #include "moe/strategies.h"
+#include "tests/gpu_test.h"
 
 namespace batchcost {
 namespace {
@@ -16,25 +17,9 @@ namespace {
 const MoeConfig kSmall{"small", 8, 2, 64, 32};
 constexpr std::uint64_t kSeed = 42;
 
-class GpuMoe : public ::testing::Test {
+class GpuMoe : public GpuTest {
  protected:
-  void SetUp() override {
-    int count = 0;
-    cudaError_t e = cudaGetDeviceCount(&count);
-    if (e != cudaSuccess) {
-      GTEST_SKIP() << "no usable CUDA GPU: cudaGetDeviceCount: " << cudaGetErrorName(e) << " ("
-                   << cudaGetErrorString(e) << ")";
-    }
-    if (count == 0) GTEST_SKIP() << "no usable CUDA GPU: the CUDA runtime sees no device";
-    CUDA_CHECK(cudaSetDevice(0));
-    CUDA_CHECK(cudaStreamCreate(&stream_));
-    CUBLAS_CHECK(cublasCreate(&handle_));
-    CUBLAS_CHECK(cublasSetStream(handle_, stream_));
-  }
-  void TearDown() override {
-    if (handle_ != nullptr) CUBLAS_CHECK_NOTHROW(cublasDestroy(handle_));
-    if (stream_ != nullptr) CUDA_CHECK_NOTHROW(cudaStreamDestroy(stream_));
-  }
+
 
   // Runs every strategy on one routing and checks it on all rows.
   void check_all(const Routing& r, GemmDtype dtype) {
@@ -88,9 +73,6 @@ class GpuMoe : public ::testing::Test {
   static std::string routing_label_of(const Routing& r) {
     return "E=" + std::to_string(r.experts) + " k=" + std::to_string(r.top_k);
   }
-
-  cudaStream_t stream_ = nullptr;
-  cublasHandle_t handle_ = nullptr;
 };
 
 TEST_F(GpuMoe, EveryStrategyMatchesTheReferenceForEveryRouting) {
