@@ -40,8 +40,6 @@
 #include "bench/gpu.h"
 #include "bench/nccl_check.h"
 #include "collectives/bench_options.h"
-#include "collectives/check_values.h"
-#include "collectives/collective_kernels.h"
 #include "collectives/comms.h"
 #include "collectives/report.h"
 #include "kernels/kernels.h"
@@ -129,7 +127,6 @@ Communicators& communicators(int ranks) {
 
 struct RankState {
   DeviceBuffer send, recv;
-  RankBuffers ptrs;
   std::unique_ptr<EventPair> events;
   cudaGraphExec_t graph = nullptr;
   int device = 0;
@@ -162,68 +159,22 @@ class Run {
                                 spec_.name() + " on device " + std::to_string(r.device));
         s.send = DeviceBuffer(send);
         s.recv = DeviceBuffer(recv);
-        s.ptrs = rank_buffers(shape_, r.rank, spec_.in_place, s.send.get(), s.recv.get());
+        ptrs_.push_back(rank_buffers(shape_, r.rank, spec_.in_place, s.send.get(), s.recv.get()));
         s.events = std::make_unique<EventPair>();
       }
     } catch (const OutOfDeviceMemory& e) {
+      ptrs_.clear();
       ranks_.clear();
       return e.what();
     }
     return "";
   }
 
-  // One collective on every local rank.
-  void enqueue() {
-    const auto& local = comms_.local();
-    const bool group = local.size() > 1;
-    if (group) NCCL_CHECK(ncclGroupStart());
-    for (std::size_t i = 0; i < local.size(); ++i) {
-      enqueue_collective(shape_, spec_.dtype, kRoot, local[i], ranks_[i].ptrs);
-    }
-    if (group) NCCL_CHECK(ncclGroupEnd());
-  }
+  void enqueue() { enqueue_all(comms_, shape_, spec_.dtype, kRoot, ptrs_); }
 
   // The data check: #wrong summed over every rank of the communicator.
   long long check() {
-    const auto& local = comms_.local();
-    const Dtype dt = spec_.dtype;
-    const std::size_t elem = shape_.elem_bytes;
-    const std::size_t send_elems = shape_.send_bytes / elem, recv_elems = shape_.recv_bytes / elem;
-    for (std::size_t i = 0; i < local.size(); ++i) {
-      const LocalRank& r = local[i];
-      const RankState& s = ranks_[i];
-      CUDA_CHECK(cudaSetDevice(r.device));
-      void* send = const_cast<void*>(s.ptrs.send);
-      if (!spec_.in_place || spec_.op == Op::all_gather) {
-        // all_gather in place: the whole output poisoned, then the rank's chunk is its input.
-        launch_fill_value(s.ptrs.recv, dt, recv_elems, values::kPoison, r.stream);
-      }
-      // In place, reduce_scatter's output and every other op's are (part of) the input: they
-      // cannot be poisoned, but inputs differ from the expected outputs at most elements.
-      launch_fill_input(send, dt, send_elems, spec_.op, r.rank, 0, r.stream);
-    }
-    enqueue();
-    std::vector<DeviceBuffer> counters;
-    for (std::size_t i = 0; i < local.size(); ++i) {
-      const LocalRank& r = local[i];
-      CUDA_CHECK(cudaSetDevice(r.device));
-      counters.emplace_back(sizeof(unsigned long long));
-      auto* c = counters.back().get<unsigned long long>();
-      CUDA_CHECK(cudaMemsetAsync(c, 0, sizeof *c, r.stream));
-      launch_count_wrong(ranks_[i].ptrs.recv, dt, recv_elems, spec_.op, shape_.ranks, r.rank, kRoot,
-                         shape_.count, c, r.stream);
-    }
-    long long wrong = 0;
-    for (std::size_t i = 0; i < local.size(); ++i) {
-      const LocalRank& r = local[i];
-      unsigned long long n = 0;
-      CUDA_CHECK(cudaSetDevice(r.device));
-      CUDA_CHECK(
-          cudaMemcpyAsync(&n, counters[i].get(), sizeof n, cudaMemcpyDeviceToHost, r.stream));
-      CUDA_CHECK(cudaStreamSynchronize(r.stream));
-      wrong += static_cast<long long>(n);
-    }
-    return agree_sum(wrong);
+    return agree_sum(check_collective(comms_, shape_, spec_.dtype, spec_.in_place, kRoot, ptrs_));
   }
 
   void warm_up() {
@@ -295,6 +246,7 @@ class Run {
   Communicators& comms_;
   Shape shape_;
   std::vector<RankState> ranks_;
+  std::vector<RankBuffers> ptrs_;  // one per local rank
 };
 
 void run_collective(benchmark::State& state, const BenchSpec& spec) {

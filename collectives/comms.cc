@@ -5,7 +5,10 @@
 #include <string>
 
 #include "bench/check.h"
+#include "bench/gpu.h"
 #include "bench/nccl_check.h"
+#include "collectives/check_values.h"
+#include "collectives/collective_kernels.h"
 
 namespace batchcost::collective {
 
@@ -127,6 +130,68 @@ void enqueue_collective(const Shape& shape, Dtype dtype, int root, const LocalRa
       return;
   }
   throw std::invalid_argument("enqueue_collective: not a collective op");
+}
+
+void enqueue_all(const Communicators& comms, const Shape& shape, Dtype dtype, int root,
+                 const std::vector<RankBuffers>& buffers) {
+  const auto& local = comms.local();
+  if (buffers.size() != local.size()) {
+    throw std::invalid_argument("enqueue_all: one RankBuffers per local rank");
+  }
+  // One thread driving several ranks: without a group the first call would wait for the others.
+  const bool group = local.size() > 1;
+  if (group) NCCL_CHECK(ncclGroupStart());
+  for (std::size_t i = 0; i < local.size(); ++i) {
+    enqueue_collective(shape, dtype, root, local[i], buffers[i]);
+  }
+  if (group) NCCL_CHECK(ncclGroupEnd());
+}
+
+long long check_collective(const Communicators& comms, const Shape& shape, Dtype dtype,
+                           bool in_place, int root, const std::vector<RankBuffers>& buffers) {
+  const auto& local = comms.local();
+  if (buffers.size() != local.size()) {
+    throw std::invalid_argument("check_collective: one RankBuffers per local rank");
+  }
+  const std::size_t send_elems = shape.send_bytes / shape.elem_bytes;
+  const std::size_t recv_elems = shape.recv_bytes / shape.elem_bytes;
+  for (std::size_t i = 0; i < local.size(); ++i) {
+    const LocalRank& r = local[i];
+    CUDA_CHECK(cudaSetDevice(r.device));
+    // Out of place the output is poisoned, so an element NCCL never wrote counts as wrong. In
+    // place, all_gather's whole output is poisoned before the rank's chunk is filled with its
+    // input; reduce_scatter's output and every other op's are the input itself.
+    if (!in_place || shape.op == Op::all_gather) {
+      launch_fill_value(buffers[i].recv, dtype, recv_elems, values::kPoison, r.stream);
+    }
+    launch_fill_input(const_cast<void*>(buffers[i].send), dtype, send_elems, shape.op, r.rank, 0,
+                      r.stream);
+  }
+  enqueue_all(comms, shape, dtype, root, buffers);
+  std::vector<DeviceBuffer> counters;
+  for (std::size_t i = 0; i < local.size(); ++i) {
+    const LocalRank& r = local[i];
+    CUDA_CHECK(cudaSetDevice(r.device));
+    counters.emplace_back(sizeof(unsigned long long));
+    auto* c = counters.back().get<unsigned long long>();
+    CUDA_CHECK(cudaMemsetAsync(c, 0, sizeof *c, r.stream));
+    launch_count_wrong(buffers[i].recv, dtype, recv_elems, shape.op, shape.ranks, r.rank, root,
+                       shape.count, c, r.stream);
+  }
+  long long wrong = 0;
+  for (std::size_t i = 0; i < local.size(); ++i) {
+    const LocalRank& r = local[i];
+    unsigned long long n = 0;
+    CUDA_CHECK(cudaSetDevice(r.device));
+    CUDA_CHECK(cudaMemcpyAsync(&n, counters[i].get(), sizeof n, cudaMemcpyDeviceToHost, r.stream));
+    CUDA_CHECK(cudaStreamSynchronize(r.stream));
+    wrong += static_cast<long long>(n);
+  }
+  for (std::size_t i = 0; i < local.size(); ++i) {  // counters are freed on their device
+    CUDA_CHECK(cudaSetDevice(local[i].device));
+    counters[i] = DeviceBuffer();
+  }
+  return wrong;
 }
 
 }  // namespace batchcost::collective

@@ -68,4 +68,15 @@ RankBuffers rank_buffers(const Shape& shape, int rank, bool in_place, void* send
 void enqueue_collective(const Shape& shape, Dtype dtype, int root, const LocalRank& r,
                         const RankBuffers& buffers);
 
+// One collective on every local rank, in one NCCL group where there are several.
+void enqueue_all(const Communicators& comms, const Shape& shape, Dtype dtype, int root,
+                 const std::vector<RankBuffers>& buffers);
+
+// The data check, nccl-tests' #wrong: fills every local rank's input with input_value, poisons
+// its output where it does not overlap the input, runs one collective, and returns the number of
+// elements of the local ranks' outputs that differ from expected_value (summed over local ranks;
+// the MPI variant sums over processes). `buffers` as rank_buffers gives them, one per local rank.
+long long check_collective(const Communicators& comms, const Shape& shape, Dtype dtype,
+                           bool in_place, int root, const std::vector<RankBuffers>& buffers);
+
 }  // namespace batchcost::collective
