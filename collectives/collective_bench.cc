@@ -24,6 +24,13 @@
 //     over processes. nccl-tests averages over ranks by default (-a 1); the maximum is the time
 //     after which every rank has its result, the conservative choice for a model of a step.
 //
+// What it registers: by default rank counts 1, 2, 4, 8 (--max_ranks) x 7 ops x fp32, bf16 x 28
+// sizes 8 B .. 1 GiB, in and out of place (in place only where it can be checked): 2668
+// benchmarks, 20 samples each per repetition; those needing more GPUs than present skip at run
+// time. --quick: 8 B .. 16 MiB by 16 (6 sizes), 576 benchmarks, 5 samples each. The MPI variant
+// registers one rank count, the world's size. Google Benchmark appends "/iterations:N" and
+// "/manual_time" to the names.
+//
 // Google Benchmark decides iteration counts per process from the times it is given; MPI ranks
 // must run exactly the same collectives, so every benchmark has a fixed number of iterations
 // (samples): ranks agree by construction, in both variants. Every decision a rank makes alone
