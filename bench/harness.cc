@@ -61,6 +61,13 @@ void write_file_atomically(const std::string& path, const std::string& text) {
   }
 }
 
+// The display reporter of a non-primary rank: reports nothing.
+class SilentReporter : public benchmark::BenchmarkReporter {
+ public:
+  bool ReportContext(const Context&) override { return true; }
+  void ReportRuns(const std::vector<Run>&) override {}
+};
+
 }  // namespace
 
 std::string_view to_string(CachePolicy c) { return c == CachePolicy::kCold ? "cold" : "hot"; }
@@ -374,10 +381,17 @@ int run_main(int argc, char** argv, const MainSpec& spec) {
   try {
     opts = take_harness_flags(args);
   } catch (const std::invalid_argument& e) {
-    std::fprintf(stderr, "%s: %s (see --help)\n", spec.program.c_str(), e.what());
+    if (spec.primary) std::fprintf(stderr, "%s: %s (see --help)\n", spec.program.c_str(), e.what());
     return kExitUsage;
   }
-  if (opts.help) std::fputs(harness_help(spec.program).c_str(), stdout);
+  if (opts.help && spec.primary) std::fputs(harness_help(spec.program).c_str(), stdout);
+  if (!spec.primary) {  // the primary alone writes the results file
+    std::erase_if(args, [](const std::string& a) {
+      return starts_with(a, "--benchmark_out=") || starts_with(a, "--benchmark_out_format=");
+    });
+  }
+  SilentReporter silent;
+  benchmark::BenchmarkReporter* display = spec.primary ? nullptr : &silent;
 
   // Google Benchmark writes to <out>.<pid>.partial; the harness renames it into place at the end.
   std::string final_out, partial_out;
@@ -417,7 +431,7 @@ int run_main(int argc, char** argv, const MainSpec& spec) {
   try {
     spec.register_benchmarks(opts);
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "%s: %s\n", spec.program.c_str(), e.what());
+    if (spec.primary) std::fprintf(stderr, "%s: %s\n", spec.program.c_str(), e.what());
     cleanup();
     return kExitUsage;
   }
@@ -426,7 +440,7 @@ int run_main(int argc, char** argv, const MainSpec& spec) {
     return a == "--benchmark_list_tests" || a == "--benchmark_list_tests=true";
   });
   if (listing) {
-    benchmark::RunSpecifiedBenchmarks();
+    benchmark::RunSpecifiedBenchmarks(display);
     cleanup();
     return kExitOk;
   }
@@ -435,16 +449,22 @@ int run_main(int argc, char** argv, const MainSpec& spec) {
   try {
     start = spec.start(opts);
   } catch (const NoDevice& e) {
-    std::fprintf(stderr, "%s: no usable CUDA GPU: %s\n", spec.program.c_str(), e.what());
+    if (spec.primary) {
+      std::fprintf(stderr, "%s: no usable CUDA GPU: %s\n", spec.program.c_str(), e.what());
+    }
     cleanup();
     return kExitNoGpu;
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "%s: cannot open the GPU: %s\n", spec.program.c_str(), e.what());
+    if (spec.primary) {
+      std::fprintf(stderr, "%s: cannot open the GPU: %s\n", spec.program.c_str(), e.what());
+    }
     cleanup();
     return kExitCheckFailed;
   }
   if (opts.print_gpu) {
-    std::printf("%s\n", start.value("gpu_slug", std::string("unknown-gpu")).c_str());
+    if (spec.primary) {
+      std::printf("%s\n", start.value("gpu_slug", std::string("unknown-gpu")).c_str());
+    }
     if (spec.shutdown) spec.shutdown();
     cleanup();
     return kExitOk;
@@ -453,9 +473,9 @@ int run_main(int argc, char** argv, const MainSpec& spec) {
     benchmark::AddCustomContext(k, v.is_string() ? v.get<std::string>() : v.dump());
   }
 
-  size_t ran = benchmark::RunSpecifiedBenchmarks();
+  size_t ran = benchmark::RunSpecifiedBenchmarks(display);
   nlohmann::json end = spec.finish ? spec.finish() : nlohmann::json::object();
-  if (end.contains("warnings")) {
+  if (end.contains("warnings") && spec.primary) {
     for (const auto& w : end["warnings"]) {
       std::fprintf(stderr, "%s: WARNING: %s\n", spec.program.c_str(), w.get<std::string>().c_str());
     }
@@ -464,7 +484,9 @@ int run_main(int argc, char** argv, const MainSpec& spec) {
   if (spec.shutdown) spec.shutdown();
 
   if (ran == 0) {
-    std::fprintf(stderr, "%s: no benchmark matched --benchmark_filter\n", spec.program.c_str());
+    if (spec.primary) {
+      std::fprintf(stderr, "%s: no benchmark matched --benchmark_filter\n", spec.program.c_str());
+    }
     cleanup();
     return kExitUsage;
   }
@@ -478,8 +500,10 @@ int run_main(int argc, char** argv, const MainSpec& spec) {
     }
   }
   if (failures() > 0) {
-    std::fprintf(stderr, "%s: %d benchmark(s) failed their check or hit an error (see above)\n",
-                 spec.program.c_str(), failures());
+    if (spec.primary) {
+      std::fprintf(stderr, "%s: %d benchmark(s) failed their check or hit an error (see above)\n",
+                   spec.program.c_str(), failures());
+    }
     return kExitCheckFailed;
   }
   return kExitOk;

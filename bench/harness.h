@@ -122,6 +122,10 @@ struct MainSpec {
   std::function<nlohmann::json()> finish;
   // Called after the end context is read, before exit (release the device).
   std::function<void()> shutdown;
+  // False on the MPI ranks other than 0: they run every benchmark in step with rank 0 but print
+  // nothing (no console report, no messages, no --help) and write no results file; their exit
+  // status is the same as on a primary.
+  bool primary = true;
 };
 
 // Thrown by MainSpec::start when the machine has no usable GPU: the binary prints the message

@@ -1,0 +1,498 @@
+// collectives/: the network component of the cost model: NCCL collectives timed on the GPUs of
+// one process (batchcost-collectives: ncclCommInitAll over GPUs 0..n-1, n = 1, 2, 4, ... up to
+// --max_ranks) or on one GPU per MPI rank across processes and nodes (batchcost-collectives-mpi,
+// built with BATCHCOST_COLLECTIVES_MPI: unique id by MPI_Bcast, ncclCommInitRank, rank 0 alone
+// prints and writes the JSON). One rank is a valid run: it measures NCCL's fixed latency.
+//
+//   batchcost-collectives --benchmark_out=results/<gpu>/collectives.json
+//   mpirun -np 16 batchcost-collectives-mpi --benchmark_out=results/<gpu>/collectives-mpi.json
+//
+// Each benchmark (op, dtype, ranks, size, in or out of place; names and flags in
+// bench_options.h):
+//  1. allocates every local rank's buffers, or skips where one rank's do not fit (all ranks agree
+//     to skip, or the others would wait in NCCL for it);
+//  2. checks the data once (check_once): inputs from input_value, receive buffers poisoned, one
+//     collective, then a kernel counts the elements that differ from expected_value: nccl-tests'
+//     #wrong, summed over ranks. Non-zero fails the benchmark;
+//  3. warms up, then times samples. A sample is a batch of `ops` collectives (enough for ~1 ms,
+//     at most 64) queued on every rank's stream behind the harness's blocking kernel, which holds
+//     each stream until the host has enqueued the whole batch (bench/gpu.h): the events around
+//     the batch on each stream then time device work, not host launch gaps. Eager mode enqueues
+//     each collective of the batch as one NCCL group over the local ranks; --graph captures the
+//     batch once per rank in a CUDA graph and replays it (as nccl-tests' -G).
+//  4. The time of a sample is the slowest rank's: max over local ranks, then MPI_Allreduce(MAX)
+//     over processes. nccl-tests averages over ranks by default (-a 1); the maximum is the time
+//     after which every rank has its result, the conservative choice for a model of a step.
+//
+// What it registers: by default rank counts 1, 2, 4, 8 (--max_ranks) x 7 ops x fp32, bf16 x 28
+// sizes 8 B .. 1 GiB, in and out of place (in place only where it can be checked): 2668
+// benchmarks, 20 samples each per repetition; those needing more GPUs than present skip at run
+// time. --quick: 8 B .. 16 MiB by 16 (6 sizes), 576 benchmarks, 5 samples each. The MPI variant
+// registers one rank count, the world's size. Google Benchmark appends "/iterations:N" and
+// "/manual_time" to the names.
+//
+// Google Benchmark decides iteration counts per process from the times it is given; MPI ranks
+// must run exactly the same collectives, so every benchmark has a fixed number of iterations
+// (samples): ranks agree by construction, in both variants. Every decision a rank makes alone
+// (skip, fail, ops per sample, blocking-kernel timeout) is agreed over ranks first.
+#include <algorithm>
+#include <cstdint>
+#include <cstdio>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "bench/check.h"
+#include "bench/gpu.h"
+#include "bench/nccl_check.h"
+#include "collectives/bench_options.h"
+#include "collectives/comms.h"
+#include "collectives/report.h"
+#include "kernels/kernels.h"
+
+#ifdef BATCHCOST_COLLECTIVES_MPI
+#include <mpi.h>
+
+#include "collectives/mpi_world.h"
+#endif
+
+namespace batchcost::collective {
+namespace {
+
+constexpr double kTargetSampleS = 1e-3;  // one sample's batch: event resolution is 0.05% of it
+// Collectives queued behind the blocking kernel at most: each NCCL launch may take more than one
+// CUDA launch slot, and the queue must not fill while the GPU is held.
+constexpr int kMaxOpsPerSample = 64;
+// Generous: a group over 8 communicators takes tens of µs to enqueue, 64 of them a few ms.
+constexpr std::uint64_t kBlockingTimeoutNs = 1'000'000'000;
+constexpr int kWarmupOps = 5;
+constexpr int kRoot = 0;
+constexpr int kIterations = 20;  // samples per repetition
+constexpr int kQuickIterations = 5;
+
+struct World {
+  int rank = 0;  // this process's rank: 0 prints
+  int size = 1;  // processes
+  int nodes = 1;
+  int device_count = 0;
+  bool graph = false;
+  std::unique_ptr<Communicators> comms;    // single process: the last rank count used
+  int* flags = nullptr;                    // host-mapped, portable: [0] release, [1] timed out
+  std::map<std::string, long long> wrong;  // #wrong by benchmark name
+  std::vector<TableEntry> table;
+};
+
+World& world() {
+  static World w;
+  return w;
+}
+
+// ---- Agreement over processes (identity in one process) ----------------------------------------
+
+double agree_max(double v) {
+#ifdef BATCHCOST_COLLECTIVES_MPI
+  return mpi::agree_max(v, MPI_COMM_WORLD);
+#else
+  return v;
+#endif
+}
+
+long long agree_sum(long long v) {
+#ifdef BATCHCOST_COLLECTIVES_MPI
+  return mpi::agree_sum(v, MPI_COMM_WORLD);
+#else
+  return v;
+#endif
+}
+
+// "" where every rank is ok, else the first failing rank's reason.
+std::string agree_failure(bool ok, const std::string& reason) {
+#ifdef BATCHCOST_COLLECTIVES_MPI
+  return mpi::first_failure(ok, reason, MPI_COMM_WORLD);
+#else
+  return ok ? "" : reason;
+#endif
+}
+
+// ---- One benchmark's resources -----------------------------------------------------------------
+
+Communicators& communicators(int ranks) {
+  World& w = world();
+#ifndef BATCHCOST_COLLECTIVES_MPI
+  // Registration runs every size of one rank count before the next, so one set is kept.
+  if (!w.comms || w.comms->ranks() != ranks) {
+    w.comms.reset();
+    w.comms = Communicators::all_in_process(ranks);
+  }
+#endif
+  if (!w.comms || w.comms->ranks() != ranks) {
+    throw std::logic_error("no communicator of " + std::to_string(ranks) + " ranks");
+  }
+  return *w.comms;
+}
+
+struct RankState {
+  DeviceBuffer send, recv;
+  std::unique_ptr<EventPair> events;
+  cudaGraphExec_t graph = nullptr;
+  int device = 0;
+  ~RankState() {
+    CUDA_CHECK_NOTHROW(cudaSetDevice(device));  // events and graphs are released on their device
+    if (graph != nullptr) CUDA_CHECK_NOTHROW(cudaGraphExecDestroy(graph));
+  }
+};
+
+class Run {
+ public:
+  Run(const BenchSpec& spec, Communicators& comms)
+      : spec_(spec),
+        comms_(comms),
+        shape_(shape_for_size(spec.op, spec.ranks, spec.size_bytes, dtype_size_bytes(spec.dtype))),
+        ranks_(comms.local().size()) {}
+
+  // Allocates every local rank's buffers; the reason where they do not fit.
+  std::string allocate() {
+    const std::size_t send = spec_.in_place ? 0 : shape_.send_bytes;
+    const std::size_t recv =
+        spec_.in_place ? std::max(shape_.send_bytes, shape_.recv_bytes) : shape_.recv_bytes;
+    try {
+      for (std::size_t i = 0; i < ranks_.size(); ++i) {
+        const LocalRank& r = comms_.local()[i];
+        RankState& s = ranks_[i];
+        s.device = r.device;
+        CUDA_CHECK(cudaSetDevice(r.device));
+        Gpu::get().require_free(send + recv,
+                                spec_.name() + " on device " + std::to_string(r.device));
+        s.send = DeviceBuffer(send);
+        s.recv = DeviceBuffer(recv);
+        ptrs_.push_back(rank_buffers(shape_, r.rank, spec_.in_place, s.send.get(), s.recv.get()));
+        s.events = std::make_unique<EventPair>();
+      }
+    } catch (const OutOfDeviceMemory& e) {
+      ptrs_.clear();
+      ranks_.clear();
+      return e.what();
+    }
+    return "";
+  }
+
+  void enqueue() { enqueue_all(comms_, shape_, spec_.dtype, kRoot, ptrs_); }
+
+  // The data check: #wrong summed over every rank of the communicator.
+  long long check() {
+    return agree_sum(check_collective(comms_, shape_, spec_.dtype, spec_.in_place, kRoot, ptrs_));
+  }
+
+  void warm_up() {
+    for (int k = 0; k < kWarmupOps; ++k) enqueue();
+    comms_.synchronize();
+  }
+
+  // Captures `ops` collectives per rank in one CUDA graph each (as nccl-tests' -G: thread-local
+  // capture, so NCCL may allocate during capture).
+  void capture(int ops) {
+    const auto& local = comms_.local();
+    for (const LocalRank& r : local) {
+      CUDA_CHECK(cudaSetDevice(r.device));
+      CUDA_CHECK(cudaStreamBeginCapture(r.stream, cudaStreamCaptureModeThreadLocal));
+    }
+    for (int k = 0; k < ops; ++k) enqueue();
+    for (std::size_t i = 0; i < local.size(); ++i) {
+      CUDA_CHECK(cudaSetDevice(local[i].device));
+      cudaGraph_t graph = nullptr;
+      CUDA_CHECK(cudaStreamEndCapture(local[i].stream, &graph));
+      cudaError_t e = cudaGraphInstantiate(&ranks_[i].graph, graph, 0);
+      CUDA_CHECK_NOTHROW(cudaGraphDestroy(graph));
+      CUDA_CHECK(e);
+    }
+  }
+
+  // One sample: `ops` collectives behind the blocking kernel on every local stream. Returns the
+  // agreed time per collective; sets *late where any rank's blocking kernel timed out.
+  double sample(int ops, bool use_graph, bool* late) {
+    World& w = world();
+    const auto& local = comms_.local();
+    volatile int* release = w.flags;
+    release[0] = 0;
+    release[1] = 0;
+    for (std::size_t i = 0; i < local.size(); ++i) {
+      const LocalRank& r = local[i];
+      CUDA_CHECK(cudaSetDevice(r.device));
+      // Portable mapped memory under unified addressing: the host pointer is valid on every GPU.
+      kernels::launch_blocking(w.flags, w.flags + 1, kBlockingTimeoutNs, r.stream);
+      CUDA_CHECK(cudaEventRecord(ranks_[i].events->start(), r.stream));
+    }
+    if (use_graph) {
+      for (std::size_t i = 0; i < local.size(); ++i) {
+        CUDA_CHECK(cudaSetDevice(local[i].device));
+        CUDA_CHECK(cudaGraphLaunch(ranks_[i].graph, local[i].stream));
+      }
+    } else {
+      for (int k = 0; k < ops; ++k) enqueue();
+    }
+    for (std::size_t i = 0; i < local.size(); ++i) {
+      CUDA_CHECK(cudaSetDevice(local[i].device));
+      CUDA_CHECK(cudaEventRecord(ranks_[i].events->stop(), local[i].stream));
+    }
+    release[0] = 1;
+    double slowest = 0;
+    for (std::size_t i = 0; i < local.size(); ++i) {
+      CUDA_CHECK(cudaSetDevice(local[i].device));
+      slowest = std::max(slowest, ranks_[i].events->elapsed_s());
+    }
+    const bool timed_out = release[1] != 0;
+    *late = agree_sum(timed_out ? 1 : 0) > 0;
+    return agree_max(slowest / ops);
+  }
+
+  const Shape& shape() const { return shape_; }
+
+ private:
+  BenchSpec spec_;
+  Communicators& comms_;
+  Shape shape_;
+  std::vector<RankState> ranks_;
+  std::vector<RankBuffers> ptrs_;  // one per local rank
+};
+
+void run_collective(benchmark::State& state, const BenchSpec& spec) {
+  World& w = world();
+#ifndef BATCHCOST_COLLECTIVES_MPI
+  if (spec.ranks > w.device_count) {
+    return skip(state, std::to_string(spec.ranks) + " ranks need " + std::to_string(spec.ranks) +
+                           " GPUs, " + std::to_string(w.device_count) + " visible");
+  }
+#endif
+  if (spec.ranks > max_exact_ranks(spec.dtype)) {
+    return skip(state, "the data check is not exact in " + std::string(dtype_name(spec.dtype)) +
+                           " beyond " + std::to_string(max_exact_ranks(spec.dtype)) + " ranks");
+  }
+  Run run(spec, communicators(spec.ranks));
+  const std::string why = run.allocate();
+  const std::string failure = agree_failure(why.empty(), why);
+  if (!failure.empty()) return skip(state, failure);
+
+  TableEntry entry{spec.op,    spec.dtype,      spec.ranks,        kRoot,
+                   spec.graph, spec.size_bytes, run.shape().count, spec.in_place};
+  const std::string verdict = check_once(spec.name(), [&] {
+    const long long wrong = run.check();
+    w.wrong[spec.name()] = wrong;
+    return wrong == 0 ? std::string()
+                      : "#wrong " + std::to_string(wrong) + " elements over " +
+                            std::to_string(spec.ranks) + " ranks";
+  });
+  entry.wrong = w.wrong.count(spec.name()) ? w.wrong[spec.name()] : -1;
+  if (!verdict.empty()) {
+    w.table.push_back(entry);
+    return fail(state, verdict);
+  }
+
+  run.warm_up();
+  bool late = false;
+  const double estimate = run.sample(1, false, &late);
+  const int ops = ops_per_sample(estimate, kTargetSampleS, kMaxOpsPerSample);
+  if (spec.graph) run.capture(ops);
+
+  double total_s = 0;
+  std::int64_t iterations = 0;
+  for (auto _ : state) {
+    bool l = false;
+    const double t = run.sample(ops, spec.graph, &l);
+    late = late || l;
+    state.SetIterationTime(t);
+    total_s += t;
+    ++iterations;
+  }
+  if (late) {
+    return fail(state,
+                "the blocking kernel timed out before the host enqueued the batch: samples would "
+                "include launch gaps");
+  }
+  const double mean_s = iterations > 0 ? total_s / static_cast<double>(iterations) : 0;
+  Labels labels{{"op", std::string(op_name(spec.op))},
+                {"dtype", std::string(dtype_name(spec.dtype))},
+                {"inplace", spec.in_place ? "1" : "0"},
+                {"timing", "device"}};
+  if (spec.graph) labels["graph"] = "1";
+  std::map<std::string, double> extra{{"ranks", spec.ranks},
+                                      {"size_bytes", static_cast<double>(spec.size_bytes)},
+                                      {"count", static_cast<double>(run.shape().count)},
+                                      {"ops_per_sample", ops}};
+  if (mean_s > 0) {
+    extra["algbw"] = algbw_bytes_per_s(spec.size_bytes, mean_s) / kBytesPerGB;
+    extra["busbw"] = busbw_bytes_per_s(spec.op, spec.ranks, spec.size_bytes, mean_s) / kBytesPerGB;
+  }
+  record(state,
+         Work{.net_bytes = net_bytes(spec.op, spec.ranks, spec.size_bytes), .collectives = 1},
+         labels, mean_s, extra);
+  entry.time_s = mean_s;
+  w.table.push_back(entry);
+}
+
+// ---- Start and finish --------------------------------------------------------------------------
+
+void allocate_flags() {
+  World& w = world();
+  CUDA_CHECK(cudaHostAlloc(reinterpret_cast<void**>(&w.flags), 2 * sizeof(int),
+                           cudaHostAllocMapped | cudaHostAllocPortable));
+  w.flags[0] = w.flags[1] = 0;
+  int* dev = nullptr;
+  CUDA_CHECK(cudaHostGetDevicePointer(reinterpret_cast<void**>(&dev), w.flags, 0));
+  if (dev != w.flags) {
+    throw std::runtime_error(
+        "mapped host memory has a different device address: no unified "
+        "addressing, which the blocking kernel on several GPUs needs");
+  }
+}
+
+void release_all() {
+  World& w = world();
+  w.comms.reset();
+  if (w.flags != nullptr) CUDA_CHECK_NOTHROW(cudaFreeHost(w.flags));
+  w.flags = nullptr;
+}
+
+std::string nccl_version() {
+  int code = 0;
+  NCCL_CHECK(ncclGetVersion(&code));
+  return nccl_version_string(code);
+}
+
+nlohmann::json start(const Options& opts) {
+  World& w = world();
+  nlohmann::json ctx;
+#ifdef BATCHCOST_COLLECTIVES_MPI
+  const int local = mpi::local_rank(MPI_COMM_WORLD);
+  w.nodes = mpi::node_count(MPI_COMM_WORLD);
+  bool ok = true, no_device = false;
+  std::string why;
+  try {
+    int count = 0;
+    if (cudaGetDeviceCount(&count) == cudaSuccess && local >= count) {
+      throw NoDevice("local rank " + std::to_string(local) + " but " + std::to_string(count) +
+                     " GPU(s) on its node: start at most one rank per GPU");
+    }
+    ctx = Gpu::open(local, opts);  // the rank's GPU: its local rank; --device is not used
+    w.device_count = count;
+    allocate_flags();
+  } catch (const NoDevice& e) {
+    ok = false;
+    no_device = true;
+    why = e.what();
+  } catch (const std::exception& e) {
+    ok = false;
+    why = e.what();
+  }
+  const bool any_no_device = agree_sum(no_device ? 1 : 0) > 0;
+  const std::string failure = agree_failure(ok, why);
+  if (!failure.empty()) {
+    if (any_no_device) throw NoDevice(failure);
+    throw std::runtime_error(failure);
+  }
+  // The unique id: made by rank 0, handed to every rank.
+  ncclUniqueId id{};
+  ncclResult_t made = w.rank == 0 ? ncclGetUniqueId(&id) : ncclSuccess;
+  const std::string id_failure = agree_failure(
+      made == ncclSuccess, std::string("ncclGetUniqueId: ") + ncclGetErrorString(made));
+  if (!id_failure.empty()) throw std::runtime_error(id_failure);
+  mpi::broadcast_bytes(&id, sizeof id, 0, MPI_COMM_WORLD);
+  w.comms = Communicators::one_rank(w.size, w.rank, local, id);
+  ctx["collective_launch"] = "mpi";
+#else
+  ctx = Gpu::open(opts.device, opts);
+  CUDA_CHECK(cudaGetDeviceCount(&w.device_count));
+  allocate_flags();
+  ctx["collective_launch"] = "single_process";
+#endif
+  ctx["nccl_version"] = nccl_version();
+  ctx["processes"] = w.size;
+  ctx["nodes"] = w.nodes;
+  ctx["gpus_visible"] = w.device_count;
+  ctx["collective_mode"] = w.graph ? "graph" : "eager";
+  ctx["collective_time_over_ranks"] = "max";
+  return ctx;
+}
+
+nlohmann::json finish() {
+  World& w = world();
+  if (w.rank == 0 && !w.table.empty()) {
+    std::fputs(format_table(w.table).c_str(), stdout);
+    std::fflush(stdout);
+  }
+  release_all();
+  return Gpu::close();
+}
+
+}  // namespace
+
+int collective_main(int argc, char** argv, const char* program) {
+  World& w = world();
+  std::vector<std::string> args(argv, argv + argc);
+  const bool quick = std::find(args.begin(), args.end(), "--quick") != args.end();
+  const bool help = std::find(args.begin(), args.end(), "--help") != args.end();
+  BenchOptions options;
+  std::vector<BenchSpec> specs;
+  try {
+    options = take_collective_flags(args, quick);
+#ifdef BATCHCOST_COLLECTIVES_MPI
+    specs = collective_specs(options, {w.size});
+#else
+    specs = collective_specs(options, rank_counts(options.max_ranks));
+#endif
+  } catch (const std::invalid_argument& e) {
+    if (w.rank == 0) std::fprintf(stderr, "%s: %s (see --help)\n", program, e.what());
+    return kExitUsage;
+  }
+  if (help && w.rank == 0) std::fputs(collective_flags_help().c_str(), stdout);
+#ifdef BATCHCOST_COLLECTIVES_MPI
+  if (!mpi::all_equal(fingerprint(specs), MPI_COMM_WORLD)) {
+    if (w.rank == 0) {
+      std::fprintf(stderr,
+                   "%s: the ranks would register different benchmarks: give every rank "
+                   "the same flags\n",
+                   program);
+    }
+    return kExitUsage;
+  }
+#endif
+  w.graph = options.graph;
+
+  MainSpec spec;
+  spec.program = program;
+  spec.primary = w.rank == 0;
+  const int iterations = quick ? kQuickIterations : kIterations;
+  spec.register_benchmarks = [specs, iterations](const Options&) {
+    for (const BenchSpec& s : specs) {
+      add(s.name(), [s](benchmark::State& state) {
+        run_collective(state, s);
+      })->Iterations(iterations);
+    }
+  };
+  spec.start = start;
+  spec.finish = finish;
+  spec.shutdown = [] {
+    release_all();
+    (void)Gpu::close();
+  };
+  std::vector<char*> cargs;
+  for (auto& a : args) cargs.push_back(a.data());
+  cargs.push_back(nullptr);
+  return run_main(static_cast<int>(args.size()), cargs.data(), spec);
+}
+
+}  // namespace batchcost::collective
+
+int main(int argc, char** argv) {
+#ifdef BATCHCOST_COLLECTIVES_MPI
+  MPI_Init(&argc, &argv);
+  auto& w = batchcost::collective::world();
+  w.rank = batchcost::collective::mpi::rank(MPI_COMM_WORLD);
+  w.size = batchcost::collective::mpi::size(MPI_COMM_WORLD);
+  const int rc = batchcost::collective::collective_main(argc, argv, "batchcost-collectives-mpi");
+  MPI_Finalize();
+  return rc;
+#else
+  return batchcost::collective::collective_main(argc, argv, "batchcost-collectives");
+#endif
+}
