@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <string>
 #include <vector>
 
 #include "bench/check.h"
@@ -12,6 +13,7 @@
 #include "collectives/check_values.h"
 #include "collectives/collective_kernels.h"
 #include "collectives/comms.h"
+#include "tests/gpu_test.h"
 
 namespace batchcost::collective {
 namespace {
@@ -19,12 +21,8 @@ namespace {
 class GpuCollectives : public ::testing::Test {
  protected:
   void SetUp() override {
-    cudaError_t e = cudaGetDeviceCount(&devices_);
-    if (e != cudaSuccess) {
-      GTEST_SKIP() << "no usable CUDA GPU: cudaGetDeviceCount: " << cudaGetErrorName(e) << " ("
-                   << cudaGetErrorString(e) << ")";
-    }
-    if (devices_ == 0) GTEST_SKIP() << "no usable CUDA GPU: the CUDA runtime sees no device";
+    if (std::string why = no_gpu_reason(); !why.empty()) GTEST_SKIP() << why;
+    CUDA_CHECK(cudaGetDeviceCount(&devices_));
   }
   int devices_ = 0;
 };
