@@ -228,7 +228,8 @@ ParameterCounts parameter_counts(const LlmConfig& c) {
   p.total = p.attention + p.dense_ffn + p.routed_experts + p.shared_experts + p.router +
             p.embedding + p.lm_head;
   p.active = p.total - p.routed_experts + active_routed;
-  p.active_matmul = p.active - p.embedding + h * static_cast<double>(c.vocab);
+  // The input embedding is a lookup; tied, the same matrix is multiplied as the output layer.
+  p.active_matmul = p.active - p.embedding + (c.tied_embeddings ? p.embedding : 0);
   return p;
 }
 

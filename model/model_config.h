@@ -92,8 +92,9 @@ struct ParameterCounts {
   double total = 0;
   // Active per token: everything but the routed experts a token does not pick (k of E).
   double active = 0;
-  // Active parameters a token multiplies with: active less the input embedding (a lookup) and
-  // plus the tied output projection. 2 × this is the GEMM FLOPs of one token.
+  // Active parameters a token multiplies with: active less the input embedding (a lookup), but
+  // with the embedding again where it is tied (it is then the output projection too).
+  // 2 × this is the GEMM FLOPs of one token.
   double active_matmul = 0;
 };
 ParameterCounts parameter_counts(const LlmConfig& config);

@@ -216,7 +216,7 @@ std::string predict_table(const PredictReport& r) {
   o << "\n";
   const std::set<std::string> used = all_used(r);
   bool any_stated = false;
-  Table constants({"constant", "value", ""}, "lll");
+  Table constants({"  constant", "value", ""}, "lll");
   for (const std::string& n : used) {
     bool stated = r.unmeasured.count(n) > 0;
     any_stated |= stated;
