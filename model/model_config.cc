@@ -83,6 +83,7 @@ int dtype_bytes(const std::string& dtype) {
 }
 
 std::string gemm_dtype(const PrecisionConfig& precision) {
+  if (!precision.gemm.empty()) return precision.gemm;
   return dtype_bytes(precision.weights) == 1 ? precision.weights : precision.activations;
 }
 

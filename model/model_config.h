@@ -50,6 +50,7 @@ struct PrecisionConfig {
   std::string weights = "bf16";
   std::string activations = "bf16";
   std::string kv_cache = "bf16";
+  std::string gemm;  // the dtype GEMMs are priced at; empty: gemm_dtype() decides
 };
 
 struct LlmConfig {
@@ -68,7 +69,7 @@ struct LlmConfig {
 // Bytes of one element of a storage type; throws std::invalid_argument for an unknown name.
 int dtype_bytes(const std::string& dtype);
 // The dtype the GEMMs run at (and are priced at, P[dtype]): the weights' type where it is 8-bit
-// (fp8 GEMMs, as DeepSeek-V3 serves), else the activations'.
+// (fp8 GEMMs, as DeepSeek-V3 serves), else the activations'; `gemm` where it is set.
 std::string gemm_dtype(const PrecisionConfig& precision);
 
 // Parses and checks a configuration; throws InputError naming `source` and the key.

@@ -95,7 +95,7 @@ std::set<std::string> all_used(const PredictReport& r) {
 }
 
 std::vector<std::string> notes(const PredictReport& r) {
-  std::vector<std::string> out;
+  std::vector<std::string> out = r.notes;
   const Deployment& d = r.options.deployment;
   const double limit = memory_limit(r);
   for (const StepPrediction& s : r.steps) {

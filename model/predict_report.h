@@ -27,6 +27,7 @@ struct PredictReport {
   std::vector<SpeculativeStep> speculative;
   std::optional<ServingWindow> window;
   std::optional<StepPrediction> window_step;
+  std::vector<std::string> notes;  // said by the command line (a fallback it took)
 };
 
 std::string predict_table(const PredictReport& report);

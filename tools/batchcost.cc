@@ -248,6 +248,16 @@ int run_predict(PredictArgs a, bool json) {
   r.options = a.options;
   r.options.deployment = resolve(a.options.deployment, r.model);
   r.show_ops = a.show_ops;
+  // A GPU calibrated without fp8 GEMMs (or one without fp8) still predicts an fp8 model: its
+  // GEMMs are priced at the activations' P, its weights stay 1 byte, and a note says so.
+  const std::string fp8 = gemm_dtype(r.model.precision);
+  const std::string act = r.model.precision.activations;
+  if (fp8 != act && !r.constants.flops_per_s.count(fp8) && r.constants.flops_per_s.count(act)) {
+    r.model.precision.gemm = act;
+    r.notes.push_back(a.hardware + " has no P[" + fp8 + "]: the " + fp8 +
+                      " GEMMs are priced at P[" + act + "] (weights still " +
+                      r.model.precision.weights + ")");
+  }
   try {
     r.steps = predict_steps(r.constants, r.model, r.options, a.batches);
     if (a.gamma >= 0 || a.acceptance >= 0) {

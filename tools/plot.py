@@ -313,14 +313,16 @@ def compare(r, other, out, written, skipped):
         return skipped.append(("compare.png", "the two models share no constant"))
     fig, ax = new_figure(f"{other.gpu} against {r.gpu} (fitted constants)")
     ratios = [b[k] / a[k] for k in keys]
-    bars = ax.bar(range(len(keys)), ratios, color=["C2" if x >= 1 else "C3" for x in ratios])
+    # Green where the second GPU is better: higher rates, lower latencies.
+    better = [(x >= 1) != k.startswith("λ") or x == 1 for k, x in zip(keys, ratios)]
+    bars = ax.bar(range(len(keys)), ratios, color=["C2" if b else "C3" for b in better])
     for bar, k in zip(bars, keys):
         ax.annotate(f"{a[k]:.3g} → {b[k]:.3g}", (bar.get_x() + bar.get_width() / 2,
                     bar.get_height()), ha="center", va="bottom", fontsize=7)
     ax.axhline(1, color="black", linewidth=0.8)
     ax.set_xticks(range(len(keys)))
     ax.set_xticklabels(keys, fontsize=7)
-    ax.set_ylabel(f"ratio {other.gpu} / {r.gpu}")
+    ax.set_ylabel(f"ratio {other.gpu} / {r.gpu} (green: better)")
     ax.set_yscale("log")
     save(fig, out, "compare.png", written)
 
