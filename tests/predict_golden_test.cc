@@ -65,9 +65,10 @@ TEST(PredictGolden, DeepSeekV3Table) {
 }
 // The command on a fitted (measured) model.json that has no fp8 GEMM constant.
 TEST(PredictGolden, DeepSeekV3OnAFittedModel) {
-  expect_golden("predict --hardware ../fit/h100/model.json --model deepseek-v3 "
-                "--batch 1,8,64,512,4096",
-                "deepseek_v3_fitted_h100.txt");
+  expect_golden(
+      "predict --hardware ../fit/h100/model.json --model deepseek-v3 "
+      "--batch 1,8,64,512,4096",
+      "deepseek_v3_fitted_h100.txt");
 }
 TEST(PredictGolden, DeepSeekV3ExpertParallelWithPrice) {
   expect_golden(kPredict + "--model deepseek-v3 --gpus 8 --ep 8 --batch 1,64,512 --price 2.5",
