@@ -3,17 +3,30 @@
 //   batchcost fit PATH... [--out FILE] [--validate FAMILY]... [--json]
 //   batchcost validate PATH... [--model FILE] [--validate FAMILY]... [--json]
 //   batchcost compare BASELINE CANDIDATE [--validate FAMILY]... [--json]
+//   batchcost predict --hardware MODEL.json --model NAME|FILE [--batch LIST] [--context N]
+//                     [--gpus N] [--tp N] [--ep N] [--pp N] [--gpus-per-node N]
+//                     [--micro-batches N] [--cuda-graphs] [--price USD] [--stated FILE]
+//                     [--whole-step] [--ops] [--weights DTYPE] [--kv-cache DTYPE]
+//                     [--gamma G --acceptance A [--draft-cost C]]
+//                     [--arrival-rate R --window S] [--json]
+//   batchcost predict --list-models
 //
 // PATH is a results folder (its *.json files but model.json), a result file, or (compare, and
 // validate --model) a model.json. Tables go to stdout, errors to stderr with exit status 2.
 #include <CLI/CLI.hpp>
+#include <fstream>
 #include <iostream>
+#include <set>
+#include <sstream>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "model/compare.h"
 #include "model/fit.h"
 #include "model/model_file.h"
+#include "model/predict.h"
+#include "model/predict_report.h"
 #include "model/report.h"
 #include "model/results.h"
 
@@ -161,11 +174,123 @@ int run_compare(const std::string& baseline, const std::string& candidate,
   return 0;
 }
 
+// The arguments of `batchcost predict`.
+struct PredictArgs {
+  std::string hardware, model, stated, weights, kv_cache;
+  std::vector<double> batches = {1, 8, 64, 512, 4096};
+  PredictOptions options;
+  bool show_ops = false, list_models = false;
+  int gamma = -1;
+  double acceptance = -1, draft_cost = 0, arrival_rate = 0, window_s = 0;
+};
+
+nlohmann::json read_json_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw InputError(path + ": cannot be read");
+  std::ostringstream text;
+  text << in.rdbuf();
+  try {
+    return nlohmann::json::parse(text.str());
+  } catch (const nlohmann::json::parse_error& e) {
+    throw InputError(path + ": not JSON: " + e.what());
+  }
+}
+
+int run_predict(PredictArgs a, bool json) {
+  if (a.list_models) {
+    for (const std::string& name : shipped_model_names()) {
+      LlmConfig c = load_llm_config(name);
+      std::cout << name << "  " << c.display_name << ": " << describe(c) << "\n";
+    }
+    return 0;
+  }
+  if (a.hardware.empty() || a.model.empty()) {
+    throw InputError("predict needs --hardware MODEL.json and --model NAME|FILE");
+  }
+  PredictReport r;
+  r.model = load_llm_config(a.model);
+  bool shipped = false;
+  for (const std::string& n : shipped_model_names()) shipped |= n == r.model.name;
+  r.model_source = shipped && a.model.find('/') == std::string::npos &&
+                           a.model.find(".json") == std::string::npos
+                       ? "models/" + r.model.name + ".json"
+                       : a.model;
+  for (const auto& [flag, value, field] :
+       {std::tuple{"--weights", a.weights, &r.model.precision.weights},
+        std::tuple{"--kv-cache", a.kv_cache, &r.model.precision.kv_cache}}) {
+    if (value.empty()) continue;
+    try {
+      dtype_bytes(value);
+    } catch (const std::invalid_argument&) {
+      throw InputError(std::string(flag) + ": unknown type '" + value +
+                       "' (bf16, fp16, fp8_e4m3, fp32)");
+    }
+    *field = value;
+  }
+  const nlohmann::json doc = read_json_file(a.hardware);
+  ModelFile hw = model_from_json(doc, a.hardware);
+  r.hardware_source = a.hardware;
+  r.hardware = hw.hardware;
+  r.constants = hw.constants;
+  r.unmeasured = unmeasured_constants(doc, a.hardware);
+  if (!a.stated.empty()) {
+    const nlohmann::json stated_doc = read_json_file(a.stated);
+    Constants stated = model_from_json(stated_doc, a.stated).constants;
+    std::set<std::string> added = add_stated(r.constants, stated);
+    for (const std::string& n : constant_names(stated)) {
+      if (!added.count(n)) {
+        std::cerr << "warning: " << a.stated << ": " << n << " is measured in " << a.hardware
+                  << "; the measured value is used\n";
+      }
+    }
+    r.unmeasured.insert(added.begin(), added.end());
+  }
+  r.options = a.options;
+  r.options.deployment = resolve(a.options.deployment, r.model);
+  r.show_ops = a.show_ops;
+  // A GPU calibrated without fp8 GEMMs (or one without fp8) still predicts an fp8 model: its
+  // GEMMs are priced at the activations' P, its weights stay 1 byte, and a note says so.
+  const std::string fp8 = gemm_dtype(r.model.precision);
+  const std::string act = r.model.precision.activations;
+  if (fp8 != act && !r.constants.flops_per_s.count(fp8) && r.constants.flops_per_s.count(act)) {
+    r.model.precision.gemm = act;
+    r.notes.push_back(a.hardware + " has no P[" + fp8 + "]: the " + fp8 +
+                      " GEMMs are priced at P[" + act + "] (weights still " +
+                      r.model.precision.weights + ")");
+  }
+  try {
+    r.steps = predict_steps(r.constants, r.model, r.options, a.batches);
+    if (a.gamma >= 0 || a.acceptance >= 0) {
+      if (a.gamma < 0 || a.acceptance < 0) {
+        throw InputError("speculative decoding needs both --gamma and --acceptance");
+      }
+      r.speculation = Speculation{a.gamma, a.acceptance, a.draft_cost};
+      for (double b : a.batches) {
+        r.speculative.push_back(
+            predict_speculative(r.constants, r.model, r.options, b, *r.speculation));
+      }
+    }
+    if (a.arrival_rate > 0 || a.window_s > 0) {
+      r.window = serving_window(a.arrival_rate, a.window_s);
+      r.window_step = predict_step(r.constants, r.model, r.options, r.window->batch);
+    }
+  } catch (const MissingConstants& e) {
+    std::cerr << "batchcost: " << missing_constants_message(e, a.hardware);
+    return 2;
+  }
+  if (json) {
+    std::cout << predict_json(r).dump(2) << "\n";
+  } else {
+    std::cout << predict_table(r);
+  }
+  return 0;
+}
+
 }  // namespace
 }  // namespace batchcost
 
 int main(int argc, char** argv) {
-  CLI::App app{"batchcost: fit, validate and compare the LLM inference cost model"};
+  CLI::App app{"batchcost: fit, validate and compare the LLM inference cost model, and predict"};
   app.require_subcommand(1);
   std::vector<std::string> paths, validate;
   std::string out, model, baseline, candidate;
@@ -189,6 +314,40 @@ int main(int argc, char** argv) {
   cmp->add_option("--validate", validate, "a family to predict, not fit (moe always)");
   cmp->add_flag("--json", json, "JSON instead of tables");
 
+  batchcost::PredictArgs pa;
+  batchcost::Deployment& dep = pa.options.deployment;
+  CLI::App* pred = app.add_subcommand("predict", "speed and cost of serving an LLM");
+  pred->add_option("--hardware", pa.hardware, "model.json: the fitted constants of the GPU");
+  pred->add_option("--model", pa.model, "a shipped model (--list-models) or a JSON file");
+  pred->add_flag("--list-models", pa.list_models, "list the shipped models");
+  pred->add_option("--batch", pa.batches, "batch sizes: sequences decoded together")
+      ->delimiter(',')
+      ->check(CLI::PositiveNumber);
+  pred->add_option("--context", pa.options.context, "tokens of KV cache per sequence")
+      ->check(CLI::NonNegativeNumber);
+  pred->add_option("--gpus", dep.gpus, "GPUs in all (default tp·pp; more: data parallel)");
+  pred->add_option("--tp", dep.tp, "tensor parallelism");
+  pred->add_option("--ep", dep.ep, "expert parallelism (1: experts split by tp)");
+  pred->add_option("--pp", dep.pp, "pipeline stages");
+  pred->add_option("--gpus-per-node", dep.gpus_per_node, "GPUs per node");
+  pred->add_option("--micro-batches", dep.micro_batches, "pipeline micro-batches (default pp)");
+  pred->add_flag("--cuda-graphs", dep.cuda_graphs, "kernels as CUDA graph nodes");
+  pred->add_option("--price", pa.options.price_per_gpu_hour, "price per GPU-hour")
+      ->check(CLI::NonNegativeNumber);
+  pred->add_option("--stated", pa.stated, "model.json-shaped file of stated constants");
+  pred->add_flag("--whole-step", pa.options.whole_step,
+                 "overlap arithmetic and memory over the whole step, not per op");
+  pred->add_flag("--ops", pa.show_ops, "the operations of each step");
+  pred->add_option("--weights", pa.weights, "override the weights' type (bf16, fp8_e4m3, ...)");
+  pred->add_option("--kv-cache", pa.kv_cache, "override the KV cache's type");
+  pred->add_option("--gamma", pa.gamma, "speculative decoding: drafted tokens per step");
+  pred->add_option("--acceptance", pa.acceptance, "speculative decoding: acceptance per token");
+  pred->add_option("--draft-cost", pa.draft_cost,
+                   "speculative decoding: a draft step over a target step (default 0)");
+  pred->add_option("--arrival-rate", pa.arrival_rate, "serving window: requests per second");
+  pred->add_option("--window", pa.window_s, "serving window: seconds requests are collected");
+  pred->add_flag("--json", json, "JSON instead of tables");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -197,6 +356,7 @@ int main(int argc, char** argv) {
   try {
     if (fit->parsed()) return batchcost::run_fit(paths, out, validate, json);
     if (val->parsed()) return batchcost::run_validate(paths, model, validate, json);
+    if (pred->parsed()) return batchcost::run_predict(pa, json);
     return batchcost::run_compare(baseline, candidate, validate, json);
   } catch (const batchcost::InputError& e) {
     std::cerr << "batchcost: " << e.what() << "\n";

@@ -1,0 +1,206 @@
+// `batchcost predict`: the speed and cost of serving an LLM (model_config.h) on a deployment of
+// GPUs whose constants were fitted (model.json), one decode step at a time. Pure host C++.
+//
+// A decode step is decomposed into the operations a server runs (decode_ops() lists them with
+// their work formulas), each becomes a Sample whose Work is priced by the fitter's own
+// predict(constants, sample) (cost_model.h), so the predictor and the fitter cannot diverge.
+//
+// Per operation the time splits into four components, which sum to predict()'s time:
+//   latency    Σ count·λ[kind]                          (predict of the latency counters alone)
+//   network    c·T_net[op, ranks](net_bytes / c)        (predict of net_bytes and collectives
+//   alone) arithmetic max(flops/P, bytes/W) where flops/P binds, else 0 memory     max(flops/P,
+//   bytes/W) where bytes/W binds, else 0
+// In the whole-step mode (--whole-step: the "inference economics" analysis) arithmetic and memory
+// overlap over the whole step instead: max(Σ flops/P, Σ bytes/W) + Σ network + Σ latency.
+//
+// Deployment. gpus = dp·tp·pp: pp pipeline stages of dp·tp GPUs; attention and dense layers are
+// tensor-parallel over tp, with dp attention groups (data parallel) each serving ceil(B/dp) of the
+// B sequences. MoE layers are either tensor-parallel too (ep = 1: every GPU holds 1/tp of every
+// expert) or expert-parallel (ep > 1, dividing dp·tp: every GPU holds E/ep whole experts, tokens
+// travel by all-to-all). Stages are taken as balanced: a stage does 1/pp of the model's work.
+//
+// Pipeline. The B sequences form mb micro-batches; a stage spends t_s per micro-batch (its ops
+// plus the send to the next stage), a micro-batch needs pp·t_s to come round again, so one decode
+// step (every sequence one token) takes max(mb, pp)·t_s, of which (max(mb, pp) − mb)·t_s is the
+// bubble.
+#pragma once
+
+#include <optional>
+#include <set>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "model/cost_model.h"
+#include "model/model_config.h"
+#include "model/results.h"
+#include "model/sample.h"
+
+namespace batchcost {
+
+struct Deployment {
+  int gpus = 0;  // 0: tp·pp (one replica); else a multiple of tp·pp
+  int tp = 1;    // tensor parallelism
+  int ep = 1;    // expert parallelism: 1, or a divisor of dp·tp that divides the experts
+  int pp = 1;    // pipeline stages
+  int gpus_per_node = 8;
+  int micro_batches = 0;     // 0: pp
+  bool cuda_graphs = false;  // kernels as graph nodes, one graph launch per stage and micro-batch
+};
+
+// Checks the deployment against the model and fills gpus and micro_batches; throws InputError
+// naming the flag that is wrong.
+Deployment resolve(const Deployment& deployment, const LlmConfig& model);
+int data_parallel(const Deployment& resolved);  // dp = gpus / (tp·pp)
+
+// One operation of a decode step on one GPU: its work per instance and how many instances a step
+// runs on that GPU's stage (layers / pp, or 1 for an op that runs once per stage).
+struct Op {
+  std::string name;  // "qkv_proj", "experts_gate_up", "moe_dispatch", ...
+  std::string kind;  // gemm, attention, elementwise, collective
+  double count = 1;
+  Sample sample;  // work, labels (dtype=, op=), ranks
+};
+
+// The operations of one decode step on one GPU of one stage, for `sequences` sequences in the
+// GPU's attention group (per micro-batch), `tokens_per_sequence` tokens each (1 for decode, γ+1
+// when a speculative step verifies γ drafted tokens), over `context` tokens of KV cache. Per
+// layer, with m = sequences·tokens_per_sequence tokens, a/w/kv the activation, weight and cache
+// element sizes and GEMM work as bench/gemm_shapes.h (flops 2·m·n·k, bytes (m·k + m·n)·a + k·n·w):
+//   attn_norm        elementwise: 2·m·H·a bytes, 1 kernel
+//   GQA/MHA          qkv_proj GEMM H → (heads + 2·kv_heads)·d / tp; attention: 4·m·(heads/tp)·d·L
+//                    flops, reading seqs·L·2·(kv_heads/tp)·d·kv bytes of cache; o_proj GEMM
+//   MLA (absorbed)   mla_down GEMM H → q_lora + kv_lora + rope (replicated); q_up q_lora →
+//                    heads/tp·(nope + rope); q_absorb heads/tp·nope → kv_lora; attention
+//                    2·m·heads/tp·(2·kv_lora + rope)·L flops reading seqs·L·(kv_lora + rope)·kv
+//                    bytes (the latent is shared by all heads, and not split by tp); v_up
+//                    kv_lora → heads/tp·v; o_proj
+//   attn_all_reduce  tp > 1: all_reduce over tp of m·H·a
+//   ffn_norm         elementwise like attn_norm
+//   dense FFN        gate_up GEMM H → 2·I/tp, ffn_activation (3·m·I/tp·a bytes), down I/tp → H,
+//                    ffn_all_reduce (tp > 1)
+//   MoE FFN          router GEMM H → E (+ top-k: 2 kernels); shared_gate_up / shared_down;
+//                    moe_permute (gather and scatter, 4·c·H·a bytes, 2 kernels); experts_gate_up
+//                    and experts_down as grouped GEMMs (moe/work.h) over c assignments and the
+//                    expected active experts A = expected_active_experts(E, k, T) / ep (T the
+//                    tokens of the expert group) reading A·3·H·I_e·w bytes of weights;
+//                    ep = 1: I_e = I/tp, c = m·k, T = m, moe_all_reduce over tp;
+//                    ep > 1: c = (m/tp)·k, T = ep·m/tp, moe_dispatch and moe_combine all_to_all
+//                    over ep, each of (m/tp)·k·H·a, and moe_all_gather over tp of m·H·a (tp > 1)
+// and once per stage: embedding (m·H·a), final_norm, lm_head GEMM H → V/tp, sampling (reads the
+// m·V/tp logits), and pp_send (pp > 1: send_recv over 2 ranks of m·H·a). Per-layer ops count
+// layers / pp; once-per-stage ops count 1 / pp but pp_send, which counts 1.
+// Every kernel is 1 launch (or 1 graph node with cuda_graphs); a collective's latency is its
+// fitted α. Network sizes are nccl-tests' sizes, turned into net_bytes by collectives/ops.h.
+std::vector<Op> decode_ops(const LlmConfig& model, const Deployment& resolved, double sequences,
+                           double tokens_per_sequence, double context);
+
+struct Split {
+  double arithmetic = 0;
+  double memory = 0;
+  double network = 0;
+  double latency = 0;
+  double total() const { return arithmetic + memory + network + latency; }
+};
+
+struct PricedOp {
+  Op op;
+  Split split;                      // for all `count` instances
+  double compute_s = 0;             // flops / P, all instances (before the max)
+  double memory_s = 0;              // bytes / W, all instances
+  std::set<std::string> constants;  // the constants it used: "P[bf16]", "W", "λ[launch]", ...
+};
+
+// Raised when the constants lack something the ops need; `missing` lists each ("W",
+// "network all_to_all/8", ...) once, sorted.
+class MissingConstants : public InputError {
+ public:
+  explicit MissingConstants(std::vector<std::string> missing);
+  std::vector<std::string> missing;
+};
+
+// Prices one op with predict(); throws MissingConstants.
+PricedOp price(const Constants& constants, const Op& op);
+
+struct PredictOptions {
+  Deployment deployment;
+  double context = 4096;
+  bool whole_step = false;
+  double price_per_gpu_hour = 0;  // 0: no price given
+  double tokens_per_sequence = 1;
+};
+
+struct StepPrediction {
+  double batch = 0;           // B, sequences over the whole deployment
+  double sequences = 0;       // per attention group and micro-batch
+  std::vector<PricedOp> ops;  // one stage, one micro-batch
+  Split split;                // of the whole step: micro_batches × the stage's ops
+  double bubble_s = 0;        // pipeline idle time within the step
+  double stage_s = 0;         // t_s
+  double step_s = 0;
+  double tokens_per_s_per_user = 0;
+  double tokens_per_s = 0;  // all sequences
+  double tokens_per_s_per_gpu = 0;
+  double gpu_hours_per_million = 0;
+  double cost_per_million = 0;  // 0 without a price
+  double weight_bytes_per_gpu = 0;
+  double kv_bytes_per_gpu = 0;
+  bool pareto = false;  // no other batch is both faster per user and cheaper
+  std::set<std::string> constants;
+};
+
+// One decode step at batch B (throws MissingConstants, InputError).
+StepPrediction predict_step(const Constants& constants, const LlmConfig& model,
+                            const PredictOptions& options, double batch);
+
+// Steps for every batch, with the Pareto front of tokens/s per user against GPU-hours per
+// million tokens marked.
+std::vector<StepPrediction> predict_steps(const Constants& constants, const LlmConfig& model,
+                                          const PredictOptions& options,
+                                          const std::vector<double>& batches);
+
+// Speculative decoding (Leviathan et al. 2023): a target step verifies γ drafted tokens per
+// sequence; with acceptance α per token it yields E = (1 − α^(γ+1)) / (1 − α) tokens (γ + 1 at
+// α = 1). The γ draft steps cost draft_cost × the plain step each. Speed-up = E·t_step /
+// (t_verify + γ·draft_cost·t_step), t_verify the step at γ + 1 tokens per sequence.
+struct Speculation {
+  int gamma = 0;
+  double acceptance = 0;
+  double draft_cost = 0;
+};
+double expected_tokens_per_verify(int gamma, double acceptance);
+struct SpeculativeStep {
+  double batch = 0;
+  double step_s = 0;    // plain decode
+  double verify_s = 0;  // the target at γ + 1 tokens per sequence
+  double tokens_per_verify = 0;
+  double tokens_per_s_per_user = 0;
+  double speedup = 0;
+};
+SpeculativeStep predict_speculative(const Constants& constants, const LlmConfig& model,
+                                    const PredictOptions& options, double batch,
+                                    const Speculation& speculation);
+
+// A serving window: requests arriving at `rate_per_s`, collected for `window_s` and decoded
+// together: the batch it forms, ceil(rate·window) (at least 1), and the extra wait a request
+// spends in the window, window / 2 on average (arrivals uniform over it), window at most.
+struct ServingWindow {
+  double rate_per_s = 0;
+  double window_s = 0;
+  double batch = 0;
+  double mean_wait_s = 0;
+  double max_wait_s = 0;
+};
+ServingWindow serving_window(double rate_per_s, double window_s);
+
+// The names of the constants that are stated, not measured: every constant of a model.json with
+// "measured": false, and those its "unmeasured" list names ("P[bf16]", "W", "λ[launch]",
+// "network all_reduce/8"). Throws InputError naming `source` for a malformed list.
+std::set<std::string> unmeasured_constants(const nlohmann::json& model_doc,
+                                           const std::string& source);
+// Every constant's name in the form above.
+std::set<std::string> constant_names(const Constants& constants);
+// Adds to `base` each constant of `stated` that `base` lacks; returns the names added.
+std::set<std::string> add_stated(Constants& base, const Constants& stated);
+
+}  // namespace batchcost

@@ -1,0 +1,124 @@
+#!/usr/bin/env python3
+"""Writes the plot test's fixture: small synthetic results of two GPUs, tests/data/plot/<gpu>/
+{gemm,memory,launch,moe,collective}.json, in the Google Benchmark JSON our binaries write.
+
+These are NOT measurements. Each time is the cost model of DESIGN.md evaluated on STATED
+constants (below), times a deterministic wiggle of a few percent so that a fit has something to
+do; the context says so ("synthetic": true). They exist so that tools/plot.py can be tested
+before real results are committed. Regenerate, then fit each GPU's model.json:
+
+  /usr/bin/python3 tests/make_plot_fixture.py
+  for g in h100 h200; do build-host/tools/batchcost fit tests/data/plot/$g \
+      --out tests/data/plot/$g/model.json; done
+"""
+import json
+import math
+import os
+
+# Stated constants per GPU: P[bf16], W, λ[launch], λ[graph_node], λ[sync], and network regimes
+# (latency s, bytes/s) per (op, ranks).
+GPUS = {
+    "h100": dict(gpu_name="H100-like (synthetic)", memory_bytes=80e9, P=7.0e14, W=3.0e12,
+                 launch=2.4e-6, graph_node=1.0e-6, sync=6.0e-6,
+                 net={("all_reduce", 8): [(8e-6, 2.0e10), (2.5e-5, 3.6e11)],
+                      ("all_to_all", 8): [(1.5e-5, 2.5e11)]}),
+    "h200": dict(gpu_name="H200-like (synthetic)", memory_bytes=141e9, P=7.0e14, W=4.3e12,
+                 launch=2.3e-6, graph_node=1.0e-6, sync=5.5e-6,
+                 net={("all_reduce", 8): [(8e-6, 2.0e10), (2.5e-5, 3.7e11)],
+                      ("all_to_all", 8): [(1.5e-5, 2.6e11)]}),
+}
+
+
+def model_time(g, w, op=None, ranks=0):
+    t = w.get("launches", 0) * g["launch"] + w.get("graph_nodes", 0) * g["graph_node"]
+    t += w.get("syncs", 0) * g["sync"]
+    if w.get("net_bytes", 0) > 0:
+        t += min(a + w["net_bytes"] / r for a, r in g["net"][(op, ranks)])
+    return t + max(w.get("flops", 0) / g["P"], w.get("bytes", 0) / g["W"])
+
+
+def entry(g, i, name, work, label, op=None, ranks=0):
+    t = model_time(g, work, op, ranks) * (1 + 0.03 * math.sin(1.7 * i))
+    e = {"name": name, "run_name": name, "run_type": "iteration", "repetitions": 1,
+         "iterations": 100, "real_time": t * 1e6, "cpu_time": t * 1e6, "time_unit": "us",
+         "label": label}
+    e.update(work)
+    if ranks:
+        e["ranks"] = ranks
+    return e
+
+
+def gemm(m, n, k):
+    return {"flops": 2.0 * m * n * k, "bytes": 2.0 * (m * k + k * n + m * n), "launches": 1}
+
+
+def families(g):
+    out = {"gemm": [], "memory": [], "launch": [], "moe": [], "collective": []}
+    i = 0
+    for s in [128, 256, 512, 1024, 2048, 4096, 8192, 16384]:
+        out["gemm"].append(entry(g, i, f"gemm/bf16/m:{s}/n:{s}/k:{s}/manual_time", gemm(s, s, s),
+                                 "cache=cold dtype=bf16 timing=device")); i += 1
+    for m in [1, 16, 256, 4096]:  # a layer shape at decode and prefill token counts
+        out["gemm"].append(entry(g, i, f"gemm/bf16/m:{m}/n:28672/k:8192/manual_time",
+                                 gemm(m, 28672, 8192), "cache=cold dtype=bf16 timing=device")); i += 1
+    for p in range(12, 31, 2):
+        b = 2 ** p
+        out["memory"].append(entry(g, i, f"memory/copy_kernel/bytes:{b}/manual_time",
+                                   {"bytes": 2.0 * b, "launches": 1},
+                                   "cache=cold timing=device")); i += 1
+    for n in [1, 4, 16, 64]:
+        out["launch"].append(entry(g, i, f"launch/null_kernel/kernels:{n}/manual_time",
+                                   {"launches": n}, "timing=device")); i += 1
+        out["launch"].append(entry(g, i, f"launch/sync/kernels:{n}/manual_time",
+                                   {"launches": n, "syncs": n}, "timing=host")); i += 1
+        out["launch"].append(entry(g, i, f"launch/graph/nodes:{n}/manual_time",
+                                   {"launches": 1, "graph_nodes": n}, "timing=device")); i += 1
+    # Qwen3-30B-A3B's expert FFN (E 128, k 8, H 2048, I 768), uniform routing, expected counts.
+    E, k, H, I = 128, 8, 2048, 768
+    for b in [1, 4, 16, 64, 256, 1024, 4096]:
+        active = E * (1 - (1 - k / E) ** b)
+        c = b * k
+        weights = active * 3 * H * I * 2
+        acts = c * (H + 2 * I + I + H) * 2
+        flops = 2.0 * c * 3 * H * I
+        strategies = {
+            "dense_equivalent": {"flops": flops, "bytes": 3 * H * k * I * 2 + b * (2 * H + 3 * k * I) * 2,
+                                 "launches": 2},
+            "per_expert_loop": {"flops": flops, "bytes": weights + acts, "launches": 2 * active},
+            "per_expert_graph": {"flops": flops, "bytes": weights + acts, "launches": 1,
+                                 "graph_nodes": 2 * active},
+            "grouped": {"flops": flops, "bytes": weights + acts, "launches": 2},
+        }
+        for s, w in strategies.items():
+            routing = "none" if s == "dense_equivalent" else "uniform"
+            name = (f"moe/qwen3_30b_a3b/{s}/tokens:{b}/manual_time" if s == "dense_equivalent"
+                    else f"moe/qwen3_30b_a3b/{s}/uniform/tokens:{b}/manual_time")
+            label = f"cache=cold dtype=bf16 model=qwen3_30b_a3b routing={routing} strategy={s}"
+            out["moe"].append(entry(g, i, name, w, label)); i += 1
+    for p in range(10, 31, 2):
+        size = 2 ** p
+        out["collective"].append(entry(g, i, f"collective/all_reduce/ranks:8/bytes:{size}/manual_time",
+                                       {"net_bytes": 2 * 7 / 8 * size, "collectives": 1},
+                                       "dtype=bf16 op=all_reduce", "all_reduce", 8)); i += 1
+        out["collective"].append(entry(g, i, f"collective/all_to_all/ranks:8/bytes:{size}/manual_time",
+                                       {"net_bytes": 7 / 8 * size, "collectives": 1},
+                                       "dtype=bf16 op=all_to_all", "all_to_all", 8)); i += 1
+    return out
+
+
+def main():
+    root = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data", "plot")
+    for slug, g in GPUS.items():
+        os.makedirs(os.path.join(root, slug), exist_ok=True)
+        for family, entries in families(g).items():
+            doc = {"context": {"synthetic": True, "note": "stated constants, not measured",
+                               "gpu_name": g["gpu_name"], "gpu_slug": slug,
+                               "memory_bytes": g["memory_bytes"], "executable": "bench/" + family},
+                   "benchmarks": entries}
+            with open(os.path.join(root, slug, family + ".json"), "w") as f:
+                json.dump(doc, f, indent=1, sort_keys=True)
+                f.write("\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,344 @@
+// Host tests of the predictor: the shipped configurations against hand counts of their
+// parameters and FLOPs, the decode-step ops and their pricing by the fitter's predict(), the
+// memory-bound limit at batch 1, parallel deployments, pipeline, speculative decoding, the serving
+// window, and stated constants.
+#include "model/predict.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "model/model_file.h"
+#include "moe/routing.h"
+
+namespace batchcost {
+namespace {
+
+// Stated, round H100-like constants (not measurements), as tests/data/predict/h100_stated.json.
+Constants stated_h100() {
+  Constants c;
+  c.flops_per_s["bf16"] = {7.9e14, 7.9e14, 7.9e14};
+  c.flops_per_s["fp8_e4m3"] = {1.58e15, 1.58e15, 1.58e15};
+  c.hbm_bytes_per_s = Estimate{3.0e12, 3.0e12, 3.0e12};
+  c.latency_s["launch"] = {2.5e-6, 2.5e-6, 2.5e-6};
+  c.latency_s["graph_node"] = {1.0e-6, 1.0e-6, 1.0e-6};
+  c.network[{"all_reduce", 8}] = {Regime{{2.5e-5, 0, 0}, {4.7e11, 0, 0}}};
+  c.network[{"all_to_all", 8}] = {Regime{{3.0e-5, 0, 0}, {3.6e11, 0, 0}}};
+  c.network[{"all_gather", 8}] = {Regime{{2.0e-5, 0, 0}, {3.6e11, 0, 0}}};
+  c.network[{"send_recv", 2}] = {Regime{{1.0e-5, 0, 0}, {4.0e11, 0, 0}}};
+  return c;
+}
+
+const Op& find_op(const std::vector<Op>& ops, const std::string& name) {
+  for (const Op& op : ops) {
+    if (op.name == name) return op;
+  }
+  throw std::runtime_error("no op " + name);
+}
+
+double sum_memory(const StepPrediction& s) { return s.split.memory; }
+
+TEST(ModelConfig, ShipsSixModels) {
+  EXPECT_EQ(shipped_model_names(),
+            (std::vector<std::string>{"deepseek-v3", "llama-3-405b", "llama-3-70b", "llama-3-8b",
+                                      "mixtral-8x22b", "qwen3-30b-a3b"}));
+  EXPECT_EQ(load_llm_config("DeepSeek-V3").name, "deepseek-v3");
+  EXPECT_THROW(load_llm_config("gpt-5"), InputError);
+}
+
+TEST(ModelConfig, Llama3_70bFlopsAreTwiceTheParametersPlusAttention) {
+  const LlmConfig c = load_llm_config("llama-3-70b");
+  // Hand count per layer: q and o 8192², k and v 8192·1024 each, SwiGLU 3·8192·28672.
+  const double layer = 2.0 * 8192 * 8192 + 2.0 * 8192 * 1024 + 3.0 * 8192 * 28672;
+  const double embedding = 128256.0 * 8192;
+  const double params = 80 * layer + 2 * embedding;  // untied input and output embeddings
+  const ParameterCounts p = parameter_counts(c);
+  EXPECT_DOUBLE_EQ(p.total, params);
+  EXPECT_NEAR(p.total / 1e9, 70.55, 0.01);
+  EXPECT_DOUBLE_EQ(p.active, params);
+  // One token: 2 FLOPs per parameter it multiplies with (not the embedding lookup), plus
+  // QKᵀ and AV over the context: 4 · 64 heads · 128 · L per layer.
+  const double context = 4096;
+  EXPECT_DOUBLE_EQ(flops_per_token(c, context),
+                   2 * (params - embedding) + 80 * 4.0 * 64 * 128 * context);
+}
+
+TEST(ModelConfig, DeepSeekV3HasAbout37BillionActiveOf671) {
+  const ParameterCounts p = parameter_counts(load_llm_config("deepseek-v3"));
+  EXPECT_NEAR(p.total / 1e9, 671, 3);
+  EXPECT_NEAR(p.active / 1e9, 37, 1);
+  // Routed experts: 58 MoE layers × 256 × 3·7168·2048.
+  EXPECT_DOUBLE_EQ(p.routed_experts, 58.0 * 256 * 3 * 7168 * 2048);
+}
+
+TEST(ModelConfig, ShippedModelsMatchTheirPublishedSizes) {
+  struct Size {
+    const char* name;
+    double total_b, active_b, tolerance_b;
+  };
+  for (const Size& s :
+       {Size{"llama-3-8b", 8.03, 8.03, 0.05}, Size{"llama-3-70b", 70.6, 70.6, 0.1},
+        Size{"llama-3-405b", 405.9, 405.9, 0.5}, Size{"mixtral-8x22b", 140.6, 39.2, 0.5},
+        Size{"qwen3-30b-a3b", 30.5, 3.3, 0.2}}) {
+    const ParameterCounts p = parameter_counts(load_llm_config(s.name));
+    EXPECT_NEAR(p.total / 1e9, s.total_b, s.tolerance_b) << s.name;
+    EXPECT_NEAR(p.active / 1e9, s.active_b, s.tolerance_b) << s.name;
+  }
+}
+
+TEST(ModelConfig, RejectsBrokenFiles) {
+  nlohmann::json ok = {
+      {"schema", kLlmSchema},
+      {"name", "tiny"},
+      {"layers", 2},
+      {"hidden", 64},
+      {"vocab", 100},
+      {"attention", {{"kind", "gqa"}, {"heads", 4}, {"kv_heads", 2}, {"head_dim", 16}}},
+      {"ffn", {{"kind", "dense"}, {"intermediate", 128}}}};
+  EXPECT_NO_THROW(llm_config_from_json(ok, "tiny.json"));
+  auto broken = [&](auto edit) {
+    nlohmann::json doc = ok;
+    edit(doc);
+    return doc;
+  };
+  EXPECT_THROW(llm_config_from_json(broken([](auto& d) { d["schema"] = "x"; }), "t"), InputError);
+  EXPECT_THROW(llm_config_from_json(broken([](auto& d) { d.erase("layers"); }), "t"), InputError);
+  EXPECT_THROW(llm_config_from_json(broken([](auto& d) { d["attention"]["kv_heads"] = 3; }), "t"),
+               InputError);
+  EXPECT_THROW(
+      llm_config_from_json(broken([](auto& d) { d["precision"]["weights"] = "int3"; }), "t"),
+      InputError);
+  try {
+    llm_config_from_json(broken([](auto& d) { d["ffn"]["kind"] = "sparse"; }), "tiny.json");
+    FAIL();
+  } catch (const InputError& e) {
+    EXPECT_STREQ(e.what(), "tiny.json: ffn.kind: not dense or moe");
+  }
+}
+
+TEST(DecodeOps, ExpertWeightsFollowTheExpectedActiveExperts) {
+  const LlmConfig c = load_llm_config("deepseek-v3");
+  const Deployment d = resolve({}, c);
+  const double expert_gate_up_bytes = 7168.0 * 2 * 2048 * 1;  // fp8 weights
+  for (double batch : {1.0, 8.0, 64.0, 4096.0}) {
+    const Op& op = find_op(decode_ops(c, d, batch, 1, 1024), "experts_gate_up");
+    const double active = expected_active_experts(256, 8, batch);
+    const double activations = batch * 8 * (7168 + 2 * 2048) * 2;
+    EXPECT_DOUBLE_EQ(op.sample.work.bytes, active * expert_gate_up_bytes + activations) << batch;
+    EXPECT_DOUBLE_EQ(op.sample.work.flops, 2 * batch * 8 * 7168 * 2 * 2048);
+  }
+  EXPECT_DOUBLE_EQ(expected_active_experts(256, 8, 1), 8);
+  EXPECT_NEAR(expected_active_experts(256, 8, 4096), 256, 1e-9);
+}
+
+TEST(DecodeOps, ExpertParallelismSplitsExpertsAndMovesTokensByAllToAll) {
+  const LlmConfig c = load_llm_config("deepseek-v3");
+  Deployment in;
+  in.gpus = 8;
+  in.ep = 8;
+  const Deployment d = resolve(in, c);
+  EXPECT_EQ(data_parallel(d), 8);
+  const double m = 16;  // tokens per GPU
+  std::vector<Op> ops = decode_ops(c, d, m, 1, 1024);
+  const Op& dispatch = find_op(ops, "moe_dispatch");
+  EXPECT_EQ(dispatch.sample.labels.at("op"), "all_to_all");
+  EXPECT_EQ(dispatch.sample.ranks, 8);
+  // Each GPU sends its 16 tokens' 8 copies of 7168 bf16 values, and receives 7/8 of as much.
+  EXPECT_DOUBLE_EQ(dispatch.sample.work.net_bytes, 7.0 / 8 * 16 * 8 * 7168 * 2);
+  const Op& experts = find_op(ops, "experts_down");
+  const double active = expected_active_experts(256, 8, 8 * m) / 8;
+  EXPECT_DOUBLE_EQ(experts.sample.work.bytes, active * 2048 * 7168 + 16 * 8 * (2048 + 7168) * 2);
+  EXPECT_THROW(find_op(ops, "attn_all_reduce"), std::runtime_error);  // tp = 1
+}
+
+TEST(Predict, SplitSumsToTheFittersPrediction) {
+  const Constants k = stated_h100();
+  Deployment in;
+  in.tp = 8;
+  const LlmConfig c = load_llm_config("mixtral-8x22b");
+  for (const Op& op : decode_ops(c, resolve(in, c), 64, 1, 2048)) {
+    const PricedOp p = price(k, op);
+    Prediction whole = predict(k, op.sample);
+    ASSERT_TRUE(whole.missing.empty()) << op.name;
+    EXPECT_NEAR(p.split.total(), whole.time_s * op.count, 1e-12 * whole.time_s * op.count)
+        << op.name;
+    EXPECT_TRUE(p.split.arithmetic == 0 || p.split.memory == 0) << op.name;
+  }
+}
+
+TEST(Predict, MemoryBoundDecodeAtBatch1CostsTheWeightBytesOverW) {
+  const Constants k = stated_h100();
+  const LlmConfig c = load_llm_config("llama-3-70b");
+  PredictOptions o;
+  o.context = 1;
+  const StepPrediction s = predict_step(k, c, o, 1);
+  // Every weight is read once but the input embedding, of which a token reads one row.
+  const ParameterCounts p = parameter_counts(c);
+  const double weight_bytes = (p.total - p.embedding) * 2;
+  EXPECT_EQ(s.split.arithmetic, 0);
+  EXPECT_NEAR(s.split.memory, weight_bytes / 3.0e12, 0.002 * weight_bytes / 3.0e12);
+  EXPECT_NEAR(s.step_s, weight_bytes / 3.0e12, 0.05 * weight_bytes / 3.0e12);
+  EXPECT_NEAR(s.weight_bytes_per_gpu, p.total * 2, 1);
+}
+
+TEST(Predict, DoublingBandwidthAtBatch1NearlyHalvesTheMemoryTerm) {
+  Constants k = stated_h100();
+  const LlmConfig c = load_llm_config("deepseek-v3");
+  PredictOptions o;
+  const StepPrediction slow = predict_step(k, c, o, 1);
+  k.hbm_bytes_per_s->value *= 2;
+  const StepPrediction fast = predict_step(k, c, o, 1);
+  EXPECT_NEAR(sum_memory(fast) / sum_memory(slow), 0.5, 0.01);
+  EXPECT_LT(fast.step_s / slow.step_s, 0.6);
+  EXPECT_GT(fast.step_s / slow.step_s, 0.5);  // latency does not halve
+}
+
+TEST(Predict, EveryShippedModelPredictsOnTheFixture) {
+  const char* root = std::getenv("BATCHCOST_SOURCE_DIR");
+  std::ifstream in(std::filesystem::path(root ? root : ".") /
+                   "tests/data/predict/h100_stated.json");
+  ASSERT_TRUE(in) << "set BATCHCOST_SOURCE_DIR";
+  std::ostringstream text;
+  text << in.rdbuf();
+  const Constants k = model_from_json(nlohmann::json::parse(text.str()), "fixture").constants;
+  for (const std::string& name : shipped_model_names()) {
+    for (int tp : {1, 8}) {
+      PredictOptions o;
+      o.deployment.tp = tp;
+      const std::vector<StepPrediction> steps =
+          predict_steps(k, load_llm_config(name), o, {1, 8, 64, 512, 4096});
+      ASSERT_EQ(steps.size(), 5u) << name;
+      for (size_t i = 0; i < steps.size(); ++i) {
+        const StepPrediction& s = steps[i];
+        EXPECT_TRUE(std::isfinite(s.step_s) && s.step_s > 0) << name;
+        EXPECT_NEAR(s.split.total() + s.bubble_s, s.step_s, 1e-12 * s.step_s) << name;
+        if (i > 0) {
+          EXPECT_GT(s.tokens_per_s_per_gpu, steps[i - 1].tokens_per_s_per_gpu) << name;
+          EXPECT_LE(s.tokens_per_s_per_user, steps[i - 1].tokens_per_s_per_user) << name;
+        }
+      }
+      EXPECT_TRUE(steps.front().pareto) << name;  // the fastest per user
+      EXPECT_TRUE(steps.back().pareto) << name;   // the cheapest
+      if (tp == 8) {
+        EXPECT_GT(steps.front().split.network, 0) << name;
+      }
+    }
+  }
+}
+
+TEST(Predict, NamesEveryMissingConstant) {
+  Constants k = stated_h100();
+  k.network.erase({"all_to_all", 8});
+  const LlmConfig c = load_llm_config("deepseek-v3");
+  PredictOptions o;
+  o.deployment.gpus = 16;
+  o.deployment.tp = 8;
+  o.deployment.pp = 2;
+  o.deployment.ep = 4;
+  try {
+    predict_steps(k, c, o, {1, 64});
+    FAIL();
+  } catch (const MissingConstants& e) {
+    EXPECT_EQ(e.missing, (std::vector<std::string>{"network all_to_all/4"}));
+  }
+  k.latency_s.erase("launch");
+  o.deployment.ep = 8;
+  try {
+    predict_step(k, c, o, 1);
+    FAIL();
+  } catch (const MissingConstants& e) {
+    EXPECT_EQ(e.missing, (std::vector<std::string>{"network all_to_all/8", "λ[launch]"}));
+  }
+}
+
+TEST(Predict, RejectsDeploymentsThatDoNotFit) {
+  const LlmConfig c = load_llm_config("deepseek-v3");
+  auto bad = [&](Deployment d) { EXPECT_THROW(resolve(d, c), InputError); };
+  bad({.gpus = 6, .tp = 4});
+  bad({.tp = 3});
+  bad({.gpus = 8, .ep = 3});
+  bad({.gpus = 4, .ep = 8});
+  bad({.pp = 100});
+  EXPECT_THROW(resolve({.ep = 2, .gpus_per_node = 8}, load_llm_config("llama-3-8b")), InputError);
+}
+
+TEST(Predict, WholeStepOverlapsMoreThanPerOp) {
+  const Constants k = stated_h100();
+  const LlmConfig c = load_llm_config("llama-3-70b");
+  PredictOptions per_op, whole;
+  whole.whole_step = true;
+  for (double b : {1.0, 256.0, 4096.0}) {
+    const StepPrediction a = predict_step(k, c, per_op, b), w = predict_step(k, c, whole, b);
+    EXPECT_LE(w.step_s, a.step_s * (1 + 1e-12));
+    EXPECT_DOUBLE_EQ(w.split.latency, a.split.latency);
+    EXPECT_TRUE(w.split.arithmetic == 0 || w.split.memory == 0);
+  }
+}
+
+TEST(Predict, PipelineBubble) {
+  const Constants k = stated_h100();
+  const LlmConfig c = load_llm_config("llama-3-70b");
+  PredictOptions o;
+  o.deployment.pp = 2;
+  o.deployment.micro_batches = 1;
+  const StepPrediction one = predict_step(k, c, o, 64);
+  EXPECT_NEAR(one.bubble_s, one.step_s / 2, 1e-15);
+  EXPECT_NE(std::find_if(one.ops.begin(), one.ops.end(),
+                         [](const PricedOp& p) { return p.op.name == "pp_send"; }),
+            one.ops.end());
+  o.deployment.micro_batches = 2;
+  const StepPrediction two = predict_step(k, c, o, 64);
+  EXPECT_EQ(two.bubble_s, 0);
+  EXPECT_EQ(two.sequences, 32);
+  EXPECT_LT(two.step_s, one.step_s);
+}
+
+TEST(Speculative, ExpectedTokensAndSpeedUp) {
+  EXPECT_DOUBLE_EQ(expected_tokens_per_verify(4, 0), 1);
+  EXPECT_DOUBLE_EQ(expected_tokens_per_verify(4, 1), 5);
+  EXPECT_DOUBLE_EQ(expected_tokens_per_verify(2, 0.5), 1.75);
+  const Constants k = stated_h100();
+  const LlmConfig c = load_llm_config("llama-3-70b");
+  PredictOptions o;
+  const SpeculativeStep small = predict_speculative(k, c, o, 1, {4, 0.8, 0.05});
+  const SpeculativeStep large = predict_speculative(k, c, o, 4096, {4, 0.8, 0.05});
+  EXPECT_GT(small.speedup, 2.5);  // memory-bound: verifying 5 tokens costs about one
+  EXPECT_LT(large.speedup, small.speedup);
+  EXPECT_GT(large.verify_s, large.step_s);
+}
+
+TEST(ServingWindow, BatchAndWait) {
+  const ServingWindow w = serving_window(100, 0.5);
+  EXPECT_EQ(w.batch, 50);
+  EXPECT_EQ(w.mean_wait_s, 0.25);
+  EXPECT_EQ(w.max_wait_s, 0.5);
+  EXPECT_EQ(serving_window(1, 0.01).batch, 1);
+  EXPECT_THROW(serving_window(0, 1), InputError);
+}
+
+TEST(StatedConstants, MarkedAndAddedOnlyWhereMissing) {
+  nlohmann::json all = {
+      {"schema", kModelSchema},
+      {"measured", false},
+      {"constants", {{"hbm_bytes_per_s", 3e12}, {"latency_s", {{"launch", 2e-6}}}}}};
+  EXPECT_EQ(unmeasured_constants(all, "s.json"), (std::set<std::string>{"W", "λ[launch]"}));
+  nlohmann::json some = {{"unmeasured", {"network all_reduce/8"}}};
+  EXPECT_EQ(unmeasured_constants(some, "s.json"), (std::set<std::string>{"network all_reduce/8"}));
+  EXPECT_THROW(unmeasured_constants({{"unmeasured", "W"}}, "s.json"), InputError);
+
+  Constants base;
+  base.hbm_bytes_per_s = Estimate{2e12, 2e12, 2e12};
+  Constants stated = stated_h100();
+  const std::set<std::string> added = add_stated(base, stated);
+  EXPECT_EQ(added.count("W"), 0u);
+  EXPECT_EQ(base.hbm_bytes_per_s->value, 2e12);  // the measured one stays
+  EXPECT_EQ(added.count("network all_reduce/8"), 1u);
+  EXPECT_EQ(added.size(), constant_names(stated).size() - 1);
+}
+
+}  // namespace
+}  // namespace batchcost
