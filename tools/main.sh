@@ -37,6 +37,38 @@ if [ ${#binaries[@]} -eq 0 ]; then
   echo "main.sh: no benchmark binary was built (no CUDA toolkit?): nothing to measure" >&2
 fi
 fitter=build/tools/batchcost
+# A python with matplotlib for the plots: Debian's (tools/setup.sh installs python3-matplotlib).
+plotter=""
+for py in python3 /usr/bin/python3; do
+  if command -v "$py" >/dev/null && "$py" -c "import matplotlib" 2>/dev/null; then
+    plotter=$py
+    break
+  fi
+done
+
+# Fits a results folder, shows its constants, validation and a DeepSeek-V3 prediction, and
+# renders its plots. $1: the folder; $2: "write" to write model.json and the PNGs into it.
+show_folder() {
+  local folder=$1 write=${2:-}
+  [ -x "$fitter" ] || { echo "main.sh: the fitter was not built (Ceres missing?)" >&2; return; }
+  if [ "$write" = write ]; then
+    "$fitter" fit "$folder" --out "$folder/model.json"
+  else
+    "$fitter" fit "$folder"
+  fi
+  echo
+  # The MoE family is predicted from the other families' constants: its errors, worst first.
+  "$fitter" validate "$folder" |
+    awk '/^== moe ==/ { m = 1 } m && n < 8 { print; n++ } /^summary per family/ { s = 1 } s'
+  if [ -f "$folder/model.json" ]; then
+    echo
+    "$fitter" predict --hardware "$folder/model.json" --model deepseek-v3 --gpus 8 --tp 8 \
+      --batch 1,8,64,512,4096 || true
+    if [ -n "$plotter" ] && [ "$write" = write ]; then
+      "$plotter" tools/plot.py "$folder" --batchcost "$fitter" || true
+    fi
+  fi
+}
 
 set +e
 gpu=$("${binaries[0]:-/bin/false}" --print_gpu 2>/tmp/batchcost-gpu.$$)
@@ -60,9 +92,7 @@ if [ $rc -eq 0 ] && [ -n "$gpu" ]; then
     }
     echo "== [$i/${#binaries[@]}] $name done in $(( $(date +%s) - start )) s"
   done
-  if [ -x "$fitter" ]; then
-    "$fitter" fit "$out" --out "$out/model.json"
-  fi
+  show_folder "$out" write
   exit 0
 fi
 
@@ -77,11 +107,11 @@ done
 
 shopt -s nullglob
 folders=(results/*/)
-if [ ${#folders[@]} -gt 0 ] && [ -x "$fitter" ]; then
+if [ ${#folders[@]} -gt 0 ]; then
   for folder in "${folders[@]}"; do
     echo
     echo "== committed reference results: ${folder%/}"
-    "$fitter" fit "${folder%/}"
+    show_folder "${folder%/}"
   done
 elif [ ${#folders[@]} -eq 0 ]; then
   echo
