@@ -6,56 +6,29 @@
 //   BATCHCOST_UPDATE_GOLDEN=1 ctest --preset host -R PredictGolden
 #include <gtest/gtest.h>
 
-#include <array>
-#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
-#include <sstream>
 #include <string>
+
+#include "tests/cli_golden.h"
 
 namespace {
 
 namespace fs = std::filesystem;
 
-fs::path data_dir() {
-  const char* root = std::getenv("BATCHCOST_SOURCE_DIR");
-  return fs::path(root ? root : ".") / "tests" / "data" / "predict";
-}
+using batchcost::testing::read;
+using batchcost::testing::Result;
 
-struct Result {
-  int status = -1;
-  std::string out;
-};
+fs::path data_dir() { return batchcost::testing::fixture_dir("predict"); }
 
 // Runs batchcost in tests/data/predict with `args`, so that the paths it prints are relative.
 Result batchcost(const std::string& args, const std::string& stderr_to = "/dev/null") {
-  std::string command =
-      "cd '" + data_dir().string() + "' && '" BATCHCOST_EXE "' " + args + " 2>" + stderr_to;
-  Result run;
-  FILE* pipe = popen(command.c_str(), "r");
-  if (!pipe) return run;
-  std::array<char, 4096> buffer;
-  size_t n;
-  while ((n = fread(buffer.data(), 1, buffer.size(), pipe)) > 0) run.out.append(buffer.data(), n);
-  int status = pclose(pipe);
-  run.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return run;
-}
-
-std::string read(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
+  return batchcost::testing::run_in(data_dir(), BATCHCOST_EXE, args, stderr_to);
 }
 
 void expect_golden(const std::string& args, const std::string& expected_file) {
-  Result run = batchcost(args);
-  ASSERT_EQ(run.status, 0) << "batchcost " << args;
-  fs::path expected = data_dir() / expected_file;
-  if (std::getenv("BATCHCOST_UPDATE_GOLDEN")) std::ofstream(expected, std::ios::binary) << run.out;
-  EXPECT_EQ(run.out, read(expected)) << "batchcost " << args << " differs from " << expected_file;
+  batchcost::testing::expect_golden(data_dir(), BATCHCOST_EXE, args, expected_file);
 }
 
 const std::string kPredict = "predict --hardware h100_stated.json ";
