@@ -150,20 +150,20 @@ Batch& batch_for(const Case& c, const Weights& w, std::int64_t sets) {
                              cudaMemcpyHostToDevice, stream));
   for (std::int64_t s = 0; s < sets; ++s) {
     const auto si = static_cast<std::size_t>(s);
-    DeviceBuffer& x = b->buffers.emplace_back(elems(B, H) * eb);
-    fill_uniform(x.get(), t, elems(B, H), kWeightSeed + 1000 + static_cast<std::uint64_t>(s), 1.0f,
+    // Device pointers, not references into `buffers`: a later emplace_back may reallocate the
+    // vector (the pointers stay valid, a reference to an element would not).
+    void* x = b->buffers.emplace_back(elems(B, H) * eb).get();
+    fill_uniform(x, t, elems(B, H), kWeightSeed + 1000 + static_cast<std::uint64_t>(s), 1.0f,
                  stream);
     if (dense) {
       void* y1 = b->buffers.emplace_back(elems(rows, y1_cols) * eb).get();
       void* y2 = b->buffers.emplace_back(elems(rows, H) * eb).get();
-      const DenseLayer layer{cfg,     kDtype, B, w.dense_w1[si].get(), w.dense_w2[si].get(),
-                             x.get(), y1,     y2};
+      const DenseLayer layer{cfg, kDtype, B, w.dense_w1[si].get(), w.dense_w2[si].get(), x, y1, y2};
       b->runners.push_back(make_dense_runner(layer, g.cublas(), stream));
       continue;
     }
     void* xg = b->buffers.emplace_back(elems(rows, H) * eb).get();
-    gather_rows(xg, x.get(), index.get<std::int32_t>(), rows, static_cast<std::size_t>(H) * eb,
-                stream);
+    gather_rows(xg, x, index.get<std::int32_t>(), rows, static_cast<std::size_t>(H) * eb, stream);
     void* y1 = b->buffers.emplace_back(elems(rows, y1_cols) * eb).get();
     void* y2 = b->buffers.emplace_back(elems(rows, H) * eb).get();
     const MoeLayer layer{cfg, kDtype, w.w1[si].get(),    w.w2[si].get(),    xg,
