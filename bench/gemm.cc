@@ -67,6 +67,28 @@ std::size_t aligned(std::size_t bytes) { return (bytes + kAlign - 1) / kAlign * 
 class LtGemm {
  public:
   LtGemm(const GemmShape& s, GemmDtype dtype, const float* unit_scale) {
+    // A throw (Unsupported: a skip, the benchmark's other repetitions throw again) runs no
+    // destructor: release what was created here first.
+    try {
+      create(s, dtype, unit_scale);
+    } catch (...) {
+      destroy();
+      throw;
+    }
+  }
+  ~LtGemm() { destroy(); }
+  LtGemm(const LtGemm&) = delete;
+  LtGemm& operator=(const LtGemm&) = delete;
+
+  // Y = X · Wᵀ (beta = 0: C is not read).
+  void run(const void* w, const void* x, void* y, void* workspace, cudaStream_t stream) const {
+    const float alpha = 1.0f, beta = 0.0f;
+    CUBLAS_CHECK(cublasLtMatmul(lt_handle(), desc_, &alpha, w, a_, x, b_, &beta, y, d_, y, d_,
+                                &algo_.algo, workspace, kWorkspaceBytes, stream));
+  }
+
+ private:
+  void create(const GemmShape& s, GemmDtype dtype, const float* unit_scale) {
     const cudaDataType_t in = input_type(dtype), out = output_type(dtype);
     // NOTES: tf32 is fp32 storage with tensor-core math that rounds inputs to 10 mantissa bits;
     // fp32 is CUBLAS_COMPUTE_32F proper (no tensor cores).
@@ -111,23 +133,15 @@ class LtGemm {
     }
     CUBLAS_CHECK(st);
   }
-  ~LtGemm() {
+  void destroy() noexcept {
     if (a_ != nullptr) CUBLAS_CHECK_NOTHROW(cublasLtMatrixLayoutDestroy(a_));
     if (b_ != nullptr) CUBLAS_CHECK_NOTHROW(cublasLtMatrixLayoutDestroy(b_));
     if (d_ != nullptr) CUBLAS_CHECK_NOTHROW(cublasLtMatrixLayoutDestroy(d_));
     if (desc_ != nullptr) CUBLAS_CHECK_NOTHROW(cublasLtMatmulDescDestroy(desc_));
-  }
-  LtGemm(const LtGemm&) = delete;
-  LtGemm& operator=(const LtGemm&) = delete;
-
-  // Y = X · Wᵀ (beta = 0: C is not read).
-  void run(const void* w, const void* x, void* y, void* workspace, cudaStream_t stream) const {
-    const float alpha = 1.0f, beta = 0.0f;
-    CUBLAS_CHECK(cublasLtMatmul(lt_handle(), desc_, &alpha, w, a_, x, b_, &beta, y, d_, y, d_,
-                                &algo_.algo, workspace, kWorkspaceBytes, stream));
+    a_ = b_ = d_ = nullptr;
+    desc_ = nullptr;
   }
 
- private:
   cublasLtMatmulDesc_t desc_ = nullptr;
   cublasLtMatrixLayout_t a_ = nullptr, b_ = nullptr, d_ = nullptr;
   cublasLtMatmulHeuristicResult_t algo_{};
