@@ -135,10 +135,14 @@ class PerExpertLoop : public ExpertRunner {
 class PerExpertGraph : public ExpertRunner {
  public:
   PerExpertGraph(const MoeLayer& layer, cublasHandle_t h, cudaStream_t s)
-      : ExpertRunner(layer, h, s) {
-    // NOTES: cuBLAS calls are capturable on a stream in global/thread-local capture mode; the
-    // handle's default workspace (allocated at cublasCreate) is baked into the graph's nodes,
-    // so replays must not overlap with other work on the same handle: they run on one stream.
+      : ExpertRunner(layer, h, s), workspace_(kCaptureWorkspaceBytes) {
+    // NOTES: cuBLAS calls are capturable on a stream in global/thread-local capture mode, but
+    // without a user workspace cuBLAS captures its workspace as stream-ordered allocations:
+    // memory alloc and free nodes around the GEMMs, which an engine's graph does not have (the
+    // cuBLAS guide, "CUDA Graphs Support", says to set one). So the capture uses this runner's
+    // own workspace, which its graph keeps using at every replay (replays run on one stream, and
+    // nothing else uses it); cublasSetStream then puts the handle back on its default workspace.
+    CUBLAS_CHECK(cublasSetWorkspace(h_, workspace_.get(), workspace_.bytes()));
     CUDA_CHECK(cudaStreamBeginCapture(s_, cudaStreamCaptureModeThreadLocal));
     try {
       for (int e = 0; e < l_.config.experts; ++e) {
@@ -148,10 +152,13 @@ class PerExpertGraph : public ExpertRunner {
       cudaGraph_t broken = nullptr;
       (void)cudaStreamEndCapture(s_, &broken);
       if (broken != nullptr) (void)cudaGraphDestroy(broken);
+      CUBLAS_CHECK_NOTHROW(cublasSetStream(h_, s_));
       throw;
     }
     cudaGraph_t graph = nullptr;
-    CUDA_CHECK(cudaStreamEndCapture(s_, &graph));
+    const cudaError_t ended = cudaStreamEndCapture(s_, &graph);
+    CUBLAS_CHECK(cublasSetStream(h_, s_));  // also resets the handle to its default workspace
+    CUDA_CHECK(ended);
     std::size_t nodes = 0;
     cudaError_t e = cudaGraphGetNodes(graph, nullptr, &nodes);
     if (e == cudaSuccess) e = cudaGraphInstantiate(&exec_, graph, 0);
@@ -168,6 +175,9 @@ class PerExpertGraph : public ExpertRunner {
   std::int64_t graph_nodes() const override { return nodes_; }
 
  private:
+  // The workspace cuBLAS recommends for Hopper (cublasSetWorkspace); smaller GPUs use less.
+  static constexpr std::size_t kCaptureWorkspaceBytes = std::size_t{32} << 20;
+  DeviceBuffer workspace_;
   cudaGraphExec_t exec_ = nullptr;
   std::int64_t nodes_ = 0;
 };

@@ -84,7 +84,8 @@ class MoeRunner {
   virtual void poison_outputs() = 0;
   // Both projections with up to `max_rows` sampled output rows each.
   virtual std::vector<CheckedProjection> projections(std::int64_t max_rows) const = 0;
-  // Kernel nodes of the captured graph (per_expert_graph), 0 otherwise.
+  // Nodes of the captured graph (per_expert_graph: a kernel per GEMM, and any node cuBLAS adds
+  // to one, a split-K reduction or a memset), 0 otherwise.
   virtual std::int64_t graph_nodes() const { return 0; }
 };
 
