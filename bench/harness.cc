@@ -247,6 +247,8 @@ constexpr ReasonBit kReasons[] = {
     {0x40, "hw_thermal_slowdown", true},
     {0x80, "hw_power_brake_slowdown", true},
     {0x100, "display_clock_setting", false},
+    {0x200, "board_limit", true},  // nvmlClocksEventReasonBoardLimit (NVML 13)
+    {0x400, "reliability", true},  // nvmlClocksEventReasonReliability (NVML 13)
 };
 }  // namespace
 
