@@ -34,10 +34,12 @@
 // Google Benchmark decides iteration counts per process from the times it is given; MPI ranks
 // must run exactly the same collectives, so every benchmark has a fixed number of iterations
 // (samples): ranks agree by construction, in both variants. Every decision a rank makes alone
-// (skip, fail, ops per sample, blocking-kernel timeout) is agreed over ranks first.
+// (skip, fail, ops per sample, blocking-kernel timeout) is agreed over ranks first; an error that
+// cannot be agreed (a failed CUDA or NCCL call on one rank) aborts every rank (MPI_Abort).
 #include <algorithm>
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <map>
 #include <memory>
 #include <string>
@@ -114,6 +116,20 @@ std::string agree_failure(bool ok, const std::string& reason) {
   return ok ? "" : reason;
 #endif
 }
+
+#ifdef BATCHCOST_COLLECTIVES_MPI
+// An error one rank meets alone (a CUDA or NCCL call that fails, an exception outside the agreed
+// decisions) cannot be agreed on: the others already wait for it inside NCCL or MPI, and a rank
+// that left the benchmark would call the next benchmark's collectives against their current ones
+// and hang the job. As nccl-tests does, the whole job stops, saying which rank and why.
+[[noreturn]] void abort_every_rank(const std::string& what) {
+  std::fprintf(stderr, "batchcost-collectives-mpi: rank %d: %s; aborting every rank\n",
+               world().rank, what.c_str());
+  std::fflush(stderr);
+  MPI_Abort(MPI_COMM_WORLD, kExitCheckFailed);
+  std::abort();  // MPI_Abort does not return
+}
+#endif
 
 // ---- One benchmark's resources -----------------------------------------------------------------
 
@@ -397,7 +413,11 @@ nlohmann::json start(const Options& opts) {
       made == ncclSuccess, std::string("ncclGetUniqueId: ") + ncclGetErrorString(made));
   if (!id_failure.empty()) throw std::runtime_error(id_failure);
   mpi::broadcast_bytes(&id, sizeof id, 0, MPI_COMM_WORLD);
-  w.comms = Communicators::one_rank(w.size, w.rank, local, id);
+  try {
+    w.comms = Communicators::one_rank(w.size, w.rank, local, id);
+  } catch (const std::exception& e) {
+    abort_every_rank(e.what());  // the other ranks wait in ncclCommInitRank
+  }
   ctx["collective_launch"] = "mpi";
 #else
   ctx = Gpu::open(opts.device, opts);
@@ -465,7 +485,15 @@ int collective_main(int argc, char** argv, const char* program) {
   spec.register_benchmarks = [specs, iterations](const Options&) {
     for (const BenchSpec& s : specs) {
       add(s.name(), [s](benchmark::State& state) {
-        run_collective(state, s);
+#ifdef BATCHCOST_COLLECTIVES_MPI
+        try {
+          run_collective(state, s);
+        } catch (const std::exception& e) {
+          abort_every_rank(s.name() + ": " + e.what());
+        }
+#else
+        run_collective(state, s);  // add() turns an exception into a failed benchmark
+#endif
       })->Iterations(iterations);
     }
   };
