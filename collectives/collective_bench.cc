@@ -117,6 +117,13 @@ std::string agree_failure(bool ok, const std::string& reason) {
 #endif
 }
 
+// Returns when every process has reached it (nothing to wait for in one process).
+void wait_for_every_process() {
+#ifdef BATCHCOST_COLLECTIVES_MPI
+  mpi::barrier(MPI_COMM_WORLD);
+#endif
+}
+
 #ifdef BATCHCOST_COLLECTIVES_MPI
 // An error one rank meets alone (a CUDA or NCCL call that fails, an exception outside the agreed
 // decisions) cannot be agreed on: the others already wait for it inside NCCL or MPI, and a rank
@@ -251,6 +258,10 @@ class Run {
       CUDA_CHECK(cudaSetDevice(local[i].device));
       CUDA_CHECK(cudaEventRecord(ranks_[i].events->stop(), local[i].stream));
     }
+    // Every process has queued its batch before any GPU is released. Otherwise a process that
+    // enqueues faster starts first, its first collective waits for the late peers, and its
+    // events (hence the max over ranks) time the host skew between processes, not the network.
+    wait_for_every_process();
     release[0] = 1;
     double slowest = 0;
     for (std::size_t i = 0; i < local.size(); ++i) {
