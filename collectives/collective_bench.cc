@@ -216,19 +216,31 @@ class Run {
   // capture, so NCCL may allocate during capture).
   void capture(int ops) {
     const auto& local = comms_.local();
-    for (const LocalRank& r : local) {
-      CUDA_CHECK(cudaSetDevice(r.device));
-      CUDA_CHECK(cudaStreamBeginCapture(r.stream, cudaStreamCaptureModeThreadLocal));
+    try {
+      for (const LocalRank& r : local) {
+        CUDA_CHECK(cudaSetDevice(r.device));
+        CUDA_CHECK(cudaStreamBeginCapture(r.stream, cudaStreamCaptureModeThreadLocal));
+      }
+      for (int k = 0; k < ops; ++k) enqueue();
+      for (std::size_t i = 0; i < local.size(); ++i) {
+        CUDA_CHECK(cudaSetDevice(local[i].device));
+        cudaGraph_t graph = nullptr;
+        CUDA_CHECK(cudaStreamEndCapture(local[i].stream, &graph));
+        cudaError_t e = cudaGraphInstantiate(&ranks_[i].graph, graph, 0);
+        CUDA_CHECK_NOTHROW(cudaGraphDestroy(graph));
+        CUDA_CHECK(e);
+      }
+    } catch (...) {
+      end_captures();  // a stream left capturing would fail every later benchmark
+      throw;
     }
-    for (int k = 0; k < ops; ++k) enqueue();
+    // One untimed replay: the first launch of an executable graph uploads it in stream order, so
+    // the first timed sample would include the upload.
     for (std::size_t i = 0; i < local.size(); ++i) {
       CUDA_CHECK(cudaSetDevice(local[i].device));
-      cudaGraph_t graph = nullptr;
-      CUDA_CHECK(cudaStreamEndCapture(local[i].stream, &graph));
-      cudaError_t e = cudaGraphInstantiate(&ranks_[i].graph, graph, 0);
-      CUDA_CHECK_NOTHROW(cudaGraphDestroy(graph));
-      CUDA_CHECK(e);
+      CUDA_CHECK(cudaGraphLaunch(ranks_[i].graph, local[i].stream));
     }
+    comms_.synchronize();
   }
 
   // One sample: `ops` collectives behind the blocking kernel on every local stream. Returns the
@@ -276,6 +288,22 @@ class Run {
   const Shape& shape() const { return shape_; }
 
  private:
+  // Ends the capture of every local stream still capturing, dropping what was captured.
+  void end_captures() {
+    for (const LocalRank& r : comms_.local()) {
+      CUDA_CHECK_NOTHROW(cudaSetDevice(r.device));
+      cudaStreamCaptureStatus status = cudaStreamCaptureStatusNone;
+      if (cudaStreamIsCapturing(r.stream, &status) != cudaSuccess ||
+          status == cudaStreamCaptureStatusNone) {
+        continue;
+      }
+      cudaGraph_t graph = nullptr;
+      (void)cudaStreamEndCapture(r.stream, &graph);  // fails for an invalidated capture
+      if (graph != nullptr) CUDA_CHECK_NOTHROW(cudaGraphDestroy(graph));
+    }
+    (void)cudaGetLastError();
+  }
+
   BenchSpec spec_;
   Communicators& comms_;
   Shape shape_;
