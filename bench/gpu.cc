@@ -261,9 +261,16 @@ double run_device_batch(Gpu& g, const DeviceOp& op, const EventPair& ev, int ops
   *g.release_flag() = 0;
   *g.timed_out_flag() = 0;
   kernels::launch_blocking(g_release_dev, g_timed_out_dev, kBlockingTimeoutNs, s);
-  CUDA_CHECK(cudaEventRecord(ev.start(), s));
-  for (int k = 0; k < ops; ++k) op(s, next++);
-  CUDA_CHECK(cudaEventRecord(ev.stop(), s));
+  try {
+    CUDA_CHECK(cudaEventRecord(ev.start(), s));
+    for (int k = 0; k < ops; ++k) op(s, next++);
+    CUDA_CHECK(cudaEventRecord(ev.stop(), s));
+  } catch (...) {
+    // Not left holding the stream: the next benchmark's first batch would queue behind a kernel
+    // that spins to its timeout and then reports it as that batch's.
+    *g.release_flag() = 1;
+    throw;
+  }
   *g.release_flag() = 1;
   double t = ev.elapsed_s();
   *timed_out = *g.timed_out_flag() != 0;

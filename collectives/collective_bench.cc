@@ -251,24 +251,29 @@ class Run {
     volatile int* release = w.flags;
     release[0] = 0;
     release[1] = 0;
-    for (std::size_t i = 0; i < local.size(); ++i) {
-      const LocalRank& r = local[i];
-      CUDA_CHECK(cudaSetDevice(r.device));
-      // Portable mapped memory under unified addressing: the host pointer is valid on every GPU.
-      kernels::launch_blocking(w.flags, w.flags + 1, kBlockingTimeoutNs, r.stream);
-      CUDA_CHECK(cudaEventRecord(ranks_[i].events->start(), r.stream));
-    }
-    if (use_graph) {
+    try {
+      for (std::size_t i = 0; i < local.size(); ++i) {
+        const LocalRank& r = local[i];
+        CUDA_CHECK(cudaSetDevice(r.device));
+        // Portable mapped memory under unified addressing: the host pointer is valid on every GPU.
+        kernels::launch_blocking(w.flags, w.flags + 1, kBlockingTimeoutNs, r.stream);
+        CUDA_CHECK(cudaEventRecord(ranks_[i].events->start(), r.stream));
+      }
+      if (use_graph) {
+        for (std::size_t i = 0; i < local.size(); ++i) {
+          CUDA_CHECK(cudaSetDevice(local[i].device));
+          CUDA_CHECK(cudaGraphLaunch(ranks_[i].graph, local[i].stream));
+        }
+      } else {
+        for (int k = 0; k < ops; ++k) enqueue();
+      }
       for (std::size_t i = 0; i < local.size(); ++i) {
         CUDA_CHECK(cudaSetDevice(local[i].device));
-        CUDA_CHECK(cudaGraphLaunch(ranks_[i].graph, local[i].stream));
+        CUDA_CHECK(cudaEventRecord(ranks_[i].events->stop(), local[i].stream));
       }
-    } else {
-      for (int k = 0; k < ops; ++k) enqueue();
-    }
-    for (std::size_t i = 0; i < local.size(); ++i) {
-      CUDA_CHECK(cudaSetDevice(local[i].device));
-      CUDA_CHECK(cudaEventRecord(ranks_[i].events->stop(), local[i].stream));
+    } catch (...) {
+      release[0] = 1;  // never leave the GPUs held by the blocking kernels
+      throw;
     }
     // Every process has queued its batch before any GPU is released. Otherwise a process that
     // enqueues faster starts first, its first collective waits for the late peers, and its
