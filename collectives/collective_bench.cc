@@ -519,6 +519,15 @@ int collective_main(int argc, char** argv, const char* program) {
     }
     return kExitUsage;
   }
+  if (const std::string flag = flag_that_diverges_ranks(args); !flag.empty()) {
+    if (w.rank == 0) {
+      std::fprintf(stderr,
+                   "%s: %s makes every rank choose alone what it runs; the ranks would call "
+                   "different collectives and hang\n",
+                   program, flag.c_str());
+    }
+    return kExitUsage;
+  }
 #endif
   w.graph = options.graph;
 
