@@ -510,6 +510,17 @@ int collective_main(int argc, char** argv, const char* program) {
   }
   if (help && w.rank == 0) std::fputs(collective_flags_help().c_str(), stdout);
 #ifdef BATCHCOST_COLLECTIVES_MPI
+  // Google Benchmark answers --help with exit(0), which under MPI skips MPI_Finalize: mpirun then
+  // reports an abnormal termination and exits 1. Print the harness's part here and return.
+  if (help || std::find(args.begin(), args.end(), "-h") != args.end()) {
+    if (w.rank == 0) {
+      std::fputs(harness_help(program).c_str(), stdout);
+      std::fputs("  (listed by batchcost-collectives --help, which takes the same ones)\n", stdout);
+    }
+    return kExitOk;
+  }
+#endif
+#ifdef BATCHCOST_COLLECTIVES_MPI
   if (!mpi::all_equal(fingerprint(specs), MPI_COMM_WORLD)) {
     if (w.rank == 0) {
       std::fprintf(stderr,
