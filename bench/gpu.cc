@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <optional>
 #include <stdexcept>
 
 #include "bench/check.h"
@@ -33,6 +34,22 @@ constexpr std::size_t kMemoryMargin = std::size_t{512} << 20;
 // Long enough for the host to enqueue a batch of 256 launches even when descheduled for a while;
 // short enough that a stuck batch fails in well under a second.
 constexpr std::uint64_t kBlockingTimeoutNs = 200'000'000;
+
+#ifdef BATCHCOST_HAVE_NVML
+// The NVML reading into the context as "<name><suffix>"; what NVML did not give is left out.
+void add_state(nlohmann::json& ctx, const GpuState& s, const std::string& suffix) {
+  auto put = [&](const char* name, const std::optional<double>& v) {
+    if (v) ctx[name + suffix] = *v;
+  };
+  put("sm_clock_mhz", s.sm_clock_mhz);
+  put("memory_clock_mhz", s.memory_clock_mhz);
+  put("power_w", s.power_w);
+  put("temperature_c", s.temperature_c);
+  if (s.throttle_reasons) {
+    ctx["throttle_reasons" + suffix] = describe_throttle_reasons(*s.throttle_reasons);
+  }
+}
+#endif
 
 }  // namespace
 
@@ -101,14 +118,9 @@ nlohmann::json Gpu::open(int index, const Options& opts) {
   std::string why;
   gpu->nvml_ = Nvml::open(ctx["gpu_uuid"].get<std::string>(), &why);
   if (gpu->nvml_) {
-    GpuState s = gpu->nvml_->read();
     ctx["driver_version"] = gpu->nvml_->driver_version();
-    ctx["power_limit_w"] = gpu->nvml_->power_limit_w();
-    ctx["sm_clock_mhz_start"] = s.sm_clock_mhz;
-    ctx["memory_clock_mhz_start"] = s.memory_clock_mhz;
-    ctx["power_w_start"] = s.power_w;
-    ctx["temperature_c_start"] = s.temperature_c;
-    ctx["throttle_reasons_start"] = describe_throttle_reasons(s.throttle_reasons);
+    if (double w = gpu->nvml_->power_limit_w(); w > 0) ctx["power_limit_w"] = w;
+    add_state(ctx, gpu->nvml_->read(), "_start");
   } else {
     ctx["nvml"] = "unavailable: " + why;
   }
@@ -130,12 +142,7 @@ nlohmann::json Gpu::close() {
   Gpu& g = *g_gpu;
 #ifdef BATCHCOST_HAVE_NVML
   if (g.nvml_) {
-    GpuState s = g.nvml_->read();
-    ctx["sm_clock_mhz_end"] = s.sm_clock_mhz;
-    ctx["memory_clock_mhz_end"] = s.memory_clock_mhz;
-    ctx["power_w_end"] = s.power_w;
-    ctx["temperature_c_end"] = s.temperature_c;
-    ctx["throttle_reasons_end"] = describe_throttle_reasons(s.throttle_reasons);
+    add_state(ctx, g.nvml_->read(), "_end");
     ctx["throttle_reasons_seen"] = describe_throttle_reasons(g.reasons_seen_);
     if (!g.clock_samples_.empty()) {
       auto [lo, hi] = std::minmax_element(g.clock_samples_.begin(), g.clock_samples_.end());
@@ -177,9 +184,10 @@ double Gpu::sample_state() {
 #ifdef BATCHCOST_HAVE_NVML
   if (nvml_) {
     GpuState s = nvml_->read();
-    reasons_seen_ |= s.throttle_reasons;
-    if (s.sm_clock_mhz > 0) clock_samples_.push_back(s.sm_clock_mhz);
-    return s.sm_clock_mhz;
+    reasons_seen_ |= s.throttle_reasons.value_or(0);
+    if (s.sm_clock_mhz.value_or(0) <= 0) return 0;
+    clock_samples_.push_back(*s.sm_clock_mhz);
+    return *s.sm_clock_mhz;
   }
 #endif
   return 0;
@@ -253,9 +261,16 @@ double run_device_batch(Gpu& g, const DeviceOp& op, const EventPair& ev, int ops
   *g.release_flag() = 0;
   *g.timed_out_flag() = 0;
   kernels::launch_blocking(g_release_dev, g_timed_out_dev, kBlockingTimeoutNs, s);
-  CUDA_CHECK(cudaEventRecord(ev.start(), s));
-  for (int k = 0; k < ops; ++k) op(s, next++);
-  CUDA_CHECK(cudaEventRecord(ev.stop(), s));
+  try {
+    CUDA_CHECK(cudaEventRecord(ev.start(), s));
+    for (int k = 0; k < ops; ++k) op(s, next++);
+    CUDA_CHECK(cudaEventRecord(ev.stop(), s));
+  } catch (...) {
+    // Not left holding the stream: the next benchmark's first batch would queue behind a kernel
+    // that spins to its timeout and then reports it as that batch's.
+    *g.release_flag() = 1;
+    throw;
+  }
   *g.release_flag() = 1;
   double t = ev.elapsed_s();
   *timed_out = *g.timed_out_flag() != 0;

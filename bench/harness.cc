@@ -36,14 +36,20 @@ std::map<std::string, std::string> g_check_verdicts;
 // Paths the signal handler removes, fixed-size so that the handler only calls async-signal-safe
 // functions (unlink, _exit).
 char g_partial_path[4096];
+char g_tmp_path[4096];  // write_file_atomically's temporary file while it exists
 
 extern "C" void remove_partial_and_exit(int sig) {
   if (g_partial_path[0] != '\0') unlink(g_partial_path);
+  if (g_tmp_path[0] != '\0') unlink(g_tmp_path);
   _exit(128 + sig);
 }
 
 void write_file_atomically(const std::string& path, const std::string& text) {
   std::string tmp = path + ".tmp." + std::to_string(getpid());
+  std::snprintf(g_tmp_path, sizeof g_tmp_path, "%s", tmp.c_str());
+  struct Forget {  // once renamed or removed, the handler has nothing to remove
+    ~Forget() { g_tmp_path[0] = '\0'; }
+  } forget;
   {
     std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
     if (!out) throw std::runtime_error("cannot write " + tmp + ": " + std::strerror(errno));
@@ -247,6 +253,8 @@ constexpr ReasonBit kReasons[] = {
     {0x40, "hw_thermal_slowdown", true},
     {0x80, "hw_power_brake_slowdown", true},
     {0x100, "display_clock_setting", false},
+    {0x200, "board_limit", true},  // nvmlClocksEventReasonBoardLimit (NVML 13)
+    {0x400, "reliability", true},  // nvmlClocksEventReasonReliability (NVML 13)
 };
 }  // namespace
 

@@ -15,7 +15,9 @@ struct Nvml::Impl {
   nvmlReturn_t (*max_clock_info)(nvmlDevice_t, nvmlClockType_t, unsigned*) = nullptr;
   nvmlReturn_t (*power_usage)(nvmlDevice_t, unsigned*) = nullptr;
   nvmlReturn_t (*power_limit)(nvmlDevice_t, unsigned*) = nullptr;
+  // Deprecated in NVML 13 for nvmlDeviceGetTemperatureV: either may be missing, neither is needed.
   nvmlReturn_t (*temperature)(nvmlDevice_t, nvmlTemperatureSensors_t, unsigned*) = nullptr;
+  nvmlReturn_t (*temperature_v)(nvmlDevice_t, nvmlTemperature_t*) = nullptr;
   nvmlReturn_t (*reasons)(nvmlDevice_t, unsigned long long*) = nullptr;
   nvmlReturn_t (*driver_version)(char*, unsigned) = nullptr;
 };
@@ -45,8 +47,10 @@ std::unique_ptr<Nvml> Nvml::open(const std::string& uuid, std::string* why) {
             load(impl->lib, "nvmlDeviceGetMaxClockInfo", impl->max_clock_info) &&
             load(impl->lib, "nvmlDeviceGetPowerUsage", impl->power_usage) &&
             load(impl->lib, "nvmlDeviceGetEnforcedPowerLimit", impl->power_limit) &&
-            load(impl->lib, "nvmlDeviceGetTemperature", impl->temperature) &&
             load(impl->lib, "nvmlSystemGetDriverVersion", impl->driver_version);
+  if (!load(impl->lib, "nvmlDeviceGetTemperatureV", impl->temperature_v)) {
+    (void)load(impl->lib, "nvmlDeviceGetTemperature", impl->temperature);
+  }
   // Renamed in NVML 12.x ("clocks event reasons"); older drivers have only the old name.
   ok = ok && (load(impl->lib, "nvmlDeviceGetCurrentClocksEventReasons", impl->reasons) ||
               load(impl->lib, "nvmlDeviceGetCurrentClocksThrottleReasons", impl->reasons));
@@ -82,8 +86,16 @@ GpuState Nvml::read() const {
   unsigned long long mask = 0;
   if (impl_->clock_info(impl_->device, NVML_CLOCK_SM, &v) == NVML_SUCCESS) s.sm_clock_mhz = v;
   if (impl_->clock_info(impl_->device, NVML_CLOCK_MEM, &v) == NVML_SUCCESS) s.memory_clock_mhz = v;
-  if (impl_->power_usage(impl_->device, &v) == NVML_SUCCESS) s.power_w = v / 1000.0;
-  if (impl_->temperature(impl_->device, NVML_TEMPERATURE_GPU, &v) == NVML_SUCCESS) s.temperature_c = v;
+  if (impl_->power_usage(impl_->device, &v) == NVML_SUCCESS) s.power_w = v / 1000.0;  // mW
+  if (impl_->temperature_v != nullptr) {
+    nvmlTemperature_t t{};
+    t.version = nvmlTemperature_v1;
+    t.sensorType = NVML_TEMPERATURE_GPU;
+    if (impl_->temperature_v(impl_->device, &t) == NVML_SUCCESS) s.temperature_c = t.temperature;
+  } else if (impl_->temperature != nullptr &&
+             impl_->temperature(impl_->device, NVML_TEMPERATURE_GPU, &v) == NVML_SUCCESS) {
+    s.temperature_c = v;
+  }
   if (impl_->reasons(impl_->device, &mask) == NVML_SUCCESS) s.throttle_reasons = mask;
   return s;
 }

@@ -5,16 +5,19 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 
 namespace batchcost {
 
+// One reading; a value NVML did not give (NVML_ERROR_NOT_SUPPORTED, ...) is empty, never 0: the
+// context leaves it out rather than record a measurement that was not made.
 struct GpuState {
-  double sm_clock_mhz = 0;
-  double memory_clock_mhz = 0;
-  double power_w = 0;
-  double temperature_c = 0;
-  std::uint64_t throttle_reasons = 0;  // NVML clocks event reason bits
+  std::optional<double> sm_clock_mhz;
+  std::optional<double> memory_clock_mhz;
+  std::optional<double> power_w;
+  std::optional<double> temperature_c;
+  std::optional<std::uint64_t> throttle_reasons;  // NVML clocks event reason bits
 };
 
 class Nvml {

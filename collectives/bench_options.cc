@@ -1,6 +1,7 @@
 // The collective benchmark's flags and benchmark list (see bench_options.h).
 #include "collectives/bench_options.h"
 
+#include <cstdlib>
 #include <sstream>
 #include <stdexcept>
 
@@ -174,6 +175,25 @@ unsigned long long fingerprint(const std::vector<BenchSpec>& specs) {
     }
   }
   return h;
+}
+
+std::string flag_that_diverges_ranks(const std::vector<std::string>& args) {
+  const std::string interleave = "--benchmark_enable_random_interleaving";
+  const std::string warmup = "--benchmark_min_warmup_time";
+  for (std::size_t i = 1; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    if (a == interleave) return a;
+    if (starts_with(a, interleave + "=")) {
+      const std::string v = a.substr(interleave.size() + 1);
+      if (v != "false" && v != "0") return a;
+    }
+    if (starts_with(a, warmup + "=")) {
+      std::string v = a.substr(warmup.size() + 1);
+      if (!v.empty() && v.back() == 's') v.pop_back();  // "0.5s", as Google Benchmark allows
+      if (std::strtod(v.c_str(), nullptr) > 0) return a;
+    }
+  }
+  return "";
 }
 
 }  // namespace batchcost::collective

@@ -61,4 +61,10 @@ std::vector<BenchSpec> collective_specs(const BenchOptions& options, const std::
 // A 64-bit FNV-1a hash of the names, in order: ranks compare it to agree on the list.
 unsigned long long fingerprint(const std::vector<BenchSpec>& specs);
 
+// The first Google Benchmark flag in args with which every process would decide alone what it
+// runs: --benchmark_enable_random_interleaving (an order shuffled by std::random_device) and a
+// --benchmark_min_warmup_time above 0 (warm-up iterations until a time is reached). Under MPI the
+// ranks would then call different collectives and hang; "" where there is none.
+std::string flag_that_diverges_ranks(const std::vector<std::string>& args);
+
 }  // namespace batchcost::collective

@@ -34,10 +34,12 @@
 // Google Benchmark decides iteration counts per process from the times it is given; MPI ranks
 // must run exactly the same collectives, so every benchmark has a fixed number of iterations
 // (samples): ranks agree by construction, in both variants. Every decision a rank makes alone
-// (skip, fail, ops per sample, blocking-kernel timeout) is agreed over ranks first.
+// (skip, fail, ops per sample, blocking-kernel timeout) is agreed over ranks first; an error that
+// cannot be agreed (a failed CUDA or NCCL call on one rank) aborts every rank (MPI_Abort).
 #include <algorithm>
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <map>
 #include <memory>
 #include <string>
@@ -114,6 +116,27 @@ std::string agree_failure(bool ok, const std::string& reason) {
   return ok ? "" : reason;
 #endif
 }
+
+// Returns when every process has reached it (nothing to wait for in one process).
+void wait_for_every_process() {
+#ifdef BATCHCOST_COLLECTIVES_MPI
+  mpi::barrier(MPI_COMM_WORLD);
+#endif
+}
+
+#ifdef BATCHCOST_COLLECTIVES_MPI
+// An error one rank meets alone (a CUDA or NCCL call that fails, an exception outside the agreed
+// decisions) cannot be agreed on: the others already wait for it inside NCCL or MPI, and a rank
+// that left the benchmark would call the next benchmark's collectives against their current ones
+// and hang the job. As nccl-tests does, the whole job stops, saying which rank and why.
+[[noreturn]] void abort_every_rank(const std::string& what) {
+  std::fprintf(stderr, "batchcost-collectives-mpi: rank %d: %s; aborting every rank\n",
+               world().rank, what.c_str());
+  std::fflush(stderr);
+  MPI_Abort(MPI_COMM_WORLD, kExitCheckFailed);
+  std::abort();  // MPI_Abort does not return
+}
+#endif
 
 // ---- One benchmark's resources -----------------------------------------------------------------
 
@@ -193,19 +216,31 @@ class Run {
   // capture, so NCCL may allocate during capture).
   void capture(int ops) {
     const auto& local = comms_.local();
-    for (const LocalRank& r : local) {
-      CUDA_CHECK(cudaSetDevice(r.device));
-      CUDA_CHECK(cudaStreamBeginCapture(r.stream, cudaStreamCaptureModeThreadLocal));
+    try {
+      for (const LocalRank& r : local) {
+        CUDA_CHECK(cudaSetDevice(r.device));
+        CUDA_CHECK(cudaStreamBeginCapture(r.stream, cudaStreamCaptureModeThreadLocal));
+      }
+      for (int k = 0; k < ops; ++k) enqueue();
+      for (std::size_t i = 0; i < local.size(); ++i) {
+        CUDA_CHECK(cudaSetDevice(local[i].device));
+        cudaGraph_t graph = nullptr;
+        CUDA_CHECK(cudaStreamEndCapture(local[i].stream, &graph));
+        cudaError_t e = cudaGraphInstantiate(&ranks_[i].graph, graph, 0);
+        CUDA_CHECK_NOTHROW(cudaGraphDestroy(graph));
+        CUDA_CHECK(e);
+      }
+    } catch (...) {
+      end_captures();  // a stream left capturing would fail every later benchmark
+      throw;
     }
-    for (int k = 0; k < ops; ++k) enqueue();
+    // One untimed replay: the first launch of an executable graph uploads it in stream order, so
+    // the first timed sample would include the upload.
     for (std::size_t i = 0; i < local.size(); ++i) {
       CUDA_CHECK(cudaSetDevice(local[i].device));
-      cudaGraph_t graph = nullptr;
-      CUDA_CHECK(cudaStreamEndCapture(local[i].stream, &graph));
-      cudaError_t e = cudaGraphInstantiate(&ranks_[i].graph, graph, 0);
-      CUDA_CHECK_NOTHROW(cudaGraphDestroy(graph));
-      CUDA_CHECK(e);
+      CUDA_CHECK(cudaGraphLaunch(ranks_[i].graph, local[i].stream));
     }
+    comms_.synchronize();
   }
 
   // One sample: `ops` collectives behind the blocking kernel on every local stream. Returns the
@@ -216,25 +251,34 @@ class Run {
     volatile int* release = w.flags;
     release[0] = 0;
     release[1] = 0;
-    for (std::size_t i = 0; i < local.size(); ++i) {
-      const LocalRank& r = local[i];
-      CUDA_CHECK(cudaSetDevice(r.device));
-      // Portable mapped memory under unified addressing: the host pointer is valid on every GPU.
-      kernels::launch_blocking(w.flags, w.flags + 1, kBlockingTimeoutNs, r.stream);
-      CUDA_CHECK(cudaEventRecord(ranks_[i].events->start(), r.stream));
-    }
-    if (use_graph) {
+    try {
+      for (std::size_t i = 0; i < local.size(); ++i) {
+        const LocalRank& r = local[i];
+        CUDA_CHECK(cudaSetDevice(r.device));
+        // Portable mapped memory under unified addressing: the host pointer is valid on every GPU.
+        kernels::launch_blocking(w.flags, w.flags + 1, kBlockingTimeoutNs, r.stream);
+        CUDA_CHECK(cudaEventRecord(ranks_[i].events->start(), r.stream));
+      }
+      if (use_graph) {
+        for (std::size_t i = 0; i < local.size(); ++i) {
+          CUDA_CHECK(cudaSetDevice(local[i].device));
+          CUDA_CHECK(cudaGraphLaunch(ranks_[i].graph, local[i].stream));
+        }
+      } else {
+        for (int k = 0; k < ops; ++k) enqueue();
+      }
       for (std::size_t i = 0; i < local.size(); ++i) {
         CUDA_CHECK(cudaSetDevice(local[i].device));
-        CUDA_CHECK(cudaGraphLaunch(ranks_[i].graph, local[i].stream));
+        CUDA_CHECK(cudaEventRecord(ranks_[i].events->stop(), local[i].stream));
       }
-    } else {
-      for (int k = 0; k < ops; ++k) enqueue();
+    } catch (...) {
+      release[0] = 1;  // never leave the GPUs held by the blocking kernels
+      throw;
     }
-    for (std::size_t i = 0; i < local.size(); ++i) {
-      CUDA_CHECK(cudaSetDevice(local[i].device));
-      CUDA_CHECK(cudaEventRecord(ranks_[i].events->stop(), local[i].stream));
-    }
+    // Every process has queued its batch before any GPU is released. Otherwise a process that
+    // enqueues faster starts first, its first collective waits for the late peers, and its
+    // events (hence the max over ranks) time the host skew between processes, not the network.
+    wait_for_every_process();
     release[0] = 1;
     double slowest = 0;
     for (std::size_t i = 0; i < local.size(); ++i) {
@@ -249,6 +293,22 @@ class Run {
   const Shape& shape() const { return shape_; }
 
  private:
+  // Ends the capture of every local stream still capturing, dropping what was captured.
+  void end_captures() {
+    for (const LocalRank& r : comms_.local()) {
+      CUDA_CHECK_NOTHROW(cudaSetDevice(r.device));
+      cudaStreamCaptureStatus status = cudaStreamCaptureStatusNone;
+      if (cudaStreamIsCapturing(r.stream, &status) != cudaSuccess ||
+          status == cudaStreamCaptureStatusNone) {
+        continue;
+      }
+      cudaGraph_t graph = nullptr;
+      (void)cudaStreamEndCapture(r.stream, &graph);  // fails for an invalidated capture
+      if (graph != nullptr) CUDA_CHECK_NOTHROW(cudaGraphDestroy(graph));
+    }
+    (void)cudaGetLastError();
+  }
+
   BenchSpec spec_;
   Communicators& comms_;
   Shape shape_;
@@ -397,7 +457,11 @@ nlohmann::json start(const Options& opts) {
       made == ncclSuccess, std::string("ncclGetUniqueId: ") + ncclGetErrorString(made));
   if (!id_failure.empty()) throw std::runtime_error(id_failure);
   mpi::broadcast_bytes(&id, sizeof id, 0, MPI_COMM_WORLD);
-  w.comms = Communicators::one_rank(w.size, w.rank, local, id);
+  try {
+    w.comms = Communicators::one_rank(w.size, w.rank, local, id);
+  } catch (const std::exception& e) {
+    abort_every_rank(e.what());  // the other ranks wait in ncclCommInitRank
+  }
   ctx["collective_launch"] = "mpi";
 #else
   ctx = Gpu::open(opts.device, opts);
@@ -446,12 +510,32 @@ int collective_main(int argc, char** argv, const char* program) {
   }
   if (help && w.rank == 0) std::fputs(collective_flags_help().c_str(), stdout);
 #ifdef BATCHCOST_COLLECTIVES_MPI
+  // Google Benchmark answers --help with exit(0), which under MPI skips MPI_Finalize: mpirun then
+  // reports an abnormal termination and exits 1. Print the harness's part here and return.
+  if (help || std::find(args.begin(), args.end(), "-h") != args.end()) {
+    if (w.rank == 0) {
+      std::fputs(harness_help(program).c_str(), stdout);
+      std::fputs("  (listed by batchcost-collectives --help, which takes the same ones)\n", stdout);
+    }
+    return kExitOk;
+  }
+#endif
+#ifdef BATCHCOST_COLLECTIVES_MPI
   if (!mpi::all_equal(fingerprint(specs), MPI_COMM_WORLD)) {
     if (w.rank == 0) {
       std::fprintf(stderr,
                    "%s: the ranks would register different benchmarks: give every rank "
                    "the same flags\n",
                    program);
+    }
+    return kExitUsage;
+  }
+  if (const std::string flag = flag_that_diverges_ranks(args); !flag.empty()) {
+    if (w.rank == 0) {
+      std::fprintf(stderr,
+                   "%s: %s makes every rank choose alone what it runs; the ranks would call "
+                   "different collectives and hang\n",
+                   program, flag.c_str());
     }
     return kExitUsage;
   }
@@ -465,7 +549,15 @@ int collective_main(int argc, char** argv, const char* program) {
   spec.register_benchmarks = [specs, iterations](const Options&) {
     for (const BenchSpec& s : specs) {
       add(s.name(), [s](benchmark::State& state) {
-        run_collective(state, s);
+#ifdef BATCHCOST_COLLECTIVES_MPI
+        try {
+          run_collective(state, s);
+        } catch (const std::exception& e) {
+          abort_every_rank(s.name() + ": " + e.what());
+        }
+#else
+        run_collective(state, s);  // add() turns an exception into a failed benchmark
+#endif
       })->Iterations(iterations);
     }
   };

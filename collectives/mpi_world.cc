@@ -80,6 +80,8 @@ bool all_equal(unsigned long long value, MPI_Comm comm) {
   return lo == hi;
 }
 
+void barrier(MPI_Comm comm) { check(MPI_Barrier(comm), "MPI_Barrier"); }
+
 std::string first_failure(bool ok, const std::string& reason, MPI_Comm comm) {
   // The lowest failing rank (or size() where none fails), then its reason broadcast from it.
   int candidate = ok ? size(comm) : rank(comm), first = 0;

@@ -32,6 +32,8 @@ long long agree_sum(long long value, MPI_Comm comm);
 bool agree_all(bool ok, MPI_Comm comm);
 // True when every rank passed the same value (compares the minimum and maximum over ranks).
 bool all_equal(unsigned long long value, MPI_Comm comm);
+// Returns once every rank has called it (MPI_Barrier).
+void barrier(MPI_Comm comm);
 
 // Why ranks disagree: the reason of the lowest rank whose `ok` is false ("" on every rank where
 // all are ok). `reason` is cut to 255 bytes. Collective.

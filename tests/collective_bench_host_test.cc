@@ -179,6 +179,24 @@ TEST(BenchOptions, FingerprintDependsOnEveryName) {
   EXPECT_NE(fingerprint(a), fingerprint(b));
 }
 
+TEST(BenchOptions, FlagsThatWouldDivergeMpiRanks) {
+  using Args = std::vector<std::string>;
+  EXPECT_EQ(flag_that_diverges_ranks(Args{"b", "--benchmark_filter=x", "--quick"}), "");
+  EXPECT_EQ(flag_that_diverges_ranks(Args{"b", "--benchmark_enable_random_interleaving"}),
+            "--benchmark_enable_random_interleaving");
+  EXPECT_EQ(flag_that_diverges_ranks(Args{"b", "--benchmark_enable_random_interleaving=true"}),
+            "--benchmark_enable_random_interleaving=true");
+  EXPECT_EQ(flag_that_diverges_ranks(Args{"b", "--benchmark_enable_random_interleaving=false"}),
+            "");
+  EXPECT_EQ(flag_that_diverges_ranks(Args{"b", "--benchmark_min_warmup_time=0"}), "");
+  EXPECT_EQ(flag_that_diverges_ranks(Args{"b", "--benchmark_min_warmup_time=0.5"}),
+            "--benchmark_min_warmup_time=0.5");
+  EXPECT_EQ(flag_that_diverges_ranks(Args{"b", "--benchmark_min_warmup_time=1s"}),
+            "--benchmark_min_warmup_time=1s");
+  // args[0] is the program, never a flag.
+  EXPECT_EQ(flag_that_diverges_ranks(Args{"--benchmark_enable_random_interleaving"}), "");
+}
+
 TEST(Report, NcclVersionString) {
   EXPECT_EQ(nccl_version_string(22809), "2.28.9");
   EXPECT_EQ(nccl_version_string(21903), "2.19.3");

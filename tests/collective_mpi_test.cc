@@ -45,6 +45,20 @@ TEST(MpiWorld, AgreeOnTimesCountsAndDecisions) {
   EXPECT_FALSE(mpi::all_equal(static_cast<unsigned long long>(r), world()));
 }
 
+TEST(MpiWorld, BarrierWaitsForEveryRank) {
+  // Rank 1 arrives late; rank 0 must not leave the barrier before rank 1 has reached it.
+  const double t0 = MPI_Wtime();
+  if (mpi::rank(world()) == 1) {
+    while (MPI_Wtime() - t0 < 0.2) {
+    }
+  }
+  mpi::barrier(world());
+  const double left = MPI_Wtime() - t0;
+  if (mpi::rank(world()) == 0) {
+    EXPECT_GE(left, 0.15);
+  }
+}
+
 TEST(MpiWorld, FirstFailureNamesTheLowestFailingRank) {
   const int r = mpi::rank(world());
   EXPECT_EQ(mpi::first_failure(true, "fine", world()), "");

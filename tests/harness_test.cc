@@ -125,8 +125,12 @@ TEST(HarnessThrottle, ReasonsAreNamedAndClassified) {
   EXPECT_EQ(describe_throttle_reasons(0x1), "gpu_idle");
   EXPECT_EQ(describe_throttle_reasons(0x4 | 0x40), "sw_power_cap,hw_thermal_slowdown");
   EXPECT_EQ(describe_throttle_reasons(0x1000), "0x1000");
+  // NVML 13's board limit and reliability policies lower the clocks too.
+  EXPECT_EQ(describe_throttle_reasons(0x200 | 0x400), "board_limit,reliability");
   EXPECT_FALSE(is_slowdown(0x1 | 0x2 | 0x10 | 0x100));
-  for (std::uint64_t bit : {0x4, 0x8, 0x20, 0x40, 0x80}) EXPECT_TRUE(is_slowdown(bit)) << bit;
+  for (std::uint64_t bit : {0x4, 0x8, 0x20, 0x40, 0x80, 0x200, 0x400}) {
+    EXPECT_TRUE(is_slowdown(bit)) << bit;
+  }
 }
 
 TEST(HarnessThrottle, WarningsForClockDropsAndSlowdowns) {
