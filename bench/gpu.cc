@@ -285,7 +285,12 @@ void measure_device(benchmark::State& state, const DeviceOp& op, const Work& wor
   EventPair ev;
   std::int64_t next = 0;
   bool timed_out = false;
-  // Warm-up (module load, first-touch, clocks ramping), then a first estimate of one op.
+  // Warm-up. The first op runs on its own, not behind the blocking kernel: with lazy module
+  // loading (CUDA's default) the first launch of a kernel may load its module and wait for the
+  // device, which the held stream would turn into a timeout. Then a held batch (first touch,
+  // clocks ramping) and a first estimate of one op.
+  op(g.stream(), next++);
+  CUDA_CHECK(cudaStreamSynchronize(g.stream()));
   run_device_batch(g, op, ev, 3, next, &timed_out);
   double estimate = run_device_batch(g, op, ev, 1, next, &timed_out);
   const int max_ops = std::max(1, timing.max_launches / std::max(1, timing.launches_per_op));

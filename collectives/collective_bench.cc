@@ -423,17 +423,21 @@ nlohmann::json start(const Options& opts) {
   World& w = world();
   nlohmann::json ctx;
 #ifdef BATCHCOST_COLLECTIVES_MPI
-  const int local = mpi::local_rank(MPI_COMM_WORLD);
+  const int local_rank = mpi::local_rank(MPI_COMM_WORLD);
   w.nodes = mpi::node_count(MPI_COMM_WORLD);
+  // The rank's GPU: its position on its node, or the only GPU it sees when the launcher gives
+  // each rank its own CUDA_VISIBLE_DEVICES (SLURM --gpus-per-task=1). --device is not used.
+  int visible = 0;
+  const int local = cudaGetDeviceCount(&visible) == cudaSuccess && visible == 1 ? 0 : local_rank;
   bool ok = true, no_device = false;
   std::string why;
   try {
     int count = 0;
     if (cudaGetDeviceCount(&count) == cudaSuccess && local >= count) {
-      throw NoDevice("local rank " + std::to_string(local) + " but " + std::to_string(count) +
+      throw NoDevice("local rank " + std::to_string(local_rank) + " but " + std::to_string(count) +
                      " GPU(s) on its node: start at most one rank per GPU");
     }
-    ctx = Gpu::open(local, opts);  // the rank's GPU: its local rank; --device is not used
+    ctx = Gpu::open(local, opts);
     w.device_count = count;
     allocate_flags();
   } catch (const NoDevice& e) {
