@@ -5,6 +5,8 @@
 #include <stdexcept>
 #include <string>
 
+#include "collectives/check_values.h"
+
 namespace batchcost::collective {
 namespace {
 
@@ -49,19 +51,14 @@ std::size_t checked_mul(std::size_t a, std::size_t b, const char* where) {
   return out;
 }
 
-// Reducing ops' input: values in {-1, 0, 1} (see the header for why).
+// Reducing ops' input: a hashed bit of (rank, index), in {0, 1} (see the header for why).
+// collectives/check_values.h computes the same on the device.
 double reduction_input(std::size_t rank, std::size_t index) {
-  return static_cast<double>(static_cast<int>((rank % 3 + index % 3) % 3) - 1);
+  return values::reduction_input(rank, index);
 }
 
-// Σ over ranks r < n of reduction_input(r, index), in closed form: every three consecutive ranks
-// add -1 + 0 + 1 = 0, so only the last n % 3 ranks count.
-double reduction_sum(int ranks, std::size_t index) {
-  double sum = 0;
-  const int full = ranks - ranks % 3;
-  for (int r = full; r < ranks; ++r) sum += reduction_input(static_cast<std::size_t>(r), index);
-  return sum;
-}
+// The sum over ranks r < n of reduction_input(r, index).
+double reduction_sum(int ranks, std::size_t index) { return values::reduction_sum(ranks, index); }
 
 // Moving ops' input: values in [-125, 125]; 251 is prime, so two ranks less than 251 apart never
 // agree at the same index.

@@ -115,9 +115,11 @@ double net_bytes(Op op, int ranks, std::size_t size_bytes);
 // Every rank fills element i of its send buffer with input_value(op, rank, i); after the
 // operation element i of its receive buffer must equal expected_value(shape, rank, i, root).
 // Both are small integers, exact in fp32 and bf16 alike, so the check is an exact comparison:
-//  - reducing ops add values in {-1, 0, 1}: every partial sum, in whatever order NCCL's ring or
-//    tree adds them, is an integer of magnitude <= ranks, exact while ranks <= 256 in bf16
-//    (8 significant bits) and ranks <= 2^24 in fp32;
+//  - reducing ops add values in {0, 1}, one hashed bit of (rank, index): every partial sum, in
+//    whatever order NCCL's ring or tree adds them, is an integer in [0, ranks], exact while
+//    ranks <= 256 in bf16 (8 significant bits) and ranks <= 2^24 in fp32. Each rank's bit is
+//    independent of the others', so a rank left out of (or counted twice in) the sum changes
+//    about half the elements, at any rank count (a pattern periodic in the rank would cancel);
 //  - moving ops copy values in [-125, 125] that differ between any two ranks < 251 apart at the
 //    same index, so a chunk from the wrong peer or at the wrong offset shows.
 // Indices are within the rank's send buffer (input) or receive buffer (expected).

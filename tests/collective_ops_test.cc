@@ -272,3 +272,29 @@ TEST(SizeSweep, RejectsBadOptions) {
 
 }  // namespace
 }  // namespace batchcost::collective
+
+namespace batchcost::collective {
+namespace {
+
+// The reduction check must see a rank left out of the sum (or counted twice) at every rank count,
+// not only at counts where a periodic pattern happens not to cancel.
+TEST(CollectiveCheck, ReductionSumsSeeEveryRank) {
+  constexpr std::size_t kElements = 4096;
+  for (int n = 1; n <= 64; ++n) {
+    const Shape shape = shape_for_count(Op::all_reduce, n, kElements, 4);
+    for (int missing = 0; missing < n; ++missing) {
+      std::size_t differ = 0;
+      for (std::size_t i = 0; i < kElements; ++i) {
+        double without = *expected_value(shape, 0, i) - input_value(Op::all_reduce, missing, i);
+        differ += without != *expected_value(shape, 0, i);
+      }
+      EXPECT_GT(differ, kElements / 3) << "n=" << n << ", rank " << missing << " left out";
+    }
+    std::size_t zeros = 0;
+    for (std::size_t i = 0; i < kElements; ++i) zeros += *expected_value(shape, 0, i) == 0;
+    EXPECT_LT(zeros, kElements * 3 / 4) << "n=" << n << ": an all-zero output would pass";
+  }
+}
+
+}  // namespace
+}  // namespace batchcost::collective
