@@ -20,6 +20,17 @@ namespace {
 
 namespace coll = batchcost::collective;
 
+// The op the caller named (NcclTestsOptions::op), if any; a name not in the table is an error.
+std::optional<coll::Op> op_from_options(const NcclTestsOptions& options,
+                                        const std::string& source) {
+  if (options.op.empty()) return std::nullopt;
+  try {
+    return coll::parse_op(options.op);
+  } catch (const std::invalid_argument& e) {
+    throw ReadError(source, 0, e.what());
+  }
+}
+
 // The largest communicator the rank solver considers.
 constexpr int kMaxRanks = 1 << 16;
 
@@ -423,14 +434,8 @@ NcclTestsLog parse_text(std::string_view content, const std::string& source,
     if (end == content.size()) break;
   }
 
-  std::optional<coll::Op> op;
-  if (!options.op.empty()) {
-    try {
-      op = coll::parse_op(options.op);
-    } catch (const std::invalid_argument& e) {
-      throw ReadError(source, 0, e.what());
-    }
-  } else {
+  std::optional<coll::Op> op = op_from_options(options, source);
+  if (!op) {
     for (const OpGuess* g : {&starting, &mentioned}) {
       if (g->op) {
         op = g->op;
@@ -472,13 +477,9 @@ NcclTestsLog parse_json(std::string_view content, const std::string& source,
   };
   if (!doc.is_object()) throw fail("(top level)", "not a JSON object");
 
-  std::optional<coll::Op> op;
-  if (!options.op.empty()) {
-    try {
-      op = coll::parse_op(options.op);
-    } catch (const std::invalid_argument& e) {
-      throw ReadError(source, 0, e.what());
-    }
+  std::optional<coll::Op> op = op_from_options(options, source);
+  if (op) {
+    // given by the caller
   } else if (doc.contains("args") && doc["args"].is_array() && !doc["args"].empty() &&
              doc["args"][0].is_string()) {
     std::string binary = doc["args"][0].get<std::string>();
