@@ -13,6 +13,7 @@ auto& field(W& work, std::string_view counter) {
   if (counter == "bytes") return work.bytes;
   if (counter == "net_bytes") return work.net_bytes;
   if (counter == "launches") return work.launches;
+  if (counter == "kernels") return work.kernels;
   if (counter == "graph_nodes") return work.graph_nodes;
   if (counter == "syncs") return work.syncs;
   if (counter == "collectives") return work.collectives;

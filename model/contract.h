@@ -16,7 +16,10 @@ struct Work {
   double flops = 0;        // floating-point operations (a multiply-add is 2)
   double bytes = 0;        // fewest HBM bytes read + written
   double net_bytes = 0;    // bytes each GPU receives over the network (or PCIe for h2d/d2h)
-  double launches = 0;     // kernel or graph launches issued from the host
+  double launches = 0;     // host cost: kernel or graph launches issued from the host, in
+                           // host-timed samples (timing=host) only
+  double kernels = 0;      // device cost: kernels run back to back in a device-timed batch (the
+                           // fill, drain and prologue gap between kernels, no host in it)
   double graph_nodes = 0;  // kernel nodes executed inside CUDA graphs
   double syncs = 0;        // host waits for the device (stream/event synchronize)
   double collectives = 0;  // network operations (NCCL collectives, host-device copies)
@@ -25,8 +28,8 @@ struct Work {
 };
 
 // The counter names of Work, in the order above, as they appear in the JSON.
-inline constexpr std::array<std::string_view, 7> kWorkCounterNames = {
-    "flops", "bytes", "net_bytes", "launches", "graph_nodes", "syncs", "collectives"};
+inline constexpr std::array<std::string_view, 8> kWorkCounterNames = {
+    "flops", "bytes", "net_bytes", "launches", "kernels", "graph_nodes", "syncs", "collectives"};
 
 // Field access by counter name; throws std::invalid_argument for a name not in kWorkCounterNames.
 double& work_field(Work& work, std::string_view counter);

@@ -37,9 +37,13 @@ struct Regime {
 using NetKey = std::pair<std::string, int>;
 
 // The latency kinds and the Work counter each is priced on.
-inline constexpr std::array<std::string_view, 3> kLatencyKinds = {"launch", "graph_node", "sync"};
-inline constexpr std::array<std::string_view, 3> kLatencyCounters = {"launches", "graph_nodes",
-                                                                     "syncs"};
+// launch: the host's cost of issuing a kernel or graph launch (host-timed); kernel: the device's
+// fixed cost per kernel between back-to-back kernels (device-timed batches, what a CUDA graph or
+// a saturated stream pays); graph_node: the cost per node of a replayed graph; sync: a host wait.
+inline constexpr std::array<std::string_view, 4> kLatencyKinds = {"launch", "kernel", "graph_node",
+                                                                  "sync"};
+inline constexpr std::array<std::string_view, 4> kLatencyCounters = {"launches", "kernels",
+                                                                     "graph_nodes", "syncs"};
 
 // The constants of one GPU. A constant the data did not determine is absent.
 struct Constants {

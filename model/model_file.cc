@@ -1,6 +1,7 @@
 // model.json writing and reading (see model_file.h).
 #include "model/model_file.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -146,7 +147,7 @@ ModelFile model_from_json(const json& doc, const std::string& source) {
   }
   if (c.contains("latency_s")) {
     for (const auto& [kind, v] : r.object(c, "latency_s", "constants.").items()) {
-      if (kind != "launch" && kind != "graph_node" && kind != "sync") {
+      if (std::find(kLatencyKinds.begin(), kLatencyKinds.end(), kind) == kLatencyKinds.end()) {
         r.fail("constants.latency_s." + kind, "unknown latency kind");
       }
       m.constants.latency_s[kind] =
