@@ -190,7 +190,7 @@ struct Layout {
   std::vector<std::string> names;
   std::map<std::string, int> flops;
   int hbm = -1;
-  std::array<int, 3> latency{-1, -1, -1};
+  std::array<int, kLatencyKinds.size()> latency{-1, -1, -1, -1};
   std::map<NetKey, std::vector<std::pair<int, int>>> network;  // (log α, log R) per regime
 
   int add(std::string name, double value) {
@@ -223,14 +223,14 @@ Layout layout_of(const Constants& c) {
 struct SampleResidual {
   Work work;
   double collectives = 0, bytes_per_collective = 0, log_time = 0;
-  std::array<int, 3> latency{-1, -1, -1};  // indices into the block list below
+  std::array<int, kLatencyKinds.size()> latency{-1, -1, -1, -1};  // indices into the block list below
   int flops = -1, hbm = -1;
   std::vector<std::pair<int, int>> regimes;
 
   template <typename T>
   bool operator()(T const* const* p, T* residual) const {
     T t(0.0);
-    for (size_t k = 0; k < 3; ++k) {
+    for (size_t k = 0; k < kLatencyKinds.size(); ++k) {
       if (latency[k] >= 0) t += work_field(work, kLatencyCounters[k]) * exp(p[latency[k]][0]);
     }
     if (!regimes.empty()) {
@@ -260,7 +260,7 @@ bool add_sample(ceres::Problem& problem, Layout& l, const Sample& s, ceres::Loss
     blocks.push_back(&l.theta[static_cast<size_t>(index)]);
     return static_cast<int>(blocks.size()) - 1;
   };
-  for (size_t k = 0; k < 3; ++k) {
+  for (size_t k = 0; k < kLatencyKinds.size(); ++k) {
     if (l.latency[k] >= 0 && work_field(s.work, kLatencyCounters[k]) > 0)
       r->latency[k] = use(l.latency[k]);
   }
@@ -317,7 +317,7 @@ Constants values_of(const Layout& l, const Constants& shape) {
     e.value = std::exp(l.theta[static_cast<size_t>(index)]);
     e.low = e.high = e.value;
   };
-  for (size_t k = 0; k < 3; ++k) {
+  for (size_t k = 0; k < kLatencyKinds.size(); ++k) {
     if (l.latency[k] >= 0) set(c.latency_s[std::string(kLatencyKinds[k])], l.latency[k]);
   }
   for (auto& [dtype, e] : c.flops_per_s) set(e, l.flops.at(dtype));
@@ -340,7 +340,7 @@ Constants initial_guess(const std::vector<Sample>& samples, const std::vector<si
   for (size_t i : fit_idx) {
     const Sample& s = samples[i];
     const Work& w = s.work;
-    for (size_t k = 0; k < 3; ++k) {
+    for (size_t k = 0; k < kLatencyKinds.size(); ++k) {
       double count = work_field(w, kLatencyCounters[k]);
       if (count <= 0) continue;
       auto [it, fresh] = c.latency_s.try_emplace(std::string(kLatencyKinds[k]));
@@ -383,8 +383,8 @@ bool drop_unbound(Constants& c, const std::vector<Sample>& samples,
     const Sample& s = samples[i];
     const Work& w = s.work;
     double total = 0;
-    std::array<double, 3> lat{};
-    for (size_t k = 0; k < 3; ++k) {
+    std::array<double, kLatencyKinds.size()> lat{};
+    for (size_t k = 0; k < kLatencyKinds.size(); ++k) {
       auto it = c.latency_s.find(std::string(kLatencyKinds[k]));
       if (it != c.latency_s.end()) lat[k] = work_field(w, kLatencyCounters[k]) * it->second.value;
       total += lat[k];
@@ -409,7 +409,7 @@ bool drop_unbound(Constants& c, const std::vector<Sample>& samples,
     total += net + std::max(compute, memory);
     if (total <= 0) continue;
     auto binds = [&](double term) { return term >= kBindingShare * total; };
-    for (size_t k = 0; k < 3; ++k) {
+    for (size_t k = 0; k < kLatencyKinds.size(); ++k) {
       if (lat[k] > 0 && binds(lat[k])) ++latency_n[std::string(kLatencyKinds[k])];
     }
     if (regime >= 0 && binds(net)) ++regime_n[nit->first][static_cast<size_t>(regime)];
@@ -519,7 +519,7 @@ void add_intervals(Constants& c, Layout& l, const std::vector<Sample>& samples,
     e.low = std::exp(l.theta[static_cast<size_t>(index)] - half);
     e.high = std::exp(l.theta[static_cast<size_t>(index)] + half);
   };
-  for (size_t k = 0; k < 3; ++k) {
+  for (size_t k = 0; k < kLatencyKinds.size(); ++k) {
     if (l.latency[k] >= 0) interval(c.latency_s[std::string(kLatencyKinds[k])], l.latency[k]);
   }
   for (auto& [dtype, e] : c.flops_per_s) interval(e, l.flops.at(dtype));

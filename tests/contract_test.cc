@@ -16,9 +16,10 @@ TEST(Contract, WorkFieldsByNameRoundTrip) {
   EXPECT_EQ(w.bytes, 2);
   EXPECT_EQ(w.net_bytes, 3);
   EXPECT_EQ(w.launches, 4);
-  EXPECT_EQ(w.graph_nodes, 5);
-  EXPECT_EQ(w.syncs, 6);
-  EXPECT_EQ(w.collectives, 7);
+  EXPECT_EQ(w.kernels, 5);
+  EXPECT_EQ(w.graph_nodes, 6);
+  EXPECT_EQ(w.syncs, 7);
+  EXPECT_EQ(w.collectives, 8);
   EXPECT_THROW(work_field(w, "flop"), std::invalid_argument);
 }
 

@@ -26,7 +26,10 @@ Constants truth() {
                    {"fp8_e4m3", exact(1.5e15)},
                    {"tf32", exact(3.9e14)}};
   c.hbm_bytes_per_s = exact(3.0e12);
-  c.latency_s = {{"launch", exact(2.4e-6)}, {"graph_node", exact(0.8e-6)}, {"sync", exact(6e-6)}};
+  c.latency_s = {{"launch", exact(2.4e-6)},
+                 {"kernel", exact(1.5e-6)},
+                 {"graph_node", exact(0.8e-6)},
+                 {"sync", exact(6e-6)}};
   c.network[{"all_reduce", 8}] = {
       {exact(8e-6), exact(2e10)}, {exact(25e-6), exact(1.5e11)}, {exact(90e-6), exact(4.7e11)}};
   c.network[{"all_gather", 4}] = {{exact(6e-6), exact(3e10)}, {exact(30e-6), exact(3.5e11)}};
@@ -74,20 +77,21 @@ std::vector<Sample> full_sweep(const Constants& c, double noise, uint64_t seed, 
   Generator g(c, noise, seed);
   for (int i = 10 * density; i <= 31 * density; ++i) {
     double b = std::pow(2.0, static_cast<double>(i) / density);
-    g.add("memory/copy_kernel/bytes:" + std::to_string(i), {.bytes = 2 * b, .launches = 1},
+    g.add("memory/copy_kernel/bytes:" + std::to_string(i), {.bytes = 2 * b, .kernels = 1},
           {{"cache", "cold"}});
   }
   for (auto [dtype, size] : {std::pair{"bf16", 2}, {"fp16", 2}, {"fp8_e4m3", 1}, {"tf32", 4}}) {
     for (int n = 128; n <= 16384 / density * density; n += n / density) {
       double m = n;
       g.add("gemm/" + std::string(dtype) + "/m:" + std::to_string(n),
-            {.flops = 2 * m * m * m, .bytes = 3 * m * m * size, .launches = 1},
+            {.flops = 2 * m * m * m, .bytes = 3 * m * m * size, .kernels = 1},
             {{"dtype", dtype}, {"cache", "cold"}});
     }
   }
   for (int k = 1; k <= 64 * density; k *= 2) {
     double n = k;
     g.add("launch/null_kernel/n:" + std::to_string(k), {.launches = n});
+    g.add("launch/null_kernel_device/n:" + std::to_string(k), {.kernels = n});
     g.add("launch/graph/nodes:" + std::to_string(k), {.launches = 1, .graph_nodes = n});
     g.add("launch/sync/n:" + std::to_string(k), {.launches = n, .syncs = n});
   }
@@ -180,7 +184,7 @@ TEST(Fit, RecoversKnownConstantsFromNoisySamplesWithOutliers) {
   }
   ASSERT_TRUE(got.hbm_bytes_per_s);
   expect_near_truth(*got.hbm_bytes_per_s, want.hbm_bytes_per_s->value, "W");
-  ASSERT_EQ(got.latency_s.size(), 3u);
+  ASSERT_EQ(got.latency_s.size(), want.latency_s.size());
   for (const auto& [kind, e] : want.latency_s) {
     expect_near_truth(got.latency_s.at(kind), e.value, "λ[" + kind + "]");
   }
