@@ -16,6 +16,8 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "model/version.h"
+
 namespace batchcost {
 namespace {
 
@@ -365,6 +367,7 @@ void finalize_output(const std::string& partial_path, const std::string& final_p
     if (!part.is_object()) continue;
     for (const auto& [k, v] : part.items()) ctx[k] = v;
   }
+  ctx["batchcost"] = version_json();  // which batchcost wrote it (model/version.h)
   write_file_atomically(final_path, doc.dump(2) + "\n");
   std::remove(partial_path.c_str());
 }

@@ -10,6 +10,9 @@
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <string>
+
+#include "model/version.h"
 
 namespace {
 
@@ -26,7 +29,8 @@ int run(const std::string& args) {
 // counts and CPU time. The GPU time is fixed by the demo, so real_time stays.
 json normalize(json j) {
   for (const char* k : {"date", "host_name", "executable", "num_cpus", "mhz_per_cpu",
-                        "cpu_scaling_enabled", "caches", "load_avg", "library_build_type"}) {
+                        "cpu_scaling_enabled", "caches", "load_avg", "library_build_type",
+                        "batchcost"}) {  // batchcost: the commit and build type vary
     j["context"].erase(k);
   }
   for (auto& b : j["benchmarks"]) {
@@ -129,6 +133,8 @@ TEST_F(GoldenBench, CountersAndRatesFollowTheContract) {
   EXPECT_EQ(j["context"]["gpu_name"], "Demo GPU");
   EXPECT_EQ(j["context"]["sm_clock_mhz_end"], 1000);
   EXPECT_EQ(j["context"]["batchcost_profile"], "default");
+  // Which batchcost wrote it (model/version.h).
+  EXPECT_EQ(j["context"]["batchcost"], json(batchcost::version_json()));
 }
 
 TEST_F(GoldenBench, SkipsAreNotFailuresButErrorsAre) {

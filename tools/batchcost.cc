@@ -10,10 +10,14 @@
 //                     [--gamma G --acceptance A [--draft-cost C]]
 //                     [--arrival-rate R --window S] [--json]
 //   batchcost predict --list-models
+//   batchcost report PATH... --out FILE.md [--plots DIR] [--validate FAMILY]...
+//   batchcost --version
 //
 // PATH is a results folder (its *.json files but model.json), a result file, or (compare, and
 // validate --model) a model.json. Tables go to stdout, errors to stderr with exit status 2.
 #include <CLI/CLI.hpp>
+#include <algorithm>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <set>
@@ -28,7 +32,9 @@
 #include "model/predict.h"
 #include "model/predict_report.h"
 #include "model/report.h"
+#include "model/report_md.h"
 #include "model/results.h"
+#include "model/version.h"
 
 namespace batchcost {
 namespace {
@@ -79,7 +85,9 @@ int run_fit(const std::vector<std::string>& paths, const std::string& out_path,
   Inputs in = read_inputs(paths);
   FitResult r = fit(in.samples, options_with(validate));
   ModelFile m = model_of(in, r);
-  std::string doc = model_to_json(m).dump(2) + "\n";
+  nlohmann::ordered_json model = model_to_json(m);
+  model["batchcost"] = version_json();  // which batchcost fitted it
+  std::string doc = model.dump(2) + "\n";
   if (!out_path.empty()) write_file_atomically(out_path, doc);
   for (const std::string& w : in.warnings) std::cerr << "warning: " << w << "\n";
   if (json) {
@@ -171,6 +179,44 @@ int run_compare(const std::string& baseline, const std::string& candidate,
     std::cout << "baseline: " << baseline << "\ncandidate: " << candidate << "\n\n"
               << comparison_report(cmp);
   }
+  return 0;
+}
+
+// `batchcost report`: the Markdown page, written atomically once every path has been read and
+// fitted; on the terminal, each run's constants with their origins and its validation summary.
+int run_report(const std::vector<std::string>& paths, const std::string& out_path,
+               const std::string& plots_dir, const std::vector<std::string>& validate) {
+  namespace fs = std::filesystem;
+  if (out_path.empty()) throw InputError("report needs --out FILE.md");
+  const fs::path page_dir = fs::absolute(fs::path(out_path)).parent_path();
+  auto link = [&](const fs::path& target) {
+    return fs::absolute(target).lexically_normal().lexically_relative(page_dir).generic_string();
+  };
+  std::vector<RunReport> runs;
+  for (const std::string& path : paths) {
+    runs.push_back(make_run_report(path, options_with(validate)));
+    fs::path readme = fs::path(path) / "README.md";
+    if (fs::is_directory(path) && fs::is_regular_file(readme)) runs.back().readme = link(readme);
+  }
+  std::vector<std::string> plots;
+  if (!plots_dir.empty()) {
+    std::error_code ec;
+    if (!fs::is_directory(plots_dir, ec)) throw InputError(plots_dir + ": --plots: no such folder");
+    std::vector<fs::path> pngs;
+    for (const auto& item : fs::directory_iterator(plots_dir, ec)) {
+      if (item.is_regular_file() && item.path().extension() == ".png") pngs.push_back(item.path());
+    }
+    if (ec) throw InputError(plots_dir + ": cannot be listed: " + ec.message());
+    std::sort(pngs.begin(), pngs.end());
+    for (const fs::path& p : pngs) plots.push_back(link(p));
+  }
+  std::string page = markdown_report(runs, plots);
+  write_file_atomically(out_path, page);
+  for (const RunReport& run : runs) {
+    for (const std::string& w : run.inputs.warnings) std::cerr << "warning: " << w << "\n";
+    std::cout << "== " << run.path << "\n" << report_summary(run) << "\n";
+  }
+  std::cout << "wrote " << out_path << "\n";
   return 0;
 }
 
@@ -292,6 +338,7 @@ int run_predict(PredictArgs a, bool json) {
 int main(int argc, char** argv) {
   CLI::App app{"batchcost: fit, validate and compare the LLM inference cost model, and predict"};
   app.require_subcommand(1);
+  app.set_version_flag("--version", batchcost::version_line(), "print the version and exit");
   std::vector<std::string> paths, validate;
   std::string out, model, baseline, candidate;
   bool json = false;
@@ -313,6 +360,14 @@ int main(int argc, char** argv) {
   cmp->add_option("CANDIDATE", candidate, "results folder, result file or model.json")->required();
   cmp->add_option("--validate", validate, "a family to predict, not fit (moe always)");
   cmp->add_flag("--json", json, "JSON instead of tables");
+
+  std::string plots;
+  CLI::App* rep = app.add_subcommand("report", "a Markdown page per run or GPU");
+  rep->add_option("PATH", paths, "results folders or files (the first: the baseline)")
+      ->required();
+  rep->add_option("--out", out, "the page to write (FILE.md)")->required();
+  rep->add_option("--plots", plots, "a folder of PNGs to link from the page");
+  rep->add_option("--validate", validate, "a family to predict, not fit (moe always)");
 
   batchcost::PredictArgs pa;
   batchcost::Deployment& dep = pa.options.deployment;
@@ -357,6 +412,7 @@ int main(int argc, char** argv) {
     if (fit->parsed()) return batchcost::run_fit(paths, out, validate, json);
     if (val->parsed()) return batchcost::run_validate(paths, model, validate, json);
     if (pred->parsed()) return batchcost::run_predict(pa, json);
+    if (rep->parsed()) return batchcost::run_report(paths, out, plots, validate);
     return batchcost::run_compare(baseline, candidate, validate, json);
   } catch (const batchcost::InputError& e) {
     std::cerr << "batchcost: " << e.what() << "\n";
