@@ -184,8 +184,8 @@ std::string run_section(const RunReport& run) {
   for (const std::string& n : run.fit.notes) out += "- " + n + "\n";
   if (!run.fit.notes.empty()) out += "\n";
 
-  out += "### Quality of the fit\n\n|predicted / measured − 1| over the samples of each family "
-         "(fitted families: in-sample).\n\n";
+  out += "### Quality of the fit\n\nThe error \\|predicted / measured − 1\\| over the samples of "
+         "each family (fitted families: in-sample).\n\n";
   std::vector<std::vector<std::string>> q;
   for (const auto& [family, quality] : run.fit.quality) {
     q.push_back({family, quality.role, std::to_string(quality.n),
