@@ -102,7 +102,7 @@ std::vector<std::vector<std::string>> summary_rows(const std::vector<ValidationR
   return out;
 }
 
-const std::vector<std::string> kSummaryHeader = {"family",    "role",      "n",
+const std::vector<std::string> kSummaryHeader = {"family",       "role",      "n",
                                                  "median |err|", "p90 |err|", "not predicted"};
 
 // The rows worst first across families (unpredictable ones last), `kWorstRows` shown and the
@@ -146,8 +146,8 @@ std::string title_of(const RunReport& run) {
 std::string run_section(const RunReport& run) {
   std::string out = "## " + title_of(run) + "\n\n";
   const Inputs& in = run.inputs;
-  out += std::to_string(in.sources.size()) + " file" + (in.sources.size() == 1 ? "" : "s") +
-         ", " + std::to_string(in.samples.size()) + " samples";
+  out += std::to_string(in.sources.size()) + " file" + (in.sources.size() == 1 ? "" : "s") + ", " +
+         std::to_string(in.samples.size()) + " samples";
   if (in.skipped > 0) out += ", " + std::to_string(in.skipped) + " skipped by the harness";
   out += ":";
   for (const std::string& s : in.sources) out += " " + code(s);
@@ -169,23 +169,27 @@ std::string run_section(const RunReport& run) {
     out += md_table({"key", "value"}, rows, "ll") + "\n";
   }
 
-  out += "### Constants\n\n95% intervals from the covariance of the robust fit. *From*: the files "
-         "whose fitted samples are priced with the constant.\n\n";
+  out +=
+      "### Constants\n\n95% intervals from the covariance of the robust fit. *From*: the files "
+      "whose fitted samples are priced with the constant.\n\n";
   std::map<std::string, std::set<std::string>> origins =
       constant_origins(in.samples, run.fit.roles);
   std::vector<std::vector<std::string>> rows;
   for (const NamedConstant& c : named_constants(run.fit.constants)) {
     rows.push_back({c.name, format_number(c.estimate.value / c.scale),
-                    interval_text(c.estimate, c.scale), c.unit, joined(origins[origin_key(c.name)])});
+                    interval_text(c.estimate, c.scale), c.unit,
+                    joined(origins[origin_key(c.name)])});
   }
-  out += rows.empty() ? "No constant was determined.\n\n"
-                      : md_table({"constant", "value", "95% interval", "unit", "from"}, rows,
-                                 "lrlll") + "\n";
+  out +=
+      rows.empty()
+          ? "No constant was determined.\n\n"
+          : md_table({"constant", "value", "95% interval", "unit", "from"}, rows, "lrlll") + "\n";
   for (const std::string& n : run.fit.notes) out += "- " + n + "\n";
   if (!run.fit.notes.empty()) out += "\n";
 
-  out += "### Quality of the fit\n\nThe error \\|predicted / measured − 1\\| over the samples of "
-         "each family (fitted families: in-sample).\n\n";
+  out +=
+      "### Quality of the fit\n\nThe error \\|predicted / measured − 1\\| over the samples of "
+      "each family (fitted families: in-sample).\n\n";
   std::vector<std::vector<std::string>> q;
   for (const auto& [family, quality] : run.fit.quality) {
     q.push_back({family, quality.role, std::to_string(quality.n),
@@ -206,8 +210,9 @@ std::string run_section(const RunReport& run) {
            worst_rows_md(predicted_only) + "\n";
   }
 
-  out += "### Held out\n\nEvery third fitted sample of each series (interior sizes) left out of "
-         "a second fit and predicted by it.\n\n";
+  out +=
+      "### Held out\n\nEvery third fitted sample of each series (interior sizes) left out of "
+      "a second fit and predicted by it.\n\n";
   for (const std::string& n : run.held_out.notes) out += "- " + n + "\n";
   if (!run.held_out.notes.empty()) out += "\n";
   if (!run.held_out.rows.empty()) {
@@ -241,8 +246,9 @@ std::string comparison_section(const RunReport& base, const RunReport& cand) {
                   rows, "lrrrll") +
          "\n";
   if (!cmp.benchmarks.empty()) {
-    out += "### Time per family\n\nGeometric mean of the time ratios of the benchmarks both "
-           "ran (below 1: faster).\n\n";
+    out +=
+        "### Time per family\n\nGeometric mean of the time ratios of the benchmarks both "
+        "ran (below 1: faster).\n\n";
     std::vector<std::vector<std::string>> f;
     for (const auto& [family, d] : cmp.families) {
       f.push_back({family, std::to_string(d.n), ratio_text(d.geomean_ratio)});
@@ -254,10 +260,8 @@ std::string comparison_section(const RunReport& base, const RunReport& cand) {
                    ratio_text(d.ratio), d.noise > 0 ? "±" + ratio_text(d.noise) : "unknown",
                    d.verdict});
     }
-    out += "<details><summary>every benchmark (" + std::to_string(b.size()) +
-           ")</summary>\n\n" +
-           md_table({"benchmark", base.path, cand.path, "ratio", "noise", "verdict"}, b,
-                    "lrrrrl") +
+    out += "<details><summary>every benchmark (" + std::to_string(b.size()) + ")</summary>\n\n" +
+           md_table({"benchmark", base.path, cand.path, "ratio", "noise", "verdict"}, b, "lrrrrl") +
            "\n</details>\n\n";
   }
   if (!cmp.only_baseline.empty() || !cmp.only_candidate.empty()) {
@@ -273,8 +277,8 @@ std::string comparison_section(const RunReport& base, const RunReport& cand) {
     }
   }
   if (!c.empty()) {
-    out += "### Context that differs\n\n" + md_table({"key", base.path, cand.path}, c, "lll") +
-           "\n";
+    out +=
+        "### Context that differs\n\n" + md_table({"key", base.path, cand.path}, c, "lll") + "\n";
   }
   return out;
 }
@@ -368,9 +372,10 @@ std::string markdown_report(const std::vector<RunReport>& runs,
                             const std::vector<std::string>& plots) {
   std::string out = "# batchcost report: ";
   for (size_t i = 0; i < runs.size(); ++i) out += (i ? ", " : "") + title_of(runs[i]);
-  out += "\n\nThe cost model `t = Σ count·λ + c·T_net(net_bytes/c) + max(flops/P, bytes/W)` "
-         "fitted to measured times (docs/DESIGN.md). A constant no sample determines is absent, "
-         "not guessed.\n\n";
+  out +=
+      "\n\nThe cost model `t = Σ count·λ + c·T_net(net_bytes/c) + max(flops/P, bytes/W)` "
+      "fitted to measured times (docs/DESIGN.md). A constant no sample determines is absent, "
+      "not guessed.\n\n";
   for (const RunReport& run : runs) out += run_section(run);
   for (size_t i = 1; i < runs.size(); ++i) out += comparison_section(runs[0], runs[i]);
   out += "## Plots\n\n";
@@ -393,8 +398,8 @@ std::string report_summary(const RunReport& run) {
     t.add({c.name, format_number(c.estimate.value / c.scale), interval_text(c.estimate, c.scale),
            c.unit, joined(origins[origin_key(c.name)])});
   }
-  std::string out = "constants (95% intervals; from: the files whose samples price them)\n" +
-                    t.str();
+  std::string out =
+      "constants (95% intervals; from: the files whose samples price them)\n" + t.str();
   for (const std::string& n : run.fit.notes) out += "note: " + n + "\n";
   std::vector<ValidationRow> rows = run.held_out.rows;
   for (const ValidationRow& r : run.validation) {

@@ -52,7 +52,8 @@ class ReportGolden : public ::testing::Test {
       std::ofstream(data_dir() / expected_md, std::ios::binary) << read(page);
       std::ofstream(data_dir() / expected_txt, std::ios::binary) << summary;
     }
-    EXPECT_EQ(read(page), read(data_dir() / expected_md)) << "the page differs from " << expected_md;
+    EXPECT_EQ(read(page), read(data_dir() / expected_md))
+        << "the page differs from " << expected_md;
     EXPECT_EQ(summary, read(data_dir() / expected_txt)) << "stdout differs from " << expected_txt;
   }
 
@@ -85,7 +86,7 @@ TEST_F(ReportGolden, NoPageOnABadInput) {
   EXPECT_EQ(bad.out, "");
   EXPECT_EQ(read(err), "batchcost: zero_time.json: benchmark 'launch/a' (entry 0): time is zero\n");
   EXPECT_FALSE(fs::exists(page));
-  EXPECT_EQ(batchcost("report h100").status, 2);  // no --out
+  EXPECT_EQ(batchcost("report h100").status, 2);                           // no --out
   EXPECT_EQ(batchcost("report --out '" + page.string() + "'").status, 2);  // no path
   EXPECT_EQ(batchcost("report h100 --out '" + page.string() + "' --plots no_such_folder").status,
             2);

@@ -363,8 +363,7 @@ int main(int argc, char** argv) {
 
   std::string plots;
   CLI::App* rep = app.add_subcommand("report", "a Markdown page per run or GPU");
-  rep->add_option("PATH", paths, "results folders or files (the first: the baseline)")
-      ->required();
+  rep->add_option("PATH", paths, "results folders or files (the first: the baseline)")->required();
   rep->add_option("--out", out, "the page to write (FILE.md)")->required();
   rep->add_option("--plots", plots, "a folder of PNGs to link from the page");
   rep->add_option("--validate", validate, "a family to predict, not fit (moe always)");
