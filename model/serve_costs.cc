@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <memory>
 
 namespace batchcost {
@@ -66,10 +67,13 @@ ServeCostTables tabulate_serve_costs(const Constants& constants, const LlmConfig
   t.kv_bytes_per_token_per_gpu = one.kv_bytes_per_gpu;  // one sequence of one token per group
   const double free_bytes = o.gpu_memory_bytes * o.memory_utilization - t.weight_bytes_per_gpu;
   if (free_bytes <= 0 || t.kv_bytes_per_token_per_gpu <= 0) {
-    throw InputError("serve: the weights (" + std::to_string(t.weight_bytes_per_gpu / 1e9) +
-                     " GB per GPU) leave no room for a KV cache in " +
-                     std::to_string(o.gpu_memory_bytes * o.memory_utilization / 1e9) +
-                     " GB: use more GPUs or lighter weights");
+    char msg[256];
+    std::snprintf(msg, sizeof msg,
+                  "serve: the weights (%.1f GB per GPU) leave no room for a KV cache in %.1f GB "
+                  "(%.0f%% of %.1f GB): use more GPUs, lighter weights or --gpu-memory",
+                  t.weight_bytes_per_gpu / 1e9, o.gpu_memory_bytes * o.memory_utilization / 1e9,
+                  o.memory_utilization * 100, o.gpu_memory_bytes / 1e9);
+    throw InputError(msg);
   }
   double per_group = std::floor(free_bytes / t.kv_bytes_per_token_per_gpu);
   t.kv_capacity_tokens = static_cast<std::int64_t>(std::min(per_group * dp, 1e15));

@@ -32,11 +32,20 @@ std::vector<const ServePoint*> largest_meeting_slo(const std::vector<ServePoint>
 namespace {
 
 std::string load_cell(const ServePoint& p) {
-  return format_number(p.value) + (p.load == "rate" ? " req/s" : " users");
+  if (p.load == "rate") return format_number(p.value) + " req/s";
+  return format_number(p.value) + (p.value == 1 ? " user" : " users");
+}
+
+// Six significant digits: the JSON is compared byte for byte and read by programs, and no
+// simulated number is known to more.
+double r6(double v) {
+  if (v == 0 || !std::isfinite(v)) return v;
+  double scale = std::pow(10.0, 5 - std::floor(std::log10(std::fabs(v))));
+  return std::round(v * scale) / scale;
 }
 
 nlohmann::ordered_json pct(const Percentiles& p) {
-  return {{"p50", p.p50}, {"p90", p.p90}, {"p99", p.p99}, {"mean", p.mean}};
+  return {{"p50", r6(p.p50)}, {"p90", r6(p.p90)}, {"p99", r6(p.p99)}, {"mean", r6(p.mean)}};
 }
 
 bool any_slo(const Slo& s) { return s.ttft_s > 0 || s.tpot_s > 0; }
@@ -105,7 +114,7 @@ nlohmann::ordered_json serve_json(const ServeReport& r) {
   j["hardware"] = r.hardware;
   j["deployment"] = r.deployment;
   j["gpus"] = r.tables.gpus;
-  j["weight_bytes_per_gpu"] = r.tables.weight_bytes_per_gpu;
+  j["weight_bytes_per_gpu"] = r6(r.tables.weight_bytes_per_gpu);
   j["kv_capacity_tokens"] = r.tables.kv_capacity_tokens;
   j["largest_batch_that_fits"] = r.tables.largest_batch_that_fits;
   j["requests_per_point"] = r.requests;
@@ -119,23 +128,27 @@ nlohmann::ordered_json serve_json(const ServeReport& r) {
     const ServeResult& s = p.result;
     nlohmann::ordered_json e;
     e["policy"] = describe(p.policy);
-    e[p.load] = p.value;
+    if (p.load == "users") {
+      e["users"] = static_cast<std::int64_t>(p.value);
+    } else {
+      e["rate"] = r6(p.value);
+    }
     e["ttft_s"] = pct(s.ttft_s);
     e["tpot_s"] = pct(s.tpot_s);
     e["e2e_s"] = pct(s.e2e_s);
-    e["tokens_per_s_per_gpu"] = s.tokens_per_s_per_gpu;
-    e["requests_per_s_per_gpu"] = s.requests_per_s_per_gpu;
-    e["mean_batch"] = s.mean_batch;
-    e["gpu_hours_per_million_tokens"] = s.gpu_hours_per_million;
+    e["tokens_per_s_per_gpu"] = r6(s.tokens_per_s_per_gpu);
+    e["requests_per_s_per_gpu"] = r6(s.requests_per_s_per_gpu);
+    e["mean_batch"] = r6(s.mean_batch);
+    e["gpu_hours_per_million_tokens"] = r6(s.gpu_hours_per_million);
     if (r.price_per_gpu_hour > 0) {
-      e["cost_per_million_tokens"] = p.cost_per_million;
+      e["cost_per_million_tokens"] = r6(p.cost_per_million);
     } else {
       e["cost_per_million_tokens"] = nullptr;
     }
     e["completed"] = s.requests;
     e["rejected"] = s.rejected;
-    e["busy_fraction"] = s.busy_fraction;
-    e["mean_in_system"] = s.mean_in_system;
+    e["busy_fraction"] = r6(s.busy_fraction);
+    e["mean_in_system"] = r6(s.mean_in_system);
     e["steps"] = s.steps;
     e["meets_slo"] = p.meets_slo;
     j["points"].push_back(e);

@@ -29,6 +29,7 @@
 #include "model/predict_report.h"
 #include "model/report.h"
 #include "model/results.h"
+#include "tools/serve_command.h"
 
 namespace batchcost {
 namespace {
@@ -348,6 +349,9 @@ int main(int argc, char** argv) {
   pred->add_option("--window", pa.window_s, "serving window: seconds requests are collected");
   pred->add_flag("--json", json, "JSON instead of tables");
 
+  batchcost::ServeArgs sa;
+  CLI::App* serve = batchcost::add_serve_command(app, sa);
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -357,6 +361,7 @@ int main(int argc, char** argv) {
     if (fit->parsed()) return batchcost::run_fit(paths, out, validate, json);
     if (val->parsed()) return batchcost::run_validate(paths, model, validate, json);
     if (pred->parsed()) return batchcost::run_predict(pa, json);
+    if (serve->parsed()) return batchcost::run_serve(sa);
     return batchcost::run_compare(baseline, candidate, validate, json);
   } catch (const batchcost::InputError& e) {
     std::cerr << "batchcost: " << e.what() << "\n";
