@@ -35,6 +35,7 @@
 #include "model/report_md.h"
 #include "model/results.h"
 #include "model/version.h"
+#include "tools/serve_command.h"
 
 namespace batchcost {
 namespace {
@@ -402,6 +403,9 @@ int main(int argc, char** argv) {
   pred->add_option("--window", pa.window_s, "serving window: seconds requests are collected");
   pred->add_flag("--json", json, "JSON instead of tables");
 
+  batchcost::ServeArgs sa;
+  CLI::App* serve = batchcost::add_serve_command(app, sa);
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -412,6 +416,7 @@ int main(int argc, char** argv) {
     if (val->parsed()) return batchcost::run_validate(paths, model, validate, json);
     if (pred->parsed()) return batchcost::run_predict(pa, json);
     if (rep->parsed()) return batchcost::run_report(paths, out, plots, validate);
+    if (serve->parsed()) return batchcost::run_serve(sa);
     return batchcost::run_compare(baseline, candidate, validate, json);
   } catch (const batchcost::InputError& e) {
     std::cerr << "batchcost: " << e.what() << "\n";

@@ -1,0 +1,195 @@
+// The serving simulator on hand-made step costs (exact expectations), and its step costs from
+// the predictor on stated constants.
+#include "model/serve.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+
+#include "model/model_file.h"
+#include "model/results.h"
+#include "model/serve_costs.h"
+
+namespace batchcost {
+namespace {
+
+// decode: 10 ms + 0.1 ms per sequence, whatever the context; prefill: 5 ms + 20 µs per token.
+StepCosts linear_costs(std::int64_t capacity = 1 << 30) {
+  StepCosts c;
+  c.decode_s = [](std::int64_t b, double) { return 10e-3 + 0.1e-3 * static_cast<double>(b); };
+  c.prefill_s = [](std::int64_t n, double) { return 5e-3 + 20e-6 * static_cast<double>(n); };
+  c.kv_capacity_tokens = capacity;
+  c.gpus = 8;
+  return c;
+}
+
+LengthDist fixed(double n) { return LengthDist{n, 0}; }
+
+TEST(Serve, AtAVanishingLoadTtftIsThePrefillAndTpotTheBatchOneStep) {
+  auto req = poisson_requests(0.01, 50, fixed(100), fixed(11), 1);  // 100 s apart on average
+  ServeResult r = simulate(linear_costs(), Policy{}, req);
+  ASSERT_EQ(r.requests, 50);
+  EXPECT_NEAR(r.ttft_s.p50, 5e-3 + 100 * 20e-6, 1e-12);
+  EXPECT_NEAR(r.ttft_s.p99, 5e-3 + 100 * 20e-6, 1e-12);
+  EXPECT_NEAR(r.tpot_s.p50, 10.1e-3, 1e-12);
+  EXPECT_NEAR(r.e2e_s.p50, 7e-3 + 10 * 10.1e-3, 1e-12);
+  EXPECT_NEAR(r.mean_batch, 1, 1e-12);
+}
+
+TEST(Serve, AtSaturationThroughputIsTheLargestBatchsStepRate) {
+  Policy p;
+  p.max_batch = 32;
+  auto req = poisson_requests(1e5, 3200, fixed(1), fixed(2000), 2);  // all arrive at once
+  ServeResult r = simulate(linear_costs(), p, req);
+  double step = 10e-3 + 0.1e-3 * 32;
+  double want = 32 / step / 8;  // tokens/s per GPU at the full batch
+  EXPECT_NEAR(r.tokens_per_s_per_gpu / want, 1, 0.01);
+  EXPECT_NEAR(r.mean_batch, 32, 0.5);
+  EXPECT_NEAR(r.tpot_s.p50, step, 1e-3 * step);
+}
+
+TEST(Serve, AWindowAddsHalfTheWindowToTtftAtLowLoad) {
+  Policy p = parse_policy("window:0.1");
+  auto req = poisson_requests(0.5, 4000, fixed(100), fixed(5), 3);  // a batch is mostly 1 request
+  ServeResult r = simulate(linear_costs(), p, req);
+  double prefill = 5e-3 + 100 * 20e-6;
+  // The wait to the next boundary is uniform on [0, 0.1): its mean 0.05 ± 0.1/sqrt(12·4000).
+  EXPECT_NEAR(r.ttft_s.mean - prefill, 0.05, 0.003);
+  ServeResult cont = simulate(linear_costs(), Policy{}, req);
+  EXPECT_NEAR(cont.ttft_s.mean, prefill, 1e-3);
+}
+
+TEST(Serve, LittlesLawHoldsOnTheSimulatedQueue) {
+  for (const char* policy : {"continuous", "window:0.05"}) {
+    Policy p = parse_policy(policy);
+    p.max_batch = 16;
+    auto req = poisson_requests(10, 20000, LengthDist{200, 100}, LengthDist{50, 30}, 4);
+    ServeResult r = simulate(linear_costs(), p, req);
+    // L (time-averaged count, integrated step by step) against λ·W (completions and sojourns).
+    EXPECT_NEAR(r.mean_in_system / (r.arrival_rate_s * r.e2e_s.mean), 1, 1e-6) << policy;
+    // And the measured rate is the offered one, within sampling error (1/sqrt(20000) ≈ 0.7%).
+    EXPECT_NEAR(r.arrival_rate_s / 10, 1, 0.03) << policy;
+    EXPECT_GT(r.mean_in_system, 1) << policy;
+  }
+}
+
+TEST(Serve, TheKvCacheBoundsTheBatchAndRefusesWhatCanNeverFit) {
+  Policy p;
+  p.max_batch = 64;
+  auto req = poisson_requests(1e5, 200, fixed(90), fixed(10), 5);
+  req[7].input = 5000;  // 5010 tokens: more than the whole cache
+  ServeResult r = simulate(linear_costs(/*capacity=*/1000), p, req);  // 10 requests at a time
+  EXPECT_EQ(r.rejected, 1);
+  EXPECT_EQ(r.requests, 199);
+  EXPECT_LE(r.mean_batch, 10 + 1e-9);
+  EXPECT_GT(r.mean_batch, 8);
+}
+
+TEST(Serve, OneClosedLoopUserSendsOneRequestAfterAnother) {
+  ClosedLoop loop{1, 0};
+  ServeResult r = simulate_closed(linear_costs(), Policy{}, loop, 10, fixed(100), fixed(11), 6);
+  double e2e = 7e-3 + 10 * 10.1e-3;
+  EXPECT_EQ(r.requests, 10);
+  EXPECT_NEAR(r.makespan_s, 10 * e2e, 1e-9);
+  EXPECT_NEAR(r.requests_per_s_per_gpu, 1 / e2e / 8, 1e-9);
+}
+
+TEST(Serve, MoreUsersFillTheBatch) {
+  ClosedLoop loop{64, 0.5};
+  ServeResult r = simulate_closed(linear_costs(), Policy{}, loop, 5000, fixed(100), fixed(50), 7);
+  EXPECT_GT(r.mean_batch, 20);
+  EXPECT_EQ(r.requests, 5000);
+}
+
+TEST(Serve, TheSameSeedGivesTheSameLoad) {
+  auto a = poisson_requests(3, 100, LengthDist{500, 200}, LengthDist{100, 50}, 11);
+  auto b = poisson_requests(3, 100, LengthDist{500, 200}, LengthDist{100, 50}, 11);
+  auto c = poisson_requests(3, 100, LengthDist{500, 200}, LengthDist{100, 50}, 12);
+  ASSERT_EQ(a.size(), b.size());
+  for (size_t i = 0; i < a.size(); ++i) {
+    EXPECT_EQ(a[i].arrival_s, b[i].arrival_s);
+    EXPECT_EQ(a[i].input, b[i].input);
+  }
+  EXPECT_NE(a[0].arrival_s, c[0].arrival_s);
+  // The log-normal keeps its mean: 500 ± 200 over 100 000 draws.
+  auto many = poisson_requests(1, 100000, LengthDist{500, 200}, fixed(1), 13);
+  double sum = 0;
+  for (const Request& r : many) sum += static_cast<double>(r.input);
+  EXPECT_NEAR(sum / 100000, 500, 5);
+}
+
+TEST(Serve, BadLoadsAndPoliciesAreNamed) {
+  EXPECT_THROW(parse_length("abc", "--input-len"), InputError);
+  EXPECT_THROW(parse_length("-5", "--input-len"), InputError);
+  EXPECT_THROW(parse_length("100:nan", "--output-len"), InputError);
+  EXPECT_THROW(parse_length("1e300", "--output-len"), InputError);
+  EXPECT_EQ(parse_length("100:20", "--input-len").sd, 20);
+  EXPECT_THROW(parse_policy("windows:1"), InputError);
+  EXPECT_THROW(parse_policy("window:0"), InputError);
+  EXPECT_THROW(poisson_requests(0, 10, fixed(1), fixed(1), 1), InputError);
+  Policy p;
+  p.token_budget = 8;
+  p.max_batch = 16;
+  EXPECT_THROW(simulate(linear_costs(), p, {}), InputError);
+  try {
+    parse_policy("window:x");
+    FAIL();
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("--policy"), std::string::npos);
+  }
+}
+
+TEST(Serve, PercentilesAreNearestRank) {
+  std::vector<double> v;
+  for (int i = 1; i <= 100; ++i) v.push_back(i);
+  Percentiles p = percentiles_of(v);
+  EXPECT_EQ(p.p50, 50);
+  EXPECT_EQ(p.p90, 90);
+  EXPECT_EQ(p.p99, 99);
+  EXPECT_EQ(p.mean, 50.5);
+}
+
+// The step costs come from predict_step: exact at the grid points, and the KV capacity is the
+// memory left by the weights over the KV bytes of a token.
+TEST(ServeCosts, AreThePredictorsStepsAndItsMemory) {
+  const char* dir = std::getenv("BATCHCOST_SOURCE_DIR");
+  ASSERT_NE(dir, nullptr);
+  std::string path = std::string(dir) + "/tests/data/predict/h100_stated.json";
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  Constants c = model_from_json(nlohmann::json::parse(text.str()), path).constants;
+  LlmConfig m = load_llm_config("llama-3-70b");
+  PredictOptions o;
+  o.deployment.tp = 8;
+  ServeCostOptions so;
+  so.gpu_memory_bytes = 80e9;
+  so.max_batch = 128;
+  so.token_budget = 4096;
+  so.max_context = 2048;
+  ServeCostTables t = tabulate_serve_costs(c, m, o, so);
+  StepCosts sc = step_costs(t);
+  PredictOptions at = o;
+  at.context = 1024;
+  EXPECT_DOUBLE_EQ(sc.decode_s(64, 1024), predict_step(c, m, at, 64).step_s);
+  EXPECT_DOUBLE_EQ(sc.decode_s(128, 1024), predict_step(c, m, at, 128).step_s);
+  // Between grid points: between its neighbours.
+  double mid = sc.decode_s(100, 1500);
+  EXPECT_GT(mid, sc.decode_s(64, 1024));
+  EXPECT_LT(mid, sc.decode_s(128, 2048));
+  // Llama-3-70B in bf16 over 8 GPUs: 70.6e9 parameters · 2 bytes / 8 ≈ 17.6 GB per GPU; a token
+  // of KV cache is 80 layers · 2 · 8 heads · 128 · 2 bytes = 327 680 bytes, 40 960 per GPU.
+  EXPECT_NEAR(t.weight_bytes_per_gpu / 1e9, 17.6, 0.3);
+  EXPECT_DOUBLE_EQ(t.kv_bytes_per_token_per_gpu, 40960);
+  EXPECT_EQ(t.kv_capacity_tokens,
+            static_cast<std::int64_t>(std::floor((72e9 - t.weight_bytes_per_gpu) / 40960)));
+  EXPECT_EQ(t.largest_batch_that_fits, t.kv_capacity_tokens / 2048);
+  so.gpu_memory_bytes = 10e9;  // less than the weights
+  EXPECT_THROW(tabulate_serve_costs(c, m, o, so), InputError);
+}
+
+}  // namespace
+}  // namespace batchcost
