@@ -44,14 +44,15 @@ for p in python3 /usr/bin/python3; do command -v "$p" >/dev/null && { python=$p;
 [ -n "$python" ] || die "needs python3 to check the manifest"
 
 # Only regular files and folders with relative names that stay inside the destination.
-listing=$(tar -tvzf "$tarball" 2>&1) || die "$tarball: not a readable .tar.gz: $(tail -n 1 <<<"$listing")"
+listing=$(tar -tvzf "$tarball" 2>/dev/null) ||
+  die "$tarball: not a readable .tar.gz: $(tar -tzf "$tarball" 2>&1 >/dev/null | tail -n 1)"
 bad=$(awk '$1 !~ /^[-d]/ { print "not a plain file or folder: " $NF }' <<<"$listing" | head -n 1)
 [ -z "$bad" ] || die "$tarball: $bad"
 while IFS= read -r member; do
   case "$member" in
     /*|../*|*/../*|..) die "$tarball: member '$member' would land outside the results folder" ;;
   esac
-done < <(tar -tzf "$tarball")
+done < <(tar -tzf "$tarball" 2>/dev/null)
 
 mkdir -p "$results"
 stage=$(mktemp -d "$results/.import.XXXXXX")

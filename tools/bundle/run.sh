@@ -295,7 +295,7 @@ if [ $have_gpu -eq 0 ]; then
   echo "run.sh: no usable GPU on this machine (${gpu_reason:-batchcost-memory --print_gpu found none}); nothing measured, environment report in $TARBALL" >&2
   exit 77
 fi
-say "$gpu ($gpu_name), budget $budget s, profile ${profile[*]:-default}, libraries: $lib_dirs"
+say "$gpu (${gpu_name:-nvidia-smi gives no name}), budget $budget s, profile ${profile[*]:-default}, libraries: $lib_dirs"
 
 # Seconds kept back for the PyTorch reference (about 20 s on an H200, most of it start-up).
 ref_reserve=0
