@@ -32,7 +32,7 @@ for a in "\$@"; do
       case \$name in
         memory) echo "memory/copy_kernel/bytes:4096: 5 samples, 0.1 s"; echo "estimate: 2 benchmarks, 3.5 s" ;;
         launch) echo "error: unrecognized command-line flag: \$a" >&2; exit 2 ;;
-        gemm) echo "estimate: 4 benchmarks, 1 s" ;;
+        gemm) echo "estimate: 4 benchmarks, 1 s (h100, stated)"; echo "estimate: 9 benchmarks, 1000 s" >&2; echo "estimate: 4 benchmarks, 1 s (h100, stated)" ;;
         moe) echo "estimate: 99 benchmarks, 99999 s" ;;
         collectives) echo "estimate: 1 benchmark, 2e0 s" ;;
       esac

@@ -237,6 +237,9 @@ capture nvidia-smi-topo.txt nvidia-smi topo -m
   echo "bundle: $B"
 } >run/env/system.txt 2>&1
 cp "$B/BUNDLE.json" run/env/BUNDLE.json 2>/dev/null
+for d in "${CUDA_HOME:-}" /usr/local/cuda; do  # the toolkit's own record of its version
+  [ -n "$d" ] && [ -f "$d/version.json" ] && { cp "$d/version.json" run/env/cuda-version.json; break; }
+done
 for f in "$B"/bin/* "$B"/tests/*; do
   [ -f "$f" ] && { echo "== ${f#$B/}"; ldd "$f" 2>&1; }
 done >run/env/ldd.txt
@@ -249,6 +252,10 @@ try:
 except ImportError as e:
     print("torch: not importable:", e)
     sys.exit(0)
+from importlib import metadata
+for dist in sorted(metadata.distributions(), key=lambda d: d.metadata["Name"].lower()):
+    if dist.metadata["Name"].lower().startswith(("nvidia-", "torch", "triton")):
+        print("package", dist.metadata["Name"], dist.version)
 print("torch", torch.__version__, "cuda", torch.version.cuda)
 print("cuda available", torch.cuda.is_available())
 if torch.cuda.is_available():
@@ -274,7 +281,8 @@ if [ $rc -eq 0 ] && [ -s run/env/gpu.txt ]; then
   gpu_name=$(nvidia-smi --query-gpu=name --format=csv,noheader 2>/dev/null | head -n 1)
   case "$gpu" in
     *h200*) estimate_kind=h200 ;;
-    *) estimate_kind=h100 ;;  # the other stated constants; an A100 or L40S estimate is generous
+    *) estimate_kind=h100 ;;  # the other stated constants: optimistic for a slower GPU, whose
+                              # time limit (twice the estimate) then stops it rather than the run
   esac
 else
   gpu_reason=$(last_line run/env/gpu-stderr.txt)
@@ -351,8 +359,8 @@ done
 estimate_of() {  # BIN: seconds from the binary's last line "estimate: N benchmarks, T s", or ""
   local log=run/logs/estimate-${1##*/}.log
   timeout 60 "$1" "${profile[@]}" "--estimate=$estimate_kind" >"$log" 2>&1 </dev/null || return 0
-  grep -E '^estimate: *[0-9]+ benchmarks?, *[0-9.]+([eE][+-]?[0-9]+)? *s *$' "$log" | tail -n 1 |
-    sed -E 's/^estimate: *[0-9]+ benchmarks?, *([0-9.eE+-]+) *s *$/\1/' |
+  grep -E '^estimate: *[0-9]+ benchmarks?, *[0-9.]+([eE][+-]?[0-9]+)? *s([^a-z]|$)' "$log" |
+    tail -n 1 | sed -E 's/^estimate: *[0-9]+ benchmarks?, *([0-9.eE+-]+) *s.*$/\1/' |
     awk '{ printf "%d", $1 + 0.999 }'
 }
 benches=()
