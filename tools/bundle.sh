@@ -79,9 +79,11 @@ if [ -z "$from" ]; then
   [ ${#targets[@]} -gt 0 ] || die "$build has none of the benchmark targets"
   cmake --build "$build" --target "${targets[@]}"
 fi
-find_binary() {  # the newest executable of that name in the build folder
-  find "$build" -name "$1" -type f -perm -u+x -not -path '*/CMakeFiles/*' -printf '%T@ %p\n' |
-    sort -rn | head -n 1 | cut -d' ' -f2-
+find_binary() {  # where the project's CMake puts that executable
+  local d
+  for d in bench moe collectives tests; do
+    [ -f "$build/$d/$1" ] && [ -x "$build/$d/$1" ] && { echo "$build/$d/$1"; return; }
+  done
 }
 
 stage=$(mktemp -d "${TMPDIR:-/tmp}/batchcost-bundle.XXXXXX")

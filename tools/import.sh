@@ -171,7 +171,10 @@ for path in sorted(glob.glob(os.path.join(folder, "*.json"))):
             rs.sort(key=lambda r: r[0])
             t, e = rs[len(rs) // 2]
             times[run] = (t, e, e.get("label", ""))
-refs = {n: v for n, v in times.items() if n.startswith("reference/")}
+# Google Benchmark appends /manual_time to manually timed benchmarks: match with or without it.
+base = lambda name: name[: -len("/manual_time")] if name.endswith("/manual_time") else name
+times.update({base(n): v for n, v in list(times.items())})
+refs = {n: v for n, v in times.items() if n.startswith("reference/") and n == base(n)}
 if not refs:
     print("ratios to PyTorch: no reference.json in this run (python3 had no PyTorch, or it failed)")
     sys.exit(0)
@@ -182,8 +185,8 @@ for name, (t_ref, e_ref, label) in sorted(refs.items()):
                          else f"{e.get('bytes', 0) / t / 1e12:8.3f} TB/s")
     print(f"  {name}: {t_ref * 1e3:.3f} ms, {rate(t_ref, e_ref)}")
     for ours in filter(None, pairs.get("counterpart", "").split(",")):
-        if ours in times:
-            t, e, _ = times[ours]
+        if base(ours) in times:
+            t, e, _ = times[base(ours)]
             print(f"    {ours}: {t * 1e3:.3f} ms, {rate(t, e)}, ratio {t / t_ref:.3f}")
         else:
             print(f"    {ours}: not in this run (a --quick profile, or it failed)")
