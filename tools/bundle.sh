@@ -61,6 +61,12 @@ built_archs=$(grep -hoE 'arch=compute_[0-9a-z]+,code=\[?[a-z0-9_,]+' "${flag_fil
 [[ " $built_archs " == *" sm_90 "* || " $built_archs " == *" compute_"[0-8]?" "* ||
    " $built_archs " == *" compute_90 "* ]] ||
   echo "bundle.sh: warning: no sm_90 code or PTX an H100/H200 can run in '$built_archs'" >&2
+nvml=true
+if [[ "$(cache_value NVML_INCLUDE_DIR)" == *NOTFOUND* || -z "$(cache_value NVML_INCLUDE_DIR)" ]]; then
+  nvml=false
+  echo "bundle.sh: warning: built without NVML (no nvml.h): the results will have no NVML clocks," \
+       "power or throttle reasons (tools/setup.sh installs the header)" >&2
+fi
 nvcc_version=$(sed -n 's/^set(CMAKE_CUDA_COMPILER_VERSION "\(.*\)")/\1/p' \
                  "$build"/CMakeFiles/*/CMakeCUDACompiler.cmake 2>/dev/null | head -n 1)
 [ "$build_type" = Release ] ||
@@ -164,6 +170,7 @@ cat >"$root/BUNDLE.json" <<EOF
   "build_type": "$build_type",
   "cuda_code": $(json_list $built_archs),
   "nvcc": "$nvcc_version",
+  "nvml": $nvml,
   "benchmarks": $(cd "$root/bin" && json_list *),
   "gpu_tests": $(cd "$root/tests" && json_list *),
   "bundled_libraries": $(cd "$root/lib" && json_list *),
