@@ -93,7 +93,7 @@ find_binary() {  # where the project's CMake puts that executable
 }
 
 stage=$(mktemp -d "${TMPDIR:-/tmp}/batchcost-bundle.XXXXXX")
-trap 'rm -rf "$stage"' EXIT
+trap 'rm -rf "$stage" "$out.partial"' EXIT
 root=$stage/batchcost-bundle
 mkdir -p "$root/bin" "$root/tests" "$root/lib" "$root/stated"
 files=()

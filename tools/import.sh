@@ -143,6 +143,20 @@ if [ $status -eq 0 ] && [ $plots -eq 1 ]; then
   fi
 fi
 
+# The run's steps: what each cost against its estimate (for the results folder's README).
+echo
+"$python" - "$dest/run/manifest.json" <<'EOF' || status=1
+import json, sys
+m = json.load(open(sys.argv[1]))
+print(f"the run: {m['gpu']} ({m.get('gpu_name') or '?'}), {m.get('command', '?')}, "
+      f"{m.get('wall_s', '?')} s, exit status {m.get('exit_status')}")
+print(f"  {'step':28} {'status':8} {'wall s':>8} {'estimate s':>10}  reason")
+fmt = lambda v: "-" if v is None else (f"{v:.1f}" if isinstance(v, float) else str(v))
+for s in m["steps"]:
+    print(f"  {s['name']:28} {s['status']:8} {fmt(s.get('wall_s')):>8} "
+          f"{fmt(s.get('estimate_s')):>10}  {(s.get('reason') or '')[:70]}")
+EOF
+
 # Our GEMM and copy against PyTorch's in the same run: each reference benchmark's label names
 # its counterparts; the median time of each, and the ratio ours / PyTorch's (below 1: faster).
 echo
