@@ -339,7 +339,8 @@ for p in "${probes[@]}"; do
   limit=$(min "$limit" $(( $(left) - ref_reserve )))
   if [ "$limit" -lt 10 ]; then skip "$name" "no time left in the probes' share of the budget" probe; continue; fi
   # shellcheck disable=SC2086 # $extra: zero or one flag
-  listed=$(timeout 60 "$B/bin/$bin" $extra --benchmark_list_tests "--benchmark_filter=$regex" 2>&1)
+  listed=$(timeout "$(min 30 "$limit")" "$B/bin/$bin" $extra --benchmark_list_tests \
+             "--benchmark_filter=$regex" 2>&1)
   lrc=$?
   if [ $lrc -ne 0 ]; then
     add_step "$name" probe "$bin $extra --benchmark_list_tests" failed "$lrc" "" "" "" "" \
@@ -357,8 +358,10 @@ done
 
 # ---- 4. the benchmark binaries, as far as the budget goes ----
 estimate_of() {  # BIN: seconds from the binary's last line "estimate: N benchmarks, T s", or ""
-  local log=run/logs/estimate-${1##*/}.log
-  timeout 60 "$1" "${profile[@]}" "--estimate=$estimate_kind" >"$log" 2>&1 </dev/null || return 0
+  local log=run/logs/estimate-${1##*/}.log lim
+  lim=$(min 30 "$(left)")  # it needs no GPU: a second or two
+  [ "$lim" -gt 0 ] || return 0
+  timeout "$lim" "$1" "${profile[@]}" "--estimate=$estimate_kind" >"$log" 2>&1 </dev/null || return 0
   grep -E '^estimate: *[0-9]+ benchmarks?, *[0-9.]+([eE][+-]?[0-9]+)? *s([^a-z]|$)' "$log" |
     tail -n 1 | sed -E 's/^estimate: *[0-9]+ benchmarks?, *([0-9.eE+-]+) *s.*$/\1/' |
     awk '{ printf "%d", $1 + 0.999 }'
