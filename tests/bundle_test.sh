@@ -28,7 +28,14 @@ for f in run.sh torch_reference.py needs.txt BUNDLE.json bin/batchcost-memory bi
 done
 ls "$b"/lib/libbenchmark.so* >/dev/null 2>&1 || fail "the bundle lacks Google Benchmark's library"
 grep -qx 'libcudart.so.[0-9]*' "$b/needs.txt" || fail "needs.txt does not name libcudart: $(cat "$b/needs.txt")"
-python3 -c 'import json, sys; json.load(open(sys.argv[1]))' "$b/BUNDLE.json" || fail "BUNDLE.json is not JSON"
+python3 - "$b/BUNDLE.json" <<'EOF' || fail "BUNDLE.json is wrong"
+import json, sys
+m = json.load(open(sys.argv[1]))
+assert m["schema"] == "batchcost.bundle/1" and m["build_type"], m
+assert any(c.startswith(("sm_", "compute_")) for c in m["cuda_code"]), m["cuda_code"]
+assert m["requires"]["glibc"] and m["requires"]["glibcxx"], m["requires"]
+assert "batchcost-memory" in m["benchmarks"] and m["bundled_libraries"], m
+EOF
 
 # Usage errors: exit 2, nothing run.
 "$b/run.sh" >/dev/null 2>&1; [ $? -eq 2 ] || fail "run.sh without --out did not exit 2"

@@ -159,6 +159,13 @@ json_list() {  # the arguments as a JSON array of strings (names here need no es
   for x in "$@"; do out+="${out:+, }\"$x\""; done
   echo "[$out]"
 }
+# The newest C and C++ runtime symbol versions the copies need: the box's libc and libstdc++ must
+# be at least these (the loader names a missing one; run.sh records it).
+newest() {
+  local f
+  for f in "$root"/bin/* "$root"/tests/* "$root"/lib/*; do objdump -p "$f" 2>/dev/null; done |
+    grep -oE "$1_[0-9.]+" | sed "s/^$1_//" | sort -uV | tail -n 1
+}
 commit=$(git -C "$src" rev-parse HEAD 2>/dev/null || echo unknown)
 dirty=$(git -C "$src" status --porcelain --untracked-files=no 2>/dev/null | head -c1 | wc -c)
 cat >"$root/BUNDLE.json" <<EOF
@@ -171,6 +178,7 @@ cat >"$root/BUNDLE.json" <<EOF
   "cuda_code": $(json_list $built_archs),
   "nvcc": "$nvcc_version",
   "nvml": $nvml,
+  "requires": {"glibc": "$(newest GLIBC)", "glibcxx": "$(newest GLIBCXX)"},
   "benchmarks": $(cd "$root/bin" && json_list *),
   "gpu_tests": $(cd "$root/tests" && json_list *),
   "bundled_libraries": $(cd "$root/lib" && json_list *),
