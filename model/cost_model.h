@@ -83,7 +83,9 @@ enum class Role {
 std::string_view role_name(Role role);
 
 struct FitOptions {
-  std::set<std::string> validate_families = {"moe"};
+  // `reference` (tools/torch_reference.py: PyTorch's GEMM and copy) is there to compare with,
+  // never to fit.
+  std::set<std::string> validate_families = {"moe", "reference"};
 };
 
 Role role_of(const Sample& sample, const FitOptions& options);
