@@ -455,7 +455,7 @@ int main(int argc, char** argv) {
   pred->add_option("--chunk", pa.options.chunk, "prefill in chunks of N tokens (0: whole prompt)")
       ->check(CLI::NonNegativeNumber);
   pred->add_option("--gpu-memory", pa.gpu_memory_gb,
-                   "GB per GPU, where model.json's hardware has no memory_bytes (0: from it)")
+                   "GB per GPU; replaces hardware.memory_bytes (0: use it; neither: unchecked)")
       ->check(CLI::NonNegativeNumber);
   pred->add_flag("--overlap", dep.overlap,
                  "hide communication behind compute, per layer, up to the smaller of the two");
