@@ -16,8 +16,13 @@
 // Deployment. gpus = dp·tp·pp: pp pipeline stages of dp·tp GPUs; attention and dense layers are
 // tensor-parallel over tp, with dp attention groups (data parallel) each serving ceil(B/dp) of the
 // B sequences. MoE layers are either tensor-parallel too (ep = 1: every GPU holds 1/tp of every
-// expert) or expert-parallel (ep > 1, dividing dp·tp: every GPU holds E/ep whole experts, tokens
-// travel by all-to-all). Stages are taken as balanced: a stage does 1/pp of the model's work.
+// expert) or expert-parallel (ep > 1, dividing dp·tp but not necessarily E: every GPU holds
+// ceil((E + redundant) / ep) whole experts, tokens travel by all-to-all). Stages are taken as
+// balanced: a stage does 1/pp of the model's work.
+//
+// Memory. Weights and KV cache per GPU against options.gpu_memory_bytes: a batch above
+// max_batch_that_fits() does not fit (StepPrediction::fits), is shown as impossible and is off
+// the Pareto front.
 //
 // Pipeline. The B sequences form mb micro-batches; a stage spends t_s per micro-batch (its ops
 // plus the send to the next stage), a micro-batch needs pp·t_s to come round again, so one decode
@@ -112,20 +117,21 @@ struct Op {
 //   MoE FFN          router GEMM H → E (+ top-k: 2 kernels); shared_gate_up / shared_down;
 //                    moe_permute (gather and scatter, 4·c·H·a bytes, 2 kernels); experts_gate_up
 //                    and experts_down as grouped GEMMs (moe/work.h) over c assignments and the
-//                    expected active experts A = expected_active_experts(E, k, T) / ep (T the
-//                    tokens of the expert group) reading A·3·H·I_e·w bytes of weights;
+//                    expected active experts of this GPU's S slots,
+//                    A = expected_active_experts(E, k, T) / E · S (T the tokens of the expert
+//                    group; S = E / ep when ep divides E) reading A·3·H·I_e·w bytes of weights;
 //                    ep = 1: I_e = I/tp, c = m·k, T = m, moe_all_reduce over tp;
 //                    ep > 1: c = (m/tp)·k, T = ep·m/tp, moe_dispatch and moe_combine all_to_all
 //                    over ep, each of (m/tp)·k·H·a, and moe_all_gather over tp of m·H·a (tp > 1)
 // and once per stage: embedding (m·H·a), final_norm, lm_head GEMM H → V/tp, sampling (reads the
 // m·V/tp logits), and pp_send (pp > 1: send_recv over 2 ranks of m·H·a). Per-layer ops count
 // layers / pp; once-per-stage ops count 1 / pp but pp_send, which counts 1.
-// Every kernel is 1 launch (or 1 graph node with cuda_graphs); a collective's latency is its
-// fitted α. Network sizes are nccl-tests' sizes, turned into net_bytes by collectives/ops.h.
-// An eager kernel declares both `launches` and `kernels` (1 each); the pricing takes the larger of
-// the two costs (see the header). moe_dispatch moves c·H values of the dispatch dtype, with an
-// fp8 dispatch also one fp32 scale per 128 values (as DeepEP sends them); combine stays in the
-// activations' type.
+// Every kernel is 1 launch and 1 device kernel (or 1 graph node with cuda_graphs); a
+// collective's latency is its fitted α. Network sizes are nccl-tests' sizes, turned into net_bytes
+// by collectives/ops.h. An eager kernel declares both `launches` and `kernels` (1 each); the
+// pricing takes the larger of the two costs (see the header). moe_dispatch moves c·H values of the
+// dispatch dtype, with an fp8 dispatch also one fp32 scale per 128 values (as DeepEP sends them);
+// combine stays in the activations' type.
 std::vector<Op> decode_ops(const LlmConfig& model, const Deployment& resolved, double sequences,
                            double tokens_per_sequence, double context);
 

@@ -242,8 +242,7 @@ std::string kernel_line(const PredictReport& r, const std::vector<PricedOp>& ops
   o << "kernels per layer: " << num(k.attention + k.dense) << " in a dense layer";
   if (k.moe > 0) o << ", " << num(k.attention + k.moe) << " in an MoE layer";
   o << " (" << num(k.attention) << " of them the norms and attention), " << num(k.stage)
-    << " once per stage; "
-    << num(k.step) << " per stage and micro-batch, each "
+    << " once per stage; " << num(k.step) << " per stage and micro-batch, each "
     << (r.options.deployment.cuda_graphs ? "a graph node (one graph launch per stage)"
                                          : "one launch")
     << " (Epoch AI's analysis counts 4 launches per layer)\n";

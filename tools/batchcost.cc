@@ -248,8 +248,9 @@ int run_predict(PredictArgs a, bool json) {
     throw InputError("predict needs --hardware MODEL.json and --model NAME|FILE");
   }
   if (a.arrival_rate > 0 && !(a.window_s > 0)) {
-    throw InputError("--arrival-rate needs --window S: the seconds over which arriving requests "
-                     "are collected into one batch");
+    throw InputError(
+        "--arrival-rate needs --window S: the seconds over which arriving requests "
+        "are collected into one batch");
   }
   if (a.window_s > 0 && !(a.arrival_rate > 0)) {
     throw InputError("--window needs --arrival-rate R: the requests per second that fill it");
@@ -351,9 +352,10 @@ int run_predict(PredictArgs a, bool json) {
         throw InputError("speculative decoding needs both --gamma and --acceptance");
       }
       if (!draft && a.draft_cost < 0) {
-        throw InputError("speculative decoding needs the draft's cost: --draft-model NAME|FILE "
-                         "(priced on the same hardware) or --draft-cost C (a draft step over a "
-                         "target step; 0 for a free draft)");
+        throw InputError(
+            "speculative decoding needs the draft's cost: --draft-model NAME|FILE "
+            "(priced on the same hardware) or --draft-cost C (a draft step over a "
+            "target step; 0 for a free draft)");
       }
       r.speculation = Speculation{a.gamma, a.acceptance, std::max(0.0, a.draft_cost),
                                   draft ? &*draft : nullptr};
