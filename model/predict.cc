@@ -703,7 +703,9 @@ SpeculativeStep predict_speculative(const Constants& constants, const LlmConfig&
   PredictOptions plain = options, verify = options;
   plain.tokens_per_sequence = 1;
   verify.tokens_per_sequence = sp.gamma + 1;
-  out.step_s = predict_step(constants, model, plain, batch).step_s;
+  const StepPrediction step = predict_step(constants, model, plain, batch);
+  out.step_s = step.step_s;
+  out.fits = step.fits;
   out.verify_s = predict_step(constants, model, verify, batch).step_s;
   if (sp.draft) {
     // The draft runs on the same GPUs: the same tp and pp, its own (dense) FFN, no ep.

@@ -307,6 +307,7 @@ struct SpeculativeStep {
   double gpu_hours_per_million = 0;
   double cost_per_million = 0;  // 0 without a price
   double speedup = 0;
+  bool fits = true;  // the target's weights and KV cache (the draft's are not counted)
 };
 SpeculativeStep predict_speculative(const Constants& constants, const LlmConfig& model,
                                     const PredictOptions& options, double batch,

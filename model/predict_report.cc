@@ -479,12 +479,21 @@ std::string predict_table(const PredictReport& r) {
     } else {
       o << num(sp.draft_cost) << " × a target step (--draft-cost, given, not priced)\n";
     }
+    if (sp.draft) {
+      o << "  (the draft's weights and KV cache are not counted against the GPU's memory)\n";
+    }
     std::vector<std::string> head = {"batch", "step",       "verify",    "draft",
                                      "cycle", "tok/s/user", "tok/s/GPU", "GPU-h/Mtok"};
     if (priced) head.push_back("$/Mtok");
     head.push_back("speed-up");
     Table s(head, std::string(head.size(), 'r'));
     for (const SpeculativeStep& x : r.speculative) {
+      if (!x.fits) {
+        std::vector<std::string> row = {num(x.batch), "impossible"};
+        row.resize(head.size(), "-");
+        s.add(row);
+        continue;
+      }
       std::vector<std::string> row = {num(x.batch),
                                       dur(x.step_s),
                                       dur(x.verify_s),
@@ -589,6 +598,7 @@ ordered_json predict_json(const PredictReport& r) {
     ordered_json rows = ordered_json::array();
     for (const SpeculativeStep& x : r.speculative) {
       ordered_json row = {{"batch", integer(x.batch)},
+                          {"fits", x.fits},
                           {"step_s", r6(x.step_s)},
                           {"verify_s", r6(x.verify_s)},
                           {"draft_s", r6(x.draft_s)},

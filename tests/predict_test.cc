@@ -593,6 +593,10 @@ TEST(Speculative, DraftModelPricedOnTheSameHardware) {
   EXPECT_DOUBLE_EQ(s.tokens_per_s_per_gpu, 8 * e / s.cycle_s / 8);
   EXPECT_DOUBLE_EQ(s.gpu_hours_per_million, 8 * s.cycle_s / (8 * e) / 3600 * 1e6);
   EXPECT_DOUBLE_EQ(s.cost_per_million, 2 * s.gpu_hours_per_million);
+  EXPECT_TRUE(s.fits);
+  PredictOptions small_gpu = o;
+  small_gpu.gpu_memory_bytes = 20e9;  // 17.6 GB of weights: batch 64 at context 4096 does not fit
+  EXPECT_FALSE(predict_speculative(k, target, small_gpu, 64, sp).fits);
   // A draft whose heads tp does not divide is named.
   LlmConfig small = draft;
   small.attention.heads = 4;
