@@ -27,6 +27,13 @@ struct PredictReport {
   std::vector<SpeculativeStep> speculative;
   std::optional<ServingWindow> window;
   std::optional<StepPrediction> window_step;
+  // Requests (--input-len / --output-len): one per shape and concurrency, shapes varying
+  // fastest.
+  std::vector<RequestPrediction> requests;
+  // Where options.gpu_memory_bytes came from: "hardware.memory_bytes", "--gpu-memory", or empty
+  // (unknown: nothing refused).
+  std::string memory_source;
+  std::string draft_source;        // the draft model's file or shipped name, with a draft model
   std::vector<std::string> notes;  // said by the command line (a fallback it took)
 };
 

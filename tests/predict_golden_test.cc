@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <string>
 
 #include "tests/cli_golden.h"
@@ -63,6 +64,53 @@ TEST(PredictGolden, UserModelFileAndStatedNetwork) {
       "--model tiny_moe.json --tp 8 --ep 8 --batch 1,32 --cuda-graphs --json",
       "tiny_moe_ep8_graphs.out.json");
 }
+// The issue's table: Llama-3-70B on 8 GPUs (tp 8), input 1024, output 256: TTFT, TPOT and
+// end-to-end latency at three concurrencies.
+TEST(PredictGolden, Llama70bTp8Requests) {
+  expect_golden(kPredict +
+                    "--model llama-3-70b --tp 8 --batch 1,16,64,256 --input-len 1024 "
+                    "--output-len 256 --concurrency 1,16,64",
+                "llama_3_70b_tp8_requests.txt");
+}
+// Two request shapes and their mean, chunked prefill, CUDA graphs, and the ops of the decode and
+// prefill steps with their kernels per layer.
+TEST(PredictGolden, Llama70bChunkedPrefillOps) {
+  expect_golden(kPredict +
+                    "--model llama-3-70b --tp 8 --batch 64 --input-len 1024,4096 "
+                    "--output-len 256,128 --concurrency 8 --chunk 2048 --cuda-graphs --ops",
+                "llama_3_70b_tp8_chunked_ops.txt");
+}
+// Expert parallelism over 16 GPUs (two nodes) with redundant experts, an fp8 dispatch and
+// communication overlapped with compute.
+TEST(PredictGolden, DeepSeekV3Ep16OverlapFp8Dispatch) {
+  expect_golden(kPredict +
+                    "--model deepseek-v3 --gpus 16 --ep 16 --redundant-experts 16 "
+                    "--dispatch-dtype fp8 --overlap --batch 16,256,4096 --context 2048",
+                "deepseek_v3_ep16_overlap.txt");
+}
+// Speculative decoding with a draft model priced on the same hardware, with a price; JSON.
+TEST(PredictGolden, Llama70bDraftModelJson) {
+  expect_golden(kPredict +
+                    "--model llama-3-70b --tp 8 --batch 1,64 --gamma 4 --acceptance 0.7 "
+                    "--draft-model llama-3-8b --price 2 --input-len 1024 --output-len 256 --json",
+                "llama_3_70b_tp8_draft.json");
+}
+// --hardware with a results folder fits it as `batchcost fit` does: the same prediction as from
+// the model.json fitted from it, but for the source and the note.
+TEST(PredictGolden, HardwareFolderIsFittedOnTheFly) {
+  Result folder = batchcost("predict --hardware ../fit/h100 --model llama-3-8b --json");
+  Result file = batchcost("predict --hardware ../fit/h100/model.json --model llama-3-8b --json");
+  ASSERT_EQ(folder.status, 0);
+  ASSERT_EQ(file.status, 0);
+  auto a = nlohmann::json::parse(folder.out), b = nlohmann::json::parse(file.out);
+  ASSERT_EQ(a["steps"].size(), b["steps"].size());
+  for (size_t i = 0; i < a["steps"].size(); ++i) {
+    EXPECT_NEAR(a["steps"][i]["step_s"].get<double>(), b["steps"][i]["step_s"].get<double>(),
+                1e-3 * b["steps"][i]["step_s"].get<double>());
+  }
+  EXPECT_NE(folder.out.find("fitted on the fly"), std::string::npos);
+}
+
 TEST(PredictGolden, EveryShippedModelPredicts) {
   for (const char* name : {"deepseek-v3", "llama-3-8b", "llama-3-70b", "llama-3-405b",
                            "mixtral-8x22b", "qwen3-30b-a3b"}) {
@@ -83,6 +131,27 @@ TEST(PredictGolden, NamesMissingNetworkConstantsAndExits2) {
   if (std::getenv("BATCHCOST_UPDATE_GOLDEN"))
     std::ofstream(expected, std::ios::binary) << read(err);
   EXPECT_EQ(read(err), read(expected));
+  fs::remove(err);
+}
+
+// Each error names what to give instead, exits 2 and prints nothing on stdout.
+TEST(PredictGolden, ClearErrorsForIncompleteFlags) {
+  fs::path err = fs::temp_directory_path() / "batchcost_predict_usage.txt";
+  auto expect_error = [&](const std::string& args, const std::string& says) {
+    Result run = batchcost(kPredict + args, err.string());
+    EXPECT_EQ(run.status, 2) << args;
+    EXPECT_EQ(run.out, "") << args;
+    EXPECT_NE(read(err).find(says), std::string::npos) << args << ": " << read(err);
+  };
+  expect_error("--model llama-3-8b --arrival-rate 5", "--arrival-rate needs --window S");
+  expect_error("--model llama-3-8b --window 0.1", "--window needs --arrival-rate R");
+  expect_error("--model llama-3-8b --gamma 4 --acceptance 0.7", "--draft-model NAME|FILE");
+  expect_error("--model llama-3-8b --gamma 4 --acceptance 0.7 --draft-model gpt-5", "gpt-5");
+  expect_error("--model llama-3-8b --input-len 1024", "--input-len and --output-len go together");
+  expect_error("--model llama-3-8b --input-len 1,2 --output-len 1,2,3", "same length");
+  expect_error("--model llama-3-8b --redundant-experts 4", "--redundant-experts");
+  expect_error("--model deepseek-v3 --gpus 8 --ep 8 --dispatch-dtype int4", "--dispatch-dtype");
+  expect_error("--model llama-3-8b --batch 1.5", "1.5");
   fs::remove(err);
 }
 

@@ -156,16 +156,22 @@ TEST(DecodeOps, ExpertParallelismSplitsExpertsAndMovesTokensByAllToAll) {
 }
 
 TEST(Predict, SplitSumsToTheFittersPrediction) {
-  const Constants k = stated_h100();
+  Constants k = stated_h100();
+  k.latency_s["kernel"] = {1.5e-6, 1.5e-6, 1.5e-6};
   Deployment in;
   in.tp = 8;
   const LlmConfig c = load_llm_config("mixtral-8x22b");
   for (const Op& op : decode_ops(c, resolve(in, c), 64, 1, 2048)) {
     const PricedOp p = price(k, op);
-    Prediction whole = predict(k, op.sample);
+    // The fitter's predict() of everything but the kernels' latency, plus the eager rule:
+    // per kernel the larger of λ[launch] and λ[kernel] (here λ[launch]).
+    Sample rest = op.sample;
+    rest.work.launches = rest.work.kernels = 0;
+    Prediction whole = predict(k, rest);
     ASSERT_TRUE(whole.missing.empty()) << op.name;
-    EXPECT_NEAR(p.split.total(), whole.time_s * op.count, 1e-12 * whole.time_s * op.count)
-        << op.name;
+    EXPECT_EQ(op.sample.work.launches, op.sample.work.kernels) << op.name;
+    const double expected = whole.time_s * op.count + op.kernels * 2.5e-6 * op.count;
+    EXPECT_NEAR(p.split.total(), expected, 1e-12 * expected) << op.name;
     EXPECT_TRUE(p.split.arithmetic == 0 || p.split.memory == 0) << op.name;
   }
 }
@@ -338,6 +344,270 @@ TEST(StatedConstants, MarkedAndAddedOnlyWhereMissing) {
   EXPECT_EQ(base.hbm_bytes_per_s->value, 2e12);  // the measured one stays
   EXPECT_EQ(added.count("network all_reduce/8"), 1u);
   EXPECT_EQ(added.size(), constant_names(stated).size() - 1);
+}
+
+TEST(KernelLatency, EagerTakesTheLargerOfLaunchAndKernel) {
+  Constants k = stated_h100();
+  const LlmConfig c = load_llm_config("llama-3-8b");
+  const Deployment d = resolve({}, c);
+  const Op norm = find_op(decode_ops(c, d, 1, 1, 16), "attn_norm");
+  ASSERT_EQ(norm.kernels, 1);
+  // No λ[kernel] (an older model.json): λ[launch] alone, a fallback said.
+  EXPECT_DOUBLE_EQ(price(k, norm).split.latency, 32 * 2.5e-6);
+  EXPECT_TRUE(kernel_latency(k, false).fallback);
+  // Host-launch bound: λ[launch] 2.5 µs > λ[kernel] 1.5 µs.
+  k.latency_s["kernel"] = {1.5e-6, 1.5e-6, 1.5e-6};
+  EXPECT_DOUBLE_EQ(price(k, norm).split.latency, 32 * 2.5e-6);
+  EXPECT_FALSE(kernel_latency(k, false).fallback);
+  EXPECT_EQ(price(k, norm).constants.count("λ[kernel]"), 1u);
+  // Device bound: λ[kernel] 4 µs > λ[launch].
+  k.latency_s["kernel"] = {4e-6, 4e-6, 4e-6};
+  EXPECT_DOUBLE_EQ(price(k, norm).split.latency, 32 * 4e-6);
+  // The router is two kernels (the gate GEMM and the top-k).
+  const LlmConfig moe = load_llm_config("qwen3-30b-a3b");
+  const Op router = find_op(decode_ops(moe, resolve({}, moe), 1, 1, 16), "router");
+  EXPECT_DOUBLE_EQ(price(k, router).split.latency, 48 * 2 * 4e-6);
+}
+
+TEST(KernelLatency, GraphsPayALaunchPerGraphAndTheNodeCost) {
+  Constants k = stated_h100();
+  k.latency_s["kernel"] = {1.5e-6, 1.5e-6, 1.5e-6};
+  const LlmConfig c = load_llm_config("llama-3-8b");
+  Deployment in;
+  in.cuda_graphs = true;
+  const std::vector<Op> ops = decode_ops(c, resolve(in, c), 1, 1, 16);
+  const Op& norm = find_op(ops, "attn_norm");
+  EXPECT_EQ(norm.sample.work.launches, 0);
+  EXPECT_EQ(norm.sample.work.graph_nodes, 1);
+  EXPECT_DOUBLE_EQ(price(k, norm).split.latency, 32 * 1e-6);  // λ[graph_node], not + λ[kernel]
+  EXPECT_DOUBLE_EQ(price(k, find_op(ops, "graph_launch")).split.latency, 2.5e-6);
+  EXPECT_FALSE(kernel_latency(k, true).fallback);
+  k.latency_s.erase("graph_node");  // falls back to λ[kernel]
+  EXPECT_DOUBLE_EQ(price(k, norm).split.latency, 32 * 1.5e-6);
+  EXPECT_TRUE(kernel_latency(k, true).fallback);
+}
+
+TEST(Prefill, OpsOfOnePromptByHand) {
+  const LlmConfig c = load_llm_config("llama-3-8b");
+  const Deployment d = resolve({}, c);
+  const std::vector<Op> ops = prefill_ops(c, d, 1, 1024, 0, true);
+  // qkv: [1024, 4096]·[4096, (32 + 2·8)·128].
+  EXPECT_DOUBLE_EQ(find_op(ops, "qkv_proj").sample.work.flops, 2.0 * 1024 * 4096 * 48 * 128);
+  // Causal: token j attends to j + 1 tokens, (1024 + 1) / 2 on average.
+  const Op& attn = find_op(ops, "attention");
+  EXPECT_DOUBLE_EQ(attn.sample.work.flops, 4.0 * 1024 * 32 * 128 * 1025 / 2);
+  // K and V of the 1024 tokens read once, the new ones written, q in and out.
+  EXPECT_DOUBLE_EQ(attn.sample.work.bytes,
+                   1024.0 * 2 * 8 * 128 * 2 * 2 + 2.0 * 1024 * 32 * 128 * 2);
+  // Logits of the last token only.
+  EXPECT_DOUBLE_EQ(find_op(ops, "lm_head").sample.work.flops, 2.0 * 1 * 4096 * 128256);
+  // A chunk that does not end the prompt has no LM head; the second of two attends further.
+  const std::vector<Op> first = prefill_ops(c, d, 1, 512, 0, false);
+  EXPECT_THROW(find_op(first, "lm_head"), std::runtime_error);
+  const std::vector<Op> second = prefill_ops(c, d, 1, 512, 512, true);
+  EXPECT_DOUBLE_EQ(find_op(second, "attention").sample.work.flops,
+                   4.0 * 512 * 32 * 128 * (512 + 513.0 / 2));
+}
+
+TEST(Prefill, MlaPrefillRunsTheNonAbsorbedForm) {
+  const LlmConfig c = load_llm_config("deepseek-v3");
+  const std::vector<Op> ops = prefill_ops(c, resolve({}, c), 1, 256, 0, true);
+  EXPECT_THROW(find_op(ops, "q_absorb"), std::runtime_error);
+  // kv_up: every cached latent (512) to 128 heads' keys (128) and values (128).
+  EXPECT_DOUBLE_EQ(find_op(ops, "kv_up").sample.work.flops, 2.0 * 256 * 512 * 128 * 256);
+  EXPECT_DOUBLE_EQ(find_op(ops, "attention").sample.work.flops,
+                   2.0 * 256 * 128 * (128 + 64 + 128) * 257 / 2);
+}
+
+TEST(Prefill, ComputeBoundAtALongPromptAndChunksAddUp) {
+  const Constants k = stated_h100();
+  const LlmConfig c = load_llm_config("llama-3-70b");
+  PredictOptions o;
+  o.deployment.tp = 8;
+  const PrefillPrediction p = prefill_time(k, c, o, 1, 4096);
+  // Hand: 2 FLOPs per matmul parameter per token (the LM head on one token only) over 8 GPUs
+  // at 790 TFLOP/s, plus causal attention 4·64·128·(4097 / 2) per token and layer.
+  const ParameterCounts pc = parameter_counts(c);
+  const double gemm = 2 * (pc.active_matmul - pc.lm_head) * 4096 + 2 * pc.lm_head;
+  const double attention = 80 * 4.0 * 64 * 128 * 4096 * 4097 / 2;
+  const double arithmetic = (gemm + attention) / 8 / 7.9e14;
+  EXPECT_NEAR(p.split.arithmetic, arithmetic, 0.005 * arithmetic);
+  EXPECT_GT(p.split.arithmetic, 5 * p.split.memory);
+  EXPECT_EQ(p.chunks, 1);
+  EXPECT_DOUBLE_EQ(p.time_s, p.split.total());
+  o.chunk = 1024;
+  const PrefillPrediction chunked = prefill_time(k, c, o, 1, 4096);
+  EXPECT_EQ(chunked.chunks, 4);
+  double sum = 0;
+  for (const StepPrediction& s : chunked.chunk_steps) sum += s.step_s;
+  EXPECT_DOUBLE_EQ(chunked.time_s, sum);
+  EXPECT_GT(chunked.time_s, p.time_s);  // each chunk reads the weights and pays the latencies
+  EXPECT_THROW(prefill_time(k, c, o, 1, 0), InputError);
+}
+
+TEST(Request, TtftTpotEndToEndAndThroughputByHand) {
+  const Constants k = stated_h100();
+  const LlmConfig c = load_llm_config("llama-3-70b");
+  PredictOptions o;
+  o.deployment.tp = 8;
+  const double ttft = prefill_time(k, c, o, 1, 1024).time_s;
+  const double step = decode_step_time(k, c, o, 16, 1024 + 128).step_s;
+  const RequestPrediction r = predict_request(k, c, o, 1024, 256, 16);
+  EXPECT_DOUBLE_EQ(r.ttft_s, ttft);
+  EXPECT_DOUBLE_EQ(r.decode_step_s, step);
+  // A cycle: 16 prefills (dp 1) and 255 decode steps.
+  EXPECT_DOUBLE_EQ(r.e2e_s, 16 * ttft + 255 * step);
+  EXPECT_DOUBLE_EQ(r.tpot_s, (15 * ttft + 255 * step) / 255);
+  EXPECT_DOUBLE_EQ(r.requests_per_s, 16 / r.e2e_s);
+  EXPECT_DOUBLE_EQ(r.output_tokens_per_s_per_gpu, 16 * 256 / r.e2e_s / 8);
+  // Alone: TPOT is the decode step.
+  const RequestPrediction one = predict_request(k, c, o, 1024, 256, 1);
+  EXPECT_DOUBLE_EQ(one.tpot_s, one.decode_step_s);
+  // The mean over two shapes.
+  const RequestPrediction a = predict_request(k, c, o, 128, 64, 4);
+  const RequestPrediction b = predict_request(k, c, o, 2048, 512, 4);
+  const RequestPrediction m = mean_request({a, b});
+  EXPECT_DOUBLE_EQ(m.ttft_s, (a.ttft_s + b.ttft_s) / 2);
+  EXPECT_DOUBLE_EQ(m.requests_per_s, 4 / ((a.cycle_s + b.cycle_s) / 2));
+  EXPECT_THROW(predict_request(k, c, o, 1024, 0, 1), InputError);
+}
+
+TEST(Memory, LargestBatchThatFitsByHand) {
+  const Constants k = stated_h100();
+  const LlmConfig c = load_llm_config("llama-3-70b");
+  Deployment in;
+  in.tp = 8;
+  const Deployment d = resolve(in, c);
+  const ParameterCounts pc = parameter_counts(c);
+  EXPECT_NEAR(weight_bytes_per_gpu(c, d), pc.total * 2 / 8, 1);
+  // KV per token: 2·8 heads·128·80 layers·2 bytes, the 8 KV heads split over tp 8.
+  const double per_sequence = 4096.0 * 2 * 8 * 128 * 80 * 2 / 8;
+  EXPECT_DOUBLE_EQ(kv_bytes_per_gpu(c, d, 1, 4096), per_sequence);
+  const long long most = max_batch_that_fits(c, d, 4096, 80e9);
+  EXPECT_EQ(most, static_cast<long long>((80e9 - pc.total * 2 / 8) / per_sequence));
+  EXPECT_EQ(most, 371);
+  EXPECT_EQ(max_batch_that_fits(c, resolve({}, c), 4096, 80e9), 0);  // 141 GB of weights
+  // Data parallel: dp 2 groups hold twice the sequences.
+  Deployment two = in;
+  two.gpus = 16;
+  EXPECT_EQ(max_batch_that_fits(c, resolve(two, c), 4096, 80e9), 2 * 371);
+
+  PredictOptions o;
+  o.deployment = in;
+  o.gpu_memory_bytes = 80e9;
+  const std::vector<StepPrediction> steps = predict_steps(k, c, o, {1, 371, 372, 4096});
+  EXPECT_TRUE(steps[1].fits);
+  EXPECT_FALSE(steps[2].fits);
+  EXPECT_FALSE(steps[3].pareto);  // the cheapest, but impossible: off the front
+  EXPECT_TRUE(steps[1].pareto);   // the cheapest that fits
+  o.gpu_memory_bytes = 0;         // unknown: nothing refused
+  EXPECT_TRUE(predict_steps(k, c, o, {4096}).front().fits);
+}
+
+TEST(Overlap, HidesTheSmallerOfNetworkAndComputePerLayer) {
+  auto priced = [](const std::string& layer, double count, double network, double memory) {
+    PricedOp p;
+    p.op.layer = layer;
+    p.op.count = count;
+    p.split.network = network;
+    p.split.memory = memory;
+    return p;
+  };
+  // 10 layers: 3 dense, 7 MoE. Per layer: all 1 ms compute + 0.2 ms network; a dense FFN
+  // 2 ms compute, no network; an MoE FFN 1 ms compute + 3 ms network.
+  const std::vector<PricedOp> ops = {priced("all", 10, 2e-3, 10e-3), priced("dense", 3, 0, 6e-3),
+                                     priced("moe", 7, 21e-3, 7e-3), priced("stage", 1, 5e-3, 1)};
+  // dense: min(0.2, 3) = 0.2 ms × 3; moe: min(3.2, 2) = 2 ms × 7.
+  EXPECT_NEAR(hidden_network_s(ops), 3 * 0.2e-3 + 7 * 2e-3, 1e-15);
+
+  const Constants k = stated_h100();
+  const LlmConfig c = load_llm_config("llama-3-70b");
+  PredictOptions o;
+  o.deployment.tp = 8;
+  const StepPrediction plain = predict_step(k, c, o, 64);
+  o.deployment.overlap = true;
+  const StepPrediction hidden = predict_step(k, c, o, 64);
+  EXPECT_DOUBLE_EQ(hidden.split.hidden, hidden_network_s(hidden.ops));
+  EXPECT_NEAR(plain.step_s - hidden.step_s, hidden.split.hidden, 1e-12);
+  // A dense layer's all-reduces (2 per layer) are smaller than its GEMMs at batch 64: all hidden
+  // but the once-per-stage ops' network (none here).
+  EXPECT_NEAR(hidden.split.hidden, hidden.split.network, 1e-12);
+}
+
+TEST(ExpertParallel, AnySizeWithRedundantExpertsAndFp8Dispatch) {
+  const LlmConfig c = load_llm_config("deepseek-v3");
+  Deployment in;
+  in.gpus = 144;
+  in.ep = 144;
+  in.gpus_per_node = 8;
+  in.redundant_experts = 32;
+  const Deployment d = resolve(in, c);       // 144 does not divide 256
+  EXPECT_EQ(expert_slots_per_gpu(c, d), 2);  // ceil(288 / 144)
+  const ParameterCounts pc = parameter_counts(c);
+  Deployment no_redundant = in;
+  no_redundant.redundant_experts = 0;
+  EXPECT_EQ(expert_slots_per_gpu(c, resolve(no_redundant, c)), 2);  // ceil(256 / 144)
+  Deployment ep72 = in;
+  ep72.gpus = 72;
+  ep72.ep = 72;
+  EXPECT_EQ(expert_slots_per_gpu(c, resolve(ep72, c)), 4);  // ceil(288 / 72)
+  // Weights: a slot holds one expert, 1/256 of the routed experts' bytes (fp8: 1 byte each).
+  Deployment ep72_plain = ep72;
+  ep72_plain.redundant_experts = 0;
+  Deployment ep64 = ep72;
+  ep64.gpus = 64;
+  ep64.ep = 64;
+  ep64.redundant_experts = 64;  // 320 slots, 5 per GPU
+  EXPECT_NEAR(weight_bytes_per_gpu(c, resolve(ep64, c)),
+              weight_bytes_per_gpu(c, resolve(ep72_plain, c)) + pc.routed_experts / 256, 1);
+
+  // fp8 dispatch: 1 byte per value and an fp32 scale per 128; combine stays bf16.
+  Deployment eight;
+  eight.gpus = 8;
+  eight.ep = 8;
+  eight.dispatch_dtype = "fp8";
+  const std::vector<Op> ops = decode_ops(c, resolve(eight, c), 16, 1, 1024);
+  EXPECT_DOUBLE_EQ(find_op(ops, "moe_dispatch").sample.work.net_bytes,
+                   std::ceil(16 * 8 * 7168 * (1 + 4.0 / 128)) * 7 / 8);
+  EXPECT_DOUBLE_EQ(find_op(ops, "moe_combine").sample.work.net_bytes, 7.0 / 8 * 16 * 8 * 7168 * 2);
+  EXPECT_THROW(resolve({.redundant_experts = 8}, c), InputError);  // without ep
+  Deployment bad = eight;
+  bad.dispatch_dtype = "int4";
+  EXPECT_THROW(resolve(bad, c), InputError);
+}
+
+TEST(Speculative, DraftModelPricedOnTheSameHardware) {
+  const Constants k = stated_h100();
+  const LlmConfig target = load_llm_config("llama-3-70b");
+  const LlmConfig draft = load_llm_config("llama-3-8b");
+  PredictOptions o;
+  o.deployment.tp = 8;
+  o.price_per_gpu_hour = 2;
+  Speculation sp{4, 0.8, 0, &draft};
+  const SpeculativeStep s = predict_speculative(k, target, o, 8, sp);
+  EXPECT_DOUBLE_EQ(s.draft_s, predict_step(k, draft, o, 8).step_s);
+  EXPECT_GT(s.draft_s, 0);
+  EXPECT_DOUBLE_EQ(s.cycle_s, s.verify_s + 4 * s.draft_s);
+  const double e = expected_tokens_per_verify(4, 0.8);
+  EXPECT_DOUBLE_EQ(s.tokens_per_s_per_user, e / s.cycle_s);
+  EXPECT_DOUBLE_EQ(s.tokens_per_s_per_gpu, 8 * e / s.cycle_s / 8);
+  EXPECT_DOUBLE_EQ(s.gpu_hours_per_million, 8 * s.cycle_s / (8 * e) / 3600 * 1e6);
+  EXPECT_DOUBLE_EQ(s.cost_per_million, 2 * s.gpu_hours_per_million);
+  EXPECT_TRUE(s.fits);
+  PredictOptions small_gpu = o;
+  small_gpu.gpu_memory_bytes = 20e9;  // 17.6 GB of weights: batch 64 at context 4096 does not fit
+  EXPECT_FALSE(predict_speculative(k, target, small_gpu, 64, sp).fits);
+  // A draft whose heads tp does not divide is named.
+  LlmConfig small = draft;
+  small.attention.heads = 4;
+  small.attention.kv_heads = 4;
+  Speculation bad{4, 0.8, 0, &small};
+  try {
+    predict_speculative(k, target, o, 8, bad);
+    FAIL();
+  } catch (const InputError& err) {
+    EXPECT_NE(std::string(err.what()).find("--draft-model"), std::string::npos) << err.what();
+  }
 }
 
 }  // namespace

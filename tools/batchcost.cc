@@ -7,11 +7,15 @@
 //                     [--gpus N] [--tp N] [--ep N] [--pp N] [--gpus-per-node N]
 //                     [--micro-batches N] [--cuda-graphs] [--price USD] [--stated FILE]
 //                     [--whole-step] [--ops] [--weights DTYPE] [--kv-cache DTYPE]
-//                     [--gamma G --acceptance A [--draft-cost C]]
-//                     [--arrival-rate R --window S] [--json]
+//                     [--gamma G --acceptance A (--draft-model NAME|FILE | --draft-cost C)]
+//                     [--arrival-rate R --window S] [--input-len LIST --output-len LIST
+//                     [--concurrency LIST] [--chunk N]] [--gpu-memory GB] [--overlap]
+//                     [--dispatch-dtype fp8] [--redundant-experts N] [--json]
 //   batchcost predict --list-models
 //   batchcost report PATH... --out FILE.md [--plots DIR] [--validate FAMILY]...
 //   batchcost --version
+//
+// predict's --hardware may also be a results folder: it is fitted on the fly, as `fit` does.
 //
 // PATH is a results folder (its *.json files but model.json), a result file, or (compare, and
 // validate --model) a model.json. Tables go to stdout, errors to stderr with exit status 2.
@@ -20,6 +24,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <optional>
 #include <set>
 #include <sstream>
 #include <string>
@@ -223,13 +228,47 @@ int run_report(const std::vector<std::string>& paths, const std::string& out_pat
 
 // The arguments of `batchcost predict`.
 struct PredictArgs {
-  std::string hardware, model, stated, weights, kv_cache;
-  std::vector<double> batches = {1, 8, 64, 512, 4096};
+  std::string hardware, model, stated, weights, kv_cache, draft_model;
+  std::vector<long long> batches = {1, 8, 64, 512, 4096};
+  std::vector<long long> input_lens, output_lens;
+  std::vector<long long> concurrency = {1};
+  double gpu_memory_gb = 0;
   PredictOptions options;
   bool show_ops = false, list_models = false;
   int gamma = -1;
-  double acceptance = -1, draft_cost = 0, arrival_rate = 0, window_s = 0;
+  double acceptance = -1, draft_cost = -1, arrival_rate = 0, window_s = 0;
 };
+
+// A model name or file as the output names it: models/NAME.json for a shipped one.
+std::string model_source(const LlmConfig& c, const std::string& given) {
+  bool shipped = false;
+  for (const std::string& n : shipped_model_names()) shipped |= n == c.name;
+  return shipped && given.find('/') == std::string::npos && given.find(".json") == std::string::npos
+             ? "models/" + c.name + ".json"
+             : given;
+}
+
+// The request shapes of --input-len and --output-len: pairs of equal lists, or one value with
+// a list.
+std::vector<std::pair<double, double>> request_shapes(const PredictArgs& a) {
+  std::vector<std::pair<double, double>> out;
+  if (a.input_lens.empty() && a.output_lens.empty()) return out;
+  if (a.input_lens.empty() || a.output_lens.empty()) {
+    throw InputError("--input-len and --output-len go together (a request has both)");
+  }
+  const size_t n = std::max(a.input_lens.size(), a.output_lens.size());
+  if ((a.input_lens.size() != n && a.input_lens.size() != 1) ||
+      (a.output_lens.size() != n && a.output_lens.size() != 1)) {
+    throw InputError("--input-len has " + std::to_string(a.input_lens.size()) +
+                     " values and --output-len " + std::to_string(a.output_lens.size()) +
+                     ": give lists of the same length (one request shape each), or one value");
+  }
+  for (size_t i = 0; i < n; ++i) {
+    out.emplace_back(static_cast<double>(a.input_lens[a.input_lens.size() == 1 ? 0 : i]),
+                     static_cast<double>(a.output_lens[a.output_lens.size() == 1 ? 0 : i]));
+  }
+  return out;
+}
 
 nlohmann::json read_json_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -254,14 +293,26 @@ int run_predict(PredictArgs a, bool json) {
   if (a.hardware.empty() || a.model.empty()) {
     throw InputError("predict needs --hardware MODEL.json and --model NAME|FILE");
   }
+  if (a.arrival_rate > 0 && !(a.window_s > 0)) {
+    throw InputError(
+        "--arrival-rate needs --window S: the seconds over which arriving requests "
+        "are collected into one batch");
+  }
+  if (a.window_s > 0 && !(a.arrival_rate > 0)) {
+    throw InputError("--window needs --arrival-rate R: the requests per second that fill it");
+  }
+  if (a.draft_cost >= 0 && !a.draft_model.empty()) {
+    throw InputError("give --draft-model or --draft-cost, not both");
+  }
+  const std::vector<std::pair<double, double>> shapes = request_shapes(a);
   PredictReport r;
   r.model = load_llm_config(a.model);
-  bool shipped = false;
-  for (const std::string& n : shipped_model_names()) shipped |= n == r.model.name;
-  r.model_source = shipped && a.model.find('/') == std::string::npos &&
-                           a.model.find(".json") == std::string::npos
-                       ? "models/" + r.model.name + ".json"
-                       : a.model;
+  r.model_source = model_source(r.model, a.model);
+  std::optional<LlmConfig> draft;
+  if (!a.draft_model.empty()) {
+    draft = load_llm_config(a.draft_model);
+    r.draft_source = model_source(*draft, a.draft_model);
+  }
   for (const auto& [flag, value, field] :
        {std::tuple{"--weights", a.weights, &r.model.precision.weights},
         std::tuple{"--kv-cache", a.kv_cache, &r.model.precision.kv_cache}}) {
@@ -274,12 +325,24 @@ int run_predict(PredictArgs a, bool json) {
     }
     *field = value;
   }
-  const nlohmann::json doc = read_json_file(a.hardware);
-  ModelFile hw = model_from_json(doc, a.hardware);
   r.hardware_source = a.hardware;
-  r.hardware = hw.hardware;
-  r.constants = hw.constants;
-  r.unmeasured = unmeasured_constants(doc, a.hardware);
+  if (std::filesystem::is_directory(a.hardware)) {
+    // A results folder: fitted here, as `batchcost fit` does.
+    Inputs in = read_inputs({a.hardware});
+    FitResult fitted = fit(in.samples, options_with({}));
+    for (const std::string& w : in.warnings) std::cerr << "warning: " << w << "\n";
+    r.hardware = in.context;
+    r.constants = fitted.constants;
+    r.notes.push_back(a.hardware + " is a results folder: its " +
+                      std::to_string(in.samples.size()) +
+                      " samples were fitted on the fly, as batchcost fit does");
+  } else {
+    const nlohmann::json doc = read_json_file(a.hardware);
+    ModelFile hw = model_from_json(doc, a.hardware);
+    r.hardware = hw.hardware;
+    r.constants = hw.constants;
+    r.unmeasured = unmeasured_constants(doc, a.hardware);
+  }
   if (!a.stated.empty()) {
     const nlohmann::json stated_doc = read_json_file(a.stated);
     Constants stated = model_from_json(stated_doc, a.stated).constants;
@@ -294,6 +357,22 @@ int run_predict(PredictArgs a, bool json) {
   }
   r.options = a.options;
   r.options.deployment = resolve(a.options.deployment, r.model);
+  const nlohmann::json& hwc = r.hardware;
+  const bool context_memory = hwc.is_object() && hwc.contains("memory_bytes") &&
+                              hwc["memory_bytes"].is_number() &&
+                              hwc["memory_bytes"].get<double>() > 0;
+  if (a.gpu_memory_gb > 0) {
+    r.options.gpu_memory_bytes = a.gpu_memory_gb * 1e9;
+    r.memory_source = "--gpu-memory";
+    if (context_memory) {
+      r.notes.push_back("--gpu-memory " + format_number(a.gpu_memory_gb) + " GB replaces " +
+                        a.hardware + "'s memory_bytes of " +
+                        format_number(hwc["memory_bytes"].get<double>() / 1e9) + " GB");
+    }
+  } else if (context_memory) {
+    r.options.gpu_memory_bytes = hwc["memory_bytes"].get<double>();
+    r.memory_source = "hardware.memory_bytes";
+  }
   r.show_ops = a.show_ops;
   // A GPU calibrated without fp8 GEMMs (or one without fp8) still predicts an fp8 model: its
   // GEMMs are priced at the activations' P, its weights stay 1 byte, and a note says so.
@@ -305,19 +384,33 @@ int run_predict(PredictArgs a, bool json) {
                       " GEMMs are priced at P[" + act + "] (weights still " +
                       r.model.precision.weights + ")");
   }
+  const std::vector<double> batches(a.batches.begin(), a.batches.end());
   try {
-    r.steps = predict_steps(r.constants, r.model, r.options, a.batches);
-    if (a.gamma >= 0 || a.acceptance >= 0) {
+    r.steps = predict_steps(r.constants, r.model, r.options, batches);
+    for (long long c : a.concurrency) {
+      for (const auto& [input, output] : shapes) {
+        r.requests.push_back(predict_request(r.constants, r.model, r.options, input, output,
+                                             static_cast<double>(c)));
+      }
+    }
+    if (a.gamma >= 0 || a.acceptance >= 0 || draft || a.draft_cost >= 0) {
       if (a.gamma < 0 || a.acceptance < 0) {
         throw InputError("speculative decoding needs both --gamma and --acceptance");
       }
-      r.speculation = Speculation{a.gamma, a.acceptance, a.draft_cost};
-      for (double b : a.batches) {
+      if (!draft && a.draft_cost < 0) {
+        throw InputError(
+            "speculative decoding needs the draft's cost: --draft-model NAME|FILE "
+            "(priced on the same hardware) or --draft-cost C (a draft step over a "
+            "target step; 0 for a free draft)");
+      }
+      r.speculation = Speculation{a.gamma, a.acceptance, std::max(0.0, a.draft_cost),
+                                  draft ? &*draft : nullptr};
+      for (double b : batches) {
         r.speculative.push_back(
             predict_speculative(r.constants, r.model, r.options, b, *r.speculation));
       }
     }
-    if (a.arrival_rate > 0 || a.window_s > 0) {
+    if (a.arrival_rate > 0) {
       r.window = serving_window(a.arrival_rate, a.window_s);
       r.window_step = predict_step(r.constants, r.model, r.options, r.window->batch);
     }
@@ -372,7 +465,9 @@ int main(int argc, char** argv) {
   batchcost::PredictArgs pa;
   batchcost::Deployment& dep = pa.options.deployment;
   CLI::App* pred = app.add_subcommand("predict", "speed and cost of serving an LLM");
-  pred->add_option("--hardware", pa.hardware, "model.json: the fitted constants of the GPU");
+  pred->option_defaults()->always_capture_default();
+  pred->add_option("--hardware", pa.hardware,
+                   "model.json (the fitted constants of the GPU), or a results folder to fit");
   pred->add_option("--model", pa.model, "a shipped model (--list-models) or a JSON file");
   pred->add_flag("--list-models", pa.list_models, "list the shipped models");
   pred->add_option("--batch", pa.batches, "batch sizes: sequences decoded together")
@@ -398,9 +493,32 @@ int main(int argc, char** argv) {
   pred->add_option("--gamma", pa.gamma, "speculative decoding: drafted tokens per step");
   pred->add_option("--acceptance", pa.acceptance, "speculative decoding: acceptance per token");
   pred->add_option("--draft-cost", pa.draft_cost,
-                   "speculative decoding: a draft step over a target step (default 0)");
+                   "speculative decoding: a draft step over a target step (-1: not given)");
+  pred->add_option("--draft-model", pa.draft_model,
+                   "speculative decoding: the draft model (shipped name or file), priced on the "
+                   "same hardware");
   pred->add_option("--arrival-rate", pa.arrival_rate, "serving window: requests per second");
   pred->add_option("--window", pa.window_s, "serving window: seconds requests are collected");
+  pred->add_option("--input-len", pa.input_lens, "requests: prompt tokens (a list: one per shape)")
+      ->delimiter(',')
+      ->check(CLI::PositiveNumber);
+  pred->add_option("--output-len", pa.output_lens, "requests: output tokens (a list likewise)")
+      ->delimiter(',')
+      ->check(CLI::PositiveNumber);
+  pred->add_option("--concurrency", pa.concurrency, "requests: requests in flight (a list)")
+      ->delimiter(',')
+      ->check(CLI::PositiveNumber);
+  pred->add_option("--chunk", pa.options.chunk, "prefill in chunks of N tokens (0: whole prompt)")
+      ->check(CLI::NonNegativeNumber);
+  pred->add_option("--gpu-memory", pa.gpu_memory_gb,
+                   "GB per GPU; replaces hardware.memory_bytes (0: use it; neither: unchecked)")
+      ->check(CLI::NonNegativeNumber);
+  pred->add_flag("--overlap", dep.overlap,
+                 "hide communication behind compute, per layer, up to the smaller of the two");
+  pred->add_option("--dispatch-dtype", dep.dispatch_dtype,
+                   "the MoE dispatch all-to-all's type: fp8 or bf16 (empty: the activations')");
+  pred->add_option("--redundant-experts", dep.redundant_experts,
+                   "expert parallelism: extra expert replicas over the ep GPUs");
   pred->add_flag("--json", json, "JSON instead of tables");
 
   batchcost::ServeArgs sa;

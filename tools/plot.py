@@ -358,7 +358,9 @@ def speed_cost(r, out, written, skipped, batchcost):
         d = doc["deployment"]
         label = (f"{doc['model']['display_name']}: {d['gpus']} GPU(s), tp {d['tp']}, ep {d['ep']}"
                  + (", bf16 weights" if weights else ""))
-        steps = doc["steps"]
+        steps = [s for s in doc["steps"] if s.get("fits", True)]  # impossible batches: off
+        if not steps:
+            continue
         xs = [s["tokens_per_s_per_user"] for s in steps]
         ys = [s["gpu_hours_per_million_tokens"] for s in steps]
         ax.plot(xs, ys, "o-", color=f"C{i}", label=label, markersize=4)
