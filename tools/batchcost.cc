@@ -297,13 +297,17 @@ int main(int argc, char** argv) {
   bool json = false;
 
   CLI::App* fit = app.add_subcommand("fit", "fit the model's constants to results");
-  fit->add_option("PATH", paths, "results folders or files")->required();
+  fit->add_option("PATH", paths,
+                  "results folders or files; an nccl-tests log may name its op and ranks: "
+                  "LOG:op=all_reduce,ranks=16")
+      ->required();
   fit->add_option("--out", out, "write model.json here");
   fit->add_option("--validate", validate, "a family to predict, not fit (moe always)");
   fit->add_flag("--json", json, "print model.json instead of tables");
 
   CLI::App* val = app.add_subcommand("validate", "measured against predicted, per benchmark");
-  val->add_option("PATH", paths, "results folders or files")->required();
+  val->add_option("PATH", paths, "results folders or files (LOG:op=NAME,ranks=N as for fit)")
+      ->required();
   val->add_option("--model", model, "a model.json (default: fit these results first)");
   val->add_option("--validate", validate, "a family to predict, not fit (moe always)");
   val->add_flag("--json", json, "JSON instead of tables");
