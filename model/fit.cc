@@ -262,8 +262,7 @@ std::vector<Line> find_regimes(std::vector<std::pair<double, double>> raw) {
       total += std::min(r * r, kClipLog * kClipLog);
     }
     double dn = static_cast<double>(n);
-    double variance =
-        std::max(total / std::max(dn - 2.0 * k, 1.0), kNoiseFloor * kNoiseFloor);
+    double variance = std::max(total / std::max(dn - 2.0 * k, 1.0), kNoiseFloor * kNoiseFloor);
     double bic = dn * std::log(variance) + (3.0 * k - 1) * std::log(dn);
     if (bic < best_bic - 1e-9) best_bic = bic, chosen = lines;
   }
@@ -390,8 +389,7 @@ DataBounds data_bounds(const std::vector<Sample>& samples, const std::vector<siz
     // From the largest size down: the third smallest time per collective at that size or above.
     std::vector<double> smallest;  // at most kRobustRank, ascending
     for (size_t m = v.size(); m-- > 0;) {
-      smallest.insert(std::upper_bound(smallest.begin(), smallest.end(), v[m].second),
-                      v[m].second);
+      smallest.insert(std::upper_bound(smallest.begin(), smallest.end(), v[m].second), v[m].second);
       if (smallest.size() > kRobustRank) smallest.pop_back();
       v[m].second = smallest.back();
     }
@@ -472,8 +470,8 @@ Layout layout_of(const Constants& c, const DataBounds& b, const std::set<std::st
                            held.count(name) > 0);
   }
   if (c.hbm_bytes_per_s) {
-    l.hbm = l.add("W", c.hbm_bytes_per_s->value, held.count("W") ? 0 : b.hbm_max,
-                  held.count("W") > 0);
+    l.hbm =
+        l.add("W", c.hbm_bytes_per_s->value, held.count("W") ? 0 : b.hbm_max, held.count("W") > 0);
   }
   for (const auto& [key, regimes] : c.network) {
     for (size_t i = 0; i < regimes.size(); ++i) {
@@ -571,9 +569,11 @@ std::vector<Group> groups_of(const std::vector<Sample>& samples, const std::vect
   for (size_t i : fit_idx) {
     const Sample& s = samples[i];
     const Work& w = s.work;
-    Key key{{q(w.flops), q(w.bytes), q(w.net_bytes), w.launches, w.kernels, w.graph_nodes,
-             w.syncs, w.collectives, 0.0},
-            net_key_of(s), dtype_of(s), is_hot(s)};
+    Key key{{q(w.flops), q(w.bytes), q(w.net_bytes), w.launches, w.kernels, w.graph_nodes, w.syncs,
+             w.collectives, 0.0},
+            net_key_of(s),
+            dtype_of(s),
+            is_hot(s)};
     by_key[key].push_back(i);
   }
   if (quantum == 0 && by_key.size() > kMaxGroups) return groups_of(samples, fit_idx, 0.01);
@@ -643,7 +643,8 @@ GroupProblem::GroupProblem(Layout& l, const std::vector<Sample>& samples,
   for (const Group& g : groups) {
     ceres::LossFunction* rho = loss;
     if (g.m > 1) {
-      losses.push_back(std::make_unique<ceres::ScaledLoss>(loss, g.m, ceres::DO_NOT_TAKE_OWNERSHIP));
+      losses.push_back(
+          std::make_unique<ceres::ScaledLoss>(loss, g.m, ceres::DO_NOT_TAKE_OWNERSHIP));
       rho = losses.back().get();
     }
     n += add_sample(*problem, l, samples[g.rep], g.log_time, rho) ? 1 : 0;
@@ -743,7 +744,8 @@ Terms terms_of(const Constants& c, const Sample& s) {
   const Work& w = s.work;
   for (size_t k = 0; k < kKinds; ++k) {
     auto it = c.latency_s.find(std::string(kLatencyKinds[k]));
-    if (it != c.latency_s.end()) t.latency[k] = work_field(w, kLatencyCounters[k]) * it->second.value;
+    if (it != c.latency_s.end())
+      t.latency[k] = work_field(w, kLatencyCounters[k]) * it->second.value;
     t.total += t.latency[k];
   }
   double n = collective_count(w);
@@ -835,8 +837,8 @@ bool hold_unbound(Constants& c, std::set<std::string>& held, const std::vector<S
     e.low = floor;
     e.high = e.value;
     held.insert("W");
-    notes.push_back("W: no cache=cold sample is memory-bound; held at " +
-                    std::to_string(e.value) + " B/s (at least the rate its samples show)");
+    notes.push_back("W: no cache=cold sample is memory-bound; held at " + std::to_string(e.value) +
+                    " B/s (at least the rate its samples show)");
     changed = true;
   }
   for (auto it = c.network.begin(); it != c.network.end();) {
@@ -1135,8 +1137,8 @@ FitResult fit(const std::vector<Sample>& samples, const FitOptions& options) {
   for (const Sample& s : samples) {
     auto cache = s.labels.find("cache");
     if (cache != s.labels.end() && cache->second != "cold" && cache->second != "hot") {
-      throw InputError(s.source + ": benchmark '" + s.name + "': cache=" +
-                       cache->second.substr(0, 40) + " is neither cold nor hot");
+      throw InputError(s.source + ": benchmark '" + s.name +
+                       "': cache=" + cache->second.substr(0, 40) + " is neither cold nor hot");
     }
   }
   std::vector<size_t> fit_idx, hot_idx;
@@ -1209,9 +1211,8 @@ FitResult fit(const std::vector<Sample>& samples, const FitOptions& options) {
   }
   for (const auto& [family, u] : unpriced) {
     result.warnings.push_back("family " + family + ": " + std::to_string(u.first) + " of " +
-                              std::to_string(total[family]) +
-                              " samples cannot be priced (no " + u.second +
-                              "): its errors cover only the rest");
+                              std::to_string(total[family]) + " samples cannot be priced (no " +
+                              u.second + "): its errors cover only the rest");
   }
   return result;
 }

@@ -54,7 +54,7 @@ struct FitResult {
   Constants constants;
   std::vector<Role> roles;  // parallel to the samples
   std::map<std::string, Quality> quality;
-  std::vector<std::string> notes;             // constants left out or held, and why
+  std::vector<std::string> notes;              // constants left out or held, and why
   std::vector<Identification> identification;  // one per constant, in the table's order
   std::vector<std::string> warnings;           // families with samples no constant prices
   std::vector<std::string> refusals;           // why the model must not be written (non-empty)

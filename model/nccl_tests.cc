@@ -155,9 +155,9 @@ void guess_op_from(std::string_view text, int line, OpGuess& guess) {
   size_t at = 0;
   while ((at = text.find(kPerf, at)) != std::string_view::npos) {
     size_t begin = at;
-    while (begin > 0 && (std::islower(static_cast<unsigned char>(text[begin - 1])) ||
-                         std::isdigit(static_cast<unsigned char>(text[begin - 1])) ||
-                         text[begin - 1] == '_')) {
+    while (begin > 0 &&
+           (std::islower(static_cast<unsigned char>(text[begin - 1])) ||
+            std::isdigit(static_cast<unsigned char>(text[begin - 1])) || text[begin - 1] == '_')) {
       --begin;
     }
     size_t end = at + kPerf.size();
@@ -189,13 +189,17 @@ void guess_op_from(std::string_view text, int line, OpGuess& guess) {
 std::optional<coll::Op> op_from_file_name(const std::string& path) {
   std::string name;
   for (char c : path.substr(path.find_last_of('/') + 1)) {
-    if (c != '_' && c != '-') name += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (c != '_' && c != '-')
+      name += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   }
   // Longest names first, so that "allreduce" is not taken for "reduce".
   static const std::vector<std::pair<std::string, coll::Op>> kNames = {
-      {"reducescatter", coll::Op::reduce_scatter}, {"allreduce", coll::Op::all_reduce},
-      {"allgather", coll::Op::all_gather},         {"alltoall", coll::Op::all_to_all},
-      {"broadcast", coll::Op::broadcast},          {"sendrecv", coll::Op::send_recv},
+      {"reducescatter", coll::Op::reduce_scatter},
+      {"allreduce", coll::Op::all_reduce},
+      {"allgather", coll::Op::all_gather},
+      {"alltoall", coll::Op::all_to_all},
+      {"broadcast", coll::Op::broadcast},
+      {"sendrecv", coll::Op::send_recv},
       {"reduce", coll::Op::reduce}};
   for (const auto& [key, op] : kNames) {
     if (name.find(key) != std::string::npos) return op;
@@ -254,10 +258,9 @@ std::string format_double(double v) {
 // Bytes per element of nccl-tests' type names; 0 for a name it does not know.
 std::size_t element_bytes(std::string_view type) {
   static const std::vector<std::pair<std::string_view, std::size_t>> kSizes = {
-      {"int8", 1},    {"uint8", 1},    {"char", 1},     {"f8e4m3", 1},  {"f8e5m2", 1},
-      {"half", 2},    {"float16", 2},  {"bfloat16", 2}, {"int32", 4},   {"uint32", 4},
-      {"int", 4},     {"float", 4},    {"float32", 4},  {"int64", 8},   {"uint64", 8},
-      {"double", 8},  {"float64", 8}};
+      {"int8", 1},    {"uint8", 1},    {"char", 1},   {"f8e4m3", 1}, {"f8e5m2", 1}, {"half", 2},
+      {"float16", 2}, {"bfloat16", 2}, {"int32", 4},  {"uint32", 4}, {"int", 4},    {"float", 4},
+      {"float32", 4}, {"int64", 8},    {"uint64", 8}, {"double", 8}, {"float64", 8}};
   for (const auto& [name, bytes] : kSizes) {
     if (name == type) return bytes;
   }
@@ -359,17 +362,16 @@ coll::Op choose_op(const std::string& source, const NcclTestsOptions& options,
     if (g->op) {
       if (!ev.ops.count(*g->op)) {
         throw ReadError(source, g->line,
-                        "the log names " + std::string(coll::op_name(*g->op)) +
-                            " but its table (" + ev.why + ") fits " +
-                            (ev.ops.empty() ? "no op" : op_list(ev.ops)) +
+                        "the log names " + std::string(coll::op_name(*g->op)) + " but its table (" +
+                            ev.why + ") fits " + (ev.ops.empty() ? "no op" : op_list(ev.ops)) +
                             "; name the op: PATH:op=NAME");
       }
       return *g->op;
     }
     if (!g->unknown_binary.empty()) {
-      throw ReadError(source, g->line,
-                      "unknown op: '" + g->unknown_binary +
-                          "' is not one of the collectives batchcost models");
+      throw ReadError(
+          source, g->line,
+          "unknown op: '" + g->unknown_binary + "' is not one of the collectives batchcost models");
     }
   }
   if (ev.ops.size() == 1) return *ev.ops.begin();
@@ -581,14 +583,15 @@ std::optional<Units> parse_units(const std::string& source, int line,
     if (unit == "TB/s") b = 1e3;
     if (!t && !b) {
       throw ReadError(source, line,
-                      "unknown unit '(" + excerpt(unit) + ")' in the units row (time: ns, us, ms, "
-                      "s; bandwidth: MB/s, GB/s, TB/s)");
+                      "unknown unit '(" + excerpt(unit) +
+                          ")' in the units row (time: ns, us, ms, "
+                          "s; bandwidth: MB/s, GB/s, TB/s)");
     }
     std::optional<double>& seen = t ? time : bw;
     const double value = t ? *t : *b;
     if (seen && *seen != value) {
-      throw ReadError(source, line, "the units row mixes units of " +
-                                        std::string(t ? "time" : "bandwidth"));
+      throw ReadError(source, line,
+                      "the units row mixes units of " + std::string(t ? "time" : "bandwidth"));
     }
     seen = value;
   }
@@ -677,8 +680,7 @@ std::optional<int> device_line_rank(const std::string& source, int line,
   if (!word("Rank") || !number()) return std::nullopt;
   const std::string_view rank_text = t[i - 1];
   if (word("Group") && !number()) return std::nullopt;
-  if (!word("Pid") || !number() || !word("on") || i++ >= t.size() || !word("device") ||
-      !number()) {
+  if (!word("Pid") || !number() || !word("on") || i++ >= t.size() || !word("device") || !number()) {
     return std::nullopt;
   }
   auto rank = parse_u64(rank_text);
@@ -955,12 +957,14 @@ PathOptions split_path_options(const std::string& arg) {
     const std::string item = spec.substr(begin, end - begin);
     begin = end + 1;
     const size_t eq = item.find('=');
-    const std::string key = item.substr(0, eq), value = eq == std::string::npos ? "" : item.substr(eq + 1);
+    const std::string key = item.substr(0, eq),
+                      value = eq == std::string::npos ? "" : item.substr(eq + 1);
     if (key == "op" && !value.empty()) {
       try {
         coll::parse_op(value);
       } catch (const std::invalid_argument& e) {
-        throw ReadError(arg.substr(0, colon), 0, std::string("op=") + excerpt(value) + ": " + e.what());
+        throw ReadError(arg.substr(0, colon), 0,
+                        std::string("op=") + excerpt(value) + ": " + e.what());
       }
       options.op = value;
     } else if (key == "ranks") {

@@ -30,8 +30,7 @@ inline bool regime_range_ok(const Regime& regime, double bytes, double factor = 
 }
 
 // The same for the regime network_time() uses at `bytes`.
-inline bool regime_range_ok(const std::vector<Regime>& regimes, double bytes,
-                            double factor = 4.0) {
+inline bool regime_range_ok(const std::vector<Regime>& regimes, double bytes, double factor = 4.0) {
   const int i = envelope_regime(regimes, bytes);
   return i < 0 || regime_range_ok(regimes[static_cast<std::size_t>(i)], bytes, factor);
 }

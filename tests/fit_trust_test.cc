@@ -29,7 +29,8 @@ using testing::run_in;
 
 // A fresh folder under the build's temporary directory.
 fs::path scratch(const std::string& name) {
-  fs::path dir = fs::temp_directory_path() / ("batchcost_fit_trust_" + std::to_string(getpid())) / name;
+  fs::path dir =
+      fs::temp_directory_path() / ("batchcost_fit_trust_" + std::to_string(getpid())) / name;
   fs::remove_all(dir);
   fs::create_directories(dir);
   return dir;
@@ -96,8 +97,8 @@ TEST(FitTrust, ALogIsReadOnceFromAPipeOrAFifoWhateverItsName) {
   const fs::path dir = scratch("pipe");
   const std::string log = (fixture_dir("nccl-tests") / "all_reduce_h100_8gpu.txt").string();
   // A pipe: was reported empty (read twice).
-  auto run = run_in(dir, "/bin/sh", "-c \"cat '" + log + "' | '" + BATCHCOST_EXE +
-                                        "' fit /dev/stdin --json\"");
+  auto run = run_in(dir, "/bin/sh",
+                    "-c \"cat '" + log + "' | '" + BATCHCOST_EXE + "' fit /dev/stdin --json\"");
   EXPECT_EQ(run.status, 0) << run.out;
   EXPECT_NE(run.out.find("\"all_reduce\""), std::string::npos);
   // A FIFO: was a hang. timeout guards the test, not the program.
@@ -125,7 +126,8 @@ TEST(FitTrust, ALogIsReadOnceFromAPipeOrAFifoWhateverItsName) {
 }
 
 TEST(FitTrust, RegimesKeepTheirSizeRangeInModelJson) {
-  Inputs in = read_inputs({(fixture_dir("nccl-tests") / "all_reduce_h100_16gpu_mpirun.txt").string()});
+  Inputs in =
+      read_inputs({(fixture_dir("nccl-tests") / "all_reduce_h100_16gpu_mpirun.txt").string()});
   FitResult r = fit(in.samples);
   const std::vector<Regime>& regimes = r.constants.network.at({"all_reduce", 16});
   int n = 0;

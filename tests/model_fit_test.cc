@@ -287,7 +287,7 @@ TEST(Fit, ValidationFamiliesAndHotCacheAreNotFitted) {
   EXPECT_EQ(g.quality.at("gemm").role, "validate");
   EXPECT_TRUE(g.constants.flops_per_s.empty());  // no fitted sample has FLOPs: no P at all
   EXPECT_EQ(g.quality.at("gemm").n, 0);          // so no gemm sample can be predicted
-  ASSERT_FALSE(g.warnings.empty());               // and the fit says so, loudly
+  ASSERT_FALSE(g.warnings.empty());              // and the fit says so, loudly
   EXPECT_NE(g.warnings.front().find("family gemm: "), std::string::npos) << g.warnings.front();
   EXPECT_NE(g.warnings.front().find("cannot be priced (no P["), std::string::npos);
 }

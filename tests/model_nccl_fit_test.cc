@@ -80,10 +80,11 @@ TEST_P(NcclTestsFit, EnvelopeMatchesSmallAndLargeSizes) {
   const Quality& q = r.quality.at("collective");
   EXPECT_EQ(q.n, static_cast<int>(in.samples.size()));
   EXPECT_LT(q.median_abs_rel_err, c.max_median_err) << c.file;
-  std::printf("%s: %zu regimes, latency %.2f us (fastest %.2f us), bandwidth %.1f GB/s (busbw at "
-              "largest %.1f GB/s), median |err| %.1f%%, p90 %.1f%%\n",
-              c.file, regimes.size(), min_latency * 1e6, fastest * 1e6, max_bandwidth / 1e9,
-              busbw_largest / 1e9, 100 * q.median_abs_rel_err, 100 * q.p90_abs_rel_err);
+  std::printf(
+      "%s: %zu regimes, latency %.2f us (fastest %.2f us), bandwidth %.1f GB/s (busbw at "
+      "largest %.1f GB/s), median |err| %.1f%%, p90 %.1f%%\n",
+      c.file, regimes.size(), min_latency * 1e6, fastest * 1e6, max_bandwidth / 1e9,
+      busbw_largest / 1e9, 100 * q.median_abs_rel_err, 100 * q.p90_abs_rel_err);
 }
 
 INSTANTIATE_TEST_SUITE_P(
@@ -145,10 +146,11 @@ TEST_P(PublishedHeldOut, PredictsHeldOutSizes) {
   const Quality& held = r.quality.at("collective_held_out");
   EXPECT_GT(held.n, 0);
   EXPECT_LT(held.median_abs_rel_err, c.max_median_err * 2) << c.file;
-  std::printf("%s: fitted %d (median %.1f%%, p90 %.1f%%), held out %d sizes' samples: median "
-              "%.1f%%, p90 %.1f%%\n",
-              c.file, fitted.n, 100 * fitted.median_abs_rel_err, 100 * fitted.p90_abs_rel_err,
-              held.n, 100 * held.median_abs_rel_err, 100 * held.p90_abs_rel_err);
+  std::printf(
+      "%s: fitted %d (median %.1f%%, p90 %.1f%%), held out %d sizes' samples: median "
+      "%.1f%%, p90 %.1f%%\n",
+      c.file, fitted.n, 100 * fitted.median_abs_rel_err, 100 * fitted.p90_abs_rel_err, held.n,
+      100 * held.median_abs_rel_err, 100 * held.p90_abs_rel_err);
 }
 
 INSTANTIATE_TEST_SUITE_P(

@@ -63,7 +63,8 @@ TEST(NcclTestsReader, SingleNodeAllReduce8Gpus) {
   EXPECT_EQ(find(log, 1073741824, false).labels.at("redop"), "sum");
   EXPECT_EQ(log.samples.front().name,
             "collective/all_reduce/ranks:8/dtype:fp32/redop:sum/bytes:134217728/inplace:0/"
-            "nccl-tests:" + fixture("all_reduce_h100_8gpu.txt"));
+            "nccl-tests:" +
+                fixture("all_reduce_h100_8gpu.txt"));
   EXPECT_EQ(log.samples.front().labels.at("inplace"), "0");
   EXPECT_EQ(log.samples[1].labels.at("inplace"), "1");
 }
@@ -116,7 +117,8 @@ TEST(NcclTestsReader, JsonOutput) {
   EXPECT_DOUBLE_EQ(find(log, 536870912, true).time_s, 2181.4e-6);
   EXPECT_EQ(log.samples.back().name,
             "collective/all_reduce/ranks:8/dtype:fp32/redop:sum/bytes:536870912/inplace:1/"
-            "nccl-tests:" + fixture("all_reduce_8gpu_constructed.json"));
+            "nccl-tests:" +
+                fixture("all_reduce_8gpu_constructed.json"));
 }
 
 // A made-up log, built from the first row of the single-node fixture.
@@ -321,19 +323,20 @@ TEST(NcclTestsReader, LongLinesDoNotCrash) {
 }
 
 TEST(NcclTestsReader, HugeRanksAreRefusedNotWrapped) {
-  expect_read_error("#  Rank 2147483647 Group  0 Pid 1 on node device  0 [0x18] NVIDIA H100\n" +
-                        kHeader + kRow,
-                    "rank 2147483647 is beyond the largest communicator", 1);
-  expect_read_error("#  Rank 99999999999999999999999 Group 0 Pid 1 on n device 0 [0] H100\n" +
-                        kHeader + kRow,
-                    "beyond the largest communicator", 1);
+  expect_read_error(
+      "#  Rank 2147483647 Group  0 Pid 1 on node device  0 [0x18] NVIDIA H100\n" + kHeader + kRow,
+      "rank 2147483647 is beyond the largest communicator", 1);
+  expect_read_error(
+      "#  Rank 99999999999999999999999 Group 0 Pid 1 on n device 0 [0] H100\n" + kHeader + kRow,
+      "beyond the largest communicator", 1);
   const std::string json =
       R"({"args":["./all_reduce_perf"],"config":{"nthreads":65536,"ngpus":65536,)"
       R"("devices":[{"rank":0}]},"results":[]})";
   expect_read_error(json, "config: devices * nthreads * ngpus is beyond", 0);
   expect_read_error(
-      kHeader + "   99999999999999999999999      33554432     float     sum      -1    613.3  "
-                "218.85  382.99      0    614.3  218.48  382.34      0\n",
+      kHeader +
+          "   99999999999999999999999      33554432     float     sum      -1    613.3  "
+          "218.85  382.99      0    614.3  218.48  382.34      0\n",
       "size '99999999999999999999999' is not a byte count", 4);
 }
 
@@ -355,7 +358,8 @@ TEST(NcclTestsReader, UnitsRowIsHonouredOrRefused) {
       "unknown unit '(ks)'", 3);
   // No units row, but the times are milliseconds: algbw contradicts size / time.
   expect_read_error(
-      header + "   134217728      33554432     float     sum      -1   0.6133  218.85  382.99      0\n",
+      header +
+          "   134217728      33554432     float     sum      -1   0.6133  218.85  382.99      0\n",
       "algbw 218.85 GB/s contradicts size / time", 3);
 }
 
@@ -374,8 +378,9 @@ TEST(NcclTestsReader, JsonNegativeBandwidthAndHugeNumbers) {
                            R"("bus_bw":-1.75,"nwrong":0}}]})",
                     "results[0].out_of_place.alg_bw: negative", 0);
   // Was: an uncaught out_of_range from nlohmann::json.
-  expect_read_error(head + R"("results":[{"size":8,"type":"float","out_of_place":{"time":1e400}}]})",
-                    "not valid JSON", 0);
+  expect_read_error(
+      head + R"("results":[{"size":8,"type":"float","out_of_place":{"time":1e400}}]})",
+      "not valid JSON", 0);
 }
 
 TEST(NcclTestsReader, DtypeNames) {
