@@ -31,6 +31,11 @@ struct Estimate {
 struct Regime {
   Estimate latency_s;
   Estimate bytes_per_s;  // per-GPU receive bandwidth
+  // The bytes per collective of the fitted samples on which this line is the envelope, and how
+  // many they are (n = 0: not known, e.g. a model.json written before ranges were kept).
+  double bytes_min = 0;
+  double bytes_max = 0;
+  int n = 0;
 };
 
 // A network operation: its op label and its number of ranks.

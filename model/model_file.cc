@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -101,6 +102,11 @@ ordered_json model_to_json(const ModelFile& m) {
     for (const Regime& r : regimes) {
       values.push_back({{"latency_s", round_significant(r.latency_s.value, 6)},
                         {"bytes_per_s", round_significant(r.bytes_per_s.value, 6)}});
+      if (r.n > 0) {  // the sizes it was fitted on (bytes per collective), for predict's check
+        values.back()["bytes_range"] = {round_significant(r.bytes_min, 6),
+                                        round_significant(r.bytes_max, 6)};
+        values.back()["n"] = r.n;
+      }
       bounds.push_back(
           {{"latency_s", interval_of(r.latency_s)}, {"bytes_per_s", interval_of(r.bytes_per_s)}});
     }
@@ -123,6 +129,7 @@ ordered_json model_to_json(const ModelFile& m) {
   doc["quality"] = quality;
   doc["sources"] = m.sources;
   if (!m.notes.empty()) doc["notes"] = m.notes;
+  if (!m.identification.empty()) doc["identification"] = m.identification;
   return doc;
 }
 
@@ -181,6 +188,22 @@ ModelFile model_from_json(const json& doc, const std::string& source) {
               {r.estimate(list[i]["latency_s"], child(iv_i, "latency_s"), at + ".latency_s"),
                r.estimate(list[i]["bytes_per_s"], child(iv_i, "bytes_per_s"),
                           at + ".bytes_per_s")});
+          if (list[i].contains("bytes_range")) {
+            const json& br = list[i]["bytes_range"];
+            if (!br.is_array() || br.size() != 2 || !br[0].is_number() || !br[1].is_number() ||
+                !(br[0].get<double>() >= 0) || !(br[1].get<double>() >= br[0].get<double>()) ||
+                !std::isfinite(br[1].get<double>())) {
+              r.fail("constants." + at + ".bytes_range", "not [low, high] bytes");
+            }
+            if (!list[i].contains("n") || !list[i]["n"].is_number_unsigned() ||
+                list[i]["n"].get<std::uint64_t>() < 1 ||
+                list[i]["n"].get<std::uint64_t>() > 1000000000) {
+              r.fail("constants." + at + ".n", "not a positive sample count");
+            }
+            regimes.back().bytes_min = br[0].get<double>();
+            regimes.back().bytes_max = br[1].get<double>();
+            regimes.back().n = static_cast<int>(list[i]["n"].get<std::uint64_t>());
+          }
         }
       }
     }
@@ -198,6 +221,9 @@ ModelFile model_from_json(const json& doc, const std::string& source) {
         out.p90_abs_rel_err = q["p90_abs_rel_err"].get<double>();
       }
     }
+  }
+  if (doc.contains("identification") && doc["identification"].is_object()) {
+    m.identification = nlohmann::ordered_json::parse(doc["identification"].dump());
   }
   if (doc.contains("sources") && doc["sources"].is_array()) {
     for (const auto& s : doc["sources"]) {

@@ -20,6 +20,9 @@ struct ModelFile {
   std::map<std::string, Quality> quality;
   std::vector<std::string> sources;
   std::vector<std::string> notes;  // constants left out by the fit, and why
+  // How well the data determines each constant (fit.h, identification_json); written when not
+  // empty, read back as it is.
+  nlohmann::ordered_json identification = nlohmann::ordered_json::object();
 };
 
 // Rounds to `digits` significant digits, so that files and tables do not carry the last bits

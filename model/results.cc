@@ -360,7 +360,7 @@ std::vector<std::string> expand_path(const std::string& path) {
   return files;
 }
 
-void read_file_into(const std::string& path, Inputs& inputs) {
+void read_file_into(const std::string& path, Inputs& inputs, const NcclTestsOptions& nccl) {
   std::string text = read_text(path);
   json doc = json::parse(text, nullptr, /*allow_exceptions=*/false);
   if (doc.is_object() && doc.contains("benchmarks")) {
@@ -391,7 +391,7 @@ void read_file_into(const std::string& path, Inputs& inputs) {
   if (nccl_json || (doc.is_discarded() && !looks_like_json)) {
     NcclTestsLog log;
     try {
-      log = read_nccl_tests(path);
+      log = parse_nccl_tests(text, path, nccl);  // the text read above: a pipe is read once
     } catch (const ReadError& e) {
       throw InputError(e.what());
     }
@@ -408,8 +408,19 @@ void read_file_into(const std::string& path, Inputs& inputs) {
 
 Inputs read_inputs(const std::vector<std::string>& paths, bool allow_models) {
   Inputs inputs;
-  for (const std::string& path : paths) {
-    for (const std::string& file : expand_path(path)) read_file_into(file, inputs);
+  for (const std::string& arg : paths) {
+    // "nccl.log:op=all_reduce,ranks=16": the nccl-tests reader's options, unless the whole
+    // argument names a file.
+    std::error_code ec;
+    PathOptions po{arg, {}, false};
+    if (!std::filesystem::exists(arg, ec)) {
+      try {
+        po = split_path_options(arg);
+      } catch (const ReadError& e) {
+        throw InputError(e.what());
+      }
+    }
+    for (const std::string& file : expand_path(po.path)) read_file_into(file, inputs, po.options);
   }
   auto by_name = [](const Sample& a, const Sample& b) {
     return std::tie(a.name, a.source) < std::tie(b.name, b.source);

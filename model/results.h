@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "model/nccl_tests.h"
 #include "model/sample.h"
 
 namespace batchcost {
@@ -47,7 +48,8 @@ struct Inputs {
 std::vector<std::string> expand_path(const std::string& path);
 
 // Reads one file, choosing the reader by content, and adds what it holds to `inputs`.
-void read_file_into(const std::string& path, Inputs& inputs);
+// `nccl` holds the nccl-tests reader's options (PATH:op=NAME,ranks=N), for a log.
+void read_file_into(const std::string& path, Inputs& inputs, const NcclTestsOptions& nccl = {});
 
 // Reads every path; rejects samples that contradict each other across files. Samples are
 // required unless `allow_models` and some model.json was read.

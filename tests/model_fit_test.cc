@@ -264,11 +264,20 @@ TEST(Fit, ValidationFamiliesAndHotCacheAreNotFitted) {
   nothing.family = "launch";
   nothing.time_s = 1e-6;
   samples.insert(samples.end(), {moe, hot, nothing});
+  // A hot sample whose HBM traffic decides its time stays out; a hot sample whose time is its
+  // latency (the smallest copy, bytes / W under 1% of it) informs the latency (issue 12: all
+  // were thrown away).
+  Sample big_hot = samples[20];  // a memory sample of 2^20 bytes: memory-bound
+  big_hot.name = "memory/copy_kernel/big_hot";
+  big_hot.labels["cache"] = "hot";
+  big_hot.time_s /= 10;
+  samples.push_back(big_hot);
   FitResult r = fit(samples);
-  EXPECT_EQ(r.roles[r.roles.size() - 3], Role::kValidate);
-  EXPECT_EQ(r.roles[r.roles.size() - 2], Role::kExcluded);
-  EXPECT_EQ(r.roles[r.roles.size() - 1], Role::kNotModelled);
-  EXPECT_NEAR(r.constants.hbm_bytes_per_s->value / 3e12, 1, 1e-3);
+  EXPECT_EQ(r.roles[r.roles.size() - 4], Role::kValidate);
+  EXPECT_EQ(r.roles[r.roles.size() - 3], Role::kFit);  // hot, latency-bound: fitted
+  EXPECT_EQ(r.roles[r.roles.size() - 2], Role::kNotModelled);
+  EXPECT_EQ(r.roles[r.roles.size() - 1], Role::kExcluded);  // hot, HBM-bound: not fitted
+  EXPECT_NEAR(r.constants.hbm_bytes_per_s->value / 3e12, 1, 2e-3);
   EXPECT_EQ(r.quality.at("moe").role, "validate");
   EXPECT_NEAR(r.quality.at("moe").median_abs_rel_err, 0.9, 1e-3);
 
@@ -278,9 +287,14 @@ TEST(Fit, ValidationFamiliesAndHotCacheAreNotFitted) {
   EXPECT_EQ(g.quality.at("gemm").role, "validate");
   EXPECT_TRUE(g.constants.flops_per_s.empty());  // no fitted sample has FLOPs: no P at all
   EXPECT_EQ(g.quality.at("gemm").n, 0);          // so no gemm sample can be predicted
+  ASSERT_FALSE(g.warnings.empty());              // and the fit says so, loudly
+  EXPECT_NE(g.warnings.front().find("family gemm: "), std::string::npos) << g.warnings.front();
+  EXPECT_NE(g.warnings.front().find("cannot be priced (no P["), std::string::npos);
 }
 
-TEST(Fit, AConstantWithoutDataIsAbsent) {
+// Issue 12: a constant no sample binds used to be dropped, and every sample declaring it became
+// unpriceable (a memory family that determined W reported n = 0). It is held at its bound now.
+TEST(Fit, AnUnboundConstantIsHeldAtItsBoundAndEverySampleIsPriced) {
   Generator gen(truth(), 0.0, 1);
   for (int i = 12; i <= 30; ++i) {
     double b = std::pow(2.0, i);
@@ -291,12 +305,49 @@ TEST(Fit, AConstantWithoutDataIsAbsent) {
   }
   gen.add("collective/h2d/one_size", {.net_bytes = 1 << 20, .collectives = 1}, {{"op", "h2d"}}, 1);
   FitResult r = fit(gen.samples);
-  EXPECT_TRUE(r.constants.flops_per_s.empty());
+  ASSERT_EQ(r.constants.flops_per_s.count("bf16"), 1u);  // held, not dropped
+  const Estimate& p = r.constants.flops_per_s.at("bf16");
+  // At least the rate its samples show, and low enough that none becomes compute-bound.
+  EXPECT_GE(p.value, 0.99 * 3e12 / 8);
+  EXPECT_LE(p.low, p.value);
   EXPECT_TRUE(r.constants.network.empty());
   EXPECT_TRUE(r.constants.hbm_bytes_per_s);
-  EXPECT_EQ(r.notes, (std::vector<std::string>{
-                         "network h2d/1: absent, needs at least two sizes (has 1 sample)",
-                         "P[bf16]: absent, no sample is compute-bound"}));
+  ASSERT_EQ(r.notes.size(), 2u);
+  EXPECT_EQ(r.notes[0], "network h2d/1: absent, needs at least two sizes (has 1 sample)");
+  EXPECT_EQ(r.notes[1].rfind("P[bf16]: no sample is compute-bound; held at", 0), 0u) << r.notes[1];
+  EXPECT_EQ(r.quality.at("memory").n, 38);  // every memory sample priced
+  EXPECT_LT(r.quality.at("memory").median_abs_rel_err, 1e-3);
+  bool found = false;
+  for (const Identification& id : r.identification) {
+    if (id.name == "P[bf16]") {
+      found = true;
+      EXPECT_EQ(id.status, "bounded");
+    }
+    if (id.name == "W") {
+      EXPECT_EQ(id.status, "identified");
+    }
+  }
+  EXPECT_TRUE(found);
+  // The collective of one size is unpriced: a loud warning, not a silent n.
+  ASSERT_EQ(r.warnings.size(), 1u);
+  EXPECT_NE(r.warnings[0].find("family collective: 1 of 1 samples cannot be priced"),
+            std::string::npos)
+      << r.warnings[0];
+}
+
+// Issue 12: a negligible latency made every sample declaring it unpriceable.
+TEST(Fit, ANegligibleLatencyPricesItsSamples) {
+  Generator gen(truth(), 0.0, 1);
+  for (int i = 28; i <= 34; ++i) {  // 256 MiB .. 16 GiB: the 1.5 us kernel cost is < 2%
+    double b = std::pow(2.0, i);
+    gen.add("memory/copy/" + std::to_string(i), {.bytes = b, .kernels = 1}, {{"cache", "cold"}});
+  }
+  FitResult r = fit(gen.samples);
+  ASSERT_TRUE(r.constants.latency_s.count("kernel"));
+  EXPECT_LE(r.constants.latency_s.at("kernel").value, 0.05 * std::pow(2.0, 28) / 3e12);
+  EXPECT_EQ(r.quality.at("memory").n, 7);  // was 0
+  EXPECT_TRUE(r.warnings.empty());
+  EXPECT_NEAR(r.constants.hbm_bytes_per_s->value / 3e12, 1, 1e-3);
 }
 
 TEST(Fit, NothingToFitIsAnError) {

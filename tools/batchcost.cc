@@ -1,6 +1,6 @@
 // batchcost: the command line of the fitter (DESIGN.md, "The command line"). Host C++ only.
 //
-//   batchcost fit PATH... [--out FILE] [--validate FAMILY]... [--json]
+//   batchcost fit PATH... [--out FILE] [--validate FAMILY]... [--json] [--force]
 //   batchcost validate PATH... [--model FILE] [--validate FAMILY]... [--json]
 //   batchcost compare BASELINE CANDIDATE [--validate FAMILY]... [--json]
 //   batchcost predict --hardware MODEL.json --model NAME|FILE [--batch LIST] [--context N]
@@ -25,6 +25,7 @@
 #include <fstream>
 #include <iostream>
 #include <optional>
+#include <map>
 #include <set>
 #include <sstream>
 #include <string>
@@ -83,19 +84,30 @@ ModelFile model_of(const Inputs& in, const FitResult& r) {
   m.quality = r.quality;
   m.sources = in.sources;
   m.notes = r.notes;
+  m.identification = identification_json(r.identification);
   return m;
 }
 
 int run_fit(const std::vector<std::string>& paths, const std::string& out_path,
-            const std::vector<std::string>& validate, bool json) {
+            const std::vector<std::string>& validate, bool json, bool force) {
   Inputs in = read_inputs(paths);
   FitResult r = fit(in.samples, options_with(validate));
+  // A fit that did not converge, or put a rate beyond what any sample shows, is not a model:
+  // exit 3, nothing written, unless --force.
+  for (const std::string& why : r.refusals) {
+    std::cerr << (force ? "warning: " : "batchcost: fit refused: ") << why << "\n";
+  }
+  if (!r.refusals.empty() && !force) {
+    std::cerr << "batchcost: no model written (--force writes it anyway)\n";
+    return 3;
+  }
   ModelFile m = model_of(in, r);
   nlohmann::ordered_json model = model_to_json(m);
   model["batchcost"] = version_json();  // which batchcost fitted it
   std::string doc = model.dump(2) + "\n";
   if (!out_path.empty()) write_file_atomically(out_path, doc);
   for (const std::string& w : in.warnings) std::cerr << "warning: " << w << "\n";
+  for (const std::string& w : r.warnings) std::cerr << "warning: " << w << "\n";
   if (json) {
     std::cout << doc;
     return 0;
@@ -105,6 +117,9 @@ int run_fit(const std::vector<std::string>& paths, const std::string& out_path,
             << constants_table(r.constants) << "\n";
   for (const std::string& note : r.notes) std::cout << "note: " << note << "\n";
   if (!r.notes.empty()) std::cout << "\n";
+  std::cout << "identification (n: samples where the constant is half the time or more; "
+               "width: 95% interval / value; ! not identified)\n"
+            << identification_table(r.identification) << "\n";
   std::cout << "quality (|predicted / measured - 1|)\n" << quality_table(r.quality);
   bool header = false;
   for (size_t i = 0; i < in.samples.size(); ++i) {
@@ -134,6 +149,15 @@ int run_validate(const std::vector<std::string>& paths, const std::string& model
   for (const Sample& s : in.samples) roles.push_back(role_of(s, options));
   std::vector<ValidationRow> rows = validation_rows(in.samples, roles, constants);
   for (const std::string& w : in.warnings) std::cerr << "warning: " << w << "\n";
+  std::map<std::string, int> unpriced;
+  for (size_t i = 0; i < in.samples.size(); ++i) {
+    if (roles[i] == Role::kNotModelled) continue;
+    if (!predict(constants, in.samples[i]).missing.empty()) ++unpriced[in.samples[i].family];
+  }
+  for (const auto& [family, n] : unpriced) {
+    std::cerr << "warning: family " << family << ": " << n
+              << " samples cannot be priced by these constants\n";
+  }
   if (json) {
     std::cout << validation_json(rows).dump(2) << "\n";
     return 0;
@@ -438,13 +462,21 @@ int main(int argc, char** argv) {
   bool json = false;
 
   CLI::App* fit = app.add_subcommand("fit", "fit the model's constants to results");
-  fit->add_option("PATH", paths, "results folders or files")->required();
+  fit->add_option("PATH", paths,
+                  "results folders or files; an nccl-tests log may name its op and ranks: "
+                  "LOG:op=all_reduce,ranks=16")
+      ->required();
   fit->add_option("--out", out, "write model.json here");
   fit->add_option("--validate", validate, "a family to predict, not fit (moe always)");
   fit->add_flag("--json", json, "print model.json instead of tables");
+  bool force = false;
+  fit->add_flag("--force", force,
+                "write the model even when the fit refuses it (no convergence, a rate beyond "
+                "what any sample shows: exit 3 otherwise)");
 
   CLI::App* val = app.add_subcommand("validate", "measured against predicted, per benchmark");
-  val->add_option("PATH", paths, "results folders or files")->required();
+  val->add_option("PATH", paths, "results folders or files (LOG:op=NAME,ranks=N as for fit)")
+      ->required();
   val->add_option("--model", model, "a model.json (default: fit these results first)");
   val->add_option("--validate", validate, "a family to predict, not fit (moe always)");
   val->add_flag("--json", json, "JSON instead of tables");
@@ -530,7 +562,7 @@ int main(int argc, char** argv) {
     return app.exit(e) == 0 ? 0 : 2;
   }
   try {
-    if (fit->parsed()) return batchcost::run_fit(paths, out, validate, json);
+    if (fit->parsed()) return batchcost::run_fit(paths, out, validate, json, force);
     if (val->parsed()) return batchcost::run_validate(paths, model, validate, json);
     if (pred->parsed()) return batchcost::run_predict(pa, json);
     if (rep->parsed()) return batchcost::run_report(paths, out, plots, validate);
