@@ -12,6 +12,7 @@
 
 #include "model/fit.h"
 #include "model/forms.h"
+#include "model/model_file.h"
 #include "model/results.h"
 #include "model/select.h"
 
@@ -116,6 +117,82 @@ TEST(Forms, PredictDispatchesOnTheForm) {
   // A malformed shape label makes the sample unpriceable, not the program fail.
   s.labels["m"] = "-3";
   EXPECT_NE(predict(c, s).missing, "");
+}
+
+TEST(ModelFile, RefinedFormRoundTrip) {
+  ModelFile m;
+  m.constants = base();
+  m.constants.form = Form::kRefined;
+  m.constants.terms.overlap_p = {2.5, 2.0, 3.0};
+  m.constants.terms.k_half = {300, 250, 360};
+  m.constants.terms.saturating_sms = {0.1, 0.09, 0.11};
+  m.constants.terms.tile["fp8_e4m3"] = {128, 256};
+  m.constants.terms.sm_count = 132;
+  m.epoch = base();
+  m.heldout["gemm"] = {{18, "fit", 0.12, 0.26}, {18, "fit", 0.05, 0.17}};
+  m.selection = {"keep overlap: 12.69% -> 9.14%"};
+  nlohmann::json doc = nlohmann::json::parse(model_to_json(m).dump());
+  EXPECT_EQ(doc["schema"], "batchcost.model/2");
+  EXPECT_EQ(doc["form"], "refined");
+  ModelFile back = model_from_json(doc, "m.json");
+  EXPECT_EQ(back.constants.form, Form::kRefined);
+  EXPECT_EQ(back.constants.terms.overlap_p->value, 2.5);
+  EXPECT_EQ(back.constants.terms.k_half->low, 250);
+  EXPECT_EQ(back.constants.terms.saturating_sms->high, 0.11);
+  EXPECT_EQ(back.constants.terms.tile.at("fp8_e4m3"), (Tile{128, 256}));
+  EXPECT_EQ(back.constants.terms.sm_count, 132);
+  ASSERT_TRUE(back.epoch);
+  EXPECT_EQ(back.epoch->form, Form::kEpoch);
+  EXPECT_EQ(back.epoch->hbm_bytes_per_s->value, 3.0e12);
+  EXPECT_EQ(back.heldout.at("gemm").refined.p90_abs_rel_err, 0.17);
+  EXPECT_EQ(back.heldout.at("gemm").epoch.role, "fit");
+  EXPECT_EQ(back.selection, m.selection);
+  Sample s = gemm(4096, 4096, 512);
+  EXPECT_DOUBLE_EQ(predict(back.constants, s).time_s, predict(m.constants, s).time_s);
+}
+
+TEST(ModelFile, SchemaOneIsTheEpochForm) {
+  nlohmann::json doc = {{"schema", "batchcost.model/1"},
+                        {"form", "refined"},  // not a schema 1 key: ignored
+                        {"constants", {{"hbm_bytes_per_s", 3e12}}}};
+  ModelFile m = model_from_json(doc, "old.json");
+  EXPECT_EQ(m.constants.form, Form::kEpoch);
+  EXPECT_FALSE(m.epoch);
+}
+
+TEST(ModelFile, RejectsBadTermsNamingTheKey) {
+  auto message = [](nlohmann::json doc) {
+    try {
+      model_from_json(doc, "m.json");
+    } catch (const InputError& e) {
+      return std::string(e.what());
+    }
+    return std::string("accepted");
+  };
+  nlohmann::json ok = {{"schema", "batchcost.model/2"},
+                       {"form", "refined"},
+                       {"constants", {{"hbm_bytes_per_s", 3e12}, {"terms", {{"overlap_p", 2}}}}}};
+  EXPECT_EQ(message(ok), "accepted");
+  nlohmann::json d = ok;
+  d["form"] = "max";
+  EXPECT_EQ(message(d), "m.json: form: unknown form \"max\" (epoch or refined)");
+  d = ok;
+  d["constants"]["terms"]["overlap_p"] = 0.5;
+  EXPECT_EQ(message(d),
+            "m.json: constants.terms.overlap_p: below 1 (p = 1 is the sum of compute and memory)");
+  d = ok;
+  d["constants"]["terms"]["k_half"] = -3;
+  EXPECT_EQ(message(d), "m.json: constants.terms.k_half: not a positive finite number");
+  d = ok;
+  d["constants"]["terms"]["tile"] = {{"bf16", "128"}};
+  d["constants"]["terms"]["sm_count"] = 132;
+  EXPECT_EQ(message(d), "m.json: constants.terms.tile.bf16: tile \"128\" is not ROWSxCOLS (e.g. 128x128)");
+  d["constants"]["terms"]["tile"] = {{"bf16", "128x128"}};
+  d["constants"]["terms"].erase("sm_count");
+  EXPECT_EQ(message(d), "m.json: constants.terms.sm_count: a tile needs the SM count, a positive integer");
+  d = ok;
+  d["epoch"] = {{"constants", {{"hbm_bytes_per_s", "fast"}}}};
+  EXPECT_EQ(message(d), "m.json (epoch): constants.hbm_bytes_per_s: not a number");
 }
 
 // Samples of a sweep over M, N, K and groups priced by `truth`, with log-normal noise.
