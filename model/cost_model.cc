@@ -77,8 +77,9 @@ Prediction predict(const Constants& constants, const Sample& sample) {
   } catch (const std::invalid_argument& e) {
     return {0, e.what()};  // a malformed shape label: this sample cannot be priced
   }
-  p.time_s += refined_core(in, P, W, value(t.overlap_p), value(t.k_half),
-                           value(t.grouped_bandwidth_ratio), value(t.saturating_sms));
+  p.time_s +=
+      refined_core(in, P, W, value(t.overlap_p), value(t.k_half), value(t.grouped_bandwidth_ratio),
+                   value(t.saturating_sms), value(t.l2_bytes_per_s));
   return p;
 }
 

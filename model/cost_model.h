@@ -62,8 +62,10 @@ struct RefinedTerms {
   std::optional<Estimate> k_half;                   // K at which compute runs at P / 2
   std::optional<Estimate> grouped_bandwidth_ratio;  // W of grouped kernels / W
   std::optional<Estimate> saturating_sms;           // share of the SMs that saturates W
-  std::map<std::string, Tile> tile;                 // per dtype: wave quantisation applies
-  int sm_count = 0;                                 // SMs of a wave (from the context)
+  std::optional<Estimate> l2_bytes_per_s;           // L2 to SM bandwidth of tile operand loads
+  std::map<std::string, Tile> tile;  // per dtype: wave quantisation applies; 0x0: the samples'
+                                     // own tile=RxC labels only
+  int sm_count = 0;                  // SMs of a wave (from the context)
 };
 
 // The constants of one GPU. A constant the data did not determine is absent.

@@ -35,11 +35,21 @@ std::optional<GemmShape> gemm_shape_of(const Sample& sample) {
   return s;
 }
 
-std::string tile_name(const Tile& t) { return std::to_string(t.rows) + "x" + std::to_string(t.cols); }
+std::string tile_name(const Tile& t) {
+  return std::to_string(t.rows) + "x" + std::to_string(t.cols);
+}
+
+double element_bytes(const std::string& dtype) {
+  if (dtype.rfind("fp8", 0) == 0 || dtype == "int8") return 1;
+  if (dtype == "bf16" || dtype == "fp16") return 2;
+  if (dtype == "tf32" || dtype == "fp32") return 4;
+  return 0;
+}
 
 Tile parse_tile(const std::string& text) {
   size_t x = text.find('x');
   Tile t;
+  if (text == "0x0") return t;  // a dtype's "labels only" tile (cost_model.h)
   try {
     size_t used_r = 0, used_c = 0;
     if (x != std::string::npos) {
@@ -77,10 +87,14 @@ FormInputs form_inputs(const Sample& sample, const Constants& c) {
     // A sample's own tile hint (label tile=ROWSxCOLS) wins over the dtype's.
     auto hint = sample.labels.find("tile");
     Tile t = hint == sample.labels.end() ? tile->second : parse_tile(hint->second);
+    if (t.rows == 0 || t.cols == 0) return in;  // labels-only tile and no label
     // Never below the declared work: a shape label that disagrees cannot remove FLOPs.
     in.flops = std::max(in.flops, quantised_flops(*shape, t, c.terms.sm_count));
     double tiles = shape->groups * std::ceil(shape->m / t.rows) * std::ceil(shape->n / t.cols);
     in.active = std::min(1.0, tiles / c.terms.sm_count);
+    if (c.terms.l2_bytes_per_s) {
+      in.l2_bytes = tiles * shape->k * (t.rows + t.cols) * element_bytes(dtype_of(sample));
+    }
   }
   return in;
 }

@@ -8,12 +8,15 @@
 //   compute = flops_q / P[dtype] · (1 + k_half / K)       tile/wave quantisation, K efficiency
 //   memory  = bytes / (W · r_grouped)                      grouped/masked kernels only
 //             · max(1, s / active)                          few tiles: too few SMs to saturate W
+//   memory  = max(memory, l2_bytes / L2)                   operand tiles re-read through L2
 //   time    = (compute^p + memory^p)^(1/p)                 smooth overlap; p → ∞ is the max
 //
 // flops_q = 2 · K · tile_rows · tile_cols · SMs · ceil(tiles / SMs) where tiles > SMs (else the
 // declared flops: one partial wave is filled by smaller tiles), tiles = groups ·
 // ceil(M / tile_rows) · ceil(N / tile_cols): the work of whole waves of whole output tiles;
-// active = min(1, tiles / SMs), the share of the SMs that have a tile to stream operands for.
+// active = min(1, tiles / SMs), the share of the SMs that have a tile to stream operands for;
+// l2_bytes = tiles · K · (tile_rows + tile_cols) · element size: every output tile loads its A
+// rows and B columns, so small tiles read the operands many times over through L2.
 // Terms that need a GEMM's shape read it from the sample's labels (m, n, k, groups, layout); a
 // sample without them is priced by the terms that need nothing (overlap). Host C++ only.
 #pragma once
@@ -50,8 +53,12 @@ struct FormInputs {
   double bytes = 0;
   double k = 0;  // 0 where the K-efficiency term does not apply
   bool grouped = false;
-  double active = 0;  // share of SMs with a tile (0 where the tile term does not apply)
+  double active = 0;    // share of SMs with a tile (0 where the tile term does not apply)
+  double l2_bytes = 0;  // operand bytes the tiles load (0 where the L2 term does not apply)
 };
+
+// Bytes per element of a dtype's GEMM operands; 0 for a dtype it does not know.
+double element_bytes(const std::string& dtype);
 // Throws std::invalid_argument (from gemm_shape_of) for a malformed shape label.
 FormInputs form_inputs(const Sample& sample, const Constants& constants);
 
@@ -70,7 +77,7 @@ T smooth_max(const T& c, const T& m, const T& p) {
 // type, so that Ceres can differentiate it); a null term is absent.
 template <typename T>
 T refined_core(const FormInputs& in, const T& P, const T& W, const T* overlap_p, const T* k_half,
-               const T* grouped_ratio, const T* saturating_sms) {
+               const T* grouped_ratio, const T* saturating_sms, const T* l2_bytes_per_s) {
   T compute(0.0), memory(0.0);
   if (in.flops > 0) {
     compute = in.flops / P;
@@ -82,6 +89,10 @@ T refined_core(const FormInputs& in, const T& P, const T& W, const T* overlap_p,
     if (saturating_sms && in.active > 0 && *saturating_sms > T(in.active)) {
       memory = memory * (*saturating_sms / in.active);
     }
+  }
+  if (l2_bytes_per_s && in.l2_bytes > 0) {
+    T l2 = in.l2_bytes / *l2_bytes_per_s;
+    if (l2 > memory) memory = l2;
   }
   if (overlap_p) return smooth_max(compute, memory, *overlap_p);
   return compute > memory ? compute : memory;

@@ -121,6 +121,7 @@ ordered_json model_to_json(const ModelFile& m) {
     add("k_half", t.k_half);
     add("grouped_bandwidth_ratio", t.grouped_bandwidth_ratio);
     add("saturating_sms", t.saturating_sms);
+    add("l2_bytes_per_s", t.l2_bytes_per_s);
     for (const auto& [dtype, tile] : t.tile) terms["tile"][dtype] = tile_name(tile);
     if (!t.tile.empty()) terms["sm_count"] = t.sm_count;
     constants["terms"] = terms;
@@ -153,8 +154,8 @@ ordered_json model_to_json(const ModelFile& m) {
     ordered_json heldout = ordered_json::object();
     for (const auto& [family, h] : m.heldout) {
       ordered_json f = {{"role", h.epoch.role.empty() ? h.refined.role : h.epoch.role}};
-      for (auto [name, q] : {std::pair<const char*, const Quality*>{"epoch", &h.epoch},
-                             {"refined", &h.refined}}) {
+      for (auto [name, q] :
+           {std::pair<const char*, const Quality*>{"epoch", &h.epoch}, {"refined", &h.refined}}) {
         f[name] = {{"n", q->n}};
         if (q->n > 0) {
           f[name]["median_abs_rel_err"] = round_significant(q->median_abs_rel_err, 4);
@@ -267,6 +268,7 @@ ModelFile model_from_json(const json& doc, const std::string& source) {
     read("k_half", terms.k_half);
     read("grouped_bandwidth_ratio", terms.grouped_bandwidth_ratio);
     read("saturating_sms", terms.saturating_sms);
+    read("l2_bytes_per_s", terms.l2_bytes_per_s);
     if (terms.overlap_p && terms.overlap_p->value < 1) {
       r.fail("constants.terms.overlap_p", "below 1 (p = 1 is the sum of compute and memory)");
     }
@@ -300,9 +302,10 @@ ModelFile model_from_json(const json& doc, const std::string& source) {
     for (const auto& [family, h] : r.object(doc, "heldout", "").items()) {
       if (!h.is_object()) r.fail("heldout." + family, "not an object");
       HeldOutQuality& out = m.heldout[family];
-      std::string role = h.contains("role") && h["role"].is_string() ? h["role"].get<std::string>() : "";
-      for (auto [name, q] : {std::pair<const char*, Quality*>{"epoch", &out.epoch},
-                             {"refined", &out.refined}}) {
+      std::string role =
+          h.contains("role") && h["role"].is_string() ? h["role"].get<std::string>() : "";
+      for (auto [name, q] :
+           {std::pair<const char*, Quality*>{"epoch", &out.epoch}, {"refined", &out.refined}}) {
         q->role = role;
         if (!h.contains(name)) continue;
         const json& v = h[name];

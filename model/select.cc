@@ -30,7 +30,7 @@ constexpr std::array<Tile, 4> kHopperTiles = {Tile{64, 128}, Tile{128, 128}, Til
 struct Params {
   std::vector<double> theta;
   std::map<std::string, int> flops;
-  int hbm = -1, overlap = -1, k_half = -1, grouped = -1, sms = -1;
+  int hbm = -1, overlap = -1, k_half = -1, grouped = -1, sms = -1, l2 = -1;
   std::array<int, 4> latency{-1, -1, -1, -1};
 
   int add(double value) {
@@ -64,9 +64,11 @@ struct RefinedResidual {
     T kh = p->k_half >= 0 ? exp(th[p->k_half]) : T(0.0);
     T gr = p->grouped >= 0 ? exp(th[p->grouped]) : T(0.0);
     T sm = p->sms >= 0 ? exp(th[p->sms]) : T(0.0);
+    T l2 = p->l2 >= 0 ? exp(th[p->l2]) : T(0.0);
     if (in.flops > 0 || in.bytes > 0) {
       t += refined_core(in, P, W, p->overlap >= 0 ? &op : nullptr, p->k_half >= 0 ? &kh : nullptr,
-                        p->grouped >= 0 ? &gr : nullptr, p->sms >= 0 ? &sm : nullptr);
+                        p->grouped >= 0 ? &gr : nullptr, p->sms >= 0 ? &sm : nullptr,
+                        p->l2 >= 0 ? &l2 : nullptr);
     }
     residual[0] = log(t) - log_time;
     return true;
@@ -91,12 +93,14 @@ Constants constants_of(const Params& p, const Constants& start, const TermSet& t
   for (auto& [dtype, e] : c.flops_per_s) e = est(std::exp(p.theta[p.flops.at(dtype)]));
   if (c.hbm_bytes_per_s) c.hbm_bytes_per_s = est(std::exp(p.theta[p.hbm]));
   for (size_t k = 0; k < kLatencyKinds.size(); ++k) {
-    if (p.latency[k] >= 0) c.latency_s[std::string(kLatencyKinds[k])] = est(std::exp(p.theta[p.latency[k]]));
+    if (p.latency[k] >= 0)
+      c.latency_s[std::string(kLatencyKinds[k])] = est(std::exp(p.theta[p.latency[k]]));
   }
   if (p.overlap >= 0) c.terms.overlap_p = est(overlap_of(p.theta[p.overlap]));
   if (p.k_half >= 0) c.terms.k_half = est(std::exp(p.theta[p.k_half]));
   if (p.grouped >= 0) c.terms.grouped_bandwidth_ratio = est(std::exp(p.theta[p.grouped]));
   if (p.sms >= 0) c.terms.saturating_sms = est(std::exp(p.theta[p.sms]));
+  if (p.l2 >= 0) c.terms.l2_bytes_per_s = est(std::exp(p.theta[p.l2]));
   c.terms.tile = terms.tile;
   c.terms.sm_count = terms.tile.empty() ? 0 : sm_count;
   return c;
@@ -129,10 +133,12 @@ double t_quantile_975(double dof) {
 std::string term_set_name(const TermSet& t) {
   std::vector<std::string> parts;
   if (t.overlap) parts.push_back("overlap");
-  for (const auto& [dtype, tile] : t.tile) parts.push_back("tile[" + dtype + "]=" + tile_name(tile));
+  for (const auto& [dtype, tile] : t.tile)
+    parts.push_back("tile[" + dtype + "]=" + (tile.rows ? tile_name(tile) : "labels"));
   if (t.k_half) parts.push_back("k_half");
   if (t.grouped) parts.push_back("grouped_bandwidth");
   if (t.saturating_sms) parts.push_back("saturating_sms");
+  if (t.l2) parts.push_back("l2");
   if (parts.empty()) return "none";
   std::string s = parts[0];
   for (size_t i = 1; i < parts.size(); ++i) s += " + " + parts[i];
@@ -140,8 +146,7 @@ std::string term_set_name(const TermSet& t) {
 }
 
 Constants fit_refined(const std::vector<Sample>& samples, const std::vector<size_t>& fit_idx,
-                      const Constants& start, const TermSet& terms, int sm_count,
-                      bool intervals) {
+                      const Constants& start, const TermSet& terms, int sm_count, bool intervals) {
   Params p;
   for (const auto& [dtype, e] : start.flops_per_s) p.flops[dtype] = p.add(std::log(e.value));
   if (start.hbm_bytes_per_s) p.hbm = p.add(std::log(start.hbm_bytes_per_s->value));
@@ -156,6 +161,8 @@ Constants fit_refined(const std::vector<Sample>& samples, const std::vector<size
   if (terms.k_half) p.k_half = p.add(std::log(256.0));
   if (terms.grouped) p.grouped = p.add(0.0);
   if (terms.saturating_sms && !terms.tile.empty()) p.sms = p.add(std::log(0.25));
+  // NOTES: L2 starts at 10 TB/s, about three times HBM on Hopper.
+  if (terms.l2 && !terms.tile.empty()) p.l2 = p.add(std::log(1e13));
   Constants shape = constants_of(p, start, terms, sm_count);
   if (p.theta.empty()) return shape;
 
@@ -186,8 +193,10 @@ Constants fit_refined(const std::vector<Sample>& samples, const std::vector<size
     // NOTES: P, W and the latencies stay within a factor 100 of the epoch fit's values: far
     // wider than any term moves them, and it keeps a poor step from overflowing a term.
     for (size_t j = 0; j < start_theta.size(); ++j) {
-      problem.SetParameterLowerBound(p.theta.data(), static_cast<int>(j), start_theta[j] - std::log(100.0));
-      problem.SetParameterUpperBound(p.theta.data(), static_cast<int>(j), start_theta[j] + std::log(100.0));
+      problem.SetParameterLowerBound(p.theta.data(), static_cast<int>(j),
+                                     start_theta[j] - std::log(100.0));
+      problem.SetParameterUpperBound(p.theta.data(), static_cast<int>(j),
+                                     start_theta[j] + std::log(100.0));
     }
     // NOTES: bounds keep the terms physical: an overlap between the sum (p = 1.05) and the max
     // (p = 201), a K of half efficiency within one to 10^5 elements, grouped kernels at 0.2 to 5
@@ -204,6 +213,10 @@ Constants fit_refined(const std::vector<Sample>& samples, const std::vector<size
       problem.SetParameterLowerBound(p.theta.data(), p.grouped, std::log(0.2));
       problem.SetParameterUpperBound(p.theta.data(), p.grouped, std::log(5.0));
     }
+    if (p.l2 >= 0) {  // 1 to 100 TB/s
+      problem.SetParameterLowerBound(p.theta.data(), p.l2, std::log(1e12));
+      problem.SetParameterUpperBound(p.theta.data(), p.l2, std::log(1e14));
+    }
     if (p.sms >= 0) {  // between 1% and all of the SMs
       problem.SetParameterLowerBound(p.theta.data(), p.sms, std::log(0.01));
       problem.SetParameterUpperBound(p.theta.data(), p.sms, 0.0);
@@ -213,8 +226,8 @@ Constants fit_refined(const std::vector<Sample>& samples, const std::vector<size
   ceres::SoftLOneLoss soft(2 * kLossScale);
   ceres::CauchyLoss cauchy(kLossScale);
   int n = 0;
-  for (ceres::LossFunction* loss : {static_cast<ceres::LossFunction*>(&soft),
-                                    static_cast<ceres::LossFunction*>(&cauchy)}) {
+  for (ceres::LossFunction* loss :
+       {static_cast<ceres::LossFunction*>(&soft), static_cast<ceres::LossFunction*>(&cauchy)}) {
     ceres::Problem problem(po);
     n = build(problem, loss);
     if (n == 0) return shape;
@@ -254,12 +267,14 @@ Constants fit_refined(const std::vector<Sample>& samples, const std::vector<size
   for (auto& [dtype, e] : c.flops_per_s) interval(e, p.flops.at(dtype), exp_map);
   if (c.hbm_bytes_per_s) interval(*c.hbm_bytes_per_s, p.hbm, exp_map);
   for (size_t k = 0; k < kLatencyKinds.size(); ++k) {
-    if (p.latency[k] >= 0) interval(c.latency_s[std::string(kLatencyKinds[k])], p.latency[k], exp_map);
+    if (p.latency[k] >= 0)
+      interval(c.latency_s[std::string(kLatencyKinds[k])], p.latency[k], exp_map);
   }
   if (p.overlap >= 0) interval(*c.terms.overlap_p, p.overlap, overlap_of);
   if (p.k_half >= 0) interval(*c.terms.k_half, p.k_half, exp_map);
   if (p.grouped >= 0) interval(*c.terms.grouped_bandwidth_ratio, p.grouped, exp_map);
   if (p.sms >= 0) interval(*c.terms.saturating_sms, p.sms, exp_map);
+  if (p.l2 >= 0) interval(*c.terms.l2_bytes_per_s, p.l2, exp_map);
   return c;
 }
 
@@ -268,30 +283,28 @@ namespace {
 // Held-out predictions of every fitted sample under a term set, fold by fold.
 struct Folds {
   const std::vector<Sample>* samples;
-  std::vector<size_t> fit_idx;                // samples that are fitted
-  std::vector<std::vector<size_t>> train;     // per fold, the samples it is fitted on
-  std::vector<std::vector<size_t>> test;      // per fold, the samples it predicts
+  std::vector<size_t> fit_idx;                  // samples that are fitted
+  std::vector<std::vector<size_t>> train;       // per fold, the samples it is fitted on
+  std::vector<std::vector<size_t>> test;        // per fold, the samples it predicts
   std::vector<std::optional<Constants>> epoch;  // per fold, fit() on train; absent if it failed
 };
 
-// |predicted / measured - 1| per fitted sample under the held-out fits; NaN where not priced.
-std::vector<double> heldout_errors(const Folds& f, const TermSet* terms, int sm_count,
-                                   std::map<size_t, double>& by_sample) {
-  std::vector<double> out;
+// Predicted / measured per fitted sample under the held-out fits (the epoch form's where `terms`
+// is null); a sample no fold's constants can price is absent.
+void heldout_ratios(const Folds& f, const TermSet* terms, int sm_count,
+                    std::map<size_t, double>& by_sample) {
   by_sample.clear();
   for (size_t fold = 0; fold < f.test.size(); ++fold) {
     if (!f.epoch[fold]) continue;
-    Constants c = terms ? fit_refined(*f.samples, f.train[fold], *f.epoch[fold], *terms, sm_count,
-                                      false)
-                        : *f.epoch[fold];
+    Constants c =
+        terms ? fit_refined(*f.samples, f.train[fold], *f.epoch[fold], *terms, sm_count, false)
+              : *f.epoch[fold];
     for (size_t i : f.test[fold]) {
       Prediction p = predict(c, (*f.samples)[i]);
       if (!p.missing.empty()) continue;
       by_sample[i] = p.time_s / (*f.samples)[i].time_s;
     }
   }
-  for (const auto& [i, ratio] : by_sample) out.push_back(ratio);
-  return out;
 }
 
 // The selection score: mean |log ratio| over held-out samples with a compute or memory term.
@@ -388,7 +401,12 @@ Selection select_form(const std::vector<Sample>& samples, const FitOptions& opti
     if (!s) continue;
     any_shape = true;
     any_grouped = any_grouped || s->grouped;
-    if (samples[i].work.flops > 0) shaped_dtypes[dtype_of(samples[i])] = true;
+    if (samples[i].work.flops > 0) {
+      // true while every shaped sample of the dtype names its own tile
+      auto [it, fresh] = shaped_dtypes.try_emplace(dtype_of(samples[i]), true);
+      it->second = it->second && samples[i].labels.count("tile") > 0;
+      (void)fresh;
+    }
   }
   auto candidates = [&](const TermSet& cur) {
     std::vector<TermSet> c;
@@ -396,22 +414,28 @@ Selection select_form(const std::vector<Sample>& samples, const FitOptions& opti
     if (!cur.k_half && any_shape) c.push_back(cur), c.back().k_half = true;
     if (!cur.grouped && any_grouped) c.push_back(cur), c.back().grouped = true;
     if (sel.sm_count > 0) {
-      for (const auto& [dtype, yes] : shaped_dtypes) {
+      for (const auto& [dtype, all_hinted] : shaped_dtypes) {
         if (cur.tile.count(dtype)) continue;
         std::vector<Tile> tiles(kHopperTiles.begin(), kHopperTiles.end());
         if (!sel.tile_candidates.empty()) tiles = sel.tile_candidates;
+        // Every sample names its tile: one candidate, the labels' own tiles.
+        if (all_hinted) tiles = {Tile{0, 0}};
         for (const Tile& t : tiles) {
-          c.push_back(cur), c.back().tile[dtype] = t;
-          if (!cur.saturating_sms) c.push_back(c.back()), c.back().saturating_sms = true;
+          TermSet with = cur;
+          with.tile[dtype] = t;
+          c.push_back(with);
+          if (!cur.saturating_sms) c.push_back(with), c.back().saturating_sms = true;
+          if (!cur.l2) c.push_back(with), c.back().l2 = true;
         }
       }
     }
     if (!cur.saturating_sms && !cur.tile.empty()) c.push_back(cur), c.back().saturating_sms = true;
+    if (!cur.l2 && !cur.tile.empty()) c.push_back(cur), c.back().l2 = true;
     return c;
   };
 
   std::map<size_t, double> epoch_ratios, best_ratios, ratios;
-  heldout_errors(f, nullptr, sel.sm_count, epoch_ratios);
+  heldout_ratios(f, nullptr, sel.sm_count, epoch_ratios);
   const double epoch_score = score_of(samples, epoch_ratios);
   double score = epoch_score;
   TermSet cur;
@@ -425,7 +449,7 @@ Selection select_form(const std::vector<Sample>& samples, const FitOptions& opti
     std::map<size_t, double> best_here;
     std::string tried;
     for (const TermSet& t : candidates(cur)) {
-      heldout_errors(f, &t, sel.sm_count, ratios);
+      heldout_ratios(f, &t, sel.sm_count, ratios);
       double s = score_of(samples, ratios);
       tried += (tried.empty() ? "" : ", ") + term_set_name(t) + " " + percent(s);
       if (s < best) best = s, best_set = t, best_here = ratios;
@@ -460,8 +484,12 @@ Selection select_form(const std::vector<Sample>& samples, const FitOptions& opti
   for (const auto& [family, q] : qr) out.heldout[family].refined = q;
   for (size_t i = 0; i < samples.size(); ++i) {
     if (out.roles[i] != Role::kFit && out.roles[i] != Role::kValidate) continue;
-    HeldOutRow row{samples[i].name, samples[i].family, std::string(role_name(out.roles[i])),
-                   samples[i].time_s, 0, 0};
+    HeldOutRow row{samples[i].name,
+                   samples[i].family,
+                   std::string(role_name(out.roles[i])),
+                   samples[i].time_s,
+                   0,
+                   0};
     if (epoch_ratios.count(i)) row.epoch_ratio = epoch_ratios.at(i);
     if (best_ratios.count(i)) row.refined_ratio = best_ratios.at(i);
     out.rows.push_back(row);

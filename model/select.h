@@ -25,6 +25,7 @@ struct TermSet {
   bool overlap = false, k_half = false, grouped = false;
   std::map<std::string, Tile> tile;  // per dtype
   bool saturating_sms = false;       // only with a tile: it needs the tile count
+  bool l2 = false;                   // only with a tile: it needs the tile shape
   bool operator==(const TermSet&) const = default;
 };
 // "overlap + k_half + tile[fp8_e4m3]=128x128"; "none" when empty.

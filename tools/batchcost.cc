@@ -105,13 +105,15 @@ std::string form_report(const ModelFile& m) {
   std::string out = "form: " + form_name(m.constants.form) + "\n";
   for (const std::string& step : m.selection) out += "  " + step + "\n";
   for (const auto& [dtype, tile] : m.constants.terms.tile) {
-    out += "  tile[" + dtype + "] = " + tile_name(tile) + ", waves of " +
+    out += "  tile[" + dtype + "] = " + (tile.rows ? tile_name(tile) : "each sample's tile label") +
+           ", waves of " +
            std::to_string(m.constants.terms.sm_count) + " SMs\n";
   }
   if (!m.heldout.empty()) {
-    out += "\nheld-out |predicted / measured - 1| of both forms (k-fold over shapes; validation "
-           "families predicted, never fitted)\n" +
-           heldout_table(m.heldout);
+    out +=
+        "\nheld-out |predicted / measured - 1| of both forms (k-fold over shapes; validation "
+        "families predicted, never fitted)\n" +
+        heldout_table(m.heldout);
   }
   return out;
 }
@@ -133,8 +135,9 @@ int run_fit(const std::vector<std::string>& paths, const std::string& out_path,
             << constants_table(m.constants) << "\n";
   for (const std::string& note : m.notes) std::cout << "note: " << note << "\n";
   if (!m.notes.empty()) std::cout << "\n";
-  std::cout << "quality (|predicted / measured - 1|, in sample)\n" << quality_table(m.quality)
-            << "\n" << form_report(m);
+  std::cout << "quality (|predicted / measured - 1|, in sample)\n"
+            << quality_table(m.quality) << "\n"
+            << form_report(m);
   bool header = false;
   for (size_t i = 0; i < in.samples.size(); ++i) {
     if (sel.roles[i] != Role::kNotModelled) continue;
@@ -178,8 +181,8 @@ int run_validate(const std::vector<std::string>& paths, const std::string& model
   std::cout << "\n" << validation_report(rows);
   if (epoch) {
     std::map<std::string, Quality> q;
-    for (const auto& [key, summary] : validation_summary(
-             validation_rows(in.samples, roles, as_epoch(*epoch)))) {
+    for (const auto& [key, summary] :
+         validation_summary(validation_rows(in.samples, roles, as_epoch(*epoch)))) {
       q[key.first] = summary.quality;
       q[key.first].role = key.second;
     }

@@ -19,7 +19,13 @@ So t = flops / TFLOPS, and bytes are DeepGEMM's own count. The script checks tha
 with the published GB/s column (both columns are rounded to whole units, so within 1%).
 
 Families: gemm (dense, one kernel), moe_contiguous and moe_masked (one grouped kernel each).
-Labels carry the shape (m, n, k per group, groups) and DeepGEMM's layout.
+Labels carry the shape (m, n, k per group, groups), DeepGEMM's layout, and the output tile the
+kernel ran with (tile=BLOCK_MxBLOCK_N): not printed by the README, it is what DeepGEMM's block-size
+heuristic at the same commit chooses for the shape, deep_gemm/jit_kernels/gemm.py
+get_best_configs (fewest waves over 132 SMs, then the fullest last wave, then the commit's
+tie-break; BLOCK_M 64 for m <= 64, else 128; BLOCK_N 16..128 step 8, plus 144 and 160 at
+55ab91f), called as m_grouped_gemm.py calls it (contiguous: all groups' rows, one group;
+masked: expected_m = m per group, num_groups groups). best_tile() below is that function.
 
 Usage: convert_deepgemm.py OUT_DIR   (writes deepgemm_h800_<date>.json per commit)
 """
@@ -41,9 +47,14 @@ CONTEXT = {
     "memory_bytes": 85899345920,
 }
 
+NUM_SMS = 132
+
 SETS = {
     "2025-02": {
         "commit": "a6d97a1c1b48a7a9d7994d0e155ee6f11d0a3f07",
+        "block_ns": tuple(range(16, 129, 8)),
+        # success = util > best_util or (util == best_util and (bn >= best_bn and bm <= best_bm))
+        "tie": lambda bm, bn, best_bm, best_bn: bn >= best_bn and bm <= best_bm,
         "dense": """
 |  64  | 2112  | 7168  | 206 TFLOPS  |    1688 GB/s     |  2.7x   |
 |  64  | 24576 | 1536  | 289 TFLOPS  |    2455 GB/s     |  1.7x   |
@@ -81,6 +92,10 @@ SETS = {
     },
     "2025-03": {
         "commit": "55ab91f72f76e8a6db0e86282c3169a88d93df1b",
+        "block_ns": tuple(range(16, 129, 8)) + (144, 160),
+        # success = util > best_util or (util == best_util and (bm > best_bm or (bm == best_bm
+        #           and bn < best_bn)))
+        "tie": lambda bm, bn, best_bm, best_bn: bm > best_bm or (bm == best_bm and bn < best_bn),
         "dense": """
 |  64  | 2112  | 7168  | 206 TFLOPS  |    1688 GB/s     |  2.7x   |
 |  64  | 24576 | 1536  | 289 TFLOPS  |    2455 GB/s     |  1.7x   |
@@ -132,7 +147,29 @@ def unit_number(cell, unit):
     return float(value)
 
 
-def entry(family, layout, groups, m, n, k, tflops, gbs, commit):
+def ceil_div(a, b):
+    return (a + b - 1) // b
+
+
+def best_tile(spec, m, n, num_groups, contiguous):
+    """DeepGEMM's get_best_configs block sizes (see the header) for one call."""
+    block_ms = (128,) if contiguous else ((64 if m <= 64 else 128),)
+    tiles = lambda bm, bn: ceil_div(m, bm) * ceil_div(n, bn) * num_groups
+    waves = lambda bm, bn: ceil_div(tiles(bm, bn), NUM_SMS)
+    last_util = lambda bm, bn: tiles(bm, bn) % NUM_SMS or NUM_SMS
+    best = None
+    for bm in block_ms:
+        for bn in spec["block_ns"]:
+            if best is None or waves(bm, bn) < waves(*best):
+                best = (bm, bn)
+            elif waves(bm, bn) == waves(*best):
+                util, best_util = last_util(bm, bn), last_util(*best)
+                if util > best_util or (util == best_util and spec["tie"](bm, bn, *best)):
+                    best = (bm, bn)
+    return best
+
+
+def entry(family, layout, groups, m, n, k, tflops, gbs, commit, tile):
     flops = 2.0 * groups * m * n * k
     nbytes = float(groups * (m * k + k * n + 2 * m * n))
     seconds = flops / (tflops * 1e12)
@@ -142,7 +179,7 @@ def entry(family, layout, groups, m, n, k, tflops, gbs, commit):
                          f"but the table says {gbs:.0f} GB/s")
     name = f"{family}/fp8_e4m3/groups:{groups}/m:{m}/n:{n}/k:{k}/manual_time"
     label = (f"cache=cold dtype=fp8_e4m3 groups={groups} k={k} layout={layout} m={m} n={n} "
-             f"timing=device")
+             f"tile={tile[0]}x{tile[1]} timing=device")
     return {
         "name": name,
         "run_name": name,
@@ -167,12 +204,14 @@ def convert(tag, spec):
     for row in cells(spec["dense"]):
         m, n, k = int(row[0]), int(row[1]), int(row[2])
         out.append(entry("gemm", "dense", 1, m, n, k, unit_number(row[3], "TFLOPS"),
-                         unit_number(row[4], "GB/s"), commit))
+                         unit_number(row[4], "GB/s"), commit, best_tile(spec, m, n, 1, False)))
     for family, layout in (("moe_contiguous", "contiguous"), ("moe_masked", "masked")):
         for row in cells(spec[layout]):
             g, m, n, k = int(row[0]), int(row[1]), int(row[2]), int(row[3])
+            tile = (best_tile(spec, g * m, n, 1, True) if layout == "contiguous" else
+                    best_tile(spec, m, n, g, False))
             out.append(entry(family, layout, g, m, n, k, unit_number(row[4], "TFLOPS"),
-                             unit_number(row[5], "GB/s"), commit))
+                             unit_number(row[5], "GB/s"), commit, tile))
     out.sort(key=lambda e: e["name"])
     context = dict(CONTEXT)
     context["executable"] = "DeepGEMM tests/test_core.py (published table)"
