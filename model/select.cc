@@ -443,7 +443,7 @@ Selection select_form(const std::vector<Sample>& samples, const FitOptions& opti
   out.steps.push_back("epoch: held-out mean |log error| " + percent(epoch_score) + " (" +
                       std::to_string(k) + " folds over shapes, " +
                       std::to_string(f.fit_idx.size()) + " samples)");
-  while (!sel.force || *sel.force == Form::kRefined) {
+  while (true) {
     double best = std::numeric_limits<double>::infinity();
     TermSet best_set;
     std::map<size_t, double> best_here;
@@ -456,7 +456,8 @@ Selection select_form(const std::vector<Sample>& samples, const FitOptions& opti
     }
     if (!tried.empty()) out.steps.push_back("tried: " + tried);
     if (best == std::numeric_limits<double>::infinity()) break;
-    double needed = sel.force ? score : score * (1 - sel.min_gain);
+    const bool any_gain = sel.force && *sel.force == Form::kRefined;
+    double needed = any_gain ? score : score * (1 - sel.min_gain);
     if (!(best < needed)) {
       out.steps.push_back("stop: the best next candidate, " + term_set_name(best_set) + ", gives " +
                           percent(best) + " (needs below " + percent(needed) + ")");
@@ -470,6 +471,7 @@ Selection select_form(const std::vector<Sample>& samples, const FitOptions& opti
   out.refined = fit_refined(samples, f.fit_idx, out.epoch, cur, sel.sm_count, true);
   bool refined_wins = !(cur == TermSet{});
   out.selected = sel.force ? *sel.force : (refined_wins ? Form::kRefined : Form::kEpoch);
+  if (sel.force) out.steps.push_back("held: the " + form_name(*sel.force) + " form (--form)");
 
   // Validation families: predicted by the full fits, never fitted.
   for (size_t i = 0; i < samples.size(); ++i) {

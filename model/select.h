@@ -43,7 +43,9 @@ struct SelectOptions {
   // The tiles to try, per dtype; empty: the Hopper ones (select.cc).
   std::vector<Tile> tile_candidates;
   double min_gain = 0.05;     // a term must lower the held-out score by 5% of itself
-  std::optional<Form> force;  // --form: epoch keeps the paper's form, refined keeps every gain
+  // --form: the form to hold whatever the selection finds (both are still measured held out);
+  // refined also keeps a term for any gain at all.
+  std::optional<Form> force;
 };
 
 // One sample's held-out prediction under both forms, as predicted / measured (0: not priced).

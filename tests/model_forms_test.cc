@@ -272,12 +272,19 @@ TEST(Select, KeepsThePapersFormWhereTheDataHasNoTerm) {
   EXPECT_EQ(sel.selected, Form::kEpoch);
   EXPECT_EQ(term_set_name(sel.terms), "none");
   EXPECT_EQ(sel.chosen().form, Form::kEpoch);
-  // --form epoch never adds a term.
+  // --form epoch holds the paper's form even where a term would win held out; both forms are
+  // still measured.
+  Constants refined_truth = base();
+  refined_truth.form = Form::kRefined;
+  refined_truth.terms.overlap_p = exact(2.5);
   SelectOptions epoch_only;
   epoch_only.force = Form::kEpoch;
-  Selection forced = select_form(sweep(base(), 0.01, 11), {}, epoch_only);
+  Selection forced = select_form(sweep(refined_truth, 0.01, 11), {}, epoch_only);
   EXPECT_EQ(forced.selected, Form::kEpoch);
-  EXPECT_EQ(term_set_name(forced.terms), "none");
+  EXPECT_EQ(forced.chosen().form, Form::kEpoch);
+  EXPECT_TRUE(forced.terms.overlap);
+  EXPECT_LT(forced.heldout.at("gemm").refined.median_abs_rel_err,
+            forced.heldout.at("gemm").epoch.median_abs_rel_err);
 }
 
 // The published sets: every file under tests/data/published/ whose families are GEMMs.
