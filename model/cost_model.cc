@@ -4,7 +4,10 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <stdexcept>
 #include <tuple>
+
+#include "model/forms.h"
 
 namespace batchcost {
 
@@ -51,19 +54,39 @@ Prediction predict(const Constants& constants, const Sample& sample) {
     }
     p.time_s += c * network_time(it->second, w.net_bytes / c);
   }
-  double compute_s = 0, memory_s = 0;
+  double P = 1, W = 1;
   if (w.flops > 0) {
     std::string dtype = dtype_of(sample);
     auto it = constants.flops_per_s.find(dtype);
     if (it == constants.flops_per_s.end()) return {0, "P[" + dtype + "]"};
-    compute_s = w.flops / it->second.value;
+    P = it->second.value;
   }
   if (w.bytes > 0) {
     if (!constants.hbm_bytes_per_s) return {0, "W"};
-    memory_s = w.bytes / constants.hbm_bytes_per_s->value;
+    W = constants.hbm_bytes_per_s->value;
   }
-  p.time_s += std::max(compute_s, memory_s);
+  if (constants.form == Form::kEpoch) {
+    p.time_s += std::max(w.flops > 0 ? w.flops / P : 0.0, w.bytes > 0 ? w.bytes / W : 0.0);
+    return p;
+  }
+  const RefinedTerms& t = constants.terms;
+  auto value = [](const std::optional<Estimate>& e) { return e ? &e->value : nullptr; };
+  FormInputs in;
+  try {
+    in = form_inputs(sample, constants);
+  } catch (const std::invalid_argument& e) {
+    return {0, e.what()};  // a malformed shape label: this sample cannot be priced
+  }
+  p.time_s +=
+      refined_core(in, P, W, value(t.overlap_p), value(t.k_half), value(t.grouped_bandwidth_ratio),
+                   value(t.saturating_sms), value(t.l2_bytes_per_s));
   return p;
+}
+
+Constants as_epoch(Constants c) {
+  c.form = Form::kEpoch;
+  c.terms = {};
+  return c;
 }
 
 std::string_view role_name(Role role) {

@@ -1,8 +1,10 @@
 // The cost model of DESIGN.md and its constants:
 //
-//   t = Σ_kind count_kind · λ_kind  +  c · T_net[op, ranks](net_bytes / c)  +  max(flops /
-//   P[dtype], bytes / W) T_net(x) = min_i (α_i + x / R_i)
+//   t = Σ_kind count_kind · λ_kind  +  c · T_net[op, ranks](net_bytes / c)  +  core
+//   T_net(x) = min_i (α_i + x / R_i)
 //
+// where core is, in the paper's form ("epoch"), max(flops / P[dtype], bytes / W), and in the
+// refined form the same with the physical terms of model/forms.h that held-out selection kept.
 // Pure functions: which constants a sample needs, and the time the constants predict for it.
 // Host C++ only.
 #pragma once
@@ -50,12 +52,35 @@ inline constexpr std::array<std::string_view, 4> kLatencyKinds = {"launch", "ker
 inline constexpr std::array<std::string_view, 4> kLatencyCounters = {"launches", "kernels",
                                                                      "graph_nodes", "syncs"};
 
+// The form of the compute-and-memory term (model/forms.h).
+enum class Form { kEpoch, kRefined };
+
+// An output tile of a GEMM kernel, in elements of M (rows) and N (cols).
+struct Tile {
+  int rows = 0, cols = 0;
+  bool operator==(const Tile&) const = default;
+};
+
+// The refined form's terms; each is absent unless held-out selection kept it (model/select.h).
+struct RefinedTerms {
+  std::optional<Estimate> overlap_p;                // p of (compute^p + memory^p)^(1/p)
+  std::optional<Estimate> k_half;                   // K at which compute runs at P / 2
+  std::optional<Estimate> grouped_bandwidth_ratio;  // W of grouped kernels / W
+  std::optional<Estimate> saturating_sms;           // share of the SMs that saturates W
+  std::optional<Estimate> l2_bytes_per_s;           // L2 to SM bandwidth of tile operand loads
+  std::map<std::string, Tile> tile;  // per dtype: wave quantisation applies; 0x0: the samples'
+                                     // own tile=RxC labels only
+  int sm_count = 0;                  // SMs of a wave (from the context)
+};
+
 // The constants of one GPU. A constant the data did not determine is absent.
 struct Constants {
   std::map<std::string, Estimate> flops_per_s;    // P[dtype]
   std::optional<Estimate> hbm_bytes_per_s;        // W
   std::map<std::string, Estimate> latency_s;      // λ[kind]
   std::map<NetKey, std::vector<Regime>> network;  // regimes, by increasing bandwidth
+  Form form = Form::kEpoch;                       // how predict() combines P and W
+  RefinedTerms terms;                             // used only when form is kRefined
 };
 
 // The dtype a sample's FLOPs are priced at: its dtype label, or "unlabelled".
@@ -72,11 +97,15 @@ double collective_count(const Work& work);
 double network_time(const std::vector<Regime>& regimes, double bytes);
 
 // The time the constants predict for a sample, or the first constant it needs that is absent.
+// The one entry point of every form: it dispatches on constants.form.
 struct Prediction {
   double time_s = 0;
   std::string missing;  // "P[fp8_e4m3]", "W", "λ[sync]", "network all_reduce/8"; empty when priced
 };
 Prediction predict(const Constants& constants, const Sample& sample);
+
+// The same constants priced in the paper's form, whatever form they hold.
+Constants as_epoch(Constants constants);
 
 // What a sample is to the fit.
 enum class Role {
@@ -101,6 +130,11 @@ struct Quality {
   std::string role;  // fit or validate
   double median_abs_rel_err = 0;
   double p90_abs_rel_err = 0;
+};
+
+// Held-out quality of one family under both forms (model/select.h says how it is measured).
+struct HeldOutQuality {
+  Quality epoch, refined;
 };
 
 // Median and nearest-rank 90th percentile of |errors|; `errors` is not empty.

@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "model/forms.h"
 #include "model/results.h"
 
 namespace batchcost {
@@ -113,6 +114,26 @@ ordered_json model_to_json(const ModelFile& m) {
     constants["network"][key.first][std::to_string(key.second)] = values;
     intervals["network"][key.first][std::to_string(key.second)] = bounds;
   }
+  // --- schema 2: the refined form's terms (model/forms.h) ---
+  if (c.form == Form::kRefined) {
+    const RefinedTerms& t = c.terms;
+    ordered_json terms = ordered_json::object(), bounds = ordered_json::object();
+    auto add = [&](const char* key, const std::optional<Estimate>& e) {
+      if (!e) return;
+      terms[key] = round_significant(e->value, 6);
+      bounds[key] = interval_of(*e);
+    };
+    add("overlap_p", t.overlap_p);
+    add("k_half", t.k_half);
+    add("grouped_bandwidth_ratio", t.grouped_bandwidth_ratio);
+    add("saturating_sms", t.saturating_sms);
+    add("l2_bytes_per_s", t.l2_bytes_per_s);
+    for (const auto& [dtype, tile] : t.tile) terms["tile"][dtype] = tile_name(tile);
+    if (!t.tile.empty()) terms["sm_count"] = t.sm_count;
+    constants["terms"] = terms;
+    intervals["terms"] = bounds;
+  }
+  // --- end schema 2 ---
   ordered_json quality = ordered_json::object();
   for (const auto& [family, q] : m.quality) {
     quality[family] = {{"n", q.n}, {"role", q.role}};
@@ -123,10 +144,36 @@ ordered_json model_to_json(const ModelFile& m) {
   }
   ordered_json doc;
   doc["schema"] = kModelSchema;
+  doc["form"] = form_name(c.form);
   doc["hardware"] = ordered_json::parse(m.hardware.dump());
   doc["constants"] = constants;
   doc["intervals"] = intervals;
   doc["quality"] = quality;
+  // --- schema 2: the epoch form beside a refined one, held-out errors of both, the selection ---
+  if (m.epoch) {
+    ModelFile e;
+    e.constants = as_epoch(*m.epoch);
+    ordered_json inner = model_to_json(e);
+    doc["epoch"] = {{"constants", inner["constants"]}, {"intervals", inner["intervals"]}};
+  }
+  if (!m.heldout.empty()) {
+    ordered_json heldout = ordered_json::object();
+    for (const auto& [family, h] : m.heldout) {
+      ordered_json f = {{"role", h.epoch.role.empty() ? h.refined.role : h.epoch.role}};
+      for (auto [name, q] :
+           {std::pair<const char*, const Quality*>{"epoch", &h.epoch}, {"refined", &h.refined}}) {
+        f[name] = {{"n", q->n}};
+        if (q->n > 0) {
+          f[name]["median_abs_rel_err"] = round_significant(q->median_abs_rel_err, 4);
+          f[name]["p90_abs_rel_err"] = round_significant(q->p90_abs_rel_err, 4);
+        }
+      }
+      heldout[family] = f;
+    }
+    doc["heldout"] = heldout;
+  }
+  if (!m.selection.empty()) doc["selection"] = m.selection;
+  // --- end schema 2 ---
   doc["sources"] = m.sources;
   if (!m.notes.empty()) doc["notes"] = m.notes;
   if (!m.identification.empty()) doc["identification"] = m.identification;
@@ -135,9 +182,11 @@ ordered_json model_to_json(const ModelFile& m) {
 
 ModelFile model_from_json(const json& doc, const std::string& source) {
   Reader r(source);
-  if (!doc.is_object() || !doc.contains("schema") || doc["schema"] != kModelSchema) {
-    r.fail("schema", std::string("not \"") + kModelSchema + "\"");
+  if (!doc.is_object() || !doc.contains("schema") ||
+      (doc["schema"] != kModelSchema && doc["schema"] != kModelSchemaV1)) {
+    r.fail("schema", std::string("not \"") + kModelSchema + "\" or \"" + kModelSchemaV1 + "\"");
   }
+  const bool v2 = doc["schema"] == kModelSchema;
   ModelFile m;
   if (doc.contains("hardware")) m.hardware = r.object(doc, "hardware", "");
   const json& c = r.object(doc, "constants", "");
@@ -225,6 +274,84 @@ ModelFile model_from_json(const json& doc, const std::string& source) {
   if (doc.contains("identification") && doc["identification"].is_object()) {
     m.identification = nlohmann::ordered_json::parse(doc["identification"].dump());
   }
+  // --- schema 2: form, terms, the epoch form, held-out errors, selection (model/forms.h) ---
+  if (v2 && doc.contains("form")) {
+    if (!doc["form"].is_string()) r.fail("form", "not a string");
+    try {
+      m.constants.form = parse_form(doc["form"].get<std::string>());
+    } catch (const std::invalid_argument& e) {
+      r.fail("form", e.what());
+    }
+  }
+  if (m.constants.form == Form::kRefined && c.contains("terms")) {
+    const json& t = r.object(c, "terms", "constants.");
+    const json* it = child(iv, "terms");
+    RefinedTerms& terms = m.constants.terms;
+    auto read = [&](const char* key, std::optional<Estimate>& e) {
+      if (t.contains(key)) e = r.estimate(t[key], child(it, key), std::string("terms.") + key);
+    };
+    read("overlap_p", terms.overlap_p);
+    read("k_half", terms.k_half);
+    read("grouped_bandwidth_ratio", terms.grouped_bandwidth_ratio);
+    read("saturating_sms", terms.saturating_sms);
+    read("l2_bytes_per_s", terms.l2_bytes_per_s);
+    if (terms.overlap_p && terms.overlap_p->value < 1) {
+      r.fail("constants.terms.overlap_p", "below 1 (p = 1 is the sum of compute and memory)");
+    }
+    if (terms.saturating_sms && terms.saturating_sms->value > 1) {
+      r.fail("constants.terms.saturating_sms", "above 1 (a share of the SMs)");
+    }
+    if (t.contains("tile")) {
+      for (const auto& [dtype, v] : r.object(t, "tile", "constants.terms.").items()) {
+        if (!v.is_string()) r.fail("constants.terms.tile." + dtype, "not \"ROWSxCOLS\"");
+        try {
+          terms.tile[dtype] = parse_tile(v.get<std::string>());
+        } catch (const std::invalid_argument& e) {
+          r.fail("constants.terms.tile." + dtype, e.what());
+        }
+      }
+      if (!t.contains("sm_count") || !t["sm_count"].is_number_integer() ||
+          t["sm_count"].get<long long>() < 1 || t["sm_count"].get<long long>() > 100000) {
+        r.fail("constants.terms.sm_count", "a tile needs the SM count, a positive integer");
+      }
+      terms.sm_count = t["sm_count"].get<int>();
+    }
+  }
+  if (v2 && doc.contains("epoch")) {
+    const json& e = r.object(doc, "epoch", "");
+    json inner = {{"schema", kModelSchema}, {"form", "epoch"}};
+    inner["constants"] = r.object(e, "constants", "epoch.");
+    if (e.contains("intervals")) inner["intervals"] = e["intervals"];
+    m.epoch = model_from_json(inner, source + " (epoch)").constants;
+  }
+  if (v2 && doc.contains("heldout")) {
+    for (const auto& [family, h] : r.object(doc, "heldout", "").items()) {
+      if (!h.is_object()) r.fail("heldout." + family, "not an object");
+      HeldOutQuality& out = m.heldout[family];
+      std::string role =
+          h.contains("role") && h["role"].is_string() ? h["role"].get<std::string>() : "";
+      for (auto [name, q] :
+           {std::pair<const char*, Quality*>{"epoch", &out.epoch}, {"refined", &out.refined}}) {
+        q->role = role;
+        if (!h.contains(name)) continue;
+        const json& v = h[name];
+        if (!v.is_object()) r.fail("heldout." + family + "." + name, "not an object");
+        if (v.contains("n") && v["n"].is_number_integer()) q->n = v["n"].get<int>();
+        if (v.contains("median_abs_rel_err") && v["median_abs_rel_err"].is_number()) {
+          q->median_abs_rel_err = v["median_abs_rel_err"].get<double>();
+        }
+        if (v.contains("p90_abs_rel_err") && v["p90_abs_rel_err"].is_number()) {
+          q->p90_abs_rel_err = v["p90_abs_rel_err"].get<double>();
+        }
+      }
+    }
+  }
+  if (v2 && doc.contains("selection") && doc["selection"].is_array()) {
+    for (const auto& s : doc["selection"]) {
+      if (s.is_string()) m.selection.push_back(s.get<std::string>());
+    }
+  }
+  // --- end schema 2 ---
   if (doc.contains("sources") && doc["sources"].is_array()) {
     for (const auto& s : doc["sources"]) {
       if (s.is_string()) m.sources.push_back(s.get<std::string>());

@@ -5,6 +5,7 @@
 
 #include <map>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -12,17 +13,24 @@
 
 namespace batchcost {
 
-inline constexpr const char* kModelSchema = "batchcost.model/1";
+// Schema 2 adds the form (model/forms.h); schema 1 files are still read (as the epoch form).
+inline constexpr const char* kModelSchema = "batchcost.model/2";
+inline constexpr const char* kModelSchemaV1 = "batchcost.model/1";
 
 struct ModelFile {
   nlohmann::json hardware = nlohmann::json::object();
-  Constants constants;
+  Constants constants;  // constants.form: the form predict() uses
   std::map<std::string, Quality> quality;
   std::vector<std::string> sources;
   std::vector<std::string> notes;  // constants left out by the fit, and why
   // How well the data determines each constant (fit.h, identification_json); written when not
   // empty, read back as it is.
   nlohmann::ordered_json identification = nlohmann::ordered_json::object();
+  // Schema 2 (model/select.h): the paper's form fitted to the same samples, where `constants`
+  // holds the refined one; each family's held-out error under both forms; the selection's steps.
+  std::optional<Constants> epoch;
+  std::map<std::string, HeldOutQuality> heldout;
+  std::vector<std::string> selection;
 };
 
 // Rounds to `digits` significant digits, so that files and tables do not carry the last bits

@@ -81,6 +81,16 @@ std::vector<NamedConstant> named_constants(const Constants& c) {
     out.push_back({"P[" + dtype + "]", "TFLOP/s", 1e12, e});
   if (c.hbm_bytes_per_s) out.push_back({"W", "TB/s", 1e12, *c.hbm_bytes_per_s});
   for (const auto& [kind, e] : c.latency_s) out.push_back({"λ[" + kind + "]", "µs", 1e-6, e});
+  // The refined form's terms (model/forms.h), where the constants hold that form.
+  if (c.form == Form::kRefined) {
+    const RefinedTerms& t = c.terms;
+    if (t.overlap_p) out.push_back({"overlap p", "", 1, *t.overlap_p});
+    if (t.k_half) out.push_back({"k_half", "elements", 1, *t.k_half});
+    if (t.grouped_bandwidth_ratio)
+      out.push_back({"W grouped / W", "", 1, *t.grouped_bandwidth_ratio});
+    if (t.saturating_sms) out.push_back({"SM share saturating W", "", 1, *t.saturating_sms});
+    if (t.l2_bytes_per_s) out.push_back({"L2 operand bandwidth", "TB/s", 1e12, *t.l2_bytes_per_s});
+  }
   for (const auto& [key, regimes] : c.network) {
     for (size_t i = 0; i < regimes.size(); ++i) {
       std::string name = net_key_name(key) + " #" + std::to_string(i + 1);

@@ -379,7 +379,9 @@ void read_file_into(const std::string& path, Inputs& inputs, const NcclTestsOpti
     }
     return;
   }
-  if (doc.is_object() && doc.contains("schema") && doc["schema"] == "batchcost.model/1") {
+  // batchcost.model/1 and /2 (model/model_file.h); model_from_json checks which.
+  if (doc.is_object() && doc.contains("schema") &&
+      (doc["schema"] == "batchcost.model/1" || doc["schema"] == "batchcost.model/2")) {
     inputs.models.push_back(std::move(doc));
     inputs.model_sources.push_back(path);
     return;
@@ -403,7 +405,7 @@ void read_file_into(const std::string& path, Inputs& inputs, const NcclTestsOpti
   if (doc.is_discarded()) parse_google_benchmark(text, path);  // throws, naming the JSON error
   throw InputError(path +
                    ": neither Google Benchmark JSON (\"benchmarks\") nor a batchcost "
-                   "model.json (\"schema\": \"batchcost.model/1\")");
+                   "model.json (\"schema\": \"batchcost.model/2\" or /1)");
 }
 
 Inputs read_inputs(const std::vector<std::string>& paths, bool allow_models) {

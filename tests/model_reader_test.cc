@@ -248,12 +248,14 @@ TEST_F(InputsTest, RecognisesModelJson) {
   Inputs in = read_inputs({m}, /*allow_models=*/true);
   EXPECT_EQ(in.models.size(), 1u);
   EXPECT_EQ(rejection({m}), "m.json: no usable samples");
+  std::string m2 = write("m2.json", R"({"schema": "batchcost.model/2", "constants": {}})");
+  EXPECT_EQ(read_inputs({m2}, /*allow_models=*/true).models.size(), 1u);
 }
 
 TEST_F(InputsTest, RejectsWhatItDoesNotRecognise) {
   EXPECT_EQ(rejection({write("x.json", R"({"results": []})")}),
             "x.json: neither Google Benchmark JSON (\"benchmarks\") nor a batchcost model.json "
-            "(\"schema\": \"batchcost.model/1\")");
+            "(\"schema\": \"batchcost.model/2\" or /1)");
   EXPECT_EQ(rejection({write("t.json", R"({"benchmarks": [)")}),
             "t.json: malformed JSON: [json.exception.parse_error.101] parse error at line 1, "
             "column 17: syntax error while parsing value - unexpected end of input; expected "

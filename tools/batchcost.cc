@@ -1,6 +1,7 @@
 // batchcost: the command line of the fitter (DESIGN.md, "The command line"). Host C++ only.
 //
-//   batchcost fit PATH... [--out FILE] [--validate FAMILY]... [--json] [--force]
+//   batchcost fit PATH... [--out FILE] [--validate FAMILY]... [--form auto|epoch|refined]
+//                 [--json] [--force]
 //   batchcost validate PATH... [--model FILE] [--validate FAMILY]... [--json]
 //   batchcost compare BASELINE CANDIDATE [--validate FAMILY]... [--json]
 //   batchcost predict --hardware MODEL.json --model NAME|FILE [--batch LIST] [--context N]
@@ -24,8 +25,8 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
-#include <optional>
 #include <map>
+#include <optional>
 #include <set>
 #include <sstream>
 #include <string>
@@ -34,6 +35,7 @@
 
 #include "model/compare.h"
 #include "model/fit.h"
+#include "model/forms.h"
 #include "model/model_file.h"
 #include "model/predict.h"
 #include "model/predict_report.h"
@@ -41,6 +43,7 @@
 #include "model/report_md.h"
 #include "model/results.h"
 #include "model/version.h"
+#include "model/select.h"
 #include "tools/serve_command.h"
 
 namespace batchcost {
@@ -77,21 +80,63 @@ std::string hardware_line(const nlohmann::json& context) {
   return out.empty() ? "" : "hardware: " + out + "\n";
 }
 
-ModelFile model_of(const Inputs& in, const FitResult& r) {
+// The form selection's options for these inputs: the SMs of a wave from the results' context,
+// and --form (auto: selected by held-out error).
+SelectOptions select_options(const Inputs& in, const std::string& form) {
+  SelectOptions o;
+  auto sms = in.context.find("sm_count");
+  if (sms != in.context.end() && sms->is_number_integer() && sms->get<long long>() > 0 &&
+      sms->get<long long>() < 100000) {
+    o.sm_count = sms->get<int>();
+  }
+  if (form != "auto") {
+    try {
+      o.force = parse_form(form);
+    } catch (const std::invalid_argument& e) {
+      throw InputError(std::string("--form: ") + e.what());
+    }
+  }
+  return o;
+}
+
+ModelFile model_of(const Inputs& in, const Selection& sel) {
   ModelFile m;
   m.hardware = in.context;
-  m.constants = r.constants;
-  m.quality = r.quality;
+  m.constants = sel.chosen();
+  m.quality = quality_of(in.samples, sel.roles, m.constants);
   m.sources = in.sources;
-  m.notes = r.notes;
-  m.identification = identification_json(r.identification);
+  m.identification = identification_json(sel.full.identification);
+  m.notes = sel.notes;
+  if (sel.selected == Form::kRefined) m.epoch = sel.epoch;
+  m.heldout = sel.heldout;
+  m.selection = sel.steps;
   return m;
 }
 
+// What the form selection chose and why, and the held-out errors of both forms.
+std::string form_report(const ModelFile& m) {
+  std::string out = "form: " + form_name(m.constants.form) + "\n";
+  for (const std::string& step : m.selection) out += "  " + step + "\n";
+  for (const auto& [dtype, tile] : m.constants.terms.tile) {
+    out += "  tile[" + dtype + "] = " + (tile.rows ? tile_name(tile) : "each sample's tile label") +
+           ", waves of " +
+           std::to_string(m.constants.terms.sm_count) + " SMs\n";
+  }
+  if (!m.heldout.empty()) {
+    out +=
+        "\nheld-out |predicted / measured - 1| of both forms (k-fold over shapes; validation "
+        "families predicted, never fitted)\n" +
+        heldout_table(m.heldout);
+  }
+  return out;
+}
+
 int run_fit(const std::vector<std::string>& paths, const std::string& out_path,
-            const std::vector<std::string>& validate, bool json, bool force) {
+            const std::vector<std::string>& validate, const std::string& form, bool json,
+            bool force) {
   Inputs in = read_inputs(paths);
-  FitResult r = fit(in.samples, options_with(validate));
+  Selection sel = select_form(in.samples, options_with(validate), select_options(in, form));
+  const FitResult& r = sel.full;
   // A fit that did not converge, or put a rate beyond what any sample shows, is not a model:
   // exit 3, nothing written, unless --force.
   for (const std::string& why : r.refusals) {
@@ -101,7 +146,7 @@ int run_fit(const std::vector<std::string>& paths, const std::string& out_path,
     std::cerr << "batchcost: no model written (--force writes it anyway)\n";
     return 3;
   }
-  ModelFile m = model_of(in, r);
+  ModelFile m = model_of(in, sel);
   nlohmann::ordered_json model = model_to_json(m);
   model["batchcost"] = version_json();  // which batchcost fitted it
   std::string doc = model.dump(2) + "\n";
@@ -112,18 +157,20 @@ int run_fit(const std::vector<std::string>& paths, const std::string& out_path,
     std::cout << doc;
     return 0;
   }
-  std::cout << census(in, r.roles) << hardware_line(in.context) << "\n"
+  std::cout << census(in, sel.roles) << hardware_line(in.context) << "\n"
             << "constants (95% intervals: covariance of the robust fit, in log space)\n"
-            << constants_table(r.constants) << "\n";
-  for (const std::string& note : r.notes) std::cout << "note: " << note << "\n";
-  if (!r.notes.empty()) std::cout << "\n";
+            << constants_table(m.constants) << "\n";
+  for (const std::string& note : m.notes) std::cout << "note: " << note << "\n";
+  if (!m.notes.empty()) std::cout << "\n";
   std::cout << "identification (n: samples where the constant is half the time or more; "
                "width: 95% interval / value; ! not identified)\n"
             << identification_table(r.identification) << "\n";
-  std::cout << "quality (|predicted / measured - 1|)\n" << quality_table(r.quality);
+  std::cout << "quality (|predicted / measured - 1|, in sample)\n"
+            << quality_table(m.quality) << "\n"
+            << form_report(m);
   bool header = false;
   for (size_t i = 0; i < in.samples.size(); ++i) {
-    if (r.roles[i] != Role::kNotModelled) continue;
+    if (sel.roles[i] != Role::kNotModelled) continue;
     if (!header) std::cout << "\nnot modelled (declare no work)\n";
     header = true;
     std::cout << "  " << in.samples[i].name << "  " << format_time(in.samples[i].time_s) << "\n";
@@ -137,13 +184,18 @@ int run_validate(const std::vector<std::string>& paths, const std::string& model
   Inputs in = read_inputs(paths);
   FitOptions options = options_with(validate);
   Constants constants;
+  std::optional<Constants> epoch;  // the paper's form beside a refined one
   if (model_path.empty()) {
-    constants = fit(in.samples, options).constants;
+    Selection sel = select_form(in.samples, options, select_options(in, "auto"));
+    constants = sel.chosen();
+    if (sel.selected == Form::kRefined) epoch = sel.epoch;
   } else {
     Inputs models;
     read_file_into(model_path, models);
     if (models.models.empty()) throw InputError(model_path + ": not a batchcost model.json");
-    constants = model_from_json(models.models.front(), model_path).constants;
+    ModelFile m = model_from_json(models.models.front(), model_path);
+    constants = m.constants;
+    epoch = m.epoch;
   }
   std::vector<Role> roles;
   for (const Sample& s : in.samples) roles.push_back(role_of(s, options));
@@ -163,8 +215,18 @@ int run_validate(const std::vector<std::string>& paths, const std::string& model
     return 0;
   }
   std::cout << census(in, roles) << "constants: "
-            << (model_path.empty() ? "fitted to these samples" : "from " + model_path) << "\n\n"
-            << validation_report(rows);
+            << (model_path.empty() ? "fitted to these samples" : "from " + model_path) << "\n";
+  if (constants.form == Form::kRefined) std::cout << "form: refined\n";
+  std::cout << "\n" << validation_report(rows);
+  if (epoch) {
+    std::map<std::string, Quality> q;
+    for (const auto& [key, summary] :
+         validation_summary(validation_rows(in.samples, roles, as_epoch(*epoch)))) {
+      q[key.first] = summary.quality;
+      q[key.first].role = key.second;
+    }
+    std::cout << "\nthe paper's form (epoch), same samples\n" << quality_table(q);
+  }
   return 0;
 }
 
@@ -191,7 +253,7 @@ Side read_side(const std::string& path, const FitOptions& options) {
   side.samples = in.samples;
   side.has_samples = true;
   side.context = in.context;
-  side.constants = fit(in.samples, options).constants;
+  side.constants = select_form(in.samples, options, select_options(in, "auto")).chosen();
   return side;
 }
 
@@ -206,8 +268,12 @@ int run_compare(const std::string& baseline, const std::string& candidate,
   if (json) {
     std::cout << comparison_json(cmp).dump(2) << "\n";
   } else {
-    std::cout << "baseline: " << baseline << "\ncandidate: " << candidate << "\n\n"
-              << comparison_report(cmp);
+    std::cout << "baseline: " << baseline << "\ncandidate: " << candidate << "\n";
+    if (b.constants.form != Form::kEpoch || c.constants.form != Form::kEpoch) {
+      std::cout << "forms: baseline " << form_name(b.constants.form) << ", candidate "
+                << form_name(c.constants.form) << "\n";
+    }
+    std::cout << "\n" << comparison_report(cmp);
   }
   return 0;
 }
@@ -353,10 +419,10 @@ int run_predict(PredictArgs a, bool json) {
   if (std::filesystem::is_directory(a.hardware)) {
     // A results folder: fitted here, as `batchcost fit` does.
     Inputs in = read_inputs({a.hardware});
-    FitResult fitted = fit(in.samples, options_with({}));
+    Selection fitted = select_form(in.samples, options_with({}), select_options(in, "auto"));
     for (const std::string& w : in.warnings) std::cerr << "warning: " << w << "\n";
     r.hardware = in.context;
-    r.constants = fitted.constants;
+    r.constants = fitted.chosen();
     r.notes.push_back(a.hardware + " is a results folder: its " +
                       std::to_string(in.samples.size()) +
                       " samples were fitted on the fly, as batchcost fit does");
@@ -366,6 +432,9 @@ int run_predict(PredictArgs a, bool json) {
     r.hardware = hw.hardware;
     r.constants = hw.constants;
     r.unmeasured = unmeasured_constants(doc, a.hardware);
+  }
+  if (r.constants.form == Form::kRefined) {
+    r.notes.push_back("priced in the refined form of " + a.hardware + " (model/forms.h)");
   }
   if (!a.stated.empty()) {
     const nlohmann::json stated_doc = read_json_file(a.stated);
@@ -458,7 +527,7 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   app.set_version_flag("--version", batchcost::version_line(), "print the version and exit");
   std::vector<std::string> paths, validate;
-  std::string out, model, baseline, candidate;
+  std::string out, model, baseline, candidate, form = "auto";
   bool json = false;
 
   CLI::App* fit = app.add_subcommand("fit", "fit the model's constants to results");
@@ -473,6 +542,10 @@ int main(int argc, char** argv) {
   fit->add_flag("--force", force,
                 "write the model even when the fit refuses it (no convergence, a rate beyond "
                 "what any sample shows: exit 3 otherwise)");
+  fit->add_option("--form", form,
+                  "the cost model's form: auto (selected by held-out error), epoch (the paper's "
+                  "max(flops/P, bytes/W)) or refined")
+      ->check(CLI::IsMember({"auto", "epoch", "refined"}));
 
   CLI::App* val = app.add_subcommand("validate", "measured against predicted, per benchmark");
   val->add_option("PATH", paths, "results folders or files (LOG:op=NAME,ranks=N as for fit)")
@@ -562,7 +635,7 @@ int main(int argc, char** argv) {
     return app.exit(e) == 0 ? 0 : 2;
   }
   try {
-    if (fit->parsed()) return batchcost::run_fit(paths, out, validate, json, force);
+    if (fit->parsed()) return batchcost::run_fit(paths, out, validate, form, json, force);
     if (val->parsed()) return batchcost::run_validate(paths, model, validate, json);
     if (pred->parsed()) return batchcost::run_predict(pa, json);
     if (rep->parsed()) return batchcost::run_report(paths, out, plots, validate);
