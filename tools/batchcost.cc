@@ -2,7 +2,9 @@
 //
 //   batchcost fit PATH... [--out FILE] [--validate FAMILY]... [--json]
 //   batchcost validate PATH... [--model FILE] [--validate FAMILY]... [--json]
-//   batchcost compare BASELINE CANDIDATE [--validate FAMILY]... [--json]
+//   batchcost compare BASELINE CANDIDATE [--validate FAMILY]... [--filter REGEX]
+//                     [--family F]... [--threshold X] [--alpha A] [--json]
+//   batchcost export PATH... --csv FILE
 //   batchcost predict --hardware MODEL.json --model NAME|FILE [--batch LIST] [--context N]
 //                     [--gpus N] [--tp N] [--ep N] [--pp N] [--gpus-per-node N]
 //                     [--micro-batches N] [--cuda-graphs] [--price USD] [--stated FILE]
@@ -14,8 +16,10 @@
 // PATH is a results folder (its *.json files but model.json), a result file, or (compare, and
 // validate --model) a model.json. Tables go to stdout, errors to stderr with exit status 2.
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <fstream>
 #include <iostream>
+#include <regex>
 #include <set>
 #include <sstream>
 #include <string>
@@ -23,6 +27,7 @@
 #include <vector>
 
 #include "model/compare.h"
+#include "model/export.h"
 #include "model/fit.h"
 #include "model/model_file.h"
 #include "model/predict.h"
@@ -108,16 +113,31 @@ int run_validate(const std::vector<std::string>& paths, const std::string& model
   Inputs in = read_inputs(paths);
   FitOptions options = options_with(validate);
   Constants constants;
+  bool other_gpu = false;
   if (model_path.empty()) {
     constants = fit(in.samples, options).constants;
   } else {
     Inputs models;
     read_file_into(model_path, models);
     if (models.models.empty()) throw InputError(model_path + ": not a batchcost model.json");
-    constants = model_from_json(models.models.front(), model_path).constants;
+    ModelFile m = model_from_json(models.models.front(), model_path);
+    constants = m.constants;
+    // A model of another GPU (or driver, clocks, libraries) predicts these results; it was not
+    // fitted to them, so no row is "fit".
+    for (const std::string& d : hardware_differences(m.hardware, in.context)) {
+      in.warnings.push_back(model_path + " and the results differ in " + d);
+    }
+    other_gpu = different_gpu(m.hardware, in.context);
+    if (other_gpu) {
+      in.warnings.push_back(model_path +
+                            " was fitted on another GPU: every row is a validation, none is fit");
+    }
   }
   std::vector<Role> roles;
-  for (const Sample& s : in.samples) roles.push_back(role_of(s, options));
+  for (const Sample& s : in.samples) {
+    Role r = role_of(s, options);
+    roles.push_back(other_gpu && r == Role::kFit ? Role::kValidate : r);
+  }
   std::vector<ValidationRow> rows = validation_rows(in.samples, roles, constants);
   for (const std::string& w : in.warnings) std::cerr << "warning: " << w << "\n";
   if (json) {
@@ -125,8 +145,9 @@ int run_validate(const std::vector<std::string>& paths, const std::string& model
     return 0;
   }
   std::cout << census(in, roles) << "constants: "
-            << (model_path.empty() ? "fitted to these samples" : "from " + model_path) << "\n\n"
-            << validation_report(rows);
+            << (model_path.empty() ? "fitted to these samples" : "from " + model_path) << "\n";
+  if (other_gpu) std::cout << "warning: the model was fitted on another GPU; no row is fit\n";
+  std::cout << "\n" << validation_report(rows);
   return 0;
 }
 
@@ -134,12 +155,14 @@ int run_validate(const std::vector<std::string>& paths, const std::string& model
 struct Side {
   std::vector<Sample> samples;
   Constants constants;
+  NetRanges net_ranges;  // the sizes its network constants were fitted on
   nlohmann::json context;
   bool has_samples = false;
 };
 
 Side read_side(const std::string& path, const FitOptions& options) {
   Inputs in = read_inputs({path}, /*allow_models=*/true);
+  for (const std::string& w : in.warnings) std::cerr << "warning: " << w << "\n";
   Side side;
   if (!in.models.empty()) {
     if (!in.samples.empty() || in.models.size() > 1) {
@@ -148,29 +171,64 @@ Side read_side(const std::string& path, const FitOptions& options) {
     ModelFile m = model_from_json(in.models.front(), in.model_sources.front());
     side.constants = m.constants;
     side.context = m.hardware;
+    side.net_ranges = net_ranges_of_model(in.models.front());
     return side;
   }
   side.samples = in.samples;
   side.has_samples = true;
   side.context = in.context;
   side.constants = fit(in.samples, options).constants;
+  side.net_ranges = net_ranges_of_samples(in.samples, options);
   return side;
 }
 
 int run_compare(const std::string& baseline, const std::string& candidate,
-                const std::vector<std::string>& validate, bool json) {
-  FitOptions options = options_with(validate);
-  Side b = read_side(baseline, options), c = read_side(candidate, options);
+                const std::vector<std::string>& validate, const CompareOptions& options,
+                bool json) {
+  FitOptions fit_options = options_with(validate);
+  Side b = read_side(baseline, fit_options), c = read_side(candidate, fit_options);
   Comparison cmp;
-  if (b.has_samples && c.has_samples) compare_samples(b.samples, c.samples, cmp);
+  cmp.options = options;
+  const bool selecting = !options.filter.empty() || !options.families.empty();
+  if (b.has_samples && c.has_samples) {
+    // The constants are fitted on everything; the selection picks the benchmarks shown.
+    std::vector<Sample> bs = select_samples(b.samples, options),
+                        cs = select_samples(c.samples, options);
+    if (selecting && bs.empty() && cs.empty()) {
+      throw InputError("--filter/--family select no benchmark of " + baseline + " or " +
+                       candidate);
+    }
+    compare_samples(bs, cs, cmp);
+  } else if (selecting) {
+    throw InputError("--filter and --family select benchmarks: both sides must be results, not "
+                     "model.json");
+  }
   compare_constants(b.constants, c.constants, cmp);
+  compare_network(b.constants, b.net_ranges, c.constants, c.net_ranges, cmp);
   compare_contexts(b.context, c.context, cmp);
+  for (const std::string& w : cmp.warnings) {
+    std::cerr << "warning: the two sides differ in " << w << "\n";
+  }
   if (json) {
     std::cout << comparison_json(cmp).dump(2) << "\n";
   } else {
     std::cout << "baseline: " << baseline << "\ncandidate: " << candidate << "\n\n"
               << comparison_report(cmp);
   }
+  return 0;
+}
+
+int run_export(const std::vector<std::string>& paths, const std::string& csv_path) {
+  Inputs in = read_inputs(paths);
+  for (const std::string& w : in.warnings) std::cerr << "warning: " << w << "\n";
+  std::stable_sort(in.samples.begin(), in.samples.end(), [](const Sample& a, const Sample& b) {
+    return a.name != b.name ? natural_less(a.name, b.name) : a.source < b.source;
+  });
+  write_file_atomically(csv_path, export_csv(in.samples));
+  size_t rows = 0;
+  for (const Sample& s : in.samples) rows += 1 + s.repetition_times_s.size();
+  std::cout << "wrote " << csv_path << ": " << in.samples.size() << " samples, " << rows
+            << " rows (one per repetition, one per median)\n";
   return 0;
 }
 
@@ -312,7 +370,25 @@ int main(int argc, char** argv) {
   cmp->add_option("BASELINE", baseline, "results folder, result file or model.json")->required();
   cmp->add_option("CANDIDATE", candidate, "results folder, result file or model.json")->required();
   cmp->add_option("--validate", validate, "a family to predict, not fit (moe always)");
+  batchcost::CompareOptions cmp_options;
+  cmp->add_option("--filter", cmp_options.filter,
+                  "only benchmarks whose name matches this regex (ECMAScript, searched)");
+  std::vector<std::string> cmp_families;
+  cmp->add_option("--family", cmp_families, "only this family (repeatable)");
+  cmp->add_option("--threshold", cmp_options.threshold,
+                  "call a ratio within 1 ± this \"same\" even when significant (default 0)")
+      ->check(CLI::Range(0.0, 1.0));
+  cmp->add_option("--alpha", cmp_options.alpha,
+                  "significance level of the U test (default 0.05, as compare.py)")
+      ->check(CLI::Range(1e-9, 0.5));
   cmp->add_flag("--json", json, "JSON instead of tables");
+
+  std::string csv;
+  CLI::App* exp = app.add_subcommand(
+      "export", "results as one tidy CSV: a row per repetition and per median, parameters and "
+                "labels as columns");
+  exp->add_option("PATH", paths, "results folders or files")->required();
+  exp->add_option("--csv", csv, "the CSV file to write")->required();
 
   batchcost::PredictArgs pa;
   batchcost::Deployment& dep = pa.options.deployment;
@@ -357,7 +433,18 @@ int main(int argc, char** argv) {
     if (fit->parsed()) return batchcost::run_fit(paths, out, validate, json);
     if (val->parsed()) return batchcost::run_validate(paths, model, validate, json);
     if (pred->parsed()) return batchcost::run_predict(pa, json);
-    return batchcost::run_compare(baseline, candidate, validate, json);
+    if (exp->parsed()) return batchcost::run_export(paths, csv);
+    cmp_options.families.insert(cmp_families.begin(), cmp_families.end());
+    if (!cmp_options.filter.empty()) {
+      try {
+        std::regex check(cmp_options.filter, std::regex::ECMAScript);
+      } catch (const std::regex_error& e) {
+        std::cerr << "batchcost: --filter '" << cmp_options.filter
+                  << "': not a regular expression: " << e.what() << "\n";
+        return 2;
+      }
+    }
+    return batchcost::run_compare(baseline, candidate, validate, cmp_options, json);
   } catch (const batchcost::InputError& e) {
     std::cerr << "batchcost: " << e.what() << "\n";
     return 2;
