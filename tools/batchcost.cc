@@ -219,7 +219,16 @@ int run_compare(const std::string& baseline, const std::string& candidate,
 }
 
 int run_export(const std::vector<std::string>& paths, const std::string& csv_path) {
-  Inputs in = read_inputs(paths);
+  // Each file on its own: two runs (or two GPUs) of the same benchmarks are rows side by side,
+  // told apart by their source, not contradictory duplicates.
+  Inputs in;
+  for (const std::string& path : paths) {
+    for (const std::string& file : expand_path(path)) read_file_into(file, in);
+  }
+  if (!in.models.empty()) {
+    throw InputError(in.model_sources.front() + ": a model.json; export reads results");
+  }
+  if (in.samples.empty()) throw InputError("no usable samples in the paths given");
   for (const std::string& w : in.warnings) std::cerr << "warning: " << w << "\n";
   std::stable_sort(in.samples.begin(), in.samples.end(), [](const Sample& a, const Sample& b) {
     return a.name != b.name ? natural_less(a.name, b.name) : a.source < b.source;
