@@ -53,8 +53,8 @@ double mann_whitney_p(const std::vector<double>& a, const std::vector<double>& b
     return std::min(1.0, 2 * at_least / all);
   }
   const double mu = md * nd / 2;
-  const double sd = std::sqrt(md * nd / 12 *
-                              ((md + nd + 1) - tie_term / ((md + nd) * (md + nd - 1))));
+  const double sd =
+      std::sqrt(md * nd / 12 * ((md + nd + 1) - tie_term / ((md + nd) * (md + nd - 1))));
   if (sd == 0) return 1;
   const double z = (u - mu - 0.5) / sd;
   return std::min(1.0, std::erfc(z / std::sqrt(2.0)));
@@ -318,7 +318,8 @@ void compare_network(const Constants& baseline, const NetRanges& baseline_ranges
     auto b = baseline.network.find(key), c = candidate.network.find(key);
     d.in_baseline = b != baseline.network.end() && !b->second.empty();
     d.in_candidate = c != candidate.network.end() && !c->second.empty();
-    if (auto r = baseline_ranges.find(key); r != baseline_ranges.end()) d.baseline_range = r->second;
+    if (auto r = baseline_ranges.find(key); r != baseline_ranges.end())
+      d.baseline_range = r->second;
     if (auto r = candidate_ranges.find(key); r != candidate_ranges.end()) {
       d.candidate_range = r->second;
     }
@@ -453,11 +454,12 @@ std::string comparison_report(const Comparison& c) {
     }
     char alpha[32];
     std::snprintf(alpha, sizeof alpha, "%g", c.options.alpha);
-    out += "benchmarks (ratio = candidate / baseline time; p: two-sided Mann-Whitney U test of "
-           "the repetitions; same = not significant at p < " +
-           std::string(alpha) +
-           (c.options.threshold > 0 ? " or within ±" + ratio_text(c.options.threshold) : "") +
-           "; ? = cannot be told)\n" + t.str();
+    out +=
+        "benchmarks (ratio = candidate / baseline time; p: two-sided Mann-Whitney U test of "
+        "the repetitions; same = not significant at p < " +
+        std::string(alpha) +
+        (c.options.threshold > 0 ? " or within ±" + ratio_text(c.options.threshold) : "") +
+        "; ? = cannot be told)\n" + t.str();
     if (too_few) {
       out += "? " + std::to_string(too_few) +
              " with too few repetitions: the U test needs 4 per side to reach p < 0.05 at all\n";

@@ -54,9 +54,9 @@ bool different_gpu(const nlohmann::json& a, const nlohmann::json& b);
 // --- The comparison --------------------------------------------------------------------------
 
 struct CompareOptions {
-  double alpha = 0.05;      // the U test's significance level (compare.py's --alpha)
-  double threshold = 0;     // |ratio - 1| at or below this is "same" even when significant
-  std::string filter;       // ECMAScript regex searched in names; empty: all
+  double alpha = 0.05;             // the U test's significance level (compare.py's --alpha)
+  double threshold = 0;            // |ratio - 1| at or below this is "same" even when significant
+  std::string filter;              // ECMAScript regex searched in names; empty: all
   std::set<std::string> families;  // only these families; empty: all
 };
 
@@ -64,12 +64,12 @@ struct CompareOptions {
 struct BenchmarkDiff {
   std::string name, family;
   double baseline_s = 0, candidate_s = 0;
-  double ratio = 0;                 // candidate / baseline
+  double ratio = 0;  // candidate / baseline
   int baseline_reps = 1, candidate_reps = 1;
-  std::optional<double> noise;      // 2·sqrt(cv_b² + cv_c²); absent where a cv is unknown
-  std::optional<double> p_value;    // the U test, where both sides kept ≥ 2 repetitions' times
-  std::string verdict;              // "same", "faster", "slower" or "?" (cannot be told)
-  std::string why;                  // for "?": why it cannot be told
+  std::optional<double> noise;    // 2·sqrt(cv_b² + cv_c²); absent where a cv is unknown
+  std::optional<double> p_value;  // the U test, where both sides kept ≥ 2 repetitions' times
+  std::string verdict;            // "same", "faster", "slower" or "?" (cannot be told)
+  std::string why;                // for "?": why it cannot be told
 };
 
 // Per family: the geometric mean of the ratios, and the verdicts.

@@ -55,8 +55,8 @@ std::string export_csv(const std::vector<Sample>& samples) {
     }
     for (const auto& [key, value] : s.labels) label_keys.insert(key);
   }
-  std::vector<std::string> header = {"source", "name",  "family", "kind", "repetition",
-                                     "repetitions", "time_s", "cv", "ranks"};
+  std::vector<std::string> header = {"source",      "name",   "family", "kind", "repetition",
+                                     "repetitions", "time_s", "cv",     "ranks"};
   for (auto counter : kWorkCounterNames) header.emplace_back(counter);
   for (const std::string& p : params) header.push_back("param_" + p);
   for (const std::string& l : label_keys) header.push_back("label_" + l);

@@ -101,8 +101,7 @@ TEST(ValidateGolden, AModelOfAnotherGpuWarnsAndFitsNothing) {
   fs::path err = temp("validate.txt");
   Result r = batchcost("fit", "validate h200 --model h100/model.json", err);
   ASSERT_EQ(r.status, 0);
-  EXPECT_NE(read(err).find("warning: h100/model.json was fitted on another GPU"),
-            std::string::npos)
+  EXPECT_NE(read(err).find("warning: h100/model.json was fitted on another GPU"), std::string::npos)
       << read(err);
   EXPECT_NE(read(err).find("GPU: gpu_name 'NVIDIA H100 80GB HBM3' vs 'NVIDIA H200'"),
             std::string::npos);
@@ -119,13 +118,15 @@ TEST(ExportGolden, WritesAtomicallyAndRefusesBadPaths) {
   fs::path csv = temp("out.csv");
   fs::remove(csv);
   // Two runs of the same benchmarks: rows side by side, told apart by their source.
-  Result ok = batchcost("compare", "export default_a.json default_b.json --csv '" + csv.string() +
-                                       "'", "/dev/null");
+  Result ok = batchcost(
+      "compare", "export default_a.json default_b.json --csv '" + csv.string() + "'", "/dev/null");
   EXPECT_EQ(ok.status, 0);
-  EXPECT_EQ(ok.out, "wrote " + csv.string() + ": 10 samples, 46 rows (one per repetition, one per median)\n");
+  EXPECT_EQ(ok.out, "wrote " + csv.string() +
+                        ": 10 samples, 46 rows (one per repetition, one per median)\n");
   ok = batchcost("compare", "export default_b.json --csv '" + csv.string() + "'", "/dev/null");
   ASSERT_EQ(ok.status, 0);
-  EXPECT_EQ(ok.out, "wrote " + csv.string() + ": 5 samples, 21 rows (one per repetition, one per median)\n");
+  EXPECT_EQ(ok.out, "wrote " + csv.string() +
+                        ": 5 samples, 21 rows (one per repetition, one per median)\n");
   EXPECT_EQ(read(csv), read(fixture_dir("compare") / "default_b.csv"));
   if (std::getenv("BATCHCOST_UPDATE_GOLDEN")) {
     fs::copy_file(csv, fixture_dir("compare") / "default_b.csv",
@@ -134,7 +135,8 @@ TEST(ExportGolden, WritesAtomicallyAndRefusesBadPaths) {
   fs::remove(csv);
   fs::path err = temp("export_err.txt");
   EXPECT_EQ(batchcost("compare", "export default_b.json --csv /no/such/dir/x.csv", err).status, 2);
-  EXPECT_EQ(batchcost("compare", "export no_such.json --csv '" + csv.string() + "'", err).status, 2);
+  EXPECT_EQ(batchcost("compare", "export no_such.json --csv '" + csv.string() + "'", err).status,
+            2);
   EXPECT_FALSE(fs::exists(csv));
   EXPECT_EQ(batchcost("compare", "export default_b.json", err).status, 2);  // --csv is required
   EXPECT_EQ(batchcost("fit", "export h100/model.json --csv '" + csv.string() + "'", err).status, 2);

@@ -15,7 +15,7 @@ namespace {
 
 // Values of scipy.stats.mannwhitneyu(a, b, alternative="two-sided").pvalue (method "auto").
 TEST(MannWhitney, ExactValuesMatchScipy) {
-  EXPECT_NEAR(mann_whitney_p({1, 2, 3}, {4, 5, 6}), 0.1, 1e-12);            // 2 / C(6, 3)
+  EXPECT_NEAR(mann_whitney_p({1, 2, 3}, {4, 5, 6}), 0.1, 1e-12);             // 2 / C(6, 3)
   EXPECT_NEAR(mann_whitney_p({1, 2, 3, 4}, {5, 6, 7, 8}), 2.0 / 70, 1e-12);  // 0.0286
   EXPECT_NEAR(mann_whitney_p({1, 2, 3, 4, 5}, {6, 7, 8, 9, 10}), 2.0 / 252, 1e-12);
   EXPECT_NEAR(mann_whitney_p({1, 3, 5}, {2, 4, 6}), 0.7, 1e-12);
@@ -54,8 +54,8 @@ TEST(NaturalOrder, NumbersCompareAsNumbers) {
   std::vector<std::string> names = {"a/bytes:1073741824/x", "a/bytes:128/x", "a/bytes:1048576/x",
                                     "a/bytes:1024/x"};
   std::sort(names.begin(), names.end(), natural_less);
-  EXPECT_EQ(names, (std::vector<std::string>{"a/bytes:128/x", "a/bytes:1024/x",
-                                             "a/bytes:1048576/x", "a/bytes:1073741824/x"}));
+  EXPECT_EQ(names, (std::vector<std::string>{"a/bytes:128/x", "a/bytes:1024/x", "a/bytes:1048576/x",
+                                             "a/bytes:1073741824/x"}));
   EXPECT_TRUE(natural_less("gemm/m:512/n:4096", "gemm/m:1024/n:64"));
   EXPECT_TRUE(natural_less("x/2", "x/10"));
   EXPECT_FALSE(natural_less("x/10", "x/2"));
@@ -148,8 +148,8 @@ TEST(CompareSamples, SortsParametersNumerically) {
 }
 
 TEST(CompareSamples, FilterAndFamilySelect) {
-  std::vector<Sample> s = {sample("memory/copy/bytes:128", {1}), sample("memory/read/bytes:128", {1}),
-                           sample("gemm/bf16/m:128", {1})};
+  std::vector<Sample> s = {sample("memory/copy/bytes:128", {1}),
+                           sample("memory/read/bytes:128", {1}), sample("gemm/bf16/m:128", {1})};
   CompareOptions o;
   o.filter = "copy|gemm";
   EXPECT_EQ(select_samples(s, o).size(), 2u);
@@ -162,10 +162,16 @@ TEST(CompareSamples, FilterAndFamilySelect) {
 }
 
 TEST(Hardware, DifferencesNameWhatDiffers) {
-  nlohmann::json a = {{"gpu_name", "H100"}, {"driver_version", "580.1"}, {"nccl_version", "2.27"},
-                      {"sm_clock_mhz_max", 1980}, {"date", "x"}};
-  nlohmann::json b = {{"gpu_name", "H100"}, {"driver_version", "575.5"}, {"nccl_version", "2.28"},
-                      {"sm_clock_mhz_max", 1755}, {"date", "y"}};
+  nlohmann::json a = {{"gpu_name", "H100"},
+                      {"driver_version", "580.1"},
+                      {"nccl_version", "2.27"},
+                      {"sm_clock_mhz_max", 1980},
+                      {"date", "x"}};
+  nlohmann::json b = {{"gpu_name", "H100"},
+                      {"driver_version", "575.5"},
+                      {"nccl_version", "2.28"},
+                      {"sm_clock_mhz_max", 1755},
+                      {"date", "y"}};
   std::vector<std::string> d = hardware_differences(a, b);
   EXPECT_EQ(d, (std::vector<std::string>{"driver: driver_version '580.1' vs '575.5'",
                                          "clocks: sm_clock_mhz_max '1980' vs '1755'",

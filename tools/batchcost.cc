@@ -195,13 +195,13 @@ int run_compare(const std::string& baseline, const std::string& candidate,
     std::vector<Sample> bs = select_samples(b.samples, options),
                         cs = select_samples(c.samples, options);
     if (selecting && bs.empty() && cs.empty()) {
-      throw InputError("--filter/--family select no benchmark of " + baseline + " or " +
-                       candidate);
+      throw InputError("--filter/--family select no benchmark of " + baseline + " or " + candidate);
     }
     compare_samples(bs, cs, cmp);
   } else if (selecting) {
-    throw InputError("--filter and --family select benchmarks: both sides must be results, not "
-                     "model.json");
+    throw InputError(
+        "--filter and --family select benchmarks: both sides must be results, not "
+        "model.json");
   }
   compare_constants(b.constants, c.constants, cmp);
   compare_network(b.constants, b.net_ranges, c.constants, c.net_ranges, cmp);
@@ -394,8 +394,9 @@ int main(int argc, char** argv) {
 
   std::string csv;
   CLI::App* exp = app.add_subcommand(
-      "export", "results as one tidy CSV: a row per repetition and per median, parameters and "
-                "labels as columns");
+      "export",
+      "results as one tidy CSV: a row per repetition and per median, parameters and "
+      "labels as columns");
   exp->add_option("PATH", paths, "results folders or files")->required();
   exp->add_option("--csv", csv, "the CSV file to write")->required();
 
