@@ -257,7 +257,7 @@ std::string comparison_section(const RunReport& base, const RunReport& cand) {
     std::vector<std::vector<std::string>> b;
     for (const BenchmarkDiff& d : cmp.benchmarks) {
       b.push_back({code(d.name), format_time(d.baseline_s), format_time(d.candidate_s),
-                   ratio_text(d.ratio), d.noise > 0 ? "±" + ratio_text(d.noise) : "unknown",
+                   ratio_text(d.ratio), d.noise ? "±" + ratio_text(*d.noise) : "unknown",
                    d.verdict});
     }
     out += "<details><summary>every benchmark (" + std::to_string(b.size()) + ")</summary>\n\n" +

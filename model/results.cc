@@ -34,6 +34,8 @@ const std::set<std::string, std::less<>> kEntryKeys = {"name",
                                                        "aggregate_unit",
                                                        "error_occurred",
                                                        "error_message",
+                                                       "skipped",
+                                                       "skip_message",
                                                        "big_o",
                                                        "rms",
                                                        "complexity_n"};
@@ -200,6 +202,7 @@ Sample sample_of(const std::string& source, const std::string& run_name, const R
   s.ranks = ref->ranks;
   std::vector<double> times;
   for (const Entry& it : run.iterations) times.push_back(it.time);
+  s.repetition_times_s = times;
   if (run.median || run.mean) {
     s.time_s = ref->time;
     s.repetitions = std::max<int>(ref->repetitions, static_cast<int>(times.size()));
@@ -295,7 +298,10 @@ ResultFile parse_google_benchmark(const std::string& text, const std::string& so
   entries.reserve(list.size());
   for (size_t i = 0; i < list.size(); ++i) {
     const json& item = list[i];
-    if (item.is_object() && item.contains("error_occurred") && item["error_occurred"] == true) {
+    // Google Benchmark writes SkipWithError as "error_occurred" and SkipWithMessage (1.8 on) as
+    // "skipped", both with a time of 0: neither is a measurement.
+    if (item.is_object() && ((item.contains("error_occurred") && item["error_occurred"] == true) ||
+                             (item.contains("skipped") && item["skipped"] == true))) {
       ++out.skipped;
       continue;
     }

@@ -15,22 +15,26 @@ import json
 import math
 import os
 
-# Stated constants per GPU: P[bf16], W, λ[launch], λ[graph_node], λ[sync], and network regimes
-# (latency s, bytes/s) per (op, ranks).
+# Stated constants per GPU: P[bf16], W, λ[launch] (host, per launch), λ[kernel] (device, per
+# kernel), λ[graph_node], λ[sync], and network regimes (latency s, bytes/s) per (op, ranks),
+# h2d/d2h (PCIe) on one rank.
 GPUS = {
     "h100": dict(gpu_name="H100-like (synthetic)", memory_bytes=80e9, P=7.0e14, W=3.0e12,
-                 launch=2.4e-6, graph_node=1.0e-6, sync=6.0e-6,
+                 launch=2.4e-6, kernel=1.5e-6, graph_node=1.0e-6, sync=6.0e-6,
                  net={("all_reduce", 8): [(8e-6, 2.0e10), (2.5e-5, 3.6e11)],
-                      ("all_to_all", 8): [(1.5e-5, 2.5e11)]}),
+                      ("all_to_all", 8): [(1.5e-5, 2.5e11)],
+                      ("h2d", 1): [(9e-6, 5.0e10)], ("d2h", 1): [(9.5e-6, 4.8e10)]}),
     "h200": dict(gpu_name="H200-like (synthetic)", memory_bytes=141e9, P=7.0e14, W=4.3e12,
-                 launch=2.3e-6, graph_node=1.0e-6, sync=5.5e-6,
+                 launch=2.3e-6, kernel=1.4e-6, graph_node=1.0e-6, sync=5.5e-6,
                  net={("all_reduce", 8): [(8e-6, 2.0e10), (2.5e-5, 3.7e11)],
-                      ("all_to_all", 8): [(1.5e-5, 2.6e11)]}),
+                      ("all_to_all", 8): [(1.5e-5, 2.6e11)],
+                      ("h2d", 1): [(9e-6, 5.3e10)], ("d2h", 1): [(9.5e-6, 5.1e10)]}),
 }
 
 
 def model_time(g, w, op=None, ranks=0):
     t = w.get("launches", 0) * g["launch"] + w.get("graph_nodes", 0) * g["graph_node"]
+    t += w.get("kernels", 0) * g["kernel"]
     t += w.get("syncs", 0) * g["sync"]
     if w.get("net_bytes", 0) > 0:
         t += min(a + w["net_bytes"] / r for a, r in g["net"][(op, ranks)])
@@ -49,7 +53,7 @@ def entry(g, i, name, work, label, op=None, ranks=0):
 
 
 def gemm(m, n, k):
-    return {"flops": 2.0 * m * n * k, "bytes": 2.0 * (m * k + k * n + m * n), "launches": 1}
+    return {"flops": 2.0 * m * n * k, "bytes": 2.0 * (m * k + k * n + m * n), "kernels": 1}
 
 
 def families(g):
@@ -58,21 +62,25 @@ def families(g):
     for s in [128, 256, 512, 1024, 2048, 4096, 8192, 16384]:
         out["gemm"].append(entry(g, i, f"gemm/bf16/m:{s}/n:{s}/k:{s}/manual_time", gemm(s, s, s),
                                  "cache=cold dtype=bf16 timing=device")); i += 1
-    for m in [1, 16, 256, 4096]:  # a layer shape at decode and prefill token counts
-        out["gemm"].append(entry(g, i, f"gemm/bf16/m:{m}/n:28672/k:8192/manual_time",
-                                 gemm(m, 28672, 8192), "cache=cold dtype=bf16 timing=device")); i += 1
+    # Llama-3-70B's layer shapes (N, K: o_proj, gate/up, down) at decode and prefill token counts.
+    for n, k in [(8192, 8192), (28672, 8192), (8192, 28672)]:
+        for m in [1, 16, 64, 256, 1024, 4096]:
+            out["gemm"].append(entry(g, i, f"gemm/bf16/m:{m}/n:{n}/k:{k}/manual_time",
+                                     gemm(m, n, k), "cache=cold dtype=bf16 timing=device")); i += 1
     for p in range(12, 31, 2):
         b = 2 ** p
         out["memory"].append(entry(g, i, f"memory/copy_kernel/bytes:{b}/manual_time",
-                                   {"bytes": 2.0 * b, "launches": 1},
+                                   {"bytes": 2.0 * b, "kernels": 1},
                                    "cache=cold timing=device")); i += 1
     for n in [1, 4, 16, 64]:
         out["launch"].append(entry(g, i, f"launch/null_kernel/kernels:{n}/manual_time",
-                                   {"launches": n}, "timing=device")); i += 1
+                                   {"kernels": n}, "timing=device")); i += 1
+        out["launch"].append(entry(g, i, f"launch/host_launch/kernels:{n}/manual_time",
+                                   {"launches": n}, "timing=host")); i += 1
         out["launch"].append(entry(g, i, f"launch/sync/kernels:{n}/manual_time",
                                    {"launches": n, "syncs": n}, "timing=host")); i += 1
         out["launch"].append(entry(g, i, f"launch/graph/nodes:{n}/manual_time",
-                                   {"launches": 1, "graph_nodes": n}, "timing=device")); i += 1
+                                   {"graph_nodes": n}, "timing=device")); i += 1
     # Qwen3-30B-A3B's expert FFN (E 128, k 8, H 2048, I 768), uniform routing, expected counts.
     E, k, H, I = 128, 8, 2048, 768
     for b in [1, 4, 16, 64, 256, 1024, 4096]:
@@ -83,11 +91,11 @@ def families(g):
         flops = 2.0 * c * 3 * H * I
         strategies = {
             "dense_equivalent": {"flops": flops, "bytes": 3 * H * k * I * 2 + b * (2 * H + 3 * k * I) * 2,
-                                 "launches": 2},
-            "per_expert_loop": {"flops": flops, "bytes": weights + acts, "launches": 2 * active},
-            "per_expert_graph": {"flops": flops, "bytes": weights + acts, "launches": 1,
+                                 "kernels": 2},
+            "per_expert_loop": {"flops": flops, "bytes": weights + acts, "kernels": 2 * active},
+            "per_expert_graph": {"flops": flops, "bytes": weights + acts,
                                  "graph_nodes": 2 * active},
-            "grouped": {"flops": flops, "bytes": weights + acts, "launches": 2},
+            "grouped": {"flops": flops, "bytes": weights + acts, "kernels": 2},
         }
         for s, w in strategies.items():
             routing = "none" if s == "dense_equivalent" else "uniform"
@@ -103,6 +111,12 @@ def families(g):
         out["collective"].append(entry(g, i, f"collective/all_to_all/ranks:8/bytes:{size}/manual_time",
                                        {"net_bytes": 7 / 8 * size, "collectives": 1},
                                        "dtype=bf16 op=all_to_all", "all_to_all", 8)); i += 1
+    for p in range(12, 31, 3):
+        size = 2 ** p
+        for op in ("h2d", "d2h"):
+            out["collective"].append(entry(g, i, f"collective/{op}/bytes:{size}/manual_time",
+                                           {"net_bytes": size, "collectives": 1},
+                                           f"op={op} timing=device", op, 1)); i += 1
     return out
 
 

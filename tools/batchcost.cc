@@ -3,7 +3,9 @@
 //   batchcost fit PATH... [--out FILE] [--validate FAMILY]... [--form auto|epoch|refined]
 //                 [--json] [--force]
 //   batchcost validate PATH... [--model FILE] [--validate FAMILY]... [--json]
-//   batchcost compare BASELINE CANDIDATE [--validate FAMILY]... [--json]
+//   batchcost compare BASELINE CANDIDATE [--validate FAMILY]... [--filter REGEX]
+//                     [--family F]... [--threshold X] [--alpha A] [--json]
+//   batchcost export PATH... --csv FILE
 //   batchcost predict --hardware MODEL.json --model NAME|FILE [--batch LIST] [--context N]
 //                     [--gpus N] [--tp N] [--ep N] [--pp N] [--gpus-per-node N]
 //                     [--micro-batches N] [--cuda-graphs] [--price USD] [--stated FILE]
@@ -27,6 +29,7 @@
 #include <iostream>
 #include <map>
 #include <optional>
+#include <regex>
 #include <set>
 #include <sstream>
 #include <string>
@@ -34,6 +37,7 @@
 #include <vector>
 
 #include "model/compare.h"
+#include "model/export.h"
 #include "model/fit.h"
 #include "model/forms.h"
 #include "model/model_file.h"
@@ -185,6 +189,7 @@ int run_validate(const std::vector<std::string>& paths, const std::string& model
   FitOptions options = options_with(validate);
   Constants constants;
   std::optional<Constants> epoch;  // the paper's form beside a refined one
+  bool other_gpu = false;
   if (model_path.empty()) {
     Selection sel = select_form(in.samples, options, select_options(in, "auto"));
     constants = sel.chosen();
@@ -196,9 +201,22 @@ int run_validate(const std::vector<std::string>& paths, const std::string& model
     ModelFile m = model_from_json(models.models.front(), model_path);
     constants = m.constants;
     epoch = m.epoch;
+    // A model of another GPU (or driver, clocks, libraries) predicts these results; it was not
+    // fitted to them, so no row is "fit".
+    for (const std::string& d : hardware_differences(m.hardware, in.context)) {
+      in.warnings.push_back(model_path + " and the results differ in " + d);
+    }
+    other_gpu = different_gpu(m.hardware, in.context);
+    if (other_gpu) {
+      in.warnings.push_back(model_path +
+                            " was fitted on another GPU: every row is a validation, none is fit");
+    }
   }
   std::vector<Role> roles;
-  for (const Sample& s : in.samples) roles.push_back(role_of(s, options));
+  for (const Sample& s : in.samples) {
+    Role r = role_of(s, options);
+    roles.push_back(other_gpu && r == Role::kFit ? Role::kValidate : r);
+  }
   std::vector<ValidationRow> rows = validation_rows(in.samples, roles, constants);
   for (const std::string& w : in.warnings) std::cerr << "warning: " << w << "\n";
   std::map<std::string, int> unpriced;
@@ -216,6 +234,7 @@ int run_validate(const std::vector<std::string>& paths, const std::string& model
   }
   std::cout << census(in, roles) << "constants: "
             << (model_path.empty() ? "fitted to these samples" : "from " + model_path) << "\n";
+  if (other_gpu) std::cout << "warning: the model was fitted on another GPU; no row is fit\n";
   if (constants.form == Form::kRefined) std::cout << "form: refined\n";
   std::cout << "\n" << validation_report(rows);
   if (epoch) {
@@ -234,12 +253,14 @@ int run_validate(const std::vector<std::string>& paths, const std::string& model
 struct Side {
   std::vector<Sample> samples;
   Constants constants;
+  NetRanges net_ranges;  // the sizes its network constants were fitted on
   nlohmann::json context;
   bool has_samples = false;
 };
 
 Side read_side(const std::string& path, const FitOptions& options) {
   Inputs in = read_inputs({path}, /*allow_models=*/true);
+  for (const std::string& w : in.warnings) std::cerr << "warning: " << w << "\n";
   Side side;
   if (!in.models.empty()) {
     if (!in.samples.empty() || in.models.size() > 1) {
@@ -248,23 +269,44 @@ Side read_side(const std::string& path, const FitOptions& options) {
     ModelFile m = model_from_json(in.models.front(), in.model_sources.front());
     side.constants = m.constants;
     side.context = m.hardware;
+    side.net_ranges = net_ranges_of_model(in.models.front());
     return side;
   }
   side.samples = in.samples;
   side.has_samples = true;
   side.context = in.context;
   side.constants = select_form(in.samples, options, select_options(in, "auto")).chosen();
+  side.net_ranges = net_ranges_of_samples(in.samples, options);
   return side;
 }
 
 int run_compare(const std::string& baseline, const std::string& candidate,
-                const std::vector<std::string>& validate, bool json) {
-  FitOptions options = options_with(validate);
-  Side b = read_side(baseline, options), c = read_side(candidate, options);
+                const std::vector<std::string>& validate, const CompareOptions& options,
+                bool json) {
+  FitOptions fit_options = options_with(validate);
+  Side b = read_side(baseline, fit_options), c = read_side(candidate, fit_options);
   Comparison cmp;
-  if (b.has_samples && c.has_samples) compare_samples(b.samples, c.samples, cmp);
+  cmp.options = options;
+  const bool selecting = !options.filter.empty() || !options.families.empty();
+  if (b.has_samples && c.has_samples) {
+    // The constants are fitted on everything; the selection picks the benchmarks shown.
+    std::vector<Sample> bs = select_samples(b.samples, options),
+                        cs = select_samples(c.samples, options);
+    if (selecting && bs.empty() && cs.empty()) {
+      throw InputError("--filter/--family select no benchmark of " + baseline + " or " + candidate);
+    }
+    compare_samples(bs, cs, cmp);
+  } else if (selecting) {
+    throw InputError(
+        "--filter and --family select benchmarks: both sides must be results, not "
+        "model.json");
+  }
   compare_constants(b.constants, c.constants, cmp);
+  compare_network(b.constants, b.net_ranges, c.constants, c.net_ranges, cmp);
   compare_contexts(b.context, c.context, cmp);
+  for (const std::string& w : cmp.warnings) {
+    std::cerr << "warning: the two sides differ in " << w << "\n";
+  }
   if (json) {
     std::cout << comparison_json(cmp).dump(2) << "\n";
   } else {
@@ -275,6 +317,29 @@ int run_compare(const std::string& baseline, const std::string& candidate,
     }
     std::cout << "\n" << comparison_report(cmp);
   }
+  return 0;
+}
+
+int run_export(const std::vector<std::string>& paths, const std::string& csv_path) {
+  // Each file on its own: two runs (or two GPUs) of the same benchmarks are rows side by side,
+  // told apart by their source, not contradictory duplicates.
+  Inputs in;
+  for (const std::string& path : paths) {
+    for (const std::string& file : expand_path(path)) read_file_into(file, in);
+  }
+  if (!in.models.empty()) {
+    throw InputError(in.model_sources.front() + ": a model.json; export reads results");
+  }
+  if (in.samples.empty()) throw InputError("no usable samples in the paths given");
+  for (const std::string& w : in.warnings) std::cerr << "warning: " << w << "\n";
+  std::stable_sort(in.samples.begin(), in.samples.end(), [](const Sample& a, const Sample& b) {
+    return a.name != b.name ? natural_less(a.name, b.name) : a.source < b.source;
+  });
+  write_file_atomically(csv_path, export_csv(in.samples));
+  size_t rows = 0;
+  for (const Sample& s : in.samples) rows += 1 + s.repetition_times_s.size();
+  std::cout << "wrote " << csv_path << ": " << in.samples.size() << " samples, " << rows
+            << " rows (one per repetition, one per median)\n";
   return 0;
 }
 
@@ -558,7 +623,26 @@ int main(int argc, char** argv) {
   cmp->add_option("BASELINE", baseline, "results folder, result file or model.json")->required();
   cmp->add_option("CANDIDATE", candidate, "results folder, result file or model.json")->required();
   cmp->add_option("--validate", validate, "a family to predict, not fit (moe always)");
+  batchcost::CompareOptions cmp_options;
+  cmp->add_option("--filter", cmp_options.filter,
+                  "only benchmarks whose name matches this regex (ECMAScript, searched)");
+  std::vector<std::string> cmp_families;
+  cmp->add_option("--family", cmp_families, "only this family (repeatable)");
+  cmp->add_option("--threshold", cmp_options.threshold,
+                  "call a ratio within 1 ± this \"same\" even when significant (default 0)")
+      ->check(CLI::Range(0.0, 1.0));
+  cmp->add_option("--alpha", cmp_options.alpha,
+                  "significance level of the U test (default 0.05, as compare.py)")
+      ->check(CLI::Range(1e-9, 0.5));
   cmp->add_flag("--json", json, "JSON instead of tables");
+
+  std::string csv;
+  CLI::App* exp = app.add_subcommand(
+      "export",
+      "results as one tidy CSV: a row per repetition and per median, parameters and "
+      "labels as columns");
+  exp->add_option("PATH", paths, "results folders or files")->required();
+  exp->add_option("--csv", csv, "the CSV file to write")->required();
 
   std::string plots;
   CLI::App* rep = app.add_subcommand("report", "a Markdown page per run or GPU");
@@ -640,7 +724,18 @@ int main(int argc, char** argv) {
     if (pred->parsed()) return batchcost::run_predict(pa, json);
     if (rep->parsed()) return batchcost::run_report(paths, out, plots, validate);
     if (serve->parsed()) return batchcost::run_serve(sa);
-    return batchcost::run_compare(baseline, candidate, validate, json);
+    if (exp->parsed()) return batchcost::run_export(paths, csv);
+    cmp_options.families.insert(cmp_families.begin(), cmp_families.end());
+    if (!cmp_options.filter.empty()) {
+      try {
+        std::regex check(cmp_options.filter, std::regex::ECMAScript);
+      } catch (const std::regex_error& e) {
+        std::cerr << "batchcost: --filter '" << cmp_options.filter
+                  << "': not a regular expression: " << e.what() << "\n";
+        return 2;
+      }
+    }
+    return batchcost::run_compare(baseline, candidate, validate, cmp_options, json);
   } catch (const batchcost::InputError& e) {
     std::cerr << "batchcost: " << e.what() << "\n";
     return 2;

@@ -2,26 +2,35 @@
 # (Debian's python3, which has python3-matplotlib; elsewhere run it as `python3 tools/plot.py`.)
 """The pictures of a results folder: what the benchmarks measured, with the fitted model over it.
 
-  tools/plot.py RESULTS_DIR [OTHER_DIR] [--out DIR] [--batchcost PATH]
+  tools/plot.py RESULTS_DIR [OTHER_DIR] [--out DIR] [--format png|svg|pdf] [--batchcost PATH]
 
 Reads our Google Benchmark JSON (*.json but model.json; the median aggregate where repetitions
-were run) and the folder's model.json (the fitted constants), and writes PNGs into --out
-(default: RESULTS_DIR itself, beside the results):
+were run; skipped and failed entries left out) and the folder's model.json (the fitted
+constants), and writes figures into --out (default: RESULTS_DIR itself), in --format (png):
 
-  roofline.png         GEMM TFLOP/s against arithmetic intensity, with the fitted roof min(P, W·I)
-  memory.png           memory bandwidth against bytes moved, with the fitted bytes / (λ + bytes/W)
-  launch.png           launch, graph and sync costs against the number of events, with the fit
-  moe.png              MoE time per token against batch for each strategy, the model's
-                       prediction (batchcost validate) drawn over it
-  collectives.png      bus bandwidth against bytes received per GPU, with the latency-bandwidth
-                       fit (the lower envelope of its regimes)
-  compare.png          two GPUs' fitted constants side by side (needs OTHER_DIR)
-  speed_cost.png       predicted tokens/s per user against GPU-hours per million tokens for
-                       DeepSeek-V3 and Llama-3-70B (batchcost predict --json)
+  roofline          GEMM TFLOP/s against arithmetic intensity, with the fitted roof min(P, W·I)
+  gemm_tokens       GEMM TFLOP/s against tokens (M) for each layer shape (N, K), with the model's
+                    min(P, W·I) per shape: where decode GEMMs sit far below the roof
+  memory            memory bandwidth against bytes moved, with the fitted bytes / (λ + bytes/W)
+  launch            launch, kernel, graph and sync costs against the number of events, with the fit
+  moe               MoE time per token against batch for each strategy, the model's
+                    prediction (batchcost validate) drawn over it
+  collectives       bus bandwidth against bytes received per GPU, with the latency-bandwidth
+                    fit (the lower envelope of its regimes)
+  transfers         host-device copies (h2d, d2h): GB/s against bytes, with the fit
+  speed_cost        predicted tokens/s per user against GPU-hours per million tokens for
+                    DeepSeek-V3 and Llama-3-70B (batchcost predict --json); batches whose weights
+                    and KV cache exceed a GPU's memory are marked with a red cross
+With OTHER_DIR, the two GPUs side by side:
+  compare           the fitted constants' ratios
+  hbm_overlay       HBM bandwidth against bytes moved, both GPUs
+  gemm_overlay      GEMM TFLOP/s against M for each layer shape (N, K), both GPUs
+  busbw_overlay     bus bandwidth against bytes received per GPU, per collective, both GPUs
 
-A figure whose data is absent is skipped, saying why. Needs matplotlib (Debian:
-python3-matplotlib); `batchcost` (for moe.png's prediction and speed_cost.png) is taken from
---batchcost, else build*/tools/batchcost in this checkout, else PATH.
+A figure whose data is absent or too thin (fewer than two sizes) is skipped, saying why. Log axes
+carry plain tick labels (1, 2, 5, 10; 1 KiB, 1 MiB), never 1.4×10⁰. Needs matplotlib (Debian:
+python3-matplotlib); `batchcost` (for moe's prediction and speed_cost) is taken from --batchcost,
+else build*/tools/batchcost in this checkout, else PATH.
 """
 import argparse
 import glob
@@ -37,12 +46,16 @@ try:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib import ticker
 except ImportError:  # pragma: no cover - the test skips instead
     sys.exit("plot.py: needs matplotlib (Debian: apt-get install python3-matplotlib)")
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 UNIT = {"ns": 1e-9, "us": 1e-6, "ms": 1e-3, "s": 1.0}
-COUNTERS = ("flops", "bytes", "net_bytes", "launches", "graph_nodes", "syncs", "collectives")
+COUNTERS = ("flops", "bytes", "net_bytes", "launches", "kernels", "graph_nodes", "syncs",
+            "collectives")
+EVENTS = ("launches", "kernels", "graph_nodes", "syncs")  # the latency counters
+FORMAT = {"ext": "png"}  # --format
 
 
 class Results:
@@ -77,7 +90,7 @@ def read_samples(entries):
     """One sample per run: its median aggregate where there is one, else the iteration."""
     medians, iterations = {}, {}
     for e in entries:
-        if e.get("error_occurred"):
+        if e.get("error_occurred") or e.get("skipped"):
             continue
         run = e.get("run_name", e["name"])
         if e.get("run_type") == "aggregate":
@@ -107,18 +120,87 @@ def new_figure(title):
     return fig, ax
 
 
+def format_bytes(v):
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if abs(v) < 1024 or unit == "TiB":
+            return f"{v:g} {unit}"
+        v /= 1024
+
+
+def format_plain(v):
+    """A tick label a person reads: 0.5, 2, 100, 20k, 1M; never 1.4×10⁰."""
+    if v == 0:
+        return "0"
+    for scale, suffix in ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e4, "k")):
+        if abs(v) >= scale:
+            return f"{v / (scale if suffix != 'k' else 1e3):g}{suffix}"
+    return f"{v:g}"
+
+
+def plain_log_axis(ax, which, kind="number"):
+    """Plain labels on a log axis: powers of 2 in KiB/MiB/GiB for bytes; 1-2-5 steps (or
+    powers of ten over wide ranges) for other numbers. Minor ticks stay unlabelled."""
+    axis = ax.xaxis if which == "x" else ax.yaxis
+    lo, hi = ax.get_xlim() if which == "x" else ax.get_ylim()
+    lo, hi = max(min(lo, hi), 1e-30), max(lo, hi)
+    if kind == "bytes":
+        first, last = math.ceil(math.log2(lo)), math.floor(math.log2(hi))
+        if last - first >= 1:
+            step = next(s for s in (1, 2, 4, 10, 20) if (last - first) / s <= 8)
+            ticks = [2.0 ** e for e in range(first, last + 1) if e % step == 0]
+            ticks = ticks if len(ticks) >= 2 else [2.0 ** e for e in range(first, last + 1)]
+        else:  # within a factor of 2: evenly spaced
+            ticks = [t for t in ticker.MaxNLocator(nbins=4).tick_values(lo, hi) if lo <= t <= hi]
+        axis.set_major_locator(ticker.FixedLocator(ticks))
+        axis.set_major_formatter(ticker.FuncFormatter(lambda v, _: format_bytes(v)))
+    else:
+        # The coarsest 1-2-5 family that puts 3 or more ticks inside the range; a range under a
+        # factor of 2 or so gets evenly spaced plain ticks instead.
+        ticks = []
+        for subs in ((1.0,), (1.0, 2.0, 5.0), tuple(float(i) for i in range(1, 10))):
+            ticks = [m * 10.0 ** e for e in range(math.floor(math.log10(lo)) - 1,
+                                                    math.ceil(math.log10(hi)) + 1)
+                     for m in subs if lo <= m * 10.0 ** e <= hi]
+            if len(ticks) >= 3:
+                break
+        if len(ticks) < 3:
+            ticks = [t for t in ticker.MaxNLocator(nbins=5).tick_values(lo, hi) if lo <= t <= hi]
+        axis.set_major_locator(ticker.FixedLocator(ticks))
+        axis.set_major_formatter(ticker.FuncFormatter(lambda v, _: format_plain(v)))
+    axis.set_minor_formatter(ticker.NullFormatter())
+
+
 def save(fig, out, name, written):
-    path = os.path.join(out, name)
+    path = os.path.join(out, f"{name}.{FORMAT['ext']}")
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)
     written.append(path)
 
 
+def too_thin(xs, what):
+    """Why a curve over `xs` would mislead (fewer than two distinct x values), or None."""
+    n = len(set(xs))
+    if n >= 2:
+        return None
+    return f"{n} {what} (a curve needs 2 or more)"
+
+
+def param(name, key):
+    for part in name.split("/"):
+        if part.startswith(key + ":"):
+            try:
+                return int(part.split(":", 1)[1])
+            except ValueError:
+                return None
+    return None
+
+
 def roofline(r, out, written, skipped):
     gemm = [s for s in r.family("gemm") if s["flops"] > 0 and s["bytes"] > 0]
-    if not gemm:
-        return skipped.append(("roofline.png", "no gemm results"))
+    why = too_thin([s["flops"] / s["bytes"] for s in gemm], "gemm intensities")
+    if why:
+        return skipped.append(("roofline", why))
     fig, ax = new_figure(f"GEMM roofline: {r.gpu}")
     by_dtype = {}
     for s in gemm:
@@ -137,16 +219,61 @@ def roofline(r, out, written, skipped):
                     label=f"fitted roof {dtype}: P {p / 1e12:.0f} TFLOP/s, W {w / 1e12:.2f} TB/s")
     ax.set_xscale("log")
     ax.set_yscale("log")
+    plain_log_axis(ax, "x")
+    plain_log_axis(ax, "y")
     ax.set_xlabel("arithmetic intensity (FLOP / byte of HBM traffic)")
     ax.set_ylabel("throughput (TFLOP/s)")
     ax.legend(fontsize=8)
-    save(fig, out, "roofline.png", written)
+    save(fig, out, "roofline", written)
+
+
+def gemm_shapes(r):
+    """(dtype, N, K) -> samples sorted by M, for layer shapes swept over M (2 or more M)."""
+    shapes = {}
+    for s in r.family("gemm"):
+        m, n, k = (param(s["name"], key) for key in ("m", "n", "k"))
+        if None in (m, n, k) or s["flops"] <= 0:
+            continue
+        shapes.setdefault((s["labels"].get("dtype", "?"), n, k), []).append((m, s))
+    return {key: sorted(v, key=lambda t: t[0]) for key, v in shapes.items()
+            if len({m for m, _ in v}) >= 2 and not all(m == key[1] == key[2] for m, _ in v)}
+
+
+def gemm_tokens(r, out, written, skipped):
+    shapes = gemm_shapes(r)
+    if not shapes:
+        return skipped.append(("gemm_tokens", "no GEMM shape (N, K) measured at 2 or more M"))
+    fig, ax = new_figure(f"GEMM throughput against tokens (M) per layer shape: {r.gpu}")
+    c = r.constants()
+    w = c.get("hbm_bytes_per_s")
+    for i, ((dtype, n, k), group) in enumerate(sorted(shapes.items())):
+        ms = [m for m, _ in group]
+        ax.plot(ms, [s["flops"] / s["time_s"] / 1e12 for _, s in group], "o", color=f"C{i}",
+                label=f"measured {dtype} N {n}, K {k}")
+        p = c.get("flops_per_s", {}).get(dtype)
+        if p and w:
+            # The model without latency: flops / max(flops / P, bytes / W), bf16 operands.
+            model = [s["flops"] / max(s["flops"] / p, s["bytes"] / w) / 1e12 for _, s in group]
+            ax.plot(ms, model, "--", color=f"C{i}", label=f"model min(P, W·I) N {n}, K {k}")
+    ax.set_xscale("log", base=2)
+    ax.set_yscale("log")
+    plain_log_axis(ax, "x")
+    plain_log_axis(ax, "y")
+    ax.set_xlabel("tokens in the batch (GEMM M)")
+    ax.set_ylabel("throughput (TFLOP/s)")
+    ax.legend(fontsize=7)
+    save(fig, out, "gemm_tokens", written)
+
+
+def memory_samples(r):
+    return [s for s in r.family("memory") if s["bytes"] > 0 and s["labels"].get("cache") != "hot"]
 
 
 def memory(r, out, written, skipped):
-    mem = [s for s in r.family("memory") if s["bytes"] > 0 and s["labels"].get("cache") != "hot"]
-    if not mem:
-        return skipped.append(("memory.png", "no memory results"))
+    mem = memory_samples(r)
+    why = too_thin([s["bytes"] for s in mem], "memory sizes")
+    if why:
+        return skipped.append(("memory", why))
     fig, ax = new_figure(f"HBM bandwidth: {r.gpu}")
     kinds = {}
     for s in mem:
@@ -156,56 +283,63 @@ def memory(r, out, written, skipped):
         ax.plot([s["bytes"] for s in ss], [s["bytes"] / s["time_s"] / 1e9 for s in ss], "o",
                 label=f"measured {kind}", markersize=4)
     c = r.constants()
-    w, launch = c.get("hbm_bytes_per_s"), c.get("latency_s", {}).get("launch", 0)
+    lat = c.get("latency_s", {})
+    w, fixed = c.get("hbm_bytes_per_s"), lat.get("kernel", lat.get("launch", 0))
     if w:
         lo, hi = min(s["bytes"] for s in mem), max(s["bytes"] for s in mem)
         xs = [lo * (hi / lo) ** (i / 200) for i in range(201)]
-        ax.plot(xs, [x / (launch + x / w) / 1e9 for x in xs], "--",
-                label=f"fit: bytes / (λ_launch + bytes / W), W {w / 1e12:.2f} TB/s")
+        ax.plot(xs, [x / (fixed + x / w) / 1e9 for x in xs], "--",
+                label=f"fit: bytes / (λ + bytes / W), W {w / 1e12:.2f} TB/s")
     ax.set_xscale("log")
-    ax.set_xlabel("bytes read + written per kernel (B)")
+    ax.set_yscale("log")
+    plain_log_axis(ax, "x", "bytes")
+    plain_log_axis(ax, "y")
+    ax.set_xlabel("bytes read + written per kernel")
     ax.set_ylabel("bandwidth (GB/s)")
     ax.legend(fontsize=8)
-    save(fig, out, "memory.png", written)
+    save(fig, out, "memory", written)
+
+
+def events(s):
+    return sum(s[c] for c in EVENTS)
 
 
 def launch(r, out, written, skipped):
-    ss = [s for s in r.family("launch") if s["launches"] + s["graph_nodes"] + s["syncs"] > 0]
-    if not ss:
-        return skipped.append(("launch.png", "no launch results"))
-    fig, ax = new_figure(f"Launch and sync costs: {r.gpu}")
+    ss = [s for s in r.family("launch") if events(s) > 0]
+    why = too_thin([events(s) for s in ss], "launch event counts")
+    if why:
+        return skipped.append(("launch", why))
+    fig, ax = new_figure(f"Launch, kernel and sync costs: {r.gpu}")
     lat = r.constants().get("latency_s", {})
     kinds = {}
     for s in ss:
         kinds.setdefault(s["name"].split("/")[1], []).append(s)
+    pairs = (("launch", "launches"), ("kernel", "kernels"), ("graph_node", "graph_nodes"),
+             ("sync", "syncs"))
     for i, (kind, group) in enumerate(sorted(kinds.items())):
-        group.sort(key=lambda s: s["launches"] + s["graph_nodes"] + s["syncs"])
-        xs = [s["launches"] + s["graph_nodes"] + s["syncs"] for s in group]
+        group.sort(key=events)
+        xs = [events(s) for s in group]
         color = f"C{i}"
         ax.plot(xs, [s["time_s"] * 1e6 for s in group], "o", color=color,
                 label=f"measured {kind}")
-        if all(k in lat for k, c in (("launch", "launches"), ("graph_node", "graph_nodes"),
-                                     ("sync", "syncs")) if any(s[c] for s in group)):
-            pred = [(s["launches"] * lat.get("launch", 0) + s["graph_nodes"] *
-                     lat.get("graph_node", 0) + s["syncs"] * lat.get("sync", 0)) * 1e6
-                    for s in group]
+        if all(k in lat for k, c in pairs if any(s[c] for s in group)):
+            pred = [sum(s[c] * lat.get(k, 0) for k, c in pairs) * 1e6 for s in group]
             ax.plot(xs, pred, "--", color=color, label=f"fit {kind}")
     text = ", ".join(f"λ[{k}] {v * 1e6:.2f} µs" for k, v in sorted(lat.items()))
     if text:
         ax.text(0.02, 0.97, text, transform=ax.transAxes, va="top", fontsize=8)
     ax.set_xscale("log")
     ax.set_yscale("log")
-    ax.set_xlabel("events per iteration (launches + graph nodes + syncs)")
+    plain_log_axis(ax, "x")
+    plain_log_axis(ax, "y")
+    ax.set_xlabel("events per iteration (launches + kernels + graph nodes + syncs)")
     ax.set_ylabel("time per iteration (µs)")
     ax.legend(fontsize=8, loc="lower right")
-    save(fig, out, "launch.png", written)
+    save(fig, out, "launch", written)
 
 
 def tokens_of(name):
-    for part in name.split("/"):
-        if part.startswith("tokens:"):
-            return int(part.split(":")[1])
-    return None
+    return param(name, "tokens")
 
 
 def predicted_times(r, batchcost):
@@ -223,8 +357,9 @@ def predicted_times(r, batchcost):
 
 def moe(r, out, written, skipped, batchcost):
     ss = [s for s in r.family("moe") if tokens_of(s["name"])]
-    if not ss:
-        return skipped.append(("moe.png", "no moe results with tokens:B in their names"))
+    why = too_thin([tokens_of(s["name"]) for s in ss], "moe batch sizes (tokens:B in names)")
+    if why:
+        return skipped.append(("moe", why))
     routings = {s["labels"].get("routing", "") for s in ss}
     routing = "uniform" if "uniform" in routings else sorted(routings)[0]
     ss = [s for s in ss if s["labels"].get("routing", "") in (routing, "none")]
@@ -248,43 +383,84 @@ def moe(r, out, written, skipped, batchcost):
             if pred:
                 ax.plot(*zip(*pred), "--", color=f"C{i}", label=f"model {strategy}")
         ax.set_title(f"MoE expert FFN ({model}, routing {routing}): {r.gpu}")
-        ax.set_xscale("log")
+        ax.set_xscale("log", base=2)
         ax.set_yscale("log")
+        plain_log_axis(ax, "x")
+        plain_log_axis(ax, "y")
         ax.grid(True, which="both", alpha=0.3)
         ax.set_xlabel("batch (tokens)")
         ax.set_ylabel("time per token (µs)")
         ax.legend(fontsize=7)
     if not predicted:
         fig.text(0.01, 0.01, "no prediction: model.json or batchcost not found", fontsize=8)
-    save(fig, out, "moe.png", written)
+    save(fig, out, "moe", written)
+
+
+def per_op(samples):
+    """(op, ranks) -> [(bytes per collective, GB/s)] sorted by bytes."""
+    groups = {}
+    for s in samples:
+        c = max(s["collectives"], 1)
+        x = s["net_bytes"] / c
+        groups.setdefault((s["labels"].get("op", "?"), int(s["ranks"])), []).append(
+            (x, x / (s["time_s"] / c) / 1e9))
+    return {k: sorted(v) for k, v in groups.items()}
+
+
+def network_curves(ax, r, groups, style="--", colors=None, suffix=""):
+    network = r.constants().get("network", {})
+    for i, ((op, ranks), points) in enumerate(sorted(groups.items())):
+        regimes = network.get(op, {}).get(str(ranks))
+        if not regimes:
+            continue
+        lo, hi = points[0][0], points[-1][0]
+        fit = [lo * (hi / lo) ** (j / 200) for j in range(201)]
+        color = (colors or {}).get((op, ranks), f"C{i}")
+        ax.plot(fit, [x / network_time(regimes, x) / 1e9 for x in fit], style, color=color,
+                label=f"fit {op}/{ranks}{suffix}: {len(regimes)} regime(s)")
+
+
+def collective_samples(r):
+    return [s for s in r.family("collective") if s["net_bytes"] > 0 and s["ranks"] > 1]
 
 
 def collectives(r, out, written, skipped):
-    ss = [s for s in r.family("collective") if s["net_bytes"] > 0 and s["ranks"] > 1]
-    if not ss:
-        return skipped.append(("collectives.png", "no multi-GPU collective results"))
+    groups = {k: v for k, v in per_op(collective_samples(r)).items() if len(v) >= 2}
+    if not groups:
+        return skipped.append(("collectives",
+                               "no multi-GPU collective measured at 2 or more sizes"))
     fig, ax = new_figure(f"Collectives: {r.gpu}")
-    network = r.constants().get("network", {})
-    groups = {}
-    for s in ss:
-        groups.setdefault((s["labels"].get("op", "?"), int(s["ranks"])), []).append(s)
-    for i, ((op, ranks), group) in enumerate(sorted(groups.items())):
-        group.sort(key=lambda s: s["net_bytes"])
-        xs = [s["net_bytes"] / max(s["collectives"], 1) for s in group]
-        ax.plot(xs, [x / (s["time_s"] / max(s["collectives"], 1)) / 1e9 for x, s in
-                     zip(xs, group)], "o", color=f"C{i}", label=f"measured {op}/{ranks}")
-        regimes = network.get(op, {}).get(str(ranks))
-        if regimes:
-            lo, hi = min(xs), max(xs)
-            fit = [lo * (hi / lo) ** (j / 200) for j in range(201)]
-            ax.plot(fit, [x / network_time(regimes, x) / 1e9 for x in fit], "--",
-                    color=f"C{i}", label=f"fit {op}/{ranks}: {len(regimes)} regime(s)")
+    for i, ((op, ranks), points) in enumerate(sorted(groups.items())):
+        ax.plot(*zip(*points), "o", color=f"C{i}", label=f"measured {op}/{ranks}")
+    network_curves(ax, r, groups)
     ax.set_xscale("log")
     ax.set_yscale("log")
-    ax.set_xlabel("bytes received per GPU per operation (B)")
+    plain_log_axis(ax, "x", "bytes")
+    plain_log_axis(ax, "y")
+    ax.set_xlabel("bytes received per GPU per operation")
     ax.set_ylabel("bus bandwidth (GB/s)")
     ax.legend(fontsize=8)
-    save(fig, out, "collectives.png", written)
+    save(fig, out, "collectives", written)
+
+
+def transfers(r, out, written, skipped):
+    ss = [s for s in r.family("collective") if s["net_bytes"] > 0 and
+          s["labels"].get("op") in ("h2d", "d2h")]
+    groups = {k: v for k, v in per_op(ss).items() if len(v) >= 2}
+    if not groups:
+        return skipped.append(("transfers", "no h2d or d2h copy measured at 2 or more sizes"))
+    fig, ax = new_figure(f"Host-device copies (PCIe): {r.gpu}")
+    for i, ((op, ranks), points) in enumerate(sorted(groups.items())):
+        ax.plot(*zip(*points), "o", color=f"C{i}", label=f"measured {op}")
+    network_curves(ax, r, groups)
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    plain_log_axis(ax, "x", "bytes")
+    plain_log_axis(ax, "y")
+    ax.set_xlabel("bytes copied per operation")
+    ax.set_ylabel("bandwidth (GB/s)")
+    ax.legend(fontsize=8)
+    save(fig, out, "transfers", written)
 
 
 def named_constants(model):
@@ -304,14 +480,16 @@ def named_constants(model):
 
 def compare(r, other, out, written, skipped):
     if other is None:
-        return skipped.append(("compare.png", "one results folder given (pass a second one)"))
+        return skipped.append(("compare", "one results folder given (pass a second one)"))
     if not r.model or not other.model:
-        return skipped.append(("compare.png", "a folder lacks model.json (batchcost fit --out)"))
+        return skipped.append(("compare", "a folder lacks model.json (batchcost fit --out)"))
     a, b = named_constants(r.model), named_constants(other.model)
     keys = [k for k in a if k in b]
     if not keys:
-        return skipped.append(("compare.png", "the two models share no constant"))
-    fig, ax = new_figure(f"{other.gpu} against {r.gpu} (fitted constants)")
+        return skipped.append(("compare", "the two models share no constant"))
+    fig, ax = plt.subplots(figsize=(max(8, 0.9 * len(keys)), 5.5), dpi=100)
+    ax.set_title(f"{other.gpu} against {r.gpu} (fitted constants)")
+    ax.grid(True, axis="y", which="both", alpha=0.3)
     ratios = [b[k] / a[k] for k in keys]
     # Green where the second GPU is better: higher rates, lower latencies.
     better = [(x >= 1) != k.startswith("λ") or x == 1 for k, x in zip(keys, ratios)]
@@ -324,46 +502,155 @@ def compare(r, other, out, written, skipped):
     ax.set_xticklabels(keys, fontsize=7)
     ax.set_ylabel(f"ratio {other.gpu} / {r.gpu} (green: better)")
     ax.set_yscale("log")
-    save(fig, out, "compare.png", written)
+    ax.set_ylim(min(ratios + [1]) / 1.25, max(ratios + [1]) * 1.25)
+    plain_log_axis(ax, "y")
+    save(fig, out, "compare", written)
+
+
+def overlay_needs(name, other, skipped):
+    if other is None:
+        skipped.append((name, "one results folder given (pass a second one)"))
+        return False
+    return True
+
+
+def hbm_overlay(r, other, out, written, skipped):
+    if not overlay_needs("hbm_overlay", other, skipped):
+        return
+    sides = [(g, memory_samples(g)) for g in (r, other)]
+    for g, mem in sides:
+        why = too_thin([s["bytes"] for s in mem], f"memory sizes in {g.folder}")
+        if why:
+            return skipped.append(("hbm_overlay", why))
+    fig, ax = new_figure(f"HBM bandwidth: {r.gpu} and {other.gpu}")
+    for i, (g, mem) in enumerate(sides):
+        mem = sorted(mem, key=lambda s: s["bytes"])
+        xs = [s["bytes"] for s in mem]
+        ax.plot(xs, [s["bytes"] / s["time_s"] / 1e9 for s in mem], "o", color=f"C{i}",
+                markersize=4, label=f"measured {g.gpu}")
+        c = g.constants()
+        lat = c.get("latency_s", {})
+        w, fixed = c.get("hbm_bytes_per_s"), lat.get("kernel", lat.get("launch", 0))
+        if w:
+            ax.plot(xs, [x / (fixed + x / w) / 1e9 for x in xs], "--", color=f"C{i}",
+                    label=f"fit {g.gpu}: W {w / 1e12:.2f} TB/s")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    plain_log_axis(ax, "x", "bytes")
+    plain_log_axis(ax, "y")
+    ax.set_xlabel("bytes read + written per kernel")
+    ax.set_ylabel("bandwidth (GB/s)")
+    ax.legend(fontsize=8)
+    save(fig, out, "hbm_overlay", written)
+
+
+def gemm_overlay(r, other, out, written, skipped):
+    if not overlay_needs("gemm_overlay", other, skipped):
+        return
+    a, b = gemm_shapes(r), gemm_shapes(other)
+    shared = sorted(set(a) & set(b))
+    if not shared:
+        return skipped.append(("gemm_overlay", "the two folders share no GEMM shape (N, K) "
+                                               "measured at 2 or more M"))
+    fig, ax = new_figure(f"GEMM throughput against M per layer shape (N, K)\n"
+                         f"{r.gpu}: circles, solid; {other.gpu}: squares, dashed")
+    for i, key in enumerate(shared):
+        dtype, n, k = key
+        for g, shapes, style in ((r, a, "o-"), (other, b, "s--")):
+            group = shapes[key]
+            ax.plot([m for m, _ in group], [s["flops"] / s["time_s"] / 1e12 for _, s in group],
+                    style, color=f"C{i}", markersize=4, label=f"{g.gpu}: {dtype} N {n}, K {k}")
+    ax.set_xscale("log", base=2)
+    ax.set_yscale("log")
+    plain_log_axis(ax, "x")
+    plain_log_axis(ax, "y")
+    ax.set_xlabel("tokens in the batch (GEMM M)")
+    ax.set_ylabel("throughput (TFLOP/s)")
+    ax.legend(fontsize=7)
+    save(fig, out, "gemm_overlay", written)
+
+
+def busbw_overlay(r, other, out, written, skipped):
+    if not overlay_needs("busbw_overlay", other, skipped):
+        return
+    ga = {k: v for k, v in per_op(collective_samples(r)).items() if len(v) >= 2}
+    gb = {k: v for k, v in per_op(collective_samples(other)).items() if len(v) >= 2}
+    shared = sorted(set(ga) & set(gb))
+    if not shared:
+        return skipped.append(("busbw_overlay", "the two folders share no multi-GPU collective "
+                                                "measured at 2 or more sizes"))
+    fig, ax = new_figure(f"Bus bandwidth per collective\n{r.gpu}: circles, solid fit; "
+                         f"{other.gpu}: squares, dotted fit")
+    colors = {key: f"C{i}" for i, key in enumerate(shared)}
+    for g, groups, marker, style in ((r, ga, "o", "-"), (other, gb, "s", ":")):
+        for key in shared:
+            ax.plot(*zip(*groups[key]), marker, color=colors[key], markersize=4,
+                    linestyle="none", label=f"{g.gpu}: {key[0]}/{key[1]}")
+        network_curves(ax, g, {k: groups[k] for k in shared}, style, colors, f" {g.gpu}")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    plain_log_axis(ax, "x", "bytes")
+    plain_log_axis(ax, "y")
+    ax.set_xlabel("bytes received per GPU per operation")
+    ax.set_ylabel("bus bandwidth (GB/s)")
+    ax.legend(fontsize=7, ncol=2, loc="lower right")
+    save(fig, out, "busbw_overlay", written)
 
 
 def predict_curve(batchcost, model_json, name, deployment):
+    """(prediction, weights override, error text) of `batchcost predict --json`."""
     batches = ",".join(str(2 ** i) for i in range(13))
+    error = ""
     for weights in ([], ["--weights", "bf16"]):
         run = subprocess.run([batchcost, "predict", "--hardware", model_json, "--model", name,
                               "--batch", batches, "--json"] + deployment + weights,
                              capture_output=True, text=True)
         if run.returncode == 0:
-            return json.loads(run.stdout), weights
-    return None, None
+            return json.loads(run.stdout), weights, ""
+        error = error or (run.stderr.strip().splitlines() or ["failed"])[0]
+    return None, None, error
 
 
 def speed_cost(r, out, written, skipped, batchcost):
     if not r.model:
-        return skipped.append(("speed_cost.png", "no model.json (batchcost fit --out)"))
+        return skipped.append(("speed_cost", "no model.json (batchcost fit --out)"))
     if not batchcost:
-        return skipped.append(("speed_cost.png", "batchcost not found (--batchcost PATH)"))
+        return skipped.append(("speed_cost", "batchcost not found (--batchcost PATH)"))
     model_json = os.path.join(r.folder, "model.json")
+    memory_bytes = r.model.get("hardware", {}).get("memory_bytes")
     fig, ax = new_figure(f"Predicted speed against cost: {r.gpu}")
-    drawn = 0
+    drawn, marked = 0, False
     for i, (name, multi) in enumerate((("deepseek-v3", ["--gpus", "8", "--ep", "8"]),
                                        ("llama-3-70b", ["--tp", "8"]))):
-        doc, weights = None, None
-        for deployment in (multi, []):
-            doc, weights = predict_curve(batchcost, model_json, name, deployment)
-            if doc:
-                break
+        doc, weights, error = predict_curve(batchcost, model_json, name, multi)
+        fallback = ""
+        if not doc:
+            doc, weights, _ = predict_curve(batchcost, model_json, name, [])
+            fallback = f" (fallback: {' '.join(multi)} not predictable: {error[:60]})"
         if not doc:
             continue
         d = doc["deployment"]
         label = (f"{doc['model']['display_name']}: {d['gpus']} GPU(s), tp {d['tp']}, ep {d['ep']}"
-                 + (", bf16 weights" if weights else ""))
-        steps = [s for s in doc["steps"] if s.get("fits", True)]  # impossible batches: off
-        if not steps:
-            continue
+                 + (", bf16 weights" if weights else "") + fallback)
+        steps = doc["steps"]
+        # predict says whether a batch fits (predict/2); older output is judged here
+        fits = [s["fits"] if "fits" in s else
+                not memory_bytes or
+                s["weight_bytes_per_gpu"] + s["kv_cache_bytes_per_gpu"] <= memory_bytes
+                for s in steps]
         xs = [s["tokens_per_s_per_user"] for s in steps]
         ys = [s["gpu_hours_per_million_tokens"] for s in steps]
-        ax.plot(xs, ys, "o-", color=f"C{i}", label=label, markersize=4)
+        ok = [(x, y) for x, y, f in zip(xs, ys, fits) if f]
+        bad = [(x, y) for x, y, f in zip(xs, ys, fits) if not f]
+        ax.plot(xs, ys, "-", color=f"C{i}", alpha=0.35 if bad else 1, linewidth=1)
+        if ok:
+            ax.plot(*zip(*ok), "o", color=f"C{i}", label=label, markersize=4)
+        if bad:
+            ax.plot(*zip(*bad), "x", color="red", markersize=7, markeredgewidth=1.5,
+                    label=None if marked else "does not fit: weights + KV cache > GPU memory")
+            marked = True
+            if not ok:  # the label must still name the curve
+                ax.plot([], [], "o", color=f"C{i}", label=label + ": never fits")
         for s, x, y in zip(steps, xs, ys):
             if s["batch"] in (1, 64, 4096):
                 ax.annotate(f"B={int(s['batch'])}", (x, y), fontsize=7, xytext=(4, 4),
@@ -371,13 +658,15 @@ def speed_cost(r, out, written, skipped, batchcost):
         drawn += 1
     if not drawn:
         plt.close(fig)
-        return skipped.append(("speed_cost.png", "batchcost predict failed on model.json"))
+        return skipped.append(("speed_cost", "batchcost predict failed on model.json"))
     ax.set_xscale("log")
     ax.set_yscale("log")
+    plain_log_axis(ax, "x")
+    plain_log_axis(ax, "y")
     ax.set_xlabel("speed: tokens/s per user")
     ax.set_ylabel("cost: GPU-hours per million output tokens")
-    ax.legend(fontsize=8)
-    save(fig, out, "speed_cost.png", written)
+    ax.legend(fontsize=7)
+    save(fig, out, "speed_cost", written)
 
 
 def find_batchcost(given):
@@ -393,12 +682,15 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("results", help="a results folder (results/<gpu>)")
     ap.add_argument("other", nargs="?", help="a second results folder, to compare with")
-    ap.add_argument("--out", help="where the PNGs go (default: the results folder)")
+    ap.add_argument("--out", help="where the figures go (default: the results folder)")
+    ap.add_argument("--format", choices=("png", "svg", "pdf"), default="png",
+                    help="file format of the figures (default png)")
     ap.add_argument("--batchcost", help="the batchcost binary (default: build*/tools, PATH)")
     args = ap.parse_args(argv)
     for folder in filter(None, (args.results, args.other)):
         if not os.path.isdir(folder):
             ap.error(f"{folder}: not a folder")
+    FORMAT["ext"] = args.format
     out = args.out or args.results
     os.makedirs(out, exist_ok=True)
     r = Results(args.results)
@@ -406,16 +698,21 @@ def main(argv=None):
     batchcost = find_batchcost(args.batchcost)
     written, skipped = [], []
     roofline(r, out, written, skipped)
+    gemm_tokens(r, out, written, skipped)
     memory(r, out, written, skipped)
     launch(r, out, written, skipped)
     moe(r, out, written, skipped, batchcost)
     collectives(r, out, written, skipped)
-    compare(r, other, out, written, skipped)
+    transfers(r, out, written, skipped)
     speed_cost(r, out, written, skipped, batchcost)
+    compare(r, other, out, written, skipped)
+    hbm_overlay(r, other, out, written, skipped)
+    gemm_overlay(r, other, out, written, skipped)
+    busbw_overlay(r, other, out, written, skipped)
     for path in written:
         print(f"wrote {path}")
     for name, why in skipped:
-        print(f"skipped {name}: {why}")
+        print(f"skipped {name}.{args.format}: {why}")
     return 0
 
 

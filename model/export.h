@@ -1,0 +1,30 @@
+// `batchcost export`: results as one tidy CSV table for pandas, R or a spreadsheet, so that no
+// one parses benchmark names with regexes. Host C++ only.
+//
+// Rows: for every sample, one row per repetition whose time the file kept (kind "repetition",
+// with its index), and one row for the sample itself (kind "median": the median of the
+// repetitions, or the file's median aggregate, the time the fitter uses). Columns: source,
+// name, family, kind, repetition, repetitions, time_s (seconds per iteration), cv, ranks; the
+// work counters (flops, bytes, net_bytes, launches, kernels, graph_nodes, syncs, collectives:
+// per iteration, 0 where absent); then one column per key:value segment of the names
+// (param_<key>) and per label key (label_<key>), empty where a sample has none.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "model/sample.h"
+
+namespace batchcost {
+
+// The key:value segments of a benchmark name, in order: "gemm/bf16/m:512/n:64/manual_time"
+// gives {{"m", "512"}, {"n", "64"}}.
+std::vector<std::pair<std::string, std::string>> name_parameters(const std::string& name);
+
+// One CSV field, quoted (RFC 4180) where it holds a comma, a quote or a line break.
+std::string csv_field(const std::string& text);
+
+// The CSV text of `samples` (header first, rows in the order of the samples).
+std::string export_csv(const std::vector<Sample>& samples);
+
+}  // namespace batchcost
