@@ -102,8 +102,8 @@ void resolve_plan(Plan& plan, const Constants& reference, const SamplingPolicy& 
   }
 }
 
-BenchmarkEstimate estimate_benchmark(const Plan& plan, const Constants& constants,
-                                     int repetitions, std::string_view source) {
+BenchmarkEstimate estimate_benchmark(const Plan& plan, const Constants& constants, int repetitions,
+                                     std::string_view source) {
   if (plan.batch < 1 || plan.samples < 1 || repetitions < 1) {
     throw std::invalid_argument(plan.name + ": the plan is not resolved (batch " +
                                 std::to_string(plan.batch) + ", samples " +
@@ -174,7 +174,8 @@ NamedConstants load_constants(std::string_view name_or_file) {
     out.source = std::string(name_or_file) + " (stated, tools/stated/" + stem + ".json)";
   } else {
     const std::string path(name_or_file);
-    if (path.empty()) throw std::invalid_argument("--estimate needs h100, h200 or a model.json file");
+    if (path.empty())
+      throw std::invalid_argument("--estimate needs h100, h200 or a model.json file");
     std::ifstream in(path, std::ios::binary);
     if (!in) {
       throw std::invalid_argument(path + ": cannot be read (--estimate takes h100, h200 or a " +

@@ -34,9 +34,9 @@ std::string_view to_string(Timing timing);
 
 struct Plan {
   std::string name{};  // the benchmark's name as registered (set by the harness's add())
-  Work work{};       // per operation
-  Labels labels{};   // dtype=, op=, cache=, ...; the harness adds timing=
-  int ranks = 0;     // collectives and host-device copies: the ranks the network term is priced at
+  Work work{};         // per operation
+  Labels labels{};     // dtype=, op=, cache=, ...; the harness adds timing=
+  int ranks = 0;  // collectives and host-device copies: the ranks the network term is priced at
   Timing timing = Timing::kDevice;
   int batch = 0;        // operations per sample; 0: chosen (plan_batch)
   int max_batch = 256;  // device timing: launches queued behind the blocking kernel, at most
@@ -101,15 +101,15 @@ inline constexpr double kBenchmarkOverheadS = 3e-3;
 inline constexpr double kBinaryStartS = 2.0;
 
 struct BenchmarkEstimate {
-  double op_s = 0;        // one operation
-  double timed_s = 0;     // repetitions × samples × (batch × op + overhead), host: samples + 1
-  double warmup_s = 0;    // once
-  double setup_s = 0;     // once: set-up, check, overhead
+  double op_s = 0;      // one operation
+  double timed_s = 0;   // repetitions × samples × (batch × op + overhead), host: samples + 1
+  double warmup_s = 0;  // once
+  double setup_s = 0;   // once: set-up, check, overhead
   double total_s() const { return timed_s + warmup_s + setup_s; }
 };
 // The estimate of a resolved plan (batch and samples set) over `repetitions`.
-BenchmarkEstimate estimate_benchmark(const Plan& plan, const Constants& constants,
-                                     int repetitions, std::string_view constants_source);
+BenchmarkEstimate estimate_benchmark(const Plan& plan, const Constants& constants, int repetitions,
+                                     std::string_view constants_source);
 
 // Google Benchmark's --benchmark_filter as it selects a benchmark: a regular expression (POSIX
 // extended) searched in the full name (ours end in "/manual_time"); "" or "all" selects all, a

@@ -26,8 +26,15 @@
 // Cache. Expert weights are distinct per expert; when the weights that one layer reads are less
 // than 4× L2 (Qwen3 at small B), the weights and activations rotate through several copies, so
 // every iteration reads them from HBM (`rotation_sets` counter). dense_equivalent runs first at
-// each B; every strategy's `efficiency_vs_dense` is its useful FLOP/s over dense_equivalent's at
-// the same B in this process.
+// each B; every device-timed strategy's `efficiency_vs_dense` is its useful FLOP/s over
+// dense_equivalent's (device-timed too) at the same B in this process. The host-timed ones have
+// none: their time holds host launches and waits, which dense_equivalent's does not.
+//
+// Plans (bench/plan.h): each case's work comes from its routing on the host at registration, so
+// --estimate prices the sweep without a GPU; per_expert_graph declares, when it runs, the node
+// count of the graph it captured (counter planned_graph_nodes keeps the plan's 2·active);
+// grouped may wait for the device inside cublasGemmGroupedBatchedEx and is then timed without
+// the blocking kernel (held=0); grouped_d2h's counts copy is labelled op=d2h (ranks 1).
 //
 // Check: once per benchmark, each strategy's gate+up and down outputs on up to 64 sampled rows
 // against the double-accumulated reference (moe/gemm_reference.h), within the bf16 tolerance.

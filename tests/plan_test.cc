@@ -33,9 +33,9 @@ TEST(PlanBatch, ReachesTheTargetWithinBounds) {
 TEST(PlanSamples, ProfileBoundsAndOverride) {
   const SamplingPolicy d = sampling_policy(false, std::nullopt, 0);
   EXPECT_EQ(d.repetitions, 5);
-  EXPECT_EQ(plan_samples(200e-6, d), 10);   // 2 ms of 0.2 ms samples
-  EXPECT_EQ(plan_samples(1e-3, d), 3);      // 2 ms of 1 ms: 2, at least 3
-  EXPECT_EQ(plan_samples(1e-6, d), 10);     // at most 10
+  EXPECT_EQ(plan_samples(200e-6, d), 10);  // 2 ms of 0.2 ms samples
+  EXPECT_EQ(plan_samples(1e-3, d), 3);     // 2 ms of 1 ms: 2, at least 3
+  EXPECT_EQ(plan_samples(1e-6, d), 10);    // at most 10
   EXPECT_EQ(plan_samples(0.5, d), 3);
   const SamplingPolicy q = sampling_policy(true, std::nullopt, 0);
   EXPECT_EQ(q.repetitions, 2);
@@ -91,7 +91,8 @@ TEST(PlanEstimate, ArithmeticByHand) {
 }
 
 TEST(PlanEstimate, PricesWhatDeclaresNothingAndFallsBackToTheNearestRanks) {
-  Plan event{.name = "launch/event_record", .timing = Timing::kHost, .priced_as = Work{.launches = 1}};
+  Plan event{
+      .name = "launch/event_record", .timing = Timing::kHost, .priced_as = Work{.launches = 1}};
   EXPECT_DOUBLE_EQ(op_seconds(hand_constants(), event, "hand"), 2e-6);
   // 16 ranks priced from the 8-rank constants.
   Plan ar{.name = "collective/all_reduce/x",
@@ -154,7 +155,8 @@ TEST(PlanStated, AFileIsReadAndItsErrorsNameIt) {
   const fs::path dir = fs::temp_directory_path() / "batchcost_plan_test";
   fs::create_directories(dir);
   const fs::path good = dir / "m.json", bad = dir / "bad.json";
-  std::ofstream(good) << R"({"schema": "batchcost.model/1", "constants": {"hbm_bytes_per_s": 2e12}})";
+  std::ofstream(good)
+      << R"({"schema": "batchcost.model/1", "constants": {"hbm_bytes_per_s": 2e12}})";
   std::ofstream(bad) << R"({"schema": "batchcost.model/1", "constants": )";
   EXPECT_DOUBLE_EQ(load_constants(good.string()).model.constants.hbm_bytes_per_s->value, 2e12);
   for (const fs::path& p : {bad, dir / "missing.json"}) {
