@@ -441,6 +441,7 @@ int run_gpu_main(int argc, char** argv, const std::string& program,
   spec.start = [](const Options& opts) { return Gpu::open(opts.device, opts); };
   spec.finish = [] { return Gpu::close(); };
   spec.shutdown = [] { (void)Gpu::close(); };  // after --print_gpu; a no-op once closed
+  set_out_of_memory_reset([] { (void)cudaGetLastError(); });
   return run_main(argc, argv, spec);
 }
 

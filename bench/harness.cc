@@ -572,6 +572,13 @@ bool is_out_of_memory(const ApiError& e) {
 
 }  // namespace
 
+std::function<void()>& oom_reset() {
+  static std::function<void()> f;
+  return f;
+}
+
+void set_out_of_memory_reset(std::function<void()> reset) { oom_reset() = std::move(reset); }
+
 const std::vector<Plan>& registered_plans() { return plans(); }
 const SamplingPolicy& sampling() { return g_policy; }
 
@@ -587,6 +594,7 @@ void add(const std::string& name, Plan plan, Body body) {
       skip(state, e.what());
     } catch (const ApiError& e) {
       if (is_out_of_memory(e)) {
+        if (oom_reset()) oom_reset()();
         skip(state, std::string("out of memory: ") + e.what());
       } else {
         fail(state, e.what());
@@ -601,19 +609,24 @@ void add(const std::string& name, Plan plan, Body body) {
 double run_samples(benchmark::State& state, const Plan& plan,
                    const std::function<std::optional<double>(int)>& sample) {
   double total = 0;
+  bool failed = false;
+  // After a failure the loop asks KeepRunningBatch once more, which then ends the run as Google
+  // Benchmark expects (it checks that a body returns only once the loop said to stop).
   while (state.KeepRunningBatch(plan.samples)) {
-    for (int k = 0; k < plan.samples; ++k) {
+    for (int k = 0; k < plan.samples && !failed; ++k) {
       const std::optional<double> t = sample(k);
-      if (!t) return 0;  // the sample failed the benchmark
-      if (!(*t > 0) || !std::isfinite(*t)) {
+      if (!t) {  // the sample failed the benchmark
+        failed = true;
+      } else if (!(*t > 0) || !std::isfinite(*t)) {
         fail(state, "a sample took " + std::to_string(*t) + " s per operation: not a time");
-        return 0;
+        failed = true;
+      } else {
+        state.SetIterationTime(*t);
+        total += *t;
       }
-      state.SetIterationTime(*t);
-      total += *t;
     }
   }
-  return total / plan.samples;
+  return failed ? 0 : total / plan.samples;
 }
 
 double print_estimate(std::FILE* out, const std::vector<Plan>& list, const BenchmarkFilter& filter,

@@ -184,6 +184,10 @@ void add(const std::string& name, Plan plan, Body body);
 double run_samples(benchmark::State& state, const Plan& plan,
                    const std::function<std::optional<double>(int)>& sample);
 
+// Called after an out-of-memory error is turned into a skip, to clear the runtime's last error
+// (run_gpu_main sets it: cudaGetLastError), so that the next benchmark does not report it.
+void set_out_of_memory_reset(std::function<void()> reset);
+
 // The plans registered so far, in order.
 const std::vector<Plan>& registered_plans();
 // The sampling policy of this run (set by run_main before registration).

@@ -597,6 +597,7 @@ int collective_main(int argc, char** argv, const char* program) {
   };
   spec.start = start;
   spec.finish = finish;
+  set_out_of_memory_reset([] { (void)cudaGetLastError(); });
   spec.shutdown = [] {
     release_all();
     (void)Gpu::close();

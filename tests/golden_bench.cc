@@ -30,6 +30,20 @@ void failing_check(benchmark::State& state, const Plan& plan) {
   run_samples(state, plan, [](int) { return 1e-6; });
 }
 
+// A sample that fails in the middle of a repetition (a time-out the retry did not cure) fails
+// that benchmark alone; a zero time is not a time.
+void fails_mid_run(benchmark::State& state, const Plan& plan) {
+  run_samples(state, plan, [&](int k) -> std::optional<double> {
+    if (k < 2) return 1e-6;
+    fail(state, "the blocking kernel timed out twice");
+    return std::nullopt;
+  });
+}
+
+void zero_time(benchmark::State& state, const Plan& plan) {
+  run_samples(state, plan, [](int) { return 0.0; });
+}
+
 void too_big(benchmark::State&, const Plan&) {
   throw OutOfDeviceMemory("demo buffer needs 8 GiB, 1 GiB free");
 }
@@ -50,6 +64,8 @@ void register_demo(const Options&) {
   add("demo/zero_counter", small, zero_counter);
   add("demo/failing_check", small, failing_check);
   add("demo/too_big", small, too_big);
+  add("demo/fails_mid_run", small, fails_mid_run);
+  add("demo/zero_time", small, zero_time);
   add("demo/throws", small, throws);
 }
 

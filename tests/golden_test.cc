@@ -10,6 +10,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>
 
 namespace {
@@ -142,6 +143,20 @@ TEST_F(GoldenBench, SkipsAreNotFailuresButErrorsAre) {
   EXPECT_EQ(j["benchmarks"][0]["error_message"],
             "skipped: demo buffer needs 8 GiB, 1 GiB free");
   EXPECT_EQ(run("--benchmark_out=" + out.string() + " --benchmark_filter=throws"), 1);
+  // A failure in the middle of the samples, and a zero time, fail that benchmark alone: the
+  // sweep goes on to the next, and the file is written.
+  EXPECT_EQ(run("--benchmark_out=" + out.string() +
+                " --benchmark_filter='fails_mid_run|zero_time|fixed/bytes:4096/'"),
+            1);
+  std::ifstream again(out);
+  json k = json::parse(again);
+  std::map<std::string, std::string> errors;
+  for (const auto& b : k["benchmarks"]) {
+    errors[b["name"]] = b.value("error_message", std::string());
+  }
+  EXPECT_EQ(errors["demo/fails_mid_run/manual_time"], "the blocking kernel timed out twice");
+  EXPECT_NE(errors["demo/zero_time/manual_time"].find("not a time"), std::string::npos);
+  EXPECT_EQ(errors["demo/fixed/bytes:4096/manual_time"], "");
 }
 
 TEST_F(GoldenBench, UsageErrorsExitTwoAndWriteNothing) {
@@ -177,7 +192,7 @@ TEST_F(GoldenBench, EstimateListsThePlanAndEndsWithTheTotal) {
   const std::string out = output_of("--estimate=h200 --benchmark_out=" + (dir_ / "e.json").string());
   EXPECT_NE(out.find("demo/fixed/bytes:4096  samples 5x10 batch "), std::string::npos) << out;
   const std::string last = out.substr(out.rfind('\n', out.size() - 2) + 1);
-  EXPECT_EQ(last.rfind("estimate: 6 benchmarks, ", 0), 0u) << last;
+  EXPECT_EQ(last.rfind("estimate: 8 benchmarks, ", 0), 0u) << last;
   EXPECT_EQ(last.substr(last.size() - 3), " s\n");
   // --quick and the filter are honoured; nothing is written.
   const std::string quick = output_of("--estimate=h100 --quick --benchmark_filter=fixed");
