@@ -107,6 +107,12 @@ class LtGemm {
                                                   &unit_scale, sizeof unit_scale));
       CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(desc_, CUBLASLT_MATMUL_DESC_B_SCALE_POINTER,
                                                   &unit_scale, sizeof unit_scale));
+      // NOTES: fast accumulation (partial sums kept in the tensor cores' reduced precision,
+      // promoted to fp32 less often) is how inference engines run fp8 GEMMs (TensorRT-LLM,
+      // vLLM); without it cuBLASLt picks slower, more precise kernels.
+      const std::int8_t fast_accum = 1;
+      CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(desc_, CUBLASLT_MATMUL_DESC_FAST_ACCUM,
+                                                  &fast_accum, sizeof fast_accum));
     }
     const auto m = static_cast<std::uint64_t>(s.m), n = static_cast<std::uint64_t>(s.n),
                k = static_cast<std::uint64_t>(s.k);
@@ -229,7 +235,8 @@ std::string check(const Fixture& f, const GemmShape& s, GemmDtype dtype) {
          " sampled rows, tolerance " + std::to_string(tol);
 }
 
-void gemm(benchmark::State& state, const GemmShape& s, GemmDtype dtype, const std::string& key) {
+void gemm(benchmark::State& state, const Plan& plan, const GemmShape& s, GemmDtype dtype,
+          const std::string& key) {
   const Gpu& g = Gpu::get();
   const int cc = g.props().major * 10 + g.props().minor;
   if (!gemm_dtype_supported(dtype, cc)) {
@@ -245,25 +252,48 @@ void gemm(benchmark::State& state, const GemmShape& s, GemmDtype dtype, const st
   }
   const std::string verdict = check_once(key, [&] { return check(*f, s, dtype); });
   if (!verdict.empty()) return fail(state, key + ": " + verdict);
-  measure_device(state,
-                 [f](cudaStream_t stream, std::int64_t i) {
-                   f->gemm->run(f->w(i), f->x(i), f->y(i), f->workspace.get(), stream);
-                 },
-                 gemm_work(s, dtype),
-                 {{"dtype", std::string(dtype_label(dtype))},
-                  {"cache", std::string(to_string(g.options().cache))},
-                  {"shape", s.name},
-                  {"api", "cublaslt"}});
-  state.counters["rotation_sets"] = static_cast<double>(f->sets);
+  measure_device(
+      state, plan,
+      [f](cudaStream_t stream, std::int64_t i) {
+        f->gemm->run(f->w(i), f->x(i), f->y(i), f->workspace.get(), stream);
+      },
+      std::nullopt, {{"rotation_sets", static_cast<double>(f->sets)}});
+}
+
+// The reference GPU's L2 (H100 / H200: 50 MiB), which sizes the cold rotation in the plan.
+constexpr std::int64_t kPlanL2Bytes = std::int64_t{50} << 20;
+// The check's reference accumulates in double with a plain kernel: priced for the estimate as
+// fp32 FLOPs at a tenth of the fp32 peak.
+constexpr double kCheckSlowdown = 10;
+
+Plan gemm_plan(const GemmShape& s, GemmDtype dtype, CachePolicy cache) {
+  const Work w = gemm_work(s, dtype);
+  const double set_bytes = w.bytes;
+  const auto sets = static_cast<double>(
+      rotation_sets(static_cast<std::int64_t>(set_bytes), kPlanL2Bytes, cache));
+  const double rows = static_cast<double>(std::min(s.m, kCheckRows));
+  Plan p{.work = w,
+         .labels = {{"dtype", std::string(dtype_label(dtype))},
+                    {"cache", std::string(to_string(cache))},
+                    {"shape", s.name},
+                    {"api", "cublaslt"}},
+         .setup_s = 1e-3,  // descriptors and the heuristic's algorithm choice
+         .setup_bytes = sets * set_bytes,
+         .check_work = Work{.flops = kCheckSlowdown * 2 * rows * static_cast<double>(s.n) *
+                                     static_cast<double>(s.k),
+                            .kernels = 2}};
+  if (dtype == GemmDtype::fp8_e4m3) p.labels.emplace("fast_accum", std::string("1"));
+  return p;
 }
 
 void register_gemm(const Options& opts) {
-  auto add_shapes = [](const std::vector<GemmShape>& shapes, GemmDtype dtype) {
+  auto add_shapes = [&opts](const std::vector<GemmShape>& shapes, GemmDtype dtype) {
     for (const GemmShape& s : shapes) {
       const std::string key = s.name + "/" + std::string(dtype_label(dtype)) +
                               "/m:" + std::to_string(s.m) + "/n:" + std::to_string(s.n) +
                               "/k:" + std::to_string(s.k);
-      add("gemm/" + key, [s, dtype, key](benchmark::State& st) { gemm(st, s, dtype, key); });
+      add("gemm/" + key, gemm_plan(s, dtype, opts.cache),
+          [s, dtype, key](benchmark::State& st, const Plan& p) { gemm(st, p, s, dtype, key); });
     }
   };
   for (GemmDtype d : kGemmDtypes) add_shapes(square_sweep(opts.quick), d);

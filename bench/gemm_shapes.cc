@@ -89,7 +89,7 @@ Work gemm_work(std::int64_t m, std::int64_t n, std::int64_t k, GemmDtype dtype) 
   Work work;
   work.flops = 2 * dm * dn * dk;
   work.bytes = (dm * dk + dk * dn) * input_bytes(dtype) + dm * dn * output_bytes(dtype);
-  work.launches = 1;
+  work.kernels = 1;
   return work;
 }
 

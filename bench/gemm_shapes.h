@@ -6,8 +6,9 @@
 //   flops    = 2·M·N·K
 //   bytes    = (M·K + K·N)·input_bytes + M·N·output_bytes   (each input read once, the output
 //              written once: the fewest HBM bytes; beta = 0, so C is not read)
-//   launches = 1 per cuBLAS / cuBLASLt call (a split-K reduction kernel that the library may add
-//              is not counted: the fit absorbs it into the launch latency of the GEMM family)
+//   kernels  = 1 per cuBLAS / cuBLASLt call, run back to back in a device-timed batch (a split-K
+//              reduction kernel that the library may add is not counted: the fit absorbs it into
+//              the per-kernel latency). A host-timed caller declares launches instead.
 #pragma once
 
 #include <array>

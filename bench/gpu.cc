@@ -1,10 +1,17 @@
 // The GPU half of the benchmark harness (see gpu.h).
 #include "bench/gpu.h"
 
+#include <sched.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <fstream>
 #include <optional>
+#include <set>
+#include <sstream>
 #include <stdexcept>
 
 #include "bench/check.h"
@@ -31,9 +38,50 @@ int* g_timed_out_dev = nullptr;
 // Kept free beyond a benchmark's own buffers: cuBLAS workspaces, NCCL, the CUDA context's growth.
 constexpr std::size_t kMemoryMargin = std::size_t{512} << 20;
 
-// Long enough for the host to enqueue a batch of 256 launches even when descheduled for a while;
-// short enough that a stuck batch fails in well under a second.
-constexpr std::uint64_t kBlockingTimeoutNs = 200'000'000;
+// The hold keys (Plan::hold_key, or the benchmark's name) of ops found to synchronize inside
+// their call: timed without the blocking kernel from then on.
+std::set<std::string> g_unheld;
+
+// The first line of a /sys file, "" where it cannot be read.
+std::string read_sys_line(const std::string& path) {
+  std::ifstream in(path);
+  std::string line;
+  if (in) std::getline(in, line);
+  return line;
+}
+
+// Binds the process to the CPUs of the GPU's NUMA node, as `numactl --cpunodebind` would: the
+// host side of launches runs there, and pages the process touches (pinned buffers) are placed
+// there by Linux's default local allocation. Best effort: records what it found and did.
+void bind_to_gpu_node(const std::string& pci_bus_id, nlohmann::json& ctx) {
+  const std::string dir = "/sys/bus/pci/devices/" + pci_bus_id + "/";
+  const std::string node = read_sys_line(dir + "numa_node");
+  if (!node.empty()) {
+    try {
+      ctx["gpu_numa_node"] = std::stoi(node);  // -1: the platform has no NUMA information
+    } catch (const std::exception&) {
+    }
+  }
+  const std::string cpus = read_sys_line(dir + "local_cpulist");
+  if (cpus.empty()) {
+    ctx["host_cpu_binding"] = "unchanged: " + dir + "local_cpulist not readable";
+    return;
+  }
+  try {
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    for (int c : parse_cpu_list(cpus)) {
+      if (c < CPU_SETSIZE) CPU_SET(c, &set);
+    }
+    if (sched_setaffinity(0, sizeof set, &set) == 0) {
+      ctx["host_cpu_binding"] = cpus;
+    } else {
+      ctx["host_cpu_binding"] = "unchanged: sched_setaffinity refused " + cpus;
+    }
+  } catch (const std::invalid_argument& e) {
+    ctx["host_cpu_binding"] = std::string("unchanged: ") + e.what();
+  }
+}
 
 #ifdef BATCHCOST_HAVE_NVML
 // The NVML reading into the context as "<name><suffix>"; what NVML did not give is left out.
@@ -112,6 +160,7 @@ nlohmann::json Gpu::open(int index, const Options& opts) {
   ctx["cublas_version"] = std::to_string(cublas_v[0]) + "." + std::to_string(cublas_v[1]) + "." +
                           std::to_string(cublas_v[2]);
   ctx["batchcost_profile"] = opts.quick ? "quick" : "default";
+  bind_to_gpu_node(pci, ctx);
   ctx["batchcost_cache"] = std::string(to_string(opts.cache));
 
 #ifdef BATCHCOST_HAVE_NVML
@@ -230,6 +279,18 @@ PinnedBuffer::PinnedBuffer(std::size_t bytes) {
   CUDA_CHECK(e);
 }
 
+int PinnedBuffer::numa_node() const {
+  // get_mempolicy(MPOL_F_NODE | MPOL_F_ADDR): the node of the page at the address. A syscall,
+  // so that no libnuma is needed.
+  constexpr unsigned long kMpolFNode = 1, kMpolFAddr = 2;
+  int node = -1;
+  if (p_ == nullptr ||
+      syscall(SYS_get_mempolicy, &node, nullptr, 0UL, p_, kMpolFNode | kMpolFAddr) != 0) {
+    return -1;
+  }
+  return node;
+}
+
 PinnedBuffer::~PinnedBuffer() {
   if (p_ != nullptr) CUDA_CHECK_NOTHROW(cudaFreeHost(p_));
 }
@@ -253,14 +314,19 @@ double EventPair::elapsed_s() const {
 
 namespace {
 
-// One sample: `ops` operations queued behind the blocking kernel, timed by events. Returns the
-// batch's device time in seconds; sets *timed_out if the blocking kernel gave up waiting.
-double run_device_batch(Gpu& g, const DeviceOp& op, const EventPair& ev, int ops,
-                        std::int64_t& next, bool* timed_out) {
+struct BatchResult {
+  double seconds = 0;
+  bool timed_out = false;
+};
+
+// One sample: `ops` operations, timed by events; held behind the blocking kernel unless `held`
+// is false. Reads the SM clock into *sm_clock_mhz while the batch runs where it is not null.
+BatchResult run_device_batch(Gpu& g, const DeviceOp& op, const EventPair& ev, int ops,
+                             std::int64_t& next, bool held, double* sm_clock_mhz) {
   cudaStream_t s = g.stream();
   *g.release_flag() = 0;
   *g.timed_out_flag() = 0;
-  kernels::launch_blocking(g_release_dev, g_timed_out_dev, kBlockingTimeoutNs, s);
+  if (held) kernels::launch_blocking(g_release_dev, g_timed_out_dev, kBlockingTimeoutNs, s);
   try {
     CUDA_CHECK(cudaEventRecord(ev.start(), s));
     for (int k = 0; k < ops; ++k) op(s, next++);
@@ -272,75 +338,99 @@ double run_device_batch(Gpu& g, const DeviceOp& op, const EventPair& ev, int ops
     throw;
   }
   *g.release_flag() = 1;
-  double t = ev.elapsed_s();
-  *timed_out = *g.timed_out_flag() != 0;
-  return t;
+  if (sm_clock_mhz != nullptr) *sm_clock_mhz = g.sample_state();  // the batch is running
+  BatchResult r;
+  r.seconds = ev.elapsed_s();
+  r.timed_out = held && *g.timed_out_flag() != 0;
+  return r;
 }
+
+std::string hold_key(const Plan& plan) { return plan.hold_key.empty() ? plan.name : plan.hold_key; }
 
 }  // namespace
 
-void measure_device(benchmark::State& state, const DeviceOp& op, const Work& work, Labels labels,
-                    DeviceTiming timing) {
+void measure_device(benchmark::State& state, const Plan& plan, const DeviceOp& op,
+                    const std::optional<Work>& actual, const std::map<std::string, double>& extra) {
   Gpu& g = Gpu::get();
   EventPair ev;
   std::int64_t next = 0;
-  bool timed_out = false;
-  // Warm-up. The first op runs on its own, not behind the blocking kernel: with lazy module
-  // loading (CUDA's default) the first launch of a kernel may load its module and wait for the
-  // device, which the held stream would turn into a timeout. Then a held batch (first touch,
-  // clocks ramping) and a first estimate of one op.
-  op(g.stream(), next++);
-  CUDA_CHECK(cudaStreamSynchronize(g.stream()));
-  run_device_batch(g, op, ev, 3, next, &timed_out);
-  double estimate = run_device_batch(g, op, ev, 1, next, &timed_out);
-  const int max_ops = std::max(1, timing.max_launches / std::max(1, timing.launches_per_op));
-  const int ops = ops_per_sample(estimate, timing.target_sample_s, max_ops);
-
-  double total_s = 0;
-  std::int64_t iterations = 0;
-  for (auto _ : state) {
-    bool late = false;
-    double t = run_device_batch(g, op, ev, ops, next, &late) / ops;
-    timed_out = timed_out || late;
-    state.SetIterationTime(t);
-    total_s += t;
-    ++iterations;
+  bool held = g_unheld.count(hold_key(plan)) == 0;
+  if (first_call(plan.name)) {
+    // Warm-up, once per benchmark. The first op runs on its own, not behind the blocking kernel:
+    // with lazy module loading (CUDA's default) the first launch of a kernel may load its module
+    // and wait for the device, which the held stream would turn into a timeout. Then one held
+    // batch (first touch, clocks ramping), which also finds out whether the op can be held.
+    op(g.stream(), next++);
+    CUDA_CHECK(cudaStreamSynchronize(g.stream()));
+    BatchResult r = run_device_batch(g, op, ev, plan.batch, next, held, nullptr);
+    if (r.timed_out) r = run_device_batch(g, op, ev, plan.batch, next, held, nullptr);
+    if (r.timed_out) {
+      if (!plan.may_synchronize) {
+        return fail(state, "the blocking kernel timed out twice in the warm-up (" +
+                               std::to_string(kBlockingTimeoutNs / 1'000'000'000) +
+                               " s each) before the host enqueued the batch");
+      }
+      g_unheld.insert(hold_key(plan));
+      held = false;
+      std::fprintf(stderr,
+                   "%s: the call waits for the device inside it (the blocking kernel timed out "
+                   "twice): timed without it from now on (held=0)\n",
+                   plan.name.c_str());
+    }
   }
-  if (timed_out) {
-    fail(state,
-         "the blocking kernel timed out before the host enqueued the batch: samples would include "
-         "launch gaps");
-    return;
-  }
+  double sm_clock = 0;
+  const double mean = run_samples(state, plan, [&](int k) -> std::optional<double> {
+    double* clock = k + 1 == plan.samples ? &sm_clock : nullptr;
+    BatchResult r = run_device_batch(g, op, ev, plan.batch, next, held, clock);
+    if (r.timed_out) r = run_device_batch(g, op, ev, plan.batch, next, held, clock);  // once more
+    if (r.timed_out) {
+      fail(state, "the blocking kernel timed out twice (" +
+                      std::to_string(kBlockingTimeoutNs / 1'000'000'000) +
+                      " s each) before the host enqueued the batch: the samples would include "
+                      "launch gaps");
+      return std::nullopt;
+    }
+    return r.seconds / plan.batch;
+  });
+  if (!(mean > 0)) return;  // failed
+  Labels labels = plan.labels;
   labels["timing"] = "device";
-  double clock = g.sample_state();
-  std::map<std::string, double> extra{{"ops_per_sample", ops}};
-  if (clock > 0) extra["sm_clock_mhz"] = clock;
-  record(state, work, labels, iterations > 0 ? total_s / static_cast<double>(iterations) : 0, extra);
+  if (!held) labels["held"] = "0";
+  std::map<std::string, double> counters = extra;
+  counters["ops_per_sample"] = plan.batch;
+  counters["samples"] = plan.samples;
+  counters["sm_clock_mhz"] = sm_clock;
+  record(state, actual ? *actual : plan.work, labels, mean, counters);
 }
 
-void measure_host(benchmark::State& state, const std::function<void(std::int64_t)>& op, int ops,
-                  const std::function<void()>& end_batch, const Work& work, Labels labels) {
+void measure_host(benchmark::State& state, const Plan& plan,
+                  const std::function<void(std::int64_t)>& op, const std::function<void()>& end_batch,
+                  const std::optional<Work>& actual, const std::map<std::string, double>& extra) {
   using clock = std::chrono::steady_clock;
   std::int64_t next = 0;
-  for (int k = 0; k < std::min(ops, 8); ++k) op(next++);  // warm-up
-  end_batch();
-  double total_s = 0;
-  std::int64_t iterations = 0;
-  for (auto _ : state) {
-    auto t0 = clock::now();
-    for (int k = 0; k < ops; ++k) op(next++);
+  if (first_call(plan.name)) {  // warm-up, once per benchmark
+    for (int k = 0; k < std::min(plan.batch, 8); ++k) op(next++);
     end_batch();
-    double t = std::chrono::duration<double>(clock::now() - t0).count() / ops;
-    state.SetIterationTime(t);
-    total_s += t;
-    ++iterations;
   }
+  const double mean = run_samples(state, plan, [&](int) -> std::optional<double> {
+    auto t0 = clock::now();
+    for (int k = 0; k < plan.batch; ++k) op(next++);
+    end_batch();
+    return std::chrono::duration<double>(clock::now() - t0).count() / plan.batch;
+  });
+  if (!(mean > 0)) return;
+  // The clock, read during an untimed batch: reading it inside a timed one would add NVML's
+  // call to the host's time.
+  for (int k = 0; k < plan.batch; ++k) op(next++);
+  const double sm_clock = Gpu::get().sample_state();
+  end_batch();
+  Labels labels = plan.labels;
   labels["timing"] = "host";
-  double sm_clock = Gpu::get().sample_state();
-  std::map<std::string, double> extra{{"ops_per_sample", ops}};
-  if (sm_clock > 0) extra["sm_clock_mhz"] = sm_clock;
-  record(state, work, labels, iterations > 0 ? total_s / static_cast<double>(iterations) : 0, extra);
+  std::map<std::string, double> counters = extra;
+  counters["ops_per_sample"] = plan.batch;
+  counters["samples"] = plan.samples;
+  counters["sm_clock_mhz"] = sm_clock;
+  record(state, actual ? *actual : plan.work, labels, mean, counters);
 }
 
 int run_gpu_main(int argc, char** argv, const std::string& program,
@@ -351,6 +441,7 @@ int run_gpu_main(int argc, char** argv, const std::string& program,
   spec.start = [](const Options& opts) { return Gpu::open(opts.device, opts); };
   spec.finish = [] { return Gpu::close(); };
   spec.shutdown = [] { (void)Gpu::close(); };  // after --print_gpu; a no-op once closed
+  set_out_of_memory_reset([] { (void)cudaGetLastError(); });
   return run_main(argc, argv, spec);
 }
 

@@ -1,21 +1,30 @@
 // The GPU half of the benchmark harness: the device and its context, buffers, and the two ways
 // an operation is timed.
 //
-// How operations of a few microseconds are timed (time_device). A CUDA event pair resolves
+// How operations of a few microseconds are timed (measure_device). A CUDA event pair resolves
 // about 0.5 µs, and an operation launched from the host after the previous one finished waits
 // for the launch (2-5 µs): timing one small kernel between two events measures mostly the
 // host. So each sample is a batch of operations, queued on the stream behind a blocking kernel
 // that holds the GPU until the host has enqueued the whole batch (the method of nvbench's
 // blocking kernel). When the host releases it, the GPU runs the batch back to back, the events
-// around it time only device work, and the batch is long enough (>= 200 µs, up to 256 launches
-// so the launch queue never fills while the GPU is held) that event resolution is below 0.5%.
-// The time reported per iteration is the batch time over its operations. If the blocking kernel
-// times out (the host took too long to enqueue), the sample would include launch gaps, and the
-// benchmark fails rather than report it.
+// around it time only device work, and the batch is long enough (the plan's batch: about
+// 200 µs, up to 256 launches so the launch queue never fills while the GPU is held) that event
+// resolution is below 0.5%. The time reported per iteration is the batch time over its
+// operations; a repetition runs the plan's fixed number of samples (plan.h).
 //
-// time_host is for what the host observes: launch throughput, synchronize round trips. A sample
-// is a batch of operations timed with the host's steady clock; the benchmark says what the
-// batch ends with (a stream synchronize, usually) and declares that work too.
+// If the blocking kernel times out (kBlockingTimeoutNs: the host took seconds to enqueue), the
+// sample would include launch gaps: it is run again once, and a second time-out fails that
+// benchmark alone. An op that may synchronize with the host inside its call (Plan::
+// may_synchronize: a library call that could wait for the device) would hold the host until the
+// time-out: where the warm-up batch times out twice, it is timed without the blocking kernel
+// (label held=0), and so is every later benchmark of the same call.
+//
+// measure_host is for what the host observes: launch throughput, synchronize round trips. A
+// sample is a batch of operations timed with the host's steady clock; the benchmark says what
+// the batch ends with (a stream synchronize, usually) and declares that work too.
+//
+// The SM clock (NVML) is read while the GPU is busy: during the last timed batch of a
+// repetition on the device, during an untimed batch after the samples on the host.
 #pragma once
 
 #include <benchmark/benchmark.h>
@@ -25,8 +34,10 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 
 #include "bench/harness.h"
@@ -55,8 +66,8 @@ class Gpu {
   // Throws OutOfDeviceMemory (a skip) unless `bytes` fit in free memory with a margin.
   void require_free(std::size_t bytes, const std::string& what) const;
 
-  // Samples clocks and throttle reasons (NVML) after a benchmark: returns the SM clock in MHz,
-  // 0 where NVML is unavailable. Remembered for the end-of-run warnings.
+  // Samples clocks and throttle reasons (NVML), while the GPU is busy: returns the SM clock in
+  // MHz, 0 where NVML is unavailable. Remembered for the end-of-run warnings.
   double sample_state();
 
   // The blocking kernel's host-mapped flags.
@@ -100,10 +111,13 @@ class DeviceBuffer {
   std::size_t bytes_ = 0;
 };
 
-// Page-locked host memory (for host-device copies at full PCIe / NVLink-C2C speed).
+// Page-locked host memory (for host-device copies at full PCIe / NVLink-C2C speed). Gpu::open
+// binds the process to the CPUs of the GPU's NUMA node where Linux says which they are, so the
+// pages land on that node; numa_node() says where the first page is (-1: unknown).
 class PinnedBuffer {
  public:
   explicit PinnedBuffer(std::size_t bytes);
+  int numa_node() const;
   ~PinnedBuffer();
   PinnedBuffer(const PinnedBuffer&) = delete;
   PinnedBuffer& operator=(const PinnedBuffer&) = delete;
@@ -131,25 +145,26 @@ class EventPair {
   cudaEvent_t start_ = nullptr, stop_ = nullptr;
 };
 
+// Seconds the blocking kernel holds a stream at most before giving up.
+inline constexpr std::uint64_t kBlockingTimeoutNs = 2'000'000'000;
+
 // One device operation: enqueue the op on `stream`; `i` counts operations from 0 and selects
 // the buffer set of a cold-cache rotation (i % sets).
 using DeviceOp = std::function<void(cudaStream_t stream, std::int64_t i)>;
 
-struct DeviceTiming {
-  int launches_per_op = 1;          // kernel launches one op enqueues (bounds the batch)
-  double target_sample_s = 200e-6;  // batch length
-  int max_launches = 256;           // launches queued behind the blocking kernel, at most
-};
+// Times `op` on the device as the plan says (see the file comment), then records the work
+// (`actual` where the run found it differs from the plan's, e.g. a captured graph's node count),
+// labels (timing=device added), the extra counters, batch, samples and the SM clock.
+void measure_device(benchmark::State& state, const Plan& plan, const DeviceOp& op,
+                    const std::optional<Work>& actual = std::nullopt,
+                    const std::map<std::string, double>& extra = {});
 
-// Times `op` on the device (see the file comment), then records work, labels (timing=device is
-// added) and counters: the rates, ops_per_sample and the SM clock after the run.
-void measure_device(benchmark::State& state, const DeviceOp& op, const Work& work,
-                    Labels labels, DeviceTiming timing = {});
-
-// Times a host-observed batch: `op(i)` for i in [0, ops), then `end_batch()`, with the host's
-// steady clock; records per-op time, work, labels (timing=host is added) and counters.
-void measure_host(benchmark::State& state, const std::function<void(std::int64_t)>& op, int ops,
-                  const std::function<void()>& end_batch, const Work& work, Labels labels);
+// Times a host-observed batch: `op(i)` for the plan's batch of i, then `end_batch()`, with the
+// host's steady clock; records per-op time, work, labels (timing=host added) and counters.
+void measure_host(benchmark::State& state, const Plan& plan,
+                  const std::function<void(std::int64_t)>& op, const std::function<void()>& end_batch,
+                  const std::optional<Work>& actual = std::nullopt,
+                  const std::map<std::string, double>& extra = {});
 
 // run_main for a binary that measures the GPU: opens the device and records its context.
 int run_gpu_main(int argc, char** argv, const std::string& program,

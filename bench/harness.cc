@@ -1,10 +1,12 @@
 // The host half of the benchmark harness (see harness.h).
 #include "bench/harness.h"
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <cctype>
 #include <cerrno>
 #include <cmath>
@@ -12,11 +14,15 @@
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <iterator>
+#include <memory>
 #include <mutex>
+#include <set>
 #include <sstream>
 #include <stdexcept>
 
 #include "model/version.h"
+#include "bench/api_error.h"
 
 namespace batchcost {
 namespace {
@@ -38,7 +44,7 @@ std::map<std::string, std::string> g_check_verdicts;
 // Paths the signal handler removes, fixed-size so that the handler only calls async-signal-safe
 // functions (unlink, _exit).
 char g_partial_path[4096];
-char g_tmp_path[4096];  // write_file_atomically's temporary file while it exists
+char g_tmp_path[4096];  // write_results_atomically's temporary file while it exists
 
 extern "C" void remove_partial_and_exit(int sig) {
   if (g_partial_path[0] != '\0') unlink(g_partial_path);
@@ -46,7 +52,7 @@ extern "C" void remove_partial_and_exit(int sig) {
   _exit(128 + sig);
 }
 
-void write_file_atomically(const std::string& path, const std::string& text) {
+void write_results_atomically(const std::string& path, const std::string& text) {
   std::string tmp = path + ".tmp." + std::to_string(getpid());
   std::snprintf(g_tmp_path, sizeof g_tmp_path, "%s", tmp.c_str());
   struct Forget {  // once renamed or removed, the handler has nothing to remove
@@ -80,24 +86,70 @@ class SilentReporter : public benchmark::BenchmarkReporter {
 
 std::string_view to_string(CachePolicy c) { return c == CachePolicy::kCold ? "cold" : "hot"; }
 
+namespace {
+
+// A count flag's value: digits only, 1..max.
+int parse_count(const std::string& flag, const std::string& v, int max) {
+  if (v.empty() || v.size() > 6 || v.find_first_not_of("0123456789") != std::string::npos) {
+    throw std::invalid_argument(flag + " needs a whole number from 1 to " + std::to_string(max) +
+                                ", got '" + v + "'");
+  }
+  const int n = std::stoi(v);
+  if (n < 1 || n > max) {
+    throw std::invalid_argument(flag + " needs a whole number from 1 to " + std::to_string(max) +
+                                ", got '" + v + "'");
+  }
+  return n;
+}
+
+// A results file that can be written: not a folder, in a folder that exists. (Whether the
+// folder is writable is found out by creating the temporary file, before anything runs.)
+void check_out_path(const std::string& path) {
+  struct stat st{};
+  if (::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) {
+    throw std::invalid_argument("--benchmark_out=" + path + " is a folder, not a file name");
+  }
+  const auto slash = path.find_last_of('/');
+  const std::string dir = slash == std::string::npos ? "." : path.substr(0, slash + 1);
+  if (::stat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
+    throw std::invalid_argument("--benchmark_out=" + path + ": the folder " + dir +
+                                " does not exist");
+  }
+}
+
+void check_one_of(const std::string& flag, const std::string& v,
+                  std::initializer_list<const char*> allowed) {
+  std::string list;
+  for (const char* a : allowed) {
+    if (v == a) return;
+    list += (list.empty() ? "" : ", ") + std::string(a);
+  }
+  throw std::invalid_argument(flag + " must be one of " + list + ", got '" + v + "'");
+}
+
+}  // namespace
+
 Options take_harness_flags(std::vector<std::string>& args) {
   if (args.empty()) args.emplace_back("benchmark");
   Options opts;
   std::vector<std::string> rest{args[0]};
+  int gb_repetitions = 0;
+  std::string filter;
   for (size_t i = 1; i < args.size(); ++i) {
     const std::string& a = args[i];
+    const auto eq = a.find('=');
+    const std::string key = a.substr(0, eq);
+    const std::string v = eq == std::string::npos ? "" : a.substr(eq + 1);
     if (a == "--quick") {
       opts.quick = true;
     } else if (a == "--print_gpu") {
       opts.print_gpu = true;
     } else if (starts_with(a, "--device=")) {
-      std::string v = a.substr(9);
       if (v.empty() || v.find_first_not_of("0123456789") != std::string::npos || v.size() > 4) {
         throw std::invalid_argument("--device needs a device index (0, 1, ...), got '" + v + "'");
       }
       opts.device = std::stoi(v);
     } else if (starts_with(a, "--cache=")) {
-      std::string v = a.substr(8);
       if (v == "cold") {
         opts.cache = CachePolicy::kCold;
       } else if (v == "hot") {
@@ -105,29 +157,55 @@ Options take_harness_flags(std::vector<std::string>& args) {
       } else {
         throw std::invalid_argument("--cache must be cold or hot, got '" + v + "'");
       }
+    } else if (starts_with(a, "--estimate=")) {
+      if (v.empty()) throw std::invalid_argument("--estimate needs h100, h200 or a model.json file");
+      opts.estimate = v;
+    } else if (starts_with(a, "--samples=")) {
+      opts.samples = parse_count("--samples", v, 1000);
+    } else if (starts_with(a, "--repetitions=")) {
+      opts.repetitions = parse_count("--repetitions", v, 1000);
     } else if (a == "--help" || a == "-h") {
       opts.help = true;
       rest.push_back("--help");
-    } else if (a == "--device" || a == "--cache") {
+    } else if (a == "--device" || a == "--cache" || a == "--estimate" || a == "--samples" ||
+               a == "--repetitions") {
       throw std::invalid_argument(a + " needs a value: " + a + "=...");
+    } else if (key == "--benchmark_min_time" || key == "--benchmark_min_warmup_time") {
+      throw std::invalid_argument(
+          key + " is not used: every benchmark runs a fixed number of samples per repetition "
+                "(set it with --samples=N, the repetitions with --repetitions=N)");
     } else {
-      if (starts_with(a, "--benchmark_out_format=") && a != "--benchmark_out_format=json") {
+      if (key == "--benchmark_out_format" && v != "json") {
         throw std::invalid_argument(
-            "only --benchmark_out_format=json is supported (the fitter reads JSON), got '" + a + "'");
+            "only --benchmark_out_format=json is supported (the fitter reads JSON), got '" + a +
+            "'");
       }
-      if (a == "--benchmark_out=") throw std::invalid_argument("--benchmark_out needs a file name");
+      if (key == "--benchmark_format") check_one_of(key, v, {"console", "json", "csv"});
+      if (key == "--benchmark_time_unit") check_one_of(key, v, {"ns", "us", "ms", "s"});
+      if (key == "--benchmark_repetitions") gb_repetitions = parse_count(key, v, 1000);
+      if (key == "--benchmark_filter") filter = v;
+      if (key == "--benchmark_out") {
+        if (v.empty()) throw std::invalid_argument("--benchmark_out needs a file name");
+        check_out_path(v);
+      }
+      if (key == "--benchmark_repetitions") continue;  // added below, once
       rest.push_back(a);
     }
   }
-  if (!has_flag(rest, "--benchmark_repetitions")) {
-    rest.push_back(opts.quick ? "--benchmark_repetitions=3" : "--benchmark_repetitions=5");
+  if (gb_repetitions != 0 && opts.repetitions != 0 && gb_repetitions != opts.repetitions) {
+    throw std::invalid_argument("--repetitions and --benchmark_repetitions disagree");
   }
-  // Google Benchmark's default, 0.5 s per repetition, makes a sweep of a hundred sizes take
-  // minutes; the harness's samples are batches long enough for the event resolution, so a
-  // shorter minimum still gives many samples per repetition.
-  if (!has_flag(rest, "--benchmark_min_time")) {
-    rest.push_back(opts.quick ? "--benchmark_min_time=0.01" : "--benchmark_min_time=0.05");
-  }
+  if (opts.repetitions == 0) opts.repetitions = gb_repetitions;
+  (void)BenchmarkFilter(filter);  // a malformed expression is a usage error, before anything runs
+  opts.policy = sampling_policy(opts.quick, opts.samples, opts.repetitions);
+  rest.push_back("--benchmark_repetitions=" + std::to_string(opts.policy.repetitions));
+  // One Google Benchmark iteration per repetition: each runs the plan's samples in one
+  // KeepRunningBatch, so a repetition's length is the plan's, never grown by Google Benchmark.
+#ifdef BATCHCOST_BENCHMARK_MIN_TIME_SECONDS
+  rest.push_back("--benchmark_min_time=1e-9");
+#else
+  rest.push_back("--benchmark_min_time=1x");
+#endif
   if (has_flag(rest, "--benchmark_out") && !has_flag(rest, "--benchmark_out_format")) {
     rest.push_back("--benchmark_out_format=json");
   }
@@ -139,14 +217,27 @@ std::string harness_help(std::string_view program) {
   std::ostringstream o;
   o << "usage: " << program << " [harness flags] [Google Benchmark flags]\n"
     << "\nharness flags:\n"
-    << "  --quick          coarse sweeps and short runs (smoke tests, about a minute)\n"
-    << "  --device=N       measure CUDA device N (default 0)\n"
-    << "  --cache=cold|hot cold (default): inputs rotate through buffers several times the L2;\n"
-    << "                   hot: the same buffers every time (measures the L2 where they fit)\n"
-    << "  --print_gpu      print the GPU's short name (the results/<gpu> folder) and exit\n"
-    << "\ndefaults added unless given: --benchmark_repetitions=5 (3 with --quick),\n"
-    << "  --benchmark_min_time=0.05 (0.01), --benchmark_out_format=json with --benchmark_out\n"
+    << "  --quick            coarse sweeps, 2 repetitions of 2-5 samples (smoke tests)\n"
+    << "  --device=N         measure CUDA device N (default 0)\n"
+    << "  --cache=cold|hot   cold (default): inputs rotate through buffers several times the L2;\n"
+    << "                     hot: the same buffers every time (measures the L2 where they fit)\n"
+    << "  --print_gpu        print the GPU's short name (the results/<gpu> folder) and exit\n"
+    << "  --estimate=h100|h200|FILE\n"
+    << "                     print, without a GPU, each benchmark's plan (repetitions x samples,\n"
+    << "                     batch) and estimated time from the cost model with the stated\n"
+    << "                     H100 SXM or H200 constants (tools/stated/) or a model.json, set-up\n"
+    << "                     and warm-up included, then 'estimate: N benchmarks, T s'; honours\n"
+    << "                     --quick, --samples, --repetitions and --benchmark_filter\n"
+    << "  --samples=N        N samples per repetition for every benchmark (default: each\n"
+    << "                     benchmark's plan, 3-10; 2-5 with --quick)\n"
+    << "  --repetitions=N    repetitions (default 5, 2 with --quick; = --benchmark_repetitions)\n"
+    << "\nA sample is a batch of operations timed together; real_time is per operation. Device\n"
+    << "time = repetitions x samples x batch x op; warm-up runs once per benchmark. The JSON\n"
+    << "context records wall_time_s and estimate_s (the estimate with the closest stated GPU).\n"
+    << "--benchmark_min_time is refused (sample counts are fixed); --benchmark_out_format is\n"
+    << "json (the default with --benchmark_out).\n"
     << "\nexit status: 0 done, 1 a check or benchmark failed, 2 usage error, 77 no usable GPU\n"
+    << "  or nothing to run here\n"
     << "\nGoogle Benchmark flags follow.\n";
   return o.str();
 }
@@ -190,15 +281,6 @@ std::int64_t rotation_sets(std::int64_t bytes_per_set, std::int64_t l2_bytes, Ca
   return std::max<std::int64_t>(1, (span + bytes_per_set - 1) / bytes_per_set);
 }
 
-int ops_per_sample(double op_seconds, double target_s, int max_ops) {
-  if (max_ops < 1) max_ops = 1;
-  if (!(op_seconds > 0) || !std::isfinite(op_seconds)) return max_ops;
-  // The tiny shrink keeps 200e-6 / 2e-6 at 100, not 101, despite rounding in the division.
-  double n = std::ceil(target_s / op_seconds * (1 - 1e-12));
-  if (!(n >= 1)) return 1;
-  return n > max_ops ? max_ops : static_cast<int>(n);
-}
-
 void record(benchmark::State& state, const Work& work, const Labels& labels,
             double seconds_per_iteration, const std::map<std::string, double>& extra) {
   state.SetLabel(format_label(labels));
@@ -212,7 +294,9 @@ void record(benchmark::State& state, const Work& work, const Labels& labels,
     if (work.bytes != 0) state.counters["bytes_per_s"] = r.bytes_per_s;
     if (work.net_bytes != 0) state.counters["net_bytes_per_s"] = r.net_bytes_per_s;
   }
-  for (const auto& [name, value] : extra) state.counters[name] = value;
+  for (const auto& [name, value] : extra) {
+    if (value != 0) state.counters[name] = value;
+  }
 }
 
 void fail(benchmark::State& state, const std::string& message) {
@@ -225,6 +309,13 @@ void skip(benchmark::State& state, const std::string& reason) {
 }
 
 int failures() { return g_failures.load(); }
+
+bool first_call(const std::string& benchmark_name) {
+  static std::mutex m;
+  static std::set<std::string> seen;
+  std::lock_guard<std::mutex> lock(m);
+  return seen.insert(benchmark_name).second;
+}
 
 std::string check_once(const std::string& shape, const std::function<std::string()>& check) {
   {
@@ -248,7 +339,7 @@ struct ReasonBit {
 constexpr ReasonBit kReasons[] = {
     {0x1, "gpu_idle", false},
     {0x2, "applications_clocks_setting", false},
-    {0x4, "sw_power_cap", true},
+    {0x4, "sw_power_cap", false},  // the normal state at full load
     {0x8, "hw_slowdown", true},
     {0x10, "sync_boost", false},
     {0x20, "sw_thermal_slowdown", true},
@@ -292,11 +383,12 @@ std::vector<std::string> clock_warnings(const std::vector<double>& sm_clock_mhz_
   if (!sm_clock_mhz_samples.empty()) {
     auto [lo, hi] = std::minmax_element(sm_clock_mhz_samples.begin(), sm_clock_mhz_samples.end());
     if (*lo < 0.95 * *hi) {
-      char buf[200];
+      char buf[240];
       std::snprintf(buf, sizeof buf,
                     "SM clock dropped during the run: %.0f MHz at its lowest against %.0f MHz at "
-                    "its highest (more than 5%%); results mix clock states",
-                    *lo, *hi);
+                    "its highest (more than 5%%)%s; results mix clock states",
+                    *lo, *hi,
+                    (throttle_reasons_seen & 0x4) ? ", with the software power cap active" : "");
       out.emplace_back(buf);
     }
   }
@@ -348,19 +440,106 @@ std::string format_cuda_version(int version) {
   return std::to_string(version / 1000) + "." + std::to_string((version % 1000) / 10);
 }
 
+std::vector<int> parse_cpu_list(std::string_view text) {
+  std::vector<int> out;
+  while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.remove_suffix(1);
+  if (text.empty()) throw std::invalid_argument("not a CPU list: empty");
+  auto number = [&](std::string_view t) {
+    if (t.empty() || t.size() > 6 || t.find_first_not_of("0123456789") != std::string_view::npos) {
+      throw std::invalid_argument("not a CPU list: '" + std::string(text) + "'");
+    }
+    return std::stoi(std::string(t));
+  };
+  while (!text.empty()) {
+    const auto comma = text.find(',');
+    const std::string_view item = text.substr(0, comma);
+    const auto dash = item.find('-');
+    const int lo = number(item.substr(0, dash));
+    const int hi = dash == std::string_view::npos ? lo : number(item.substr(dash + 1));
+    if (hi < lo || (!out.empty() && lo <= out.back())) {
+      throw std::invalid_argument("not a CPU list: '" + std::string(text) + "'");
+    }
+    for (int c = lo; c <= hi; ++c) out.push_back(c);
+    if (comma == std::string_view::npos) break;
+    text.remove_prefix(comma + 1);
+    if (text.empty()) throw std::invalid_argument("not a CPU list: trailing ','");
+  }
+  return out;
+}
+
+std::string non_finite_to_null(std::string_view t) {
+  std::string out;
+  out.reserve(t.size());
+  bool in_string = false;
+  for (size_t i = 0; i < t.size(); ++i) {
+    const char c = t[i];
+    if (in_string) {
+      out += c;
+      if (c == '\\' && i + 1 < t.size()) {
+        out += t[++i];
+      } else if (c == '"') {
+        in_string = false;
+      }
+      continue;
+    }
+    if (c == '"') {
+      in_string = true;
+      out += c;
+      continue;
+    }
+    bool replaced = false;
+    for (std::string_view token : {"-Infinity", "Infinity", "-NaN", "NaN"}) {
+      if (t.substr(i, token.size()) == token) {
+        out += "null";
+        i += token.size() - 1;
+        replaced = true;
+        break;
+      }
+    }
+    if (!replaced) out += c;
+  }
+  return out;
+}
+
 void finalize_output(const std::string& partial_path, const std::string& final_path,
                      const nlohmann::json& start, const nlohmann::json& end) {
   std::ifstream in(partial_path, std::ios::binary);
   if (!in) throw std::runtime_error("benchmark output " + partial_path + " was not written");
+  std::ostringstream buffer;
+  buffer << in.rdbuf();
+  const std::string text = buffer.str();
   nlohmann::json doc;
   try {
-    doc = nlohmann::json::parse(in);
+    doc = nlohmann::json::parse(non_finite_to_null(text));
   } catch (const nlohmann::json::exception& e) {
     throw std::runtime_error("benchmark output " + partial_path + " is not valid JSON: " + e.what());
   }
-  if (!doc.is_object() || !doc.contains("benchmarks")) {
+  if (!doc.is_object() || !doc.contains("benchmarks") || !doc["benchmarks"].is_array()) {
     throw std::runtime_error("benchmark output " + partial_path + " has no \"benchmarks\"");
   }
+  // A value that was not finite carries nothing: a counter is left out (absent means 0 to the
+  // fitter, and a counter 0 in every repetition is what makes its cv NaN), an aggregate whose
+  // time is not finite is dropped.
+  nlohmann::json kept = nlohmann::json::array();
+  int dropped = 0;
+  for (auto& b : doc["benchmarks"]) {
+    if (b.is_object() && b.contains("real_time") && b["real_time"].is_null()) {
+      ++dropped;
+      continue;
+    }
+    if (b.is_object()) {
+      for (auto it = b.begin(); it != b.end();) {
+        if (it->is_null()) {
+          ++dropped;
+          it = b.erase(it);
+        } else {
+          ++it;
+        }
+      }
+    }
+    kept.push_back(std::move(b));
+  }
+  doc["benchmarks"] = std::move(kept);
   nlohmann::json& ctx = doc["context"];
   // Typed values replace the strings AddCustomContext had to use.
   for (const auto& part : {start, end}) {
@@ -368,25 +547,109 @@ void finalize_output(const std::string& partial_path, const std::string& final_p
     for (const auto& [k, v] : part.items()) ctx[k] = v;
   }
   ctx["batchcost"] = version_json();  // which batchcost wrote it (model/version.h)
-  write_file_atomically(final_path, doc.dump(2) + "\n");
+  if (dropped > 0) ctx["non_finite_values_dropped"] = dropped;
+  write_results_atomically(final_path, doc.dump(2) + "\n");
   std::remove(partial_path.c_str());
 }
 
-benchmark::internal::Benchmark* add(const std::string& name,
-                                    std::function<void(benchmark::State&)> body) {
-  auto* b = benchmark::RegisterBenchmark(name.c_str(), [body](benchmark::State& state) {
+namespace {
+
+std::vector<Plan>& plans() {
+  static std::vector<Plan> p;
+  return p;
+}
+SamplingPolicy g_policy;
+
+// The reference constants plans are resolved against: the stated H200's, compiled in.
+const Constants& reference_constants() {
+  static const Constants c = load_constants("h200").model.constants;
+  return c;
+}
+
+// An out-of-memory error of the CUDA runtime or cuBLAS, which is a skip, not a failure.
+bool is_out_of_memory(const ApiError& e) {
+  return e.error_name() == "cudaErrorMemoryAllocation" ||
+         e.error_name() == "CUBLAS_STATUS_ALLOC_FAILED";
+}
+
+}  // namespace
+
+std::function<void()>& oom_reset() {
+  static std::function<void()> f;
+  return f;
+}
+
+void set_out_of_memory_reset(std::function<void()> reset) { oom_reset() = std::move(reset); }
+
+const std::vector<Plan>& registered_plans() { return plans(); }
+const SamplingPolicy& sampling() { return g_policy; }
+
+void add(const std::string& name, Plan plan, Body body) {
+  plan.name = name;
+  resolve_plan(plan, reference_constants(), g_policy);
+  plans().push_back(plan);
+  auto shared = std::make_shared<const Plan>(std::move(plan));
+  auto* b = benchmark::RegisterBenchmark(name.c_str(), [shared, body](benchmark::State& state) {
     try {
-      body(state);
+      body(state, *shared);
     } catch (const OutOfDeviceMemory& e) {
       skip(state, e.what());
+    } catch (const ApiError& e) {
+      if (is_out_of_memory(e)) {
+        if (oom_reset()) oom_reset()();
+        skip(state, std::string("out of memory: ") + e.what());
+      } else {
+        fail(state, e.what());
+      }
     } catch (const std::exception& e) {
       fail(state, e.what());
     }
   });
-  return b->UseManualTime()->Unit(benchmark::kMicrosecond);
+  b->UseManualTime()->Unit(benchmark::kMicrosecond);
+}
+
+double run_samples(benchmark::State& state, const Plan& plan,
+                   const std::function<std::optional<double>(int)>& sample) {
+  double total = 0;
+  bool failed = false;
+  // After a failure the loop asks KeepRunningBatch once more, which then ends the run as Google
+  // Benchmark expects (it checks that a body returns only once the loop said to stop).
+  while (state.KeepRunningBatch(plan.samples)) {
+    for (int k = 0; k < plan.samples && !failed; ++k) {
+      const std::optional<double> t = sample(k);
+      if (!t) {  // the sample failed the benchmark
+        failed = true;
+      } else if (!(*t > 0) || !std::isfinite(*t)) {
+        fail(state, "a sample took " + std::to_string(*t) + " s per operation: not a time");
+        failed = true;
+      } else {
+        state.SetIterationTime(*t);
+        total += *t;
+      }
+    }
+  }
+  return failed ? 0 : total / plan.samples;
+}
+
+double print_estimate(std::FILE* out, const std::vector<Plan>& list, const BenchmarkFilter& filter,
+                      const NamedConstants& constants, int repetitions) {
+  double total = 0;
+  std::size_t n = 0;
+  for (const Plan& p : list) {
+    if (!filter.selects(p.name + "/manual_time")) continue;
+    const BenchmarkEstimate e =
+        estimate_benchmark(p, constants.model.constants, repetitions, constants.source);
+    if (out != nullptr) std::fprintf(out, "%s\n", estimate_line(p, repetitions, e).c_str());
+    total += e.total_s();
+    ++n;
+  }
+  if (n > 0) total += kBinaryStartS;
+  if (out != nullptr) std::fprintf(out, "%s\n", estimate_total_line(n, total).c_str());
+  return total;
 }
 
 int run_main(int argc, char** argv, const MainSpec& spec) {
+  const auto wall_start = std::chrono::steady_clock::now();
   std::vector<std::string> args(argv, argv + argc);
   Options opts;
   try {
@@ -395,6 +658,8 @@ int run_main(int argc, char** argv, const MainSpec& spec) {
     if (spec.primary) std::fprintf(stderr, "%s: %s (see --help)\n", spec.program.c_str(), e.what());
     return kExitUsage;
   }
+  g_policy = opts.policy;
+  const bool estimating = !opts.estimate.empty();
   if (opts.help && spec.primary) std::fputs(harness_help(spec.program).c_str(), stdout);
   if (!spec.primary) {  // the primary alone writes the results file
     std::erase_if(args, [](const std::string& a) {
@@ -413,7 +678,7 @@ int run_main(int argc, char** argv, const MainSpec& spec) {
       a = "--benchmark_out=" + partial_out;
     }
   }
-  if (!final_out.empty() && !opts.help) {
+  if (!final_out.empty() && !opts.help && !estimating) {
     std::FILE* probe = std::fopen(partial_out.c_str(), "w");
     if (probe == nullptr) {
       std::fprintf(stderr, "%s: cannot write the results file %s: %s\n", spec.program.c_str(),
@@ -426,7 +691,7 @@ int run_main(int argc, char** argv, const MainSpec& spec) {
     std::signal(SIGTERM, remove_partial_and_exit);
   }
   auto cleanup = [&] {
-    if (!partial_out.empty()) std::remove(partial_out.c_str());
+    if (!partial_out.empty() && !estimating) std::remove(partial_out.c_str());
   };
 
   std::vector<char*> cargs;
@@ -445,6 +710,27 @@ int run_main(int argc, char** argv, const MainSpec& spec) {
     if (spec.primary) std::fprintf(stderr, "%s: %s\n", spec.program.c_str(), e.what());
     cleanup();
     return kExitUsage;
+  }
+  const BenchmarkFilter filter(benchmark::GetBenchmarkFilter());
+
+  if (estimating) {
+    try {
+      const NamedConstants constants = load_constants(opts.estimate);
+      // Priced in full before anything is printed: a missing constant leaves no partial listing.
+      (void)print_estimate(nullptr, plans(), filter, constants, opts.policy.repetitions);
+      if (spec.primary) {
+        (void)print_estimate(stdout, plans(), filter, constants, opts.policy.repetitions);
+      }
+    } catch (const std::invalid_argument& e) {
+      if (spec.primary) std::fprintf(stderr, "%s: --estimate: %s\n", spec.program.c_str(), e.what());
+      return kExitUsage;
+    }
+    if (std::fflush(stdout) != 0 || std::ferror(stdout)) {
+      std::fprintf(stderr, "%s: cannot write the estimate: %s\n", spec.program.c_str(),
+                   std::strerror(errno));
+      return kExitUsage;
+    }
+    return kExitOk;
   }
 
   bool listing = std::any_of(args.begin(), args.end(), [](const std::string& a) {
@@ -480,9 +766,22 @@ int run_main(int argc, char** argv, const MainSpec& spec) {
     cleanup();
     return kExitOk;
   }
+  if (plans().empty()) {
+    if (spec.primary) {
+      std::fprintf(stderr, "%s: nothing to run: %s\n", spec.program.c_str(),
+                   spec.nothing_to_run.c_str());
+    }
+    if (spec.shutdown) spec.shutdown();
+    cleanup();
+    return kExitNoGpu;
+  }
   for (const auto& [k, v] : start.items()) {
     benchmark::AddCustomContext(k, v.is_string() ? v.get<std::string>() : v.dump());
   }
+  // The estimate of this run with the closest stated GPU, for the record beside the wall time.
+  const std::string stated = closest_stated(start.value("gpu_slug", std::string()));
+  const double estimate_s = print_estimate(nullptr, plans(), filter, load_constants(stated),
+                                           opts.policy.repetitions);
 
   size_t ran = benchmark::RunSpecifiedBenchmarks(display);
   nlohmann::json end = spec.finish ? spec.finish() : nlohmann::json::object();
@@ -493,6 +792,14 @@ int run_main(int argc, char** argv, const MainSpec& spec) {
   }
   benchmark::Shutdown();
   if (spec.shutdown) spec.shutdown();
+  end["estimate_s"] = round_significant(estimate_s, 4);
+  end["estimate_constants"] = stated;
+  end["wall_time_s"] = round_significant(
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count(), 4);
+  end["samples_policy"] = {{"repetitions", opts.policy.repetitions},
+                           {"min_samples", opts.policy.min_samples},
+                           {"max_samples", opts.policy.max_samples}};
+  if (opts.policy.samples) end["samples_policy"]["samples"] = *opts.policy.samples;
 
   if (ran == 0) {
     if (spec.primary) {

@@ -2,7 +2,11 @@
 // it builds everywhere and is tested on its own.
 //
 // - the command line every benchmark binary shares (--quick, --device, --cache, --print_gpu,
-//   plus Google Benchmark's own flags) and its defaults (repetitions, JSON output);
+//   --estimate, --samples, --repetitions, plus Google Benchmark's own flags, checked before
+//   anything is created) and its defaults (repetitions, one Google Benchmark iteration per
+//   repetition, JSON output);
+// - the registry of planned benchmarks (plan.h): each registered with its work and sampling
+//   plan, so that --estimate prices the run without a GPU;
 // - size sweeps, the L2 rotation policy, names and labels;
 // - turning declared work and measured time into counters and rates;
 // - the output file: Google Benchmark writes to a temporary file; the harness adds the GPU's
@@ -14,6 +18,7 @@
 #include <benchmark/benchmark.h>
 
 #include <cstdint>
+#include <cstdio>
 #include <functional>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -22,6 +27,7 @@
 #include <string_view>
 #include <vector>
 
+#include "bench/plan.h"
 #include "model/contract.h"
 
 namespace batchcost {
@@ -42,11 +48,19 @@ struct Options {
   CachePolicy cache = CachePolicy::kCold;  // --cache=cold|hot, for benchmarks that offer both
   bool print_gpu = false;           // --print_gpu: print the GPU's short name (results/<gpu>) and exit
   bool help = false;
+  std::string estimate;            // --estimate=h100|h200|FILE: price the run, run nothing
+  std::optional<int> samples;      // --samples=N: N samples per repetition for every benchmark
+  int repetitions = 0;             // --repetitions=N or --benchmark_repetitions=N (0: profile's)
+  SamplingPolicy policy;           // from the above
 };
 
-// Parses and removes the harness's flags from args (args[0] is the program). Also applies the
-// defaults: --benchmark_repetitions (5, or 3 with --quick), --benchmark_out_format=json when
-// --benchmark_out is given. Throws std::invalid_argument naming a bad flag or value.
+// Parses and removes the harness's flags from args (args[0] is the program) and checks Google
+// Benchmark's (an unknown --benchmark_format or --benchmark_time_unit, a --benchmark_out that is
+// a folder or cannot be created, --benchmark_min_time, which the fixed sample counts replace).
+// Also applies the defaults: --benchmark_repetitions (5, or 2 with --quick), one Google
+// Benchmark iteration per repetition (each runs the plan's samples, plan.h), and
+// --benchmark_out_format=json when --benchmark_out is given. Throws std::invalid_argument naming
+// a bad flag or value.
 Options take_harness_flags(std::vector<std::string>& args);
 std::string harness_help(std::string_view program);
 
@@ -63,14 +77,11 @@ std::string format_bytes(double bytes);
 inline constexpr std::int64_t kColdFactor = 4;
 std::int64_t rotation_sets(std::int64_t bytes_per_set, std::int64_t l2_bytes, CachePolicy cache);
 
-// How many operations one timed sample runs back to back, from a first estimate of one
-// operation's time: enough for the sample to last `target_s` (so that event resolution, about
-// 0.5 µs, is a small fraction of it), at most max_ops, at least 1.
-int ops_per_sample(double op_seconds, double target_s, int max_ops);
-
 // Sets the benchmark's label and counters: each non-zero work counter per iteration, the
 // derived rates (flops_per_s, bytes_per_s, net_bytes_per_s) from the mean time per iteration,
-// and any extra counters. `seconds_per_iteration` is the measured mean.
+// and any extra counters. `seconds_per_iteration` is the measured mean. A counter whose value
+// is 0 is never recorded (Google Benchmark < 1.8.4 writes NaN as its cv when it is 0 in every
+// repetition): absent means 0.
 void record(benchmark::State& state, const Work& work, const Labels& labels,
             double seconds_per_iteration, const std::map<std::string, double>& extra = {});
 
@@ -87,15 +98,20 @@ int failures();
 // same shape returns the remembered verdict (repetitions re-run a benchmark; the check need not).
 std::string check_once(const std::string& shape, const std::function<std::string()>& check);
 
+// Runs once per benchmark name in this process: true the first time (warm up then; the
+// repetitions that follow re-enter the body and skip it).
+bool first_call(const std::string& benchmark_name);
+
 // Describes the NVML throttle ("clocks event") reason bits in a human-readable way, and says
-// which of them mean the GPU slowed down (power, thermal, hardware slowdown), as opposed to
-// benign states (idle, application clocks setting).
+// which of them mean the GPU slowed down (thermal, hardware slowdown, power brake), as opposed to
+// benign states (idle, application clocks setting) and sw_power_cap, the normal state of a GPU
+// at full load (the clock then sits where the power limit puts it; a drop shows in the clocks).
 std::string describe_throttle_reasons(std::uint64_t mask);
 bool is_slowdown(std::uint64_t mask);
 
-// Warnings for the end of a run, from the SM clocks sampled after each benchmark (MHz) and the
-// union of throttle reasons seen: a clock that fell more than 5% below the highest sample, a
-// slowdown reason.
+// Warnings for the end of a run, from the SM clocks sampled while the GPU was busy (MHz) and the
+// union of throttle reasons seen: a clock that fell more than 5% below the highest sample (naming
+// the power cap where it was seen), a slowdown reason.
 std::vector<std::string> clock_warnings(const std::vector<double>& sm_clock_mhz_samples,
                                         std::uint64_t throttle_reasons_seen);
 
@@ -108,6 +124,14 @@ std::string gpu_slug(std::string_view gpu_name);
 // (the form nvidia-smi and NVML use), and a CUDA version number (13000) as "13.0".
 std::string format_gpu_uuid(const unsigned char (&bytes)[16]);
 std::string format_cuda_version(int version);
+
+// Linux's CPU list format ("0-3,8,10-11", as /sys/bus/pci/devices/*/local_cpulist): the CPUs in
+// increasing order. Throws std::invalid_argument for a malformed list.
+std::vector<int> parse_cpu_list(std::string_view text);
+
+// Bare NaN, -NaN, Infinity and -Infinity tokens (outside strings), which Google Benchmark writes
+// for a non-finite value and JSON does not allow, replaced by null.
+std::string non_finite_to_null(std::string_view json_text);
 
 // What a binary plugs into run_main.
 struct MainSpec {
@@ -122,6 +146,9 @@ struct MainSpec {
   std::function<nlohmann::json()> finish;
   // Called after the end context is read, before exit (release the device).
   std::function<void()> shutdown;
+  // Why a binary registered nothing (a one-GPU machine has no collective to run): printed, exit
+  // kExitNoGpu, before anything is written.
+  std::string nothing_to_run = "no benchmark was registered";
   // False on the MPI ranks other than 0: they run every benchmark in step with rank 0 but print
   // nothing (no console report, no messages, no --help) and write no results file; their exit
   // status is the same as on a primary.
@@ -142,15 +169,41 @@ struct OutOfDeviceMemory : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-// Registers a benchmark with manual time in microseconds. An exception from its body fails that
-// benchmark (fail()) instead of ending the process; OutOfDeviceMemory skips it.
-benchmark::internal::Benchmark* add(const std::string& name,
-                                    std::function<void(benchmark::State&)> body);
+// The body of a benchmark: its state and its resolved plan (batch and samples set).
+using Body = std::function<void(benchmark::State&, const Plan&)>;
+
+// Registers a benchmark `name` with its plan (resolved against the reference constants and the
+// profile's sampling policy) and manual time in microseconds. An exception from its body fails
+// that benchmark (fail()) instead of ending the process; OutOfDeviceMemory, or an out-of-memory
+// error of CUDA or cuBLAS (in a check as anywhere), skips it.
+void add(const std::string& name, Plan plan, Body body);
+// Runs the plan's samples of one repetition in one KeepRunningBatch: `sample(k)` returns sample
+// k's time per operation in seconds, or nothing after failing the benchmark itself. A time that
+// is not positive and finite fails the benchmark. Returns the mean time per operation, 0 after a
+// failure.
+double run_samples(benchmark::State& state, const Plan& plan,
+                   const std::function<std::optional<double>(int)>& sample);
+
+// Called after an out-of-memory error is turned into a skip, to clear the runtime's last error
+// (run_gpu_main sets it: cudaGetLastError), so that the next benchmark does not report it.
+void set_out_of_memory_reset(std::function<void()> reset);
+
+// The plans registered so far, in order.
+const std::vector<Plan>& registered_plans();
+// The sampling policy of this run (set by run_main before registration).
+const SamplingPolicy& sampling();
+
+// The estimate of the benchmarks `filter` selects, with `constants`: one line each, then
+// "estimate: N benchmarks, T s" (kBinaryStartS included when N > 0). Returns T.
+double print_estimate(std::FILE* out, const std::vector<Plan>& plans, const BenchmarkFilter& filter,
+                      const NamedConstants& constants, int repetitions);
 
 // The harness's output step, exposed for tests: merges `start` and `end` into the context of
 // the Google Benchmark JSON at `partial_path` and writes the result atomically to `final_path`
-// (a temporary file in the same folder, then rename), removing `partial_path`. Throws
-// std::runtime_error naming the file when the partial output is missing or not valid JSON.
+// (a temporary file in the same folder, then rename), removing `partial_path`. Non-finite values
+// are dropped first (non_finite_to_null, then a counter that is null is left out and an
+// aggregate whose time is null is dropped). Throws std::runtime_error naming the file when the
+// partial output is missing or not valid JSON.
 void finalize_output(const std::string& partial_path, const std::string& final_path,
                      const nlohmann::json& start, const nlohmann::json& end);
 

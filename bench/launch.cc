@@ -2,13 +2,16 @@
 // a host synchronize cost, whatever the work. All timed as the host observes them (timing=host):
 //
 //   launch/null_kernel_back_to_back     1000 empty kernels, then one synchronize: launch throughput
+//   launch/null_kernel_device           empty kernels back to back on the device (timing=device,
+//                                       behind the blocking kernel): the device's fixed cost per
+//                                       kernel, `kernels` (no host launch in the time)
 //   launch/null_kernel_round_trip       launch + cudaStreamSynchronize, one at a time
 //   launch/graph_replay/nodes:N         a CUDA graph of N empty kernels, replayed back to back
 //   launch/cublas_gemm_16x16x16         the smallest cuBLAS GEMM, back to back
 //   launch/event_record                 cudaEventRecord (informational: not modelled)
 //   launch/sync_idle_stream             cudaStreamSynchronize with nothing queued (informational)
 //
-// Each declares its events per operation (launches, graph_nodes, syncs), counting a batch's
+// The host-timed ones declare their events per operation (launches, graph_nodes, syncs), counting a batch's
 // closing synchronize as 1/ops of a sync, so the fitter can separate the three latencies: the
 // graph sweep over N gives the per-node cost, the round trip the sync. The two informational
 // ones declare nothing: they are API call costs, not events of the model.
@@ -31,22 +34,24 @@ constexpr int kRoundTrips = 100;
 
 void sync_stream() { CUDA_CHECK(cudaStreamSynchronize(Gpu::get().stream())); }
 
-void null_kernel_back_to_back(benchmark::State& state) {
+void null_kernel_back_to_back(benchmark::State& state, const Plan& plan) {
   cudaStream_t s = Gpu::get().stream();
-  measure_host(
-      state, [s](std::int64_t) { kernels::launch_null(s); }, kBackToBack, sync_stream,
-      Work{.launches = 1, .syncs = 1.0 / kBackToBack}, {});
+  measure_host(state, plan, [s](std::int64_t) { kernels::launch_null(s); }, sync_stream);
 }
 
-void null_kernel_round_trip(benchmark::State& state) {
+void null_kernel_device(benchmark::State& state, const Plan& plan) {
+  measure_device(state, plan, [](cudaStream_t s, std::int64_t) { kernels::launch_null(s); });
+}
+
+void null_kernel_round_trip(benchmark::State& state, const Plan& plan) {
   cudaStream_t s = Gpu::get().stream();
   measure_host(
-      state,
+      state, plan,
       [s](std::int64_t) {
         kernels::launch_null(s);
         CUDA_CHECK(cudaStreamSynchronize(s));
       },
-      kRoundTrips, [] {}, Work{.launches = 1, .syncs = 1}, {});
+      [] {});
 }
 
 // A graph of `nodes` empty kernels in a chain, captured from the stream.
@@ -75,19 +80,15 @@ class NullGraph {
   int nodes_ = 0;
 };
 
-void graph_replay(benchmark::State& state) {
-  const int nodes = static_cast<int>(state.range(0));
+void graph_replay(benchmark::State& state, const Plan& plan, int nodes) {
   cudaStream_t s = Gpu::get().stream();
   NullGraph graph(nodes, s);
   if (graph.nodes() != nodes) {
     return fail(state, "captured graph has " + std::to_string(graph.nodes()) + " nodes, expected " +
                            std::to_string(nodes));
   }
-  // Enough replays per sample that the closing synchronize is a small part of it.
-  const int ops = std::max(10, 10000 / nodes);
   measure_host(
-      state, [&](std::int64_t) { CUDA_CHECK(cudaGraphLaunch(graph.exec(), s)); }, ops, sync_stream,
-      Work{.launches = 1, .graph_nodes = static_cast<double>(nodes), .syncs = 1.0 / ops}, {});
+      state, plan, [&](std::int64_t) { CUDA_CHECK(cudaGraphLaunch(graph.exec(), s)); }, sync_stream);
 }
 
 // bf16 bits of a small integer (exact: bf16 keeps 8 significant bits).
@@ -104,7 +105,7 @@ float bf16_value(std::uint16_t bits) {
   return f;
 }
 
-void cublas_gemm_smallest(benchmark::State& state) {
+void cublas_gemm_smallest(benchmark::State& state, const Plan& plan) {
   constexpr int n = 16;
   Gpu& g = Gpu::get();
   cudaStream_t s = g.stream();
@@ -143,36 +144,64 @@ void cublas_gemm_smallest(benchmark::State& state) {
                       : "cuBLAS 16x16x16 bf16 GEMM: " + std::to_string(wrong) + " of 256 wrong";
   });
   if (!verdict.empty()) return fail(state, verdict);
-  // One kernel per call for this shape (no split-K at 16x16x16), so launches = 1.
-  measure_host(
-      state, [&](std::int64_t) { gemm(); }, kBackToBack, sync_stream,
-      Work{.flops = 2.0 * n * n * n, .bytes = 3.0 * n * n * 2, .launches = 1,
-           .syncs = 1.0 / kBackToBack},
-      {{"dtype", "bf16"}});
+  measure_host(state, plan, [&](std::int64_t) { gemm(); }, sync_stream);
 }
 
-void event_record(benchmark::State& state) {
+void event_record(benchmark::State& state, const Plan& plan) {
   cudaStream_t s = Gpu::get().stream();
   cudaEvent_t ev = nullptr;
   CUDA_CHECK(cudaEventCreateWithFlags(&ev, cudaEventDisableTiming));
-  measure_host(
-      state, [&](std::int64_t) { CUDA_CHECK(cudaEventRecord(ev, s)); }, kBackToBack, sync_stream,
-      Work{}, {});
+  try {
+    measure_host(
+        state, plan, [&](std::int64_t) { CUDA_CHECK(cudaEventRecord(ev, s)); }, sync_stream);
+  } catch (...) {
+    CUDA_CHECK_NOTHROW(cudaEventDestroy(ev));
+    throw;
+  }
   CUDA_CHECK_NOTHROW(cudaEventDestroy(ev));
 }
 
-void sync_idle_stream(benchmark::State& state) {
+void sync_idle_stream(benchmark::State& state, const Plan& plan) {
   sync_stream();
-  measure_host(state, [](std::int64_t) { sync_stream(); }, kBackToBack, [] {}, Work{}, {});
+  measure_host(state, plan, [](std::int64_t) { sync_stream(); }, [] {});
+}
+
+Plan host_plan(int batch, Work work) {
+  return Plan{.work = work, .timing = Timing::kHost, .batch = batch};
 }
 
 void register_launch(const Options&) {
-  add("launch/null_kernel_back_to_back", null_kernel_back_to_back);
-  add("launch/null_kernel_round_trip", null_kernel_round_trip);
-  add("launch/graph_replay", graph_replay)->ArgName("nodes")->Arg(1)->Arg(10)->Arg(100)->Arg(1000);
-  add("launch/cublas_gemm_16x16x16", cublas_gemm_smallest);
-  add("launch/event_record", event_record);
-  add("launch/sync_idle_stream", sync_idle_stream);
+  const double b2b = kBackToBack;
+  add("launch/null_kernel_back_to_back",
+      host_plan(kBackToBack, Work{.launches = 1, .syncs = 1 / b2b}), null_kernel_back_to_back);
+  add("launch/null_kernel_device", Plan{.work = Work{.kernels = 1}}, null_kernel_device);
+  add("launch/null_kernel_round_trip", host_plan(kRoundTrips, Work{.launches = 1, .syncs = 1}),
+      null_kernel_round_trip);
+  for (int nodes : {1, 10, 100, 1000}) {
+    // Enough replays per sample that the closing synchronize is a small part of it.
+    const int ops = std::max(10, 10000 / nodes);
+    Plan plan = host_plan(ops, Work{.launches = 1,
+                                    .graph_nodes = static_cast<double>(nodes),
+                                    .syncs = 1.0 / ops});
+    plan.setup_s = 20e-6 * nodes;  // capture and instantiate
+    add("launch/graph_replay/nodes:" + std::to_string(nodes), plan,
+        [nodes](benchmark::State& st, const Plan& p) { graph_replay(st, p, nodes); });
+  }
+  // One kernel per call for this shape (no split-K at 16x16x16), so launches = 1.
+  constexpr double n = 16;
+  Plan gemm = host_plan(kBackToBack, Work{.flops = 2 * n * n * n,
+                                          .bytes = 3 * n * n * 2,
+                                          .launches = 1,
+                                          .syncs = 1 / b2b});
+  gemm.labels = {{"dtype", "bf16"}};
+  add("launch/cublas_gemm_16x16x16", gemm, cublas_gemm_smallest);
+  // Informational: they declare no work; the estimate prices them as a launch and a sync.
+  Plan event = host_plan(kBackToBack, Work{});
+  event.priced_as = Work{.launches = 1};
+  add("launch/event_record", event, event_record);
+  Plan idle = host_plan(kBackToBack, Work{});
+  idle.priced_as = Work{.syncs = 1};
+  add("launch/sync_idle_stream", idle, sync_idle_stream);
 }
 
 }  // namespace

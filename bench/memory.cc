@@ -5,10 +5,12 @@
 // latency plus bytes over the link's bandwidth).
 //
 // Work: `bytes` counts what HBM must move: 2n for a copy (read n, write n), n for a read or a
-// write. The small sizes are latency-bound and inform the fixed cost per launch.
+// write; `kernels` = 1 (device-timed: the device's fixed cost per kernel, no host launch in it).
+// The small sizes are latency-bound and inform that fixed cost. Every size is its own
+// registration with its plan (plan.h), so --estimate prices the sweep without a GPU.
 //
-//   batchcost-memory --benchmark_out=results/<gpu>/memory.json     (about a minute)
-//   batchcost-memory --quick                                       (seconds)
+//   batchcost-memory --benchmark_out=results/<gpu>/memory.json
+//   batchcost-memory --estimate=h200 [--quick]                     (the plan and its cost)
 #include <cstdint>
 #include <string>
 
@@ -66,12 +68,9 @@ std::string mismatch_message(const char* what, unsigned long long bad, std::size
          " bytes differ from the reference";
 }
 
-Labels cache_label() { return {{"cache", std::string(to_string(Gpu::get().options().cache))}}; }
-
 // Copies src -> dst with our kernel or with cudaMemcpyAsync.
 template <bool kUseMemcpy>
-void copy(benchmark::State& state) {
-  const auto n = static_cast<std::size_t>(state.range(0));
+void copy(benchmark::State& state, const Plan& plan, std::size_t n) {
   const char* name = kUseMemcpy ? "cudaMemcpyAsync" : "copy_kernel";
   const std::int64_t sets = sets_for(2 * n);
   Gpu::get().require_free(2 * n * static_cast<std::size_t>(sets), name);
@@ -91,11 +90,10 @@ void copy(benchmark::State& state) {
     return mismatch_message(name, pattern_mismatches(dst.at(0), n), n);
   });
   if (!verdict.empty()) return fail(state, verdict);
-  measure_device(state, run, Work{.bytes = 2.0 * static_cast<double>(n), .launches = 1}, cache_label());
+  measure_device(state, plan, run);
 }
 
-void read(benchmark::State& state) {
-  const auto n = static_cast<std::size_t>(state.range(0));
+void read(benchmark::State& state, const Plan& plan, std::size_t n) {
   Rotation src(n, sets_for(n), "read_kernel");
   DeviceBuffer sum(sizeof(unsigned long long));
   cudaStream_t s = Gpu::get().stream();
@@ -112,16 +110,12 @@ void read(benchmark::State& state) {
                                  std::to_string(expected);
   });
   if (!verdict.empty()) return fail(state, verdict);
-  measure_device(
-      state,
-      [&](cudaStream_t stream, std::int64_t i) {
-        kernels::launch_read(src.at(i), n, sum.get<unsigned long long>(), stream);
-      },
-      Work{.bytes = static_cast<double>(n), .launches = 1}, cache_label());
+  measure_device(state, plan, [&](cudaStream_t stream, std::int64_t i) {
+    kernels::launch_read(src.at(i), n, sum.get<unsigned long long>(), stream);
+  });
 }
 
-void write(benchmark::State& state) {
-  const auto n = static_cast<std::size_t>(state.range(0));
+void write(benchmark::State& state, const Plan& plan, std::size_t n) {
   Rotation dst(n, sets_for(n), "write_kernel");
   cudaStream_t s = Gpu::get().stream();
   constexpr std::uint8_t kValue = 0x5A;
@@ -134,17 +128,15 @@ void write(benchmark::State& state) {
     return mismatch_message("write_kernel", read_counter(count), n);
   });
   if (!verdict.empty()) return fail(state, verdict);
-  measure_device(
-      state,
-      [&](cudaStream_t stream, std::int64_t i) { kernels::launch_write(dst.at(i), n, kValue, stream); },
-      Work{.bytes = static_cast<double>(n), .launches = 1}, cache_label());
+  measure_device(state, plan, [&](cudaStream_t stream, std::int64_t i) {
+    kernels::launch_write(dst.at(i), n, kValue, stream);
+  });
 }
 
 // Page-locked host <-> device. The check goes through the device: the pattern is made there,
 // travels the link, and is counted there, so a 1 GiB check costs milliseconds, not seconds.
 template <cudaMemcpyKind kKind>
-void host_copy(benchmark::State& state) {
-  const auto n = static_cast<std::size_t>(state.range(0));
+void host_copy(benchmark::State& state, const Plan& plan, std::size_t n) {
   const bool h2d = kKind == cudaMemcpyHostToDevice;
   const char* op = h2d ? "h2d" : "d2h";
   Gpu::get().require_free(2 * n, op);
@@ -167,29 +159,61 @@ void host_copy(benchmark::State& state) {
   if (!verdict.empty()) return fail(state, verdict);
   void* dst = h2d ? dev.get() : host.get();
   const void* src = h2d ? host.get() : dev.get();
+  // Where the pinned pages are: a buffer on the far NUMA node crosses the CPU interconnect.
+  Plan placed = plan;
+  placed.labels["host_numa_node"] = std::to_string(host.numa_node());
   measure_device(
-      state,
+      state, placed,
       [&](cudaStream_t stream, std::int64_t) {
         CUDA_CHECK(cudaMemcpyAsync(dst, src, n, kKind, stream));
       },
-      Work{.net_bytes = static_cast<double>(n), .collectives = 1}, Labels{{"op", op}});
-  state.counters["ranks"] = 1;
+      std::nullopt, {{"ranks", 1}});
 }
+
+// Pinning host memory runs at a few GB/s (the driver locks and maps every page): the set-up of
+// the larger host copies, for the estimate.
+constexpr double kPinBytesPerS = 4e9;
+// The reference GPU's L2 (H100 / H200: 50 MiB), which sizes the cold rotation in the plan.
+constexpr std::int64_t kPlanL2Bytes = std::int64_t{50} << 20;
 
 void register_memory(const Options& opts) {
   const auto sizes = pow2_sweep(kMinBytes, kMaxBytes, opts.quick);
-  auto sweep = [&](const char* name, void (*fn)(benchmark::State&), std::int64_t max_bytes) {
-    auto* b = add(name, fn)->ArgName("bytes");
+  const Labels cache{{"cache", std::string(to_string(opts.cache))}};
+  using Fn = void (*)(benchmark::State&, const Plan&, std::size_t);
+  // `moved`: HBM bytes per op (2 for a copy); `working`: bytes a set holds (src and dst).
+  auto device_sweep = [&](const char* name, Fn fn, double moved, std::int64_t working) {
     for (auto n : sizes) {
-      if (n <= max_bytes) b->Arg(n);
+      const double bytes = static_cast<double>(n);
+      const double sets = static_cast<double>(rotation_sets(working * n, kPlanL2Bytes, opts.cache));
+      Plan plan{.work = Work{.bytes = moved * bytes, .kernels = 1},
+                .labels = cache,
+                // Filled once, poisoned and checked once.
+                .setup_bytes = sets * bytes + 2 * bytes,
+                .check_work = Work{.bytes = 2 * bytes, .kernels = 2}};
+      add(std::string(name) + "/bytes:" + std::to_string(n), plan,
+          [fn, n](benchmark::State& st, const Plan& p) { fn(st, p, static_cast<std::size_t>(n)); });
     }
   };
-  sweep("memory/copy_kernel", copy<false>, kMaxBytes);
-  sweep("memory/memcpy_d2d", copy<true>, kMaxBytes);
-  sweep("memory/read_kernel", read, kMaxBytes);
-  sweep("memory/write_kernel", write, kMaxBytes);
-  sweep("memory/h2d", host_copy<cudaMemcpyHostToDevice>, kMaxHostCopyBytes);
-  sweep("memory/d2h", host_copy<cudaMemcpyDeviceToHost>, kMaxHostCopyBytes);
+  device_sweep("memory/copy_kernel", copy<false>, 2, 2);
+  device_sweep("memory/memcpy_d2d", copy<true>, 2, 2);
+  device_sweep("memory/read_kernel", read, 1, 1);
+  device_sweep("memory/write_kernel", write, 1, 1);
+  auto host_sweep = [&](const char* name, const char* op, Fn fn) {
+    for (auto n : sizes) {
+      if (n > kMaxHostCopyBytes) continue;
+      const double bytes = static_cast<double>(n);
+      Plan plan{.work = Work{.net_bytes = bytes, .collectives = 1},
+                .labels = {{"op", op}},
+                .ranks = 1,
+                .setup_s = bytes / kPinBytesPerS,
+                .setup_bytes = 3 * bytes,
+                .check_work = Work{.net_bytes = 2 * bytes, .collectives = 2}};
+      add(std::string(name) + "/bytes:" + std::to_string(n), plan,
+          [fn, n](benchmark::State& st, const Plan& p) { fn(st, p, static_cast<std::size_t>(n)); });
+    }
+  };
+  host_sweep("memory/h2d", "h2d", host_copy<cudaMemcpyHostToDevice>);
+  host_sweep("memory/d2h", "d2h", host_copy<cudaMemcpyDeviceToHost>);
 }
 
 }  // namespace

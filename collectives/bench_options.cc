@@ -78,6 +78,11 @@ BenchOptions take_collective_flags(std::vector<std::string>& args, bool quick) {
     auto value = [&](const std::string& flag) { return a.substr(flag.size() + 1); };
     if (starts_with(a, "--max_ranks=")) {
       o.max_ranks = parse_positive_int("--max_ranks", value("--max_ranks"));
+      o.max_ranks_given = true;
+    } else if (a == "-g" || starts_with(a, "-g=")) {  // nccl-tests' name for the GPU count
+      std::string v = a == "-g" ? (i + 1 < args.size() ? args[++i] : "") : a.substr(3);
+      o.max_ranks = parse_positive_int("-g", v);
+      o.max_ranks_given = true;
     } else if (starts_with(a, "--ops=")) {
       o.ops.clear();
       for (const auto& name : split_commas(value("--ops"))) o.ops.push_back(parse_op(name));
@@ -116,8 +121,10 @@ BenchOptions take_collective_flags(std::vector<std::string>& args, bool quick) {
 
 std::string collective_flags_help() {
   return "\ncollective flags:\n"
-         "  --max_ranks=N      rank counts 1, 2, 4, ... below N, and N (default 8); counts above\n"
-         "                     the GPUs present are skipped (the MPI build uses every rank)\n"
+         "  --max_ranks=N, -g N rank counts 2, 4, ... below N, and N (default: the GPUs visible;\n"
+         "                     with --estimate 1, a one-GPU box); counts above the GPUs present\n"
+         "                     are skipped; one rank is never registered (NCCL makes a 1-rank\n"
+         "                     collective a copy or nothing). The MPI build uses every rank\n"
          "  --ops=a,b          all_reduce, all_gather, reduce_scatter, all_to_all, broadcast,\n"
          "                     reduce, send_recv (default: all)\n"
          "  --dtypes=fp32,bf16 (default: both)\n"
@@ -135,6 +142,12 @@ std::vector<int> rank_counts(int max_ranks) {
   std::vector<int> out;
   for (int r = 1; r < max_ranks; r *= 2) out.push_back(r);
   out.push_back(max_ranks);
+  return out;
+}
+
+std::vector<int> multi_rank_counts(int max_ranks) {
+  std::vector<int> out = rank_counts(max_ranks);
+  out.erase(out.begin());  // 1
   return out;
 }
 

@@ -2,7 +2,9 @@
 // so that listing needs no GPU and every MPI rank provably registers the same list (a rank that
 // registered another list would call a different collective and hang the others).
 //
-//   --max_ranks=N          rank counts 1, 2, 4, ... below N, and N (default 8); single process
+//   --max_ranks=N, -g N    rank counts 2, 4, ... below N, and N (default: the GPUs visible; 1 for
+//                          --estimate, a one-GPU box); single process. One rank is never
+//                          registered: NCCL makes a 1-rank collective a device copy or nothing
 //   --ops=a,b              ops by op_name (default: all seven)
 //   --dtypes=fp32,bf16     (default: both)
 //   --min_bytes=N          nccl-tests' -b (default 8); K, M, G suffixes are powers of 1024
@@ -22,6 +24,7 @@ namespace batchcost::collective {
 
 struct BenchOptions {
   int max_ranks = 8;
+  bool max_ranks_given = false;  // --max_ranks or -g was given
   std::vector<Op> ops{kAllOps.begin(), kAllOps.end()};
   std::vector<Dtype> dtypes{kAllDtypes.begin(), kAllDtypes.end()};
   SweepOptions sweep{};
@@ -41,6 +44,9 @@ std::size_t parse_bytes(const std::string& text);
 
 // 1, 2, 4, ... below max_ranks, then max_ranks. Throws std::invalid_argument for max_ranks < 1.
 std::vector<int> rank_counts(int max_ranks);
+// The rank counts a collective benchmark registers: rank_counts without 1 (a 1-rank NCCL
+// collective is a device copy or nothing, not a network operation); empty for max_ranks = 1.
+std::vector<int> multi_rank_counts(int max_ranks);
 
 // One benchmark: an op on `ranks` ranks at one size, in or out of place.
 struct BenchSpec {

@@ -2,7 +2,9 @@
 // one process (batchcost-collectives: ncclCommInitAll over GPUs 0..n-1, n = 1, 2, 4, ... up to
 // --max_ranks) or on one GPU per MPI rank across processes and nodes (batchcost-collectives-mpi,
 // built with BATCHCOST_COLLECTIVES_MPI: unique id by MPI_Bcast, ncclCommInitRank, rank 0 alone
-// prints and writes the JSON). One rank is a valid run: it measures NCCL's fixed latency.
+// prints and writes the JSON). One rank is never registered: NCCL turns a 1-rank collective
+// into a device copy (out of place) or nothing (in place), which would be fitted as a network.
+// A machine with one GPU has nothing to run (exit 77, saying so).
 //
 //   batchcost-collectives --benchmark_out=results/<gpu>/collectives.json
 //   mpirun -np 16 batchcost-collectives-mpi --benchmark_out=results/<gpu>/collectives-mpi.json
@@ -14,28 +16,27 @@
 //  2. checks the data once (check_once): inputs from input_value, receive buffers poisoned, one
 //     collective, then a kernel counts the elements that differ from expected_value: nccl-tests'
 //     #wrong, summed over ranks. Non-zero fails the benchmark;
-//  3. warms up, then times samples. A sample is a batch of `ops` collectives (enough for ~1 ms,
-//     at most 64) queued on every rank's stream behind the harness's blocking kernel, which holds
-//     each stream until the host has enqueued the whole batch (bench/gpu.h): the events around
-//     the batch on each stream then time device work, not host launch gaps. Eager mode enqueues
-//     each collective of the batch as one NCCL group over the local ranks; --graph captures the
-//     batch once per rank in a CUDA graph and replays it (as nccl-tests' -G).
+//  3. warms up (once per benchmark), then times the plan's samples (bench/plan.h). A sample is a
+//     batch of `ops` collectives (the plan's batch: about 1 ms, at most 64) queued on every
+//     rank's stream behind the harness's blocking kernel, which holds each stream until the
+//     host has enqueued the whole batch (bench/gpu.h): the events around the batch on each
+//     stream then time device work, not host launch gaps. Eager mode enqueues each collective
+//     of the batch as one NCCL group over the local ranks; --graph captures the batch once per
+//     rank in a CUDA graph and replays it (as nccl-tests' -G). A sample whose blocking kernel
+//     timed out runs once more; a second time-out fails that benchmark alone.
 //  4. The time of a sample is the slowest rank's: max over local ranks, then MPI_Allreduce(MAX)
 //     over processes. nccl-tests averages over ranks by default (-a 1); the maximum is the time
 //     after which every rank has its result, the conservative choice for a model of a step.
 //
-// What it registers: by default rank counts 1, 2, 4, 8 (--max_ranks) x 7 ops x fp32, bf16 x 28
-// sizes 8 B .. 1 GiB, in and out of place (in place only where it can be checked): 2668
-// benchmarks, 20 samples each per repetition; those needing more GPUs than present skip at run
-// time. --quick: 8 B .. 16 MiB by 16 (6 sizes), 576 benchmarks, 5 samples each. The MPI variant
-// registers one rank count, the world's size. Google Benchmark appends "/iterations:N" and
-// "/manual_time" to the names.
+// What it registers: rank counts 2, 4, ... up to --max_ranks (default: the GPUs visible) x 7 ops
+// x fp32, bf16 x 28 sizes 8 B .. 1 GiB, in and out of place (in place only where it can be
+// checked); --quick: 8 B .. 16 MiB by 16 (6 sizes). The MPI variant registers one rank count,
+// the world's size. The sample counts are fixed by the plan (the same on every rank by
+// construction) and names carry no iteration count.
 //
-// Google Benchmark decides iteration counts per process from the times it is given; MPI ranks
-// must run exactly the same collectives, so every benchmark has a fixed number of iterations
-// (samples): ranks agree by construction, in both variants. Every decision a rank makes alone
-// (skip, fail, ops per sample, blocking-kernel timeout) is agreed over ranks first; an error that
-// cannot be agreed (a failed CUDA or NCCL call on one rank) aborts every rank (MPI_Abort).
+// Every decision a rank makes alone (skip, fail, blocking-kernel timeout) is agreed over ranks
+// first; an error that cannot be agreed (a failed CUDA or NCCL call on one rank) aborts every
+// rank (MPI_Abort).
 #include <algorithm>
 #include <cstdint>
 #include <cstdio>
@@ -66,12 +67,11 @@ constexpr double kTargetSampleS = 1e-3;  // one sample's batch: event resolution
 // Collectives queued behind the blocking kernel at most: each NCCL launch may take more than one
 // CUDA launch slot, and the queue must not fill while the GPU is held.
 constexpr int kMaxOpsPerSample = 64;
-// Generous: a group over 8 communicators takes tens of µs to enqueue, 64 of them a few ms.
-constexpr std::uint64_t kBlockingTimeoutNs = 1'000'000'000;
 constexpr int kWarmupOps = 5;
 constexpr int kRoot = 0;
-constexpr int kIterations = 20;  // samples per repetition
-constexpr int kQuickIterations = 5;
+// Creating the communicators of one rank count (ncclCommInitAll / ncclCommInitRank), for the
+// estimate: about a second over NVLink.
+constexpr double kCommInitS = 1.0;
 
 struct World {
   int rank = 0;  // this process's rank: 0 prints
@@ -256,7 +256,7 @@ class Run {
         const LocalRank& r = local[i];
         CUDA_CHECK(cudaSetDevice(r.device));
         // Portable mapped memory under unified addressing: the host pointer is valid on every GPU.
-        kernels::launch_blocking(w.flags, w.flags + 1, kBlockingTimeoutNs, r.stream);
+        kernels::launch_blocking(w.flags, w.flags + 1, batchcost::kBlockingTimeoutNs, r.stream);
         CUDA_CHECK(cudaEventRecord(ranks_[i].events->start(), r.stream));
       }
       if (use_graph) {
@@ -316,7 +316,7 @@ class Run {
   std::vector<RankBuffers> ptrs_;  // one per local rank
 };
 
-void run_collective(benchmark::State& state, const BenchSpec& spec) {
+void run_collective(benchmark::State& state, const Plan& plan, const BenchSpec& spec) {
   World& w = world();
 #ifndef BATCHCOST_COLLECTIVES_MPI
   if (spec.ranks > w.device_count) {
@@ -348,46 +348,59 @@ void run_collective(benchmark::State& state, const BenchSpec& spec) {
     return fail(state, verdict);
   }
 
-  run.warm_up();
-  bool late = false;
-  const double estimate = run.sample(1, false, &late);
-  const int ops = ops_per_sample(estimate, kTargetSampleS, kMaxOpsPerSample);
+  // Warm-up once per benchmark (every rank reaches the same decision: the names agree).
+  if (first_call(plan.name)) run.warm_up();
+  const int ops = plan.batch;
   if (spec.graph) run.capture(ops);
 
-  double total_s = 0;
-  std::int64_t iterations = 0;
-  for (auto _ : state) {
-    bool l = false;
-    const double t = run.sample(ops, spec.graph, &l);
-    late = late || l;
-    state.SetIterationTime(t);
-    total_s += t;
-    ++iterations;
-  }
-  if (late) {
-    return fail(state,
-                "the blocking kernel timed out before the host enqueued the batch: samples would "
-                "include launch gaps");
-  }
-  const double mean_s = iterations > 0 ? total_s / static_cast<double>(iterations) : 0;
-  Labels labels{{"op", std::string(op_name(spec.op))},
-                {"dtype", std::string(dtype_name(spec.dtype))},
-                {"inplace", spec.in_place ? "1" : "0"},
-                {"timing", "device"}};
-  if (spec.graph) labels["graph"] = "1";
+  const double mean_s = run_samples(state, plan, [&](int) -> std::optional<double> {
+    bool late = false;
+    double t = run.sample(ops, spec.graph, &late);
+    if (late) t = run.sample(ops, spec.graph, &late);  // once more; `late` is agreed by every rank
+    if (late) {
+      fail(state,
+           "the blocking kernel timed out twice before the host enqueued the batch: samples "
+           "would include launch gaps");
+      return std::nullopt;
+    }
+    return t;
+  });
+  if (!(mean_s > 0)) return;
+  Labels labels = plan.labels;
+  labels["timing"] = "device";
   std::map<std::string, double> extra{{"ranks", spec.ranks},
                                       {"size_bytes", static_cast<double>(spec.size_bytes)},
                                       {"count", static_cast<double>(run.shape().count)},
-                                      {"ops_per_sample", ops}};
-  if (mean_s > 0) {
-    extra["algbw"] = algbw_bytes_per_s(spec.size_bytes, mean_s) / kBytesPerGB;
-    extra["busbw"] = busbw_bytes_per_s(spec.op, spec.ranks, spec.size_bytes, mean_s) / kBytesPerGB;
-  }
-  record(state,
-         Work{.net_bytes = net_bytes(spec.op, spec.ranks, spec.size_bytes), .collectives = 1},
-         labels, mean_s, extra);
+                                      {"ops_per_sample", ops},
+                                      {"samples", plan.samples}};
+  extra["algbw"] = algbw_bytes_per_s(spec.size_bytes, mean_s) / kBytesPerGB;
+  extra["busbw"] = busbw_bytes_per_s(spec.op, spec.ranks, spec.size_bytes, mean_s) / kBytesPerGB;
+  record(state, plan.work, labels, mean_s, extra);
   entry.time_s = mean_s;
   w.table.push_back(entry);
+}
+
+// The plan of one collective: its work, labels and the set-up the estimate counts.
+Plan collective_plan(const BenchSpec& spec, bool first_of_ranks) {
+  const Shape shape =
+      shape_for_size(spec.op, spec.ranks, spec.size_bytes, dtype_size_bytes(spec.dtype));
+  const double net = net_bytes(spec.op, spec.ranks, spec.size_bytes);
+  Plan p{.work = Work{.net_bytes = net, .collectives = 1},
+         .labels = {{"op", std::string(op_name(spec.op))},
+                    {"dtype", std::string(dtype_name(spec.dtype))},
+                    {"inplace", spec.in_place ? "1" : "0"}},
+         .ranks = spec.ranks,
+         .max_batch = kMaxOpsPerSample,
+         .target_sample_s = kTargetSampleS,
+         // Buffers filled and poisoned for the check, NCCL's first-use set-up.
+         .setup_s = first_of_ranks ? kCommInitS : 0,
+         .setup_bytes = 2.0 * static_cast<double>(shape.send_bytes + shape.recv_bytes),
+         .check_work = Work{.bytes = static_cast<double>(shape.recv_bytes),
+                            .net_bytes = net,
+                            .kernels = 2,
+                            .collectives = 1 + kWarmupOps}};
+  if (spec.graph) p.labels["graph"] = "1";
+  return p;
 }
 
 // ---- Start and finish --------------------------------------------------------------------------
@@ -501,12 +514,25 @@ int collective_main(int argc, char** argv, const char* program) {
   const bool help = std::find(args.begin(), args.end(), "--help") != args.end();
   BenchOptions options;
   std::vector<BenchSpec> specs;
+  const bool estimating = std::any_of(args.begin(), args.end(), [](const std::string& a) {
+    return a.rfind("--estimate=", 0) == 0;
+  });
   try {
     options = take_collective_flags(args, quick);
 #ifdef BATCHCOST_COLLECTIVES_MPI
-    specs = collective_specs(options, {w.size});
+    // Every rank of the world; an estimate (run without mpirun) assumes --max_ranks ranks.
+    const int world_ranks = estimating && options.max_ranks_given ? options.max_ranks : w.size;
+    specs = collective_specs(options, world_ranks >= 2 ? std::vector<int>{world_ranks}
+                                                       : std::vector<int>{});
 #else
-    specs = collective_specs(options, rank_counts(options.max_ranks));
+    if (!options.max_ranks_given) {
+      // The GPUs visible here, without creating a context (listing works without a GPU); an
+      // estimate prices a one-GPU box unless told otherwise.
+      int visible = 0;
+      if (estimating || cudaGetDeviceCount(&visible) != cudaSuccess) visible = 1;
+      options.max_ranks = std::max(visible, 1);
+    }
+    specs = collective_specs(options, multi_rank_counts(options.max_ranks));
 #endif
   } catch (const std::invalid_argument& e) {
     if (w.rank == 0) std::fprintf(stderr, "%s: %s (see --help)\n", program, e.what());
@@ -549,24 +575,29 @@ int collective_main(int argc, char** argv, const char* program) {
   MainSpec spec;
   spec.program = program;
   spec.primary = w.rank == 0;
-  const int iterations = quick ? kQuickIterations : kIterations;
-  spec.register_benchmarks = [specs, iterations](const Options&) {
+  spec.nothing_to_run =
+      "a collective needs at least 2 ranks (GPUs), and this run has 1; --max_ranks=N with N GPUs";
+  spec.register_benchmarks = [specs](const Options&) {
+    int ranks_seen = 0;
     for (const BenchSpec& s : specs) {
-      add(s.name(), [s](benchmark::State& state) {
+      const bool first_of_ranks = s.ranks != ranks_seen;
+      ranks_seen = s.ranks;
+      add(s.name(), collective_plan(s, first_of_ranks), [s](benchmark::State& state, const Plan& p) {
 #ifdef BATCHCOST_COLLECTIVES_MPI
         try {
-          run_collective(state, s);
+          run_collective(state, p, s);
         } catch (const std::exception& e) {
           abort_every_rank(s.name() + ": " + e.what());
         }
 #else
-        run_collective(state, s);  // add() turns an exception into a failed benchmark
+        run_collective(state, p, s);  // add() turns an exception into a failed benchmark
 #endif
-      })->Iterations(iterations);
+      });
     }
   };
   spec.start = start;
   spec.finish = finish;
+  set_out_of_memory_reset([] { (void)cudaGetLastError(); });
   spec.shutdown = [] {
     release_all();
     (void)Gpu::close();

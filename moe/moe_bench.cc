@@ -26,8 +26,15 @@
 // Cache. Expert weights are distinct per expert; when the weights that one layer reads are less
 // than 4× L2 (Qwen3 at small B), the weights and activations rotate through several copies, so
 // every iteration reads them from HBM (`rotation_sets` counter). dense_equivalent runs first at
-// each B; every strategy's `efficiency_vs_dense` is its useful FLOP/s over dense_equivalent's at
-// the same B in this process.
+// each B; every device-timed strategy's `efficiency_vs_dense` is its useful FLOP/s over
+// dense_equivalent's (device-timed too) at the same B in this process. The host-timed ones have
+// none: their time holds host launches and waits, which dense_equivalent's does not.
+//
+// Plans (bench/plan.h): each case's work comes from its routing on the host at registration, so
+// --estimate prices the sweep without a GPU; per_expert_graph declares, when it runs, the node
+// count of the graph it captured (counter planned_graph_nodes keeps the plan's 2·active);
+// grouped may wait for the device inside cublasGemmGroupedBatchedEx and is then timed without
+// the blocking kernel (held=0); grouped_d2h's counts copy is labelled op=d2h (ranks 1).
 //
 // Check: once per benchmark, each strategy's gate+up and down outputs on up to 64 sampled rows
 // against the double-accumulated reference (moe/gemm_reference.h), within the bf16 tolerance.
@@ -185,7 +192,7 @@ std::map<std::pair<std::string, std::int64_t>, double>& dense_rates() {
   return rates;
 }
 
-void moe(benchmark::State& state, const Case& c) {
+void moe(benchmark::State& state, const Plan& plan, const Case& c) {
   if (auto why = strategy_unavailable(c.strategy)) return skip(state, *why);
   Gpu& g = Gpu::get();
   const bool dense = c.strategy == MoeStrategy::dense_equivalent;
@@ -208,12 +215,10 @@ void moe(benchmark::State& state, const Case& c) {
       check_once(c.key, [&] { return check_runner(first, kDtype, kCheckRows, g.stream()); });
   if (!verdict.empty()) return fail(state, c.key + ": " + verdict);
 
-  Labels labels = moe_labels(c.strategy, c.config, kDtype, c.routing, wopts);
-  if (dense) labels["routing"] = "none";
-  labels["cache"] = std::string(to_string(g.options().cache));
   const auto n =
       static_cast<std::int64_t>(c.counts_from_device ? b->d2h.size() : b->runners.size());
-  if (c.counts_from_device || c.strategy == MoeStrategy::per_expert_loop) {
+  std::map<std::string, double> extra{{"rotation_sets", static_cast<double>(n)}};
+  if (plan.timing == Timing::kHost) {
     auto op = [&](std::int64_t i) {
       if (c.counts_from_device) {
         b->d2h[static_cast<std::size_t>(i % n)]->run();
@@ -221,24 +226,21 @@ void moe(benchmark::State& state, const Case& c) {
         b->runners[static_cast<std::size_t>(i % n)]->run();
       }
     };
-    // A first estimate of one layer, then enough layers per batch to last about 2 ms.
-    auto t0 = std::chrono::steady_clock::now();
-    op(0);
-    CUDA_CHECK(cudaStreamSynchronize(g.stream()));
-    const double once =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    const int ops = std::clamp(static_cast<int>(2e-3 / std::max(once, 1e-7)), 3, 1000);
     measure_host(
-        state, op, ops, [&] { CUDA_CHECK(cudaStreamSynchronize(g.stream())); }, mw.work, labels);
+        state, plan, op, [&] { CUDA_CHECK(cudaStreamSynchronize(g.stream())); }, std::nullopt,
+        extra);
   } else {
-    const int launches =
-        dense || c.strategy == MoeStrategy::grouped || c.strategy == MoeStrategy::padded_batched
-            ? 2
-            : 1;  // per_expert_graph: one graph launch
+    std::optional<Work> actual;
+    if (c.strategy == MoeStrategy::per_expert_graph) {
+      // The graph as captured: cuBLAS may add nodes (a split-K reduction, a memset) to a GEMM.
+      actual = plan.work;
+      actual->graph_nodes = static_cast<double>(b->runners[0]->graph_nodes());
+      extra["planned_graph_nodes"] = plan.work.graph_nodes;
+    }
     measure_device(
-        state,
+        state, plan,
         [&](cudaStream_t, std::int64_t i) { b->runners[static_cast<std::size_t>(i % n)]->run(); },
-        mw.work, labels, DeviceTiming{.launches_per_op = launches});
+        actual, extra);
   }
 
   const auto rate = state.counters.find("flops_per_s");
@@ -249,22 +251,86 @@ void moe(benchmark::State& state, const Case& c) {
   auto& counters = state.counters;
   counters["useful_flops"] = mw.useful_flops;
   counters["useful_flops_per_s"] = useful_rate;
-  counters["rotation_sets"] = static_cast<double>(n);
   counters["routing_seed"] = static_cast<double>(kRoutingSeed);
   if (dense) {
     dense_rates()[{c.config.name, c.tokens}] = useful_rate;
     return;
   }
-  counters["active_experts"] = st.active_experts;
-  counters["tokens_per_expert_mean"] = st.mean_tokens_per_active_expert;
-  counters["tokens_per_expert_max"] = static_cast<double>(st.max_tokens_per_expert);
-  if (c.strategy == MoeStrategy::per_expert_graph) {
-    counters["captured_graph_nodes"] = static_cast<double>(b->runners[0]->graph_nodes());
+  if (st.active_experts > 0) counters["active_experts"] = st.active_experts;
+  if (st.mean_tokens_per_active_expert > 0) {
+    counters["tokens_per_expert_mean"] = st.mean_tokens_per_active_expert;
   }
+  if (st.max_tokens_per_expert > 0) {
+    counters["tokens_per_expert_max"] = static_cast<double>(st.max_tokens_per_expert);
+  }
+  // Like with like: dense_equivalent is timed on the device, so only a strategy timed on the
+  // device is compared with it (a host-timed rate holds the host's launches and waits).
   auto d = dense_rates().find({c.config.name, c.tokens});
-  if (d != dense_rates().end()) {
+  if (plan.timing == Timing::kDevice && d != dense_rates().end()) {
     counters["efficiency_vs_dense"] = efficiency_vs_dense(useful_rate, d->second);
   }
+}
+
+// The reference GPU's L2 (H100 / H200: 50 MiB), which sizes the cold rotation in the plan.
+constexpr std::int64_t kPlanL2Bytes = std::int64_t{50} << 20;
+// The check's reference accumulates in double with a plain kernel: priced for the estimate as
+// fp32 FLOPs at a tenth of the fp32 peak.
+constexpr double kCheckSlowdown = 10;
+
+// The plan of one case: its work from the routing (host code), how it is timed, its set-up.
+Plan moe_plan(const Case& c, CachePolicy cache, bool first_of_config) {
+  const MoeWorkOptions wopts{.counts_from_device = c.counts_from_device};
+  const Routing r = route(c.routing, c.tokens, c.config.experts, c.config.top_k, kRoutingSeed);
+  const MoeWork mw = moe_work(c.strategy, c.config, kDtype, r, wopts);
+  const bool dense = c.strategy == MoeStrategy::dense_equivalent;
+  Plan p;
+  p.work = mw.work;
+  p.labels = moe_labels(c.strategy, c.config, kDtype, c.routing, wopts);
+  if (dense) p.labels["routing"] = "none";
+  p.labels["cache"] = std::string(to_string(cache));
+  if (c.counts_from_device) p.ranks = 1;  // the counts' d2h copy
+  const double H = static_cast<double>(c.config.hidden), I = static_cast<double>(c.config.intermediate);
+  const double E = c.config.experts, k = c.config.top_k, B = static_cast<double>(c.tokens);
+  const double eb = input_bytes(kDtype);
+  if (host_timed(c.strategy, wopts)) {
+    p.timing = Timing::kHost;
+    // Batches of about 2 ms: the closing synchronize (about 10 µs) stays a small part of them.
+    p.target_sample_s = 2e-3;
+    p.max_batch = 1000;
+  } else {
+    // Launches one op puts in the queue behind the blocking kernel.
+    const int launches = dense || c.strategy == MoeStrategy::grouped ||
+                                 c.strategy == MoeStrategy::padded_batched
+                             ? 2
+                             : 1;  // per_expert_graph: one graph launch
+    p.max_batch = 256 / launches;
+  }
+  if (c.strategy == MoeStrategy::grouped) {
+    // cublasGemmGroupedBatchedEx takes host arrays of sizes: should it wait for the device inside
+    // the call, it is timed without the blocking kernel rather than failing (gpu.h).
+    p.may_synchronize = true;
+    p.hold_key = "cublasGemmGroupedBatchedEx";
+  }
+  const auto sets = static_cast<double>(
+      rotation_sets(static_cast<std::int64_t>(mw.work.bytes), kPlanL2Bytes, cache));
+  // Activations (x, gathered x, y1, y2) of every rotation set, filled or poisoned once.
+  p.setup_bytes = sets * B * (dense ? H + 2 * k * I + H : k * (H + H + 2 * I + H) + H) * eb;
+  if (first_of_config) {  // the config's expert weights, filled once for the whole sweep
+    const double per_set = (E * 3 * I * H + 3 * k * I * H) * eb;
+    const auto weight_sets = static_cast<double>(rotation_sets(
+        static_cast<std::int64_t>(3 * I * H * eb * k), kPlanL2Bytes, cache));
+    p.setup_bytes += weight_sets * per_set;
+  }
+  if (c.strategy == MoeStrategy::per_expert_graph) {
+    // The eager run of every shape, then the capture: about 20 µs per GEMM on the host.
+    p.setup_s = 20e-6 * mw.work.graph_nodes;
+  }
+  // The check: one layer (priced as a kernel-free op) and the reference on 64 sampled rows of
+  // both projections.
+  const double rows = std::min<double>(kCheckRows, dense ? B : B * k);
+  p.check_work = Work{.flops = kCheckSlowdown * 2 * rows * (2 * I * H + H * I) + mw.work.flops,
+                      .kernels = 4};
+  return p;
 }
 
 void register_moe(const Options& opts) {
@@ -283,8 +349,15 @@ void register_moe(const Options& opts) {
       {MoeStrategy::padded_batched, false, "padded_batched"},
       {MoeStrategy::lt_grouped, false, "lt_grouped"},
   };
-  auto add_case = [](Case c) { add("moe/" + c.key, [c](benchmark::State& st) { moe(st, c); }); };
+  bool first_of_config = true;
+  auto add_case = [&](Case c) {
+    Plan plan = moe_plan(c, opts.cache, first_of_config);
+    plan.skips = strategy_unavailable(c.strategy).has_value();
+    first_of_config = false;
+    add("moe/" + c.key, plan, [c](benchmark::State& st, const Plan& p) { moe(st, p, c); });
+  };
   for (const MoeConfig& config : moe_configs()) {
+    first_of_config = true;
     for (std::int64_t b : all_tokens) {
       const std::string tokens = "tokens:" + std::to_string(b);
       add_case({config, MoeStrategy::dense_equivalent, false, RoutingSpec{}, b,

@@ -143,6 +143,17 @@ class PerExpertGraph : public ExpertRunner {
     // own workspace, which its graph keeps using at every replay (replays run on one stream, and
     // nothing else uses it); cublasSetStream then puts the handle back on its default workspace.
     CUBLAS_CHECK(cublasSetWorkspace(h_, workspace_.get(), workspace_.bytes()));
+    // Every shape runs once eagerly first: cuBLAS's first call of a shape may choose and load a
+    // kernel (lazy module loading), which must not happen inside a capture.
+    try {
+      for (int e = 0; e < l_.config.experts; ++e) {
+        if (l_.counts[static_cast<std::size_t>(e)] > 0) expert_gemms(e);
+      }
+      CUDA_CHECK(cudaStreamSynchronize(s_));
+    } catch (...) {
+      CUBLAS_CHECK_NOTHROW(cublasSetStream(h_, s_));
+      throw;
+    }
     CUDA_CHECK(cudaStreamBeginCapture(s_, cudaStreamCaptureModeThreadLocal));
     try {
       for (int e = 0; e < l_.config.experts; ++e) {

@@ -13,6 +13,7 @@ void add(Work& sum, const Work& w) {
   sum.bytes += w.bytes;
   sum.net_bytes += w.net_bytes;
   sum.launches += w.launches;
+  sum.kernels += w.kernels;
   sum.graph_nodes += w.graph_nodes;
   sum.syncs += w.syncs;
   sum.collectives += w.collectives;
@@ -102,6 +103,11 @@ bool needs_host_counts(MoeStrategy strategy) {
          strategy == MoeStrategy::padded_batched;
 }
 
+bool host_timed(MoeStrategy strategy, const MoeWorkOptions& options) {
+  return strategy == MoeStrategy::per_expert_loop ||
+         (options.counts_from_device && needs_host_counts(strategy));
+}
+
 std::string_view counts_label(MoeStrategy strategy, const MoeWorkOptions& options) {
   switch (strategy) {
     case MoeStrategy::dense_equivalent:
@@ -151,10 +157,10 @@ MoeWork moe_work(MoeStrategy strategy, const MoeConfig& config, GemmDtype dtype,
       out.problems_per_projection = active;
       out.max_gemm_m = max_count;
       if (strategy == MoeStrategy::per_expert_graph) {
-        out.work.graph_nodes = out.work.launches;  // one kernel node per GEMM
-        out.work.launches = active > 0 ? 1 : 0;
+        out.work.graph_nodes = out.work.kernels;  // one kernel node per GEMM
+        out.work.kernels = 0;
       } else if (strategy != MoeStrategy::per_expert_loop) {
-        out.work.launches = active > 0 ? 2 : 0;  // one call per projection for all experts
+        out.work.kernels = active > 0 ? 2 : 0;  // one call per projection for all experts
       }
       break;
     case MoeStrategy::padded_batched:
@@ -162,7 +168,7 @@ MoeWork moe_work(MoeStrategy strategy, const MoeConfig& config, GemmDtype dtype,
         const Work one = expert_ffn_work(max_count, config, dtype);
         out.work.flops = config.experts * one.flops;
         out.work.bytes = config.experts * one.bytes;
-        out.work.launches = 2;
+        out.work.kernels = 2;
         out.weight_bytes = config.experts * expert_weight_bytes(config, dtype);
         out.problems_per_projection = config.experts;
       }
@@ -177,6 +183,10 @@ MoeWork moe_work(MoeStrategy strategy, const MoeConfig& config, GemmDtype dtype,
     out.work.syncs += 1;
     out.work.collectives += 1;
     out.work.net_bytes += 4.0 * config.experts;
+  }
+  if (host_timed(strategy, options)) {  // the host's launches, not the device's kernel gaps
+    out.work.launches = out.work.kernels;
+    out.work.kernels = 0;
   }
   return out;
 }
@@ -193,11 +203,14 @@ MoeWork moe_work(MoeStrategy strategy, const MoeConfig& config, GemmDtype dtype,
 
 Labels moe_labels(MoeStrategy strategy, const MoeConfig& config, GemmDtype dtype,
                   const RoutingSpec& routing, const MoeWorkOptions& options) {
-  return {{"dtype", std::string(dtype_label(dtype))},
-          {"model", config.name},
-          {"strategy", std::string(strategy_label(strategy))},
-          {"routing", routing_label(routing)},
-          {"counts", std::string(counts_label(strategy, options))}};
+  Labels labels{{"dtype", std::string(dtype_label(dtype))},
+                {"model", config.name},
+                {"strategy", std::string(strategy_label(strategy))},
+                {"routing", routing_label(routing)},
+                {"counts", std::string(counts_label(strategy, options))}};
+  // The counts' copy is a device → host transfer: priced as the d2h network operation.
+  if (options.counts_from_device && needs_host_counts(strategy)) labels["op"] = "d2h";
+  return labels;
 }
 
 double efficiency_vs_dense(double strategy_flops_per_s, double dense_flops_per_s) {

@@ -18,26 +18,31 @@
 //   dense_equivalent  two GEMMs over all B tokens, k times the expert width: [B, H]·[H, 2kI] and
 //                     [B, kI]·[kI, H]: what a dense model of the same active parameters runs.
 //                     Same FLOPs as the experts; the weights are those of one FFN of width k·I.
+// Latency events: a strategy timed on the host (host_timed(): the loop, and any strategy that
+// copies its counts from the device and waits) declares the host's `launches`; one timed on the
+// device declares `kernels`, the device's fixed cost per kernel run back to back.
 //   per_expert_loop   one cuBLAS GEMM per projection per active expert: 2·active launches.
-//   per_expert_graph  the same loop captured once in a CUDA graph and replayed: 1 launch,
-//                     2·active graph nodes (the shapes are frozen at capture).
+//   per_expert_graph  the same loop captured once in a CUDA graph and replayed: 2·active graph
+//                     nodes (the shapes are frozen at capture; the benchmark declares the node
+//                     count of the graph it captured, which cuBLAS may make larger).
 //   grouped           cublasGemmGroupedBatchedEx (cuBLAS >= 12.5), one call per projection over
-//                     the active experts: 2 launches. Its m/n/k arrays are host arrays, so the
+//                     the active experts: 2 kernels. Its m/n/k arrays are host arrays, so the
 //                     host must know the counts.
 //   padded_batched    cublasGemmStridedBatchedEx over all E experts, each padded to the largest
-//                     count: 2 launches. Strided batching needs every expert's weights at a
+//                     count: 2 kernels. Strided batching needs every expert's weights at a
 //                     fixed stride, so it runs (and reads the weights of) all E experts, and
 //                     executes the FLOPs of the padding rows. `Work.flops` reports the executed
 //                     FLOPs (what the GPU spends time on, what the model must predict);
 //                     `MoeWork::useful_flops` the routed tokens' FLOPs.
 //   lt_grouped        cuBLASLt grouped GEMM with the per-group shapes on the device (where the
-//                     installed cuBLAS has it): 2 launches, no counts on the host.
+//                     installed cuBLAS has it): 2 kernels, no counts on the host.
 //
 // Host counts. In an inference engine the router runs on the GPU, and a strategy whose GEMM
 // shapes are host arguments (per_expert_loop, grouped, padded_batched) must first copy the
 // counts device → host and wait: 1 sync and 1 host-device copy (a `collectives` event in the
-// contract) of E int32 counts (`net_bytes` = 4·E). MoeWorkOptions::counts_from_device says
-// whether the benchmark does that copy; the label says which (`counts=`, see counts_label()).
+// contract, labelled op=d2h) of E int32 counts (`net_bytes` = 4·E). MoeWorkOptions::
+// counts_from_device says whether the benchmark does that copy; the label says which
+// (`counts=`, see counts_label()).
 #pragma once
 
 #include <array>
@@ -103,6 +108,11 @@ struct MoeWorkOptions {
 //   none     dense_equivalent: no routing.
 std::string_view counts_label(MoeStrategy strategy, const MoeWorkOptions& options);
 
+// Whether the benchmark times the strategy on the host: per_expert_loop (its cost is its host
+// launches), and a strategy that waits for its counts inside each layer (counts_from_device with
+// needs_host_counts), which a batch held behind the blocking kernel cannot do.
+bool host_timed(MoeStrategy strategy, const MoeWorkOptions& options);
+
 struct MoeWork {
   Work work;                        // the counters the benchmark declares (flops = executed)
   double useful_flops = 0;          // flops of the routed tokens (= work.flops but for padding)
@@ -123,8 +133,9 @@ MoeWork moe_work(MoeStrategy strategy, const MoeConfig& config, GemmDtype dtype,
 MoeWork moe_work(MoeStrategy strategy, const MoeConfig& config, GemmDtype dtype,
                  const Routing& routing, const MoeWorkOptions& options = {});
 
-// The labels of one MoE benchmark: dtype, model, strategy, routing, counts. Merge with the
-// harness's own (cache=, timing=) before format_label().
+// The labels of one MoE benchmark: dtype, model, strategy, routing, counts, and op=d2h where the
+// counts are copied from the device. Merge with the harness's own (cache=, timing=) before
+// format_label().
 Labels moe_labels(MoeStrategy strategy, const MoeConfig& config, GemmDtype dtype,
                   const RoutingSpec& routing, const MoeWorkOptions& options = {});
 

@@ -64,6 +64,7 @@ TEST(BenchOptions, DefaultsAndQuick) {
   BenchOptions o = take_collective_flags(args, false);
   EXPECT_EQ(args, (std::vector<std::string>{"prog", "--benchmark_filter=x"}));
   EXPECT_EQ(o.max_ranks, 8);
+  EXPECT_FALSE(o.max_ranks_given);
   EXPECT_EQ(o.ops.size(), kAllOps.size());
   EXPECT_EQ(o.dtypes.size(), 2u);
   EXPECT_EQ(o.sweep.min_bytes, 8u);
@@ -89,12 +90,25 @@ TEST(BenchOptions, ParsesAndRemovesItsFlags) {
   BenchOptions o = take_collective_flags(args, true);
   EXPECT_EQ(args, (std::vector<std::string>{"prog", "--quick"}));
   EXPECT_EQ(o.max_ranks, 6);
+  EXPECT_TRUE(o.max_ranks_given);
   EXPECT_EQ(o.ops, (std::vector<Op>{Op::all_reduce, Op::send_recv}));
   EXPECT_EQ(o.dtypes, (std::vector<Dtype>{Dtype::bf16}));
   EXPECT_EQ(o.sweep.min_bytes, 1024u);
   EXPECT_EQ(o.sweep.max_bytes, 4u << 20);
   EXPECT_EQ(o.sweep.step_factor, 4u);  // given: --quick does not override it
   EXPECT_TRUE(o.graph);
+}
+
+TEST(BenchOptions, GpuCountAsNcclTestsSpellsIt) {
+  std::vector<std::string> args{"prog", "-g", "4", "--quick"};
+  BenchOptions o = take_collective_flags(args, true);
+  EXPECT_EQ(args, (std::vector<std::string>{"prog", "--quick"}));
+  EXPECT_EQ(o.max_ranks, 4);
+  EXPECT_TRUE(o.max_ranks_given);
+  std::vector<std::string> eq{"prog", "-g=2"};
+  EXPECT_EQ(take_collective_flags(eq, false).max_ranks, 2);
+  std::vector<std::string> missing{"prog", "-g"};
+  EXPECT_THROW(take_collective_flags(missing, false), std::invalid_argument);
 }
 
 TEST(BenchOptions, RejectsBadValues) {
@@ -129,6 +143,10 @@ TEST(BenchOptions, RankCounts) {
   EXPECT_EQ(rank_counts(8), (std::vector<int>{1, 2, 4, 8}));
   EXPECT_EQ(rank_counts(6), (std::vector<int>{1, 2, 4, 6}));
   EXPECT_THROW(rank_counts(0), std::invalid_argument);
+  // What the benchmark registers: never one rank.
+  EXPECT_TRUE(multi_rank_counts(1).empty());
+  EXPECT_EQ(multi_rank_counts(2), (std::vector<int>{2}));
+  EXPECT_EQ(multi_rank_counts(8), (std::vector<int>{2, 4, 8}));
 }
 
 TEST(BenchOptions, SpecsNamesOrderAndInPlace) {

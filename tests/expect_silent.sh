@@ -5,7 +5,7 @@
 set -u
 bin=$1 dir=$2
 rm -rf "$dir" && mkdir -p "$dir"
-"$bin" --benchmark_out="$dir/out.json" --benchmark_repetitions=1 --benchmark_min_time=0.001 \
+"$bin" --benchmark_out="$dir/out.json" --benchmark_repetitions=1 \
   >"$dir/stdout" 2>"$dir/stderr"
 rc=$?
 fail() { echo "FAIL: $*"; echo "--- stdout:"; cat "$dir/stdout"; echo "--- stderr:"; cat "$dir/stderr"; exit 1; }

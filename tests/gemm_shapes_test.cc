@@ -44,7 +44,7 @@ TEST(GemmWork, FlopsBytesLaunches) {
   const Work bf16 = gemm_work(3, 5, 7, GemmDtype::bf16);
   EXPECT_EQ(bf16.flops, 2 * 3 * 5 * 7);
   EXPECT_EQ(bf16.bytes, (21 + 35) * 2 + 15 * 2);
-  EXPECT_EQ(bf16.launches, 1);
+  EXPECT_EQ(bf16.kernels, 1);
   EXPECT_EQ(bf16.net_bytes, 0);
   EXPECT_EQ(bf16.graph_nodes, 0);
   EXPECT_EQ(bf16.syncs, 0);

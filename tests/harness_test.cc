@@ -32,8 +32,13 @@ TEST(HarnessFlags, DefaultsAreAddedAndOwnFlagsRemoved) {
   EXPECT_EQ(o.device, 1);
   EXPECT_EQ(o.cache, CachePolicy::kHot);
   EXPECT_TRUE(contains(args, "--benchmark_filter=copy"));
-  EXPECT_TRUE(contains(args, "--benchmark_repetitions=3"));
-  EXPECT_TRUE(contains(args, "--benchmark_min_time=0.01"));
+  EXPECT_TRUE(contains(args, "--benchmark_repetitions=2"));
+  EXPECT_EQ(o.policy.repetitions, 2);
+  EXPECT_EQ(o.policy.max_samples, 5);
+  // One Google Benchmark iteration per repetition: the plan's samples run inside it.
+  EXPECT_EQ(std::count_if(args.begin(), args.end(),
+                          [](const std::string& a) { return a.rfind("--benchmark_min_time=", 0) == 0; }),
+            1);
   EXPECT_FALSE(contains(args, "--quick"));
   EXPECT_FALSE(contains(args, "--device=1"));
 }
@@ -45,8 +50,45 @@ TEST(HarnessFlags, UserChoicesWinOverDefaults) {
   EXPECT_EQ(o.cache, CachePolicy::kCold);
   EXPECT_TRUE(contains(args, "--benchmark_repetitions=7"));
   EXPECT_FALSE(contains(args, "--benchmark_repetitions=5"));
-  EXPECT_TRUE(contains(args, "--benchmark_min_time=0.05"));
+  EXPECT_EQ(o.policy.repetitions, 7);
   EXPECT_TRUE(contains(args, "--benchmark_out_format=json"));
+}
+
+TEST(HarnessFlags, SamplesRepetitionsAndEstimate) {
+  auto args = args_of({"--samples=4", "--repetitions=3", "--estimate=h100"});
+  Options o = take_harness_flags(args);
+  EXPECT_EQ(o.policy.samples, 4);
+  EXPECT_EQ(o.policy.repetitions, 3);
+  EXPECT_EQ(o.estimate, "h100");
+  EXPECT_TRUE(contains(args, "--benchmark_repetitions=3"));
+  EXPECT_FALSE(contains(args, "--samples=4"));
+  auto same = args_of({"--repetitions=3", "--benchmark_repetitions=3"});
+  EXPECT_EQ(take_harness_flags(same).policy.repetitions, 3);
+  auto differ = args_of({"--repetitions=3", "--benchmark_repetitions=4"});
+  EXPECT_THROW(take_harness_flags(differ), std::invalid_argument);
+}
+
+TEST(HarnessFlags, GoogleBenchmarkFlagsAreCheckedBeforeAnythingRuns) {
+  namespace fs = std::filesystem;
+  const fs::path dir = fs::temp_directory_path() / "batchcost_harness_flags";
+  fs::create_directories(dir);
+  for (const std::string& bad : std::vector<std::string>{
+           "--benchmark_format=xml", "--benchmark_time_unit=fs", "--benchmark_min_time=0.5",
+        "--benchmark_min_warmup_time=1", "--benchmark_repetitions=0", "--benchmark_filter=(",
+        "--benchmark_out=" + dir.string(), "--benchmark_out=" + (dir / "no/such/x.json").string(),
+        std::string("--samples=0"), std::string("--samples=x"), std::string("--repetitions=-2"),
+        std::string("--estimate=")}) {
+    auto args = args_of({bad});
+    EXPECT_THROW(take_harness_flags(args), std::invalid_argument) << bad;
+  }
+  for (const std::string& good :
+       std::vector<std::string>{"--benchmark_format=csv", "--benchmark_time_unit=ms",
+                                "--benchmark_out=" + (dir / "ok.json").string()}) {
+    auto args = args_of({good});
+    EXPECT_NO_THROW(take_harness_flags(args)) << good;
+  }
+  EXPECT_TRUE(fs::is_empty(dir));  // checking creates nothing
+  fs::remove_all(dir);
 }
 
 TEST(HarnessFlags, BadValuesAreRejectedByName) {
@@ -112,12 +154,45 @@ TEST(HarnessRotation, ColdSpansSeveralL2HotUsesOne) {
   EXPECT_THROW(rotation_sets(0, l2, CachePolicy::kCold), std::invalid_argument);
 }
 
-TEST(HarnessBatch, OpsPerSampleReachesTheTargetWithinBounds) {
-  EXPECT_EQ(ops_per_sample(2e-6, 200e-6, 256), 100);
-  EXPECT_EQ(ops_per_sample(1e-7, 200e-6, 256), 256);  // capped: the launch queue
-  EXPECT_EQ(ops_per_sample(1e-3, 200e-6, 256), 1);
-  EXPECT_EQ(ops_per_sample(0, 200e-6, 256), 256);
-  EXPECT_EQ(ops_per_sample(1e-6, 200e-6, 0), 1);
+TEST(HarnessCpuList, ParsesLinuxCpuLists) {
+  EXPECT_EQ(parse_cpu_list("0-3,8,10-11\n"), (std::vector<int>{0, 1, 2, 3, 8, 10, 11}));
+  EXPECT_EQ(parse_cpu_list("5"), (std::vector<int>{5}));
+  for (const char* bad : {"", "a", "3-1", "1,1", "0-", "1,", "-2"}) {
+    EXPECT_THROW(parse_cpu_list(bad), std::invalid_argument) << bad;
+  }
+}
+
+TEST(HarnessJson, NonFiniteTokensBecomeNullOutsideStrings) {
+  EXPECT_EQ(non_finite_to_null(R"({"a": NaN, "b": -Infinity, "c": Infinity, "d": -NaN})"),
+            R"({"a": null, "b": null, "c": null, "d": null})");
+  // Inside strings (names, labels, messages) nothing changes, escapes included.
+  const std::string s = R"({"name": "NaN/Infinity \"NaN\"", "x": 1.5})";
+  EXPECT_EQ(non_finite_to_null(s), s);
+}
+
+TEST(HarnessOutput, NonFiniteValuesAreDroppedNotWritten) {
+  namespace fs = std::filesystem;
+  const fs::path dir = fs::temp_directory_path() / "batchcost_nonfinite";
+  fs::create_directories(dir);
+  const fs::path partial = dir / "p.json", out = dir / "o.json";
+  std::ofstream(partial) << R"({"context": {}, "benchmarks": [
+    {"name": "a", "run_type": "iteration", "real_time": 1.0, "zero": 0.0},
+    {"name": "a", "run_type": "aggregate", "aggregate_name": "cv", "real_time": 0.1, "zero": NaN},
+    {"name": "a", "run_type": "aggregate", "aggregate_name": "cv", "real_time": NaN}]})";
+  finalize_output(partial.string(), out.string(), {}, {});
+  std::ifstream in(out);
+  const nlohmann::json j = nlohmann::json::parse(in);
+  ASSERT_EQ(j["benchmarks"].size(), 2u);
+  EXPECT_FALSE(j["benchmarks"][1].contains("zero"));
+  EXPECT_EQ(j["benchmarks"][0]["zero"], 0.0);
+  EXPECT_EQ(j["context"]["non_finite_values_dropped"], 2);
+  fs::remove_all(dir);
+}
+
+TEST(HarnessRecord, RunsOncePerName) {
+  EXPECT_TRUE(first_call("harness_test/a"));
+  EXPECT_FALSE(first_call("harness_test/a"));
+  EXPECT_TRUE(first_call("harness_test/b"));
 }
 
 TEST(HarnessThrottle, ReasonsAreNamedAndClassified) {
@@ -127,8 +202,9 @@ TEST(HarnessThrottle, ReasonsAreNamedAndClassified) {
   EXPECT_EQ(describe_throttle_reasons(0x1000), "0x1000");
   // NVML 13's board limit and reliability policies lower the clocks too.
   EXPECT_EQ(describe_throttle_reasons(0x200 | 0x400), "board_limit,reliability");
-  EXPECT_FALSE(is_slowdown(0x1 | 0x2 | 0x10 | 0x100));
-  for (std::uint64_t bit : {0x4, 0x8, 0x20, 0x40, 0x80, 0x200, 0x400}) {
+  // sw_power_cap is the normal state at full load: not a slowdown by itself.
+  EXPECT_FALSE(is_slowdown(0x1 | 0x2 | 0x4 | 0x10 | 0x100));
+  for (std::uint64_t bit : {0x8, 0x20, 0x40, 0x80, 0x200, 0x400}) {
     EXPECT_TRUE(is_slowdown(bit)) << bit;
   }
 }
@@ -140,9 +216,14 @@ TEST(HarnessThrottle, WarningsForClockDropsAndSlowdowns) {
   ASSERT_EQ(w.size(), 1u);
   EXPECT_NE(w[0].find("1755 MHz"), std::string::npos);
   EXPECT_NE(w[0].find("1980 MHz"), std::string::npos);
-  w = clock_warnings({1980}, 0x4);
+  w = clock_warnings({1980}, 0x40);
   ASSERT_EQ(w.size(), 1u);
-  EXPECT_NE(w[0].find("sw_power_cap"), std::string::npos);
+  EXPECT_NE(w[0].find("hw_thermal_slowdown"), std::string::npos);
+  // The power cap alone, clocks steady: no warning; with a clock drop, the warning names it.
+  EXPECT_TRUE(clock_warnings({1980, 1975}, 0x4).empty());
+  w = clock_warnings({1980, 1600}, 0x4);
+  ASSERT_EQ(w.size(), 1u);
+  EXPECT_NE(w[0].find("power cap"), std::string::npos);
 }
 
 TEST(HarnessGpuSlug, KnownAndGenericNames) {

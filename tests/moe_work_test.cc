@@ -65,12 +65,12 @@ TEST(MoeWork, PerExpertLoopByHand) {
 TEST(MoeWork, PerExpertGraphByHand) {
   const MoeWork w = moe_work(MoeStrategy::per_expert_graph, kTiny, GemmDtype::bf16, kTinyCounts,
                              {.counts_from_device = true});  // ignored: shapes captured
-  EXPECT_EQ(w.work, (Work{.flops = 144, .bytes = 204, .launches = 1, .graph_nodes = 6}));
+  EXPECT_EQ(w.work, (Work{.flops = 144, .bytes = 204, .graph_nodes = 6}));
 }
 
 TEST(MoeWork, GroupedByHand) {
   const MoeWork host = moe_work(MoeStrategy::grouped, kTiny, GemmDtype::bf16, kTinyCounts);
-  EXPECT_EQ(host.work, (Work{.flops = 144, .bytes = 204, .launches = 2}));
+  EXPECT_EQ(host.work, (Work{.flops = 144, .bytes = 204, .kernels = 2}));
   const MoeWork d2h = moe_work(MoeStrategy::grouped, kTiny, GemmDtype::bf16, kTinyCounts,
                                {.counts_from_device = true});
   // 4 int32 counts copied device → host, then one sync.
@@ -88,7 +88,7 @@ TEST(MoeWork, GroupedByHand) {
 TEST(MoeWork, PaddedBatchedByHand) {
   // All 4 experts padded to 2 rows: executed flops 4·72, bytes 4·(24·2 + 36).
   const MoeWork w = moe_work(MoeStrategy::padded_batched, kTiny, GemmDtype::bf16, kTinyCounts);
-  EXPECT_EQ(w.work, (Work{.flops = 288, .bytes = 336, .launches = 2}));
+  EXPECT_EQ(w.work, (Work{.flops = 288, .bytes = 336, .kernels = 2}));
   EXPECT_EQ(w.useful_flops, 144);
   EXPECT_EQ(w.weight_bytes, 4 * 36);
   EXPECT_EQ(w.activation_bytes, 336 - 144);
@@ -97,6 +97,39 @@ TEST(MoeWork, PaddedBatchedByHand) {
   const MoeWork d2h = moe_work(MoeStrategy::padded_batched, kTiny, GemmDtype::bf16, kTinyCounts,
                                {.counts_from_device = true});
   EXPECT_EQ(d2h.work.syncs, 1);
+  // Waiting for its counts, it is timed on the host: launches, not kernels.
+  EXPECT_EQ(d2h.work.launches, 2);
+  EXPECT_EQ(d2h.work.kernels, 0);
+}
+
+TEST(MoeWork, HostTimedStrategiesDeclareLaunchesDeviceTimedKernels) {
+  const MoeWorkOptions d2h{.counts_from_device = true};
+  EXPECT_TRUE(host_timed(MoeStrategy::per_expert_loop, {}));
+  EXPECT_TRUE(host_timed(MoeStrategy::grouped, d2h));
+  EXPECT_FALSE(host_timed(MoeStrategy::grouped, {}));
+  EXPECT_FALSE(host_timed(MoeStrategy::per_expert_graph, d2h));  // shapes captured
+  EXPECT_FALSE(host_timed(MoeStrategy::dense_equivalent, d2h));
+  for (MoeStrategy s : kMoeStrategies) {
+    for (const MoeWorkOptions& o : {MoeWorkOptions{}, d2h}) {
+      const MoeWork w = moe_work(s, kTiny, GemmDtype::bf16, kTinyCounts, o);
+      if (host_timed(s, o)) {
+        EXPECT_EQ(w.work.kernels, 0) << strategy_label(s);
+        EXPECT_GT(w.work.launches, 0) << strategy_label(s);
+      } else {
+        EXPECT_EQ(w.work.launches, 0) << strategy_label(s);
+      }
+    }
+  }
+}
+
+TEST(MoeWork, CountsFromTheDeviceAreAD2hTransfer) {
+  const MoeWorkOptions d2h{.counts_from_device = true};
+  const RoutingSpec uniform{RoutingKind::uniform, 0};
+  EXPECT_EQ(moe_labels(MoeStrategy::grouped, kTiny, GemmDtype::bf16, uniform, d2h).at("op"), "d2h");
+  EXPECT_EQ(moe_labels(MoeStrategy::grouped, kTiny, GemmDtype::bf16, uniform, {}).count("op"), 0u);
+  EXPECT_EQ(moe_labels(MoeStrategy::per_expert_graph, kTiny, GemmDtype::bf16, uniform, d2h)
+                .count("op"),
+            0u);
 }
 
 TEST(MoeWork, DenseEquivalentByHand) {
@@ -104,7 +137,7 @@ TEST(MoeWork, DenseEquivalentByHand) {
   // [2,4]·[4,3] (48 flops, (8+12)·2 + 6·2 = 52 bytes).
   const MoeWork w = moe_work(MoeStrategy::dense_equivalent, kTiny, GemmDtype::bf16, kTinyCounts,
                              {.counts_from_device = true});  // ignored: no routing
-  EXPECT_EQ(w.work, (Work{.flops = 144, .bytes = 144, .launches = 2}));
+  EXPECT_EQ(w.work, (Work{.flops = 144, .bytes = 144, .kernels = 2}));
   EXPECT_EQ(w.useful_flops, 144);
   EXPECT_EQ(w.weight_bytes, 2 * 36);  // one FFN k = 2 experts wide
   EXPECT_EQ(w.problems_per_projection, 1);
@@ -209,7 +242,7 @@ TEST(MoeWork, BalancedPaddingIsFreeWhenLoadsAreEqual) {
 TEST(MoeLabels, Formatted) {
   EXPECT_EQ(format_label(moe_labels(MoeStrategy::grouped, deepseek_v3(), GemmDtype::bf16,
                                     {RoutingKind::zipf, 1.0}, {.counts_from_device = true})),
-            "counts=d2h dtype=bf16 model=deepseek_v3 routing=zipf1.0 strategy=grouped");
+            "counts=d2h dtype=bf16 model=deepseek_v3 op=d2h routing=zipf1.0 strategy=grouped");
   EXPECT_EQ(
       format_label(moe_labels(MoeStrategy::lt_grouped, qwen3_30b_a3b(), GemmDtype::fp8_e4m3,
                               {RoutingKind::balanced, 0})),

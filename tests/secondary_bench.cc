@@ -6,20 +6,20 @@
 namespace batchcost {
 namespace {
 
-void fixed(benchmark::State& state) {
-  for (auto _ : state) state.SetIterationTime(1e-6);
-  record(state, Work{.bytes = 1000}, {{"timing", "device"}}, 1e-6);
+void fixed(benchmark::State& state, const Plan& plan) {
+  run_samples(state, plan, [](int) { return 1e-6; });
+  record(state, plan.work, {{"timing", "device"}}, 1e-6);
 }
 
-void failing_check(benchmark::State& state) {
+void failing_check(benchmark::State& state, const Plan& plan) {
   std::string verdict = check_once("secondary/failing", [] { return std::string("3 wrong"); });
   if (!verdict.empty()) return fail(state, verdict);
-  for (auto _ : state) state.SetIterationTime(1e-6);
+  run_samples(state, plan, [](int) { return 1e-6; });
 }
 
 void register_secondary(const Options&) {
-  add("secondary/fixed", fixed);
-  add("secondary/failing_check", failing_check);
+  add("secondary/fixed", Plan{.work = Work{.bytes = 1000, .kernels = 1}}, fixed);
+  add("secondary/failing_check", Plan{.work = Work{.bytes = 1000, .kernels = 1}}, failing_check);
 }
 
 }  // namespace
