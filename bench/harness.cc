@@ -16,6 +16,8 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "model/atomic_file.h"
+
 namespace batchcost {
 namespace {
 
@@ -45,26 +47,7 @@ extern "C" void remove_partial_and_exit(int sig) {
 }
 
 void write_file_atomically(const std::string& path, const std::string& text) {
-  std::string tmp = path + ".tmp." + std::to_string(getpid());
-  std::snprintf(g_tmp_path, sizeof g_tmp_path, "%s", tmp.c_str());
-  struct Forget {  // once renamed or removed, the handler has nothing to remove
-    ~Forget() { g_tmp_path[0] = '\0'; }
-  } forget;
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    if (!out) throw std::runtime_error("cannot write " + tmp + ": " + std::strerror(errno));
-    out << text;
-    out.flush();
-    if (!out) {
-      std::remove(tmp.c_str());
-      throw std::runtime_error("cannot write " + tmp + ": " + std::strerror(errno));
-    }
-  }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    int err = errno;
-    std::remove(tmp.c_str());
-    throw std::runtime_error("cannot rename " + tmp + " to " + path + ": " + std::strerror(err));
-  }
+  write_file_atomic(path, text);  // model/atomic_file.h: mkstemp, fsync, rename, signal cleanup
 }
 
 // The display reporter of a non-primary rank: reports nothing.

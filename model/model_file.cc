@@ -7,6 +7,8 @@
 #include <filesystem>
 #include <fstream>
 
+#include "model/atomic_file.h"
+#include "model/input_file.h"
 #include "model/results.h"
 
 namespace batchcost {
@@ -208,23 +210,10 @@ ModelFile model_from_json(const json& doc, const std::string& source) {
 }
 
 void write_file_atomically(const std::string& path, const std::string& text) {
-  namespace fs = std::filesystem;
-  const std::string partial = path + ".partial";
-  {
-    std::ofstream out(partial, std::ios::binary | std::ios::trunc);
-    out << text;
-    out.close();
-    if (!out) {
-      std::error_code ignored;
-      fs::remove(partial, ignored);
-      throw InputError(path + ": cannot be written");
-    }
-  }
-  std::error_code ec;
-  fs::rename(partial, path, ec);
-  if (ec) {
-    fs::remove(partial, ec);
-    throw InputError(path + ": cannot be written: " + ec.message());
+  try {
+    write_file_atomic(path, text);
+  } catch (const WriteError& e) {
+    throw InputError(e.what());
   }
 }
 
