@@ -30,7 +30,6 @@ static_assert(std::atomic<int>::is_always_lock_free);
 
 struct sigaction g_previous[2];  // SIGINT, SIGTERM: what was installed before us
 constexpr int kSignals[2] = {SIGINT, SIGTERM};
-std::once_flag g_installed;
 
 extern "C" void remove_temporaries_and_chain(int sig, siginfo_t* info, void* context) {
   for (Slot& s : g_slots) {
@@ -54,11 +53,21 @@ extern "C" void remove_temporaries_and_chain(int sig, siginfo_t* info, void* con
   ::raise(sig);
 }
 
+// Puts our handler in front of whatever SIGINT and SIGTERM have now, unless it is there already
+// or the signal is ignored (nohup). Run at each registration, so that a handler installed after
+// an earlier registration is chained to, not lost.
 void install_handlers() {
+  static std::mutex mutex;
+  std::lock_guard<std::mutex> lock(mutex);
+  sigset_t block, old;
+  sigemptyset(&block);
+  for (int s : kSignals) sigaddset(&block, s);
+  ::pthread_sigmask(SIG_BLOCK, &block, &old);
   for (int i = 0; i < 2; ++i) {
     struct sigaction now {};
     ::sigaction(kSignals[i], nullptr, &now);
-    if (!(now.sa_flags & SA_SIGINFO) && now.sa_handler == SIG_IGN) continue;  // nohup: keep it
+    if ((now.sa_flags & SA_SIGINFO) && now.sa_sigaction == remove_temporaries_and_chain) continue;
+    if (!(now.sa_flags & SA_SIGINFO) && now.sa_handler == SIG_IGN) continue;
     g_previous[i] = now;
     struct sigaction ours {};
     ours.sa_sigaction = remove_temporaries_and_chain;
@@ -67,6 +76,7 @@ void install_handlers() {
     for (int s : kSignals) sigaddset(&ours.sa_mask, s);
     ::sigaction(kSignals[i], &ours, nullptr);
   }
+  ::pthread_sigmask(SIG_SETMASK, &old, nullptr);
 }
 
 [[noreturn]] void fail(const std::string& path, const std::string& what, int err) {
@@ -76,7 +86,7 @@ void install_handlers() {
 }  // namespace
 
 TemporaryFileGuard::TemporaryFileGuard(const std::string& path) {
-  std::call_once(g_installed, install_handlers);
+  install_handlers();
   if (path.size() >= kMaxPath) throw WriteError(path + ": cannot be written: the name is too long");
   for (int i = 0; i < kMaxTemporaries; ++i) {
     int expected = 0;
@@ -113,7 +123,6 @@ void write_file_atomic(const std::string& path, const std::string& text) {
   std::vector<char> tmpl(tmp.begin(), tmp.end());
   tmpl.push_back('\0');
   // SIGINT and SIGTERM wait while the file is created and registered: none can come between.
-  std::call_once(g_installed, install_handlers);
   sigset_t block, old;
   sigemptyset(&block);
   for (int s : kSignals) sigaddset(&block, s);

@@ -39,6 +39,8 @@ const Op& find_op(const std::vector<Op>& ops, const std::string& name) {
   }
   throw std::runtime_error("no op " + name);
 }
+// A temporary list would be gone before its op is read.
+const Op& find_op(std::vector<Op>&& ops, const std::string& name) = delete;
 
 double sum_memory(const StepPrediction& s) { return s.split.memory; }
 
@@ -125,7 +127,8 @@ TEST(DecodeOps, ExpertWeightsFollowTheExpectedActiveExperts) {
   const Deployment d = resolve({}, c);
   const double expert_gate_up_bytes = 7168.0 * 2 * 2048 * 1;  // fp8 weights
   for (double batch : {1.0, 8.0, 64.0, 4096.0}) {
-    const Op& op = find_op(decode_ops(c, d, batch, 1, 1024), "experts_gate_up");
+    const std::vector<Op> ops = decode_ops(c, d, batch, 1, 1024);  // find_op refers into it
+    const Op& op = find_op(ops, "experts_gate_up");
     const double active = expected_active_experts(256, 8, batch);
     const double activations = batch * 8 * (7168 + 2 * 2048) * 2;
     EXPECT_DOUBLE_EQ(op.sample.work.bytes, active * expert_gate_up_bytes + activations) << batch;
