@@ -138,9 +138,8 @@ json parse_json_input(const std::string& text, const std::string& source) {
   try {
     return json::parse(text, callback);
   } catch (const json::parse_error& e) {
-    throw JsonSyntaxError(source + ": malformed JSON at " + path_of(frames) + ": " +
-                              short_message(e.what()),
-                          e.byte);
+    throw JsonSyntaxError(
+        source + ": malformed JSON at " + path_of(frames) + ": " + short_message(e.what()), e.byte);
   } catch (const json::out_of_range&) {  // 406: a number beyond the range of double
     throw InputError(source + ": " + path_of(frames) + ": a number too large for a double");
   } catch (const json::exception& e) {

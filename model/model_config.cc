@@ -65,8 +65,8 @@ class Reader {
   }
 
   // The same, for a field held as int (every bound below is far under 2^31).
-  int count(const json& parent, const std::string& key, const std::string& where, int low,
-            int high, bool required = true) const {
+  int count(const json& parent, const std::string& key, const std::string& where, int low, int high,
+            bool required = true) const {
     return static_cast<int>(integer(parent, key, where, low, high, required));
   }
 
@@ -166,8 +166,8 @@ LlmConfig llm_config_from_json(const json& doc, const std::string& source) {
     }
     ffn.dense_layers = r.count(f, "dense_layers", "ffn.", 0, kMaxLayers, false);
     if (ffn.dense_layers > c.layers) r.fail("ffn.dense_layers", "above layers");
-    ffn.intermediate = r.integer(f, "intermediate", "ffn.", ffn.dense_layers > 0 ? 1 : 0,
-                                 kMaxWidth, ffn.dense_layers > 0);
+    ffn.intermediate = r.integer(f, "intermediate", "ffn.", ffn.dense_layers > 0 ? 1 : 0, kMaxWidth,
+                                 ffn.dense_layers > 0);
   } else {
     r.fail("ffn.kind", "not dense or moe");
   }

@@ -194,7 +194,8 @@ ModelFile model_from_json(const json& doc, const std::string& source) {
       Quality& out = m.quality[family];
       if (q.contains("n")) {
         const json& n = q["n"];
-        if (!n.is_number_integer() || (n.is_number_unsigned() && n.get<std::uint64_t>() > 1'000'000'000) ||
+        if (!n.is_number_integer() ||
+            (n.is_number_unsigned() && n.get<std::uint64_t>() > 1'000'000'000) ||
             n.get<std::int64_t>() < 0 || n.get<std::int64_t>() > 1'000'000'000) {
           r.fail("quality." + family + ".n", "not a count of samples");
         }

@@ -1,6 +1,8 @@
 // Google Benchmark JSON reader and the dispatch from paths to readers (see results.h).
 #include "model/results.h"
 
+#include <sys/stat.h>
+
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
@@ -8,7 +10,6 @@
 #include <map>
 #include <set>
 #include <sstream>
-#include <sys/stat.h>
 
 #include "model/input_file.h"
 #include "model/nccl_tests.h"
@@ -370,7 +371,8 @@ std::vector<std::string> expand_path(const std::string& path) {
   }
   if (ec) throw InputError(path + ": cannot be listed: " + ec.message());
   std::sort(files.begin(), files.end());
-  if (files.empty()) throw InputError(path + ": no result files (*.json, or nccl-tests *.log) in this folder");
+  if (files.empty())
+    throw InputError(path + ": no result files (*.json, or nccl-tests *.log) in this folder");
   return files;
 }
 
@@ -403,7 +405,8 @@ std::string context_value(const json& v) {
 void read_file_into(const std::string& path, Inputs& inputs) {
   const std::string text = read_input_file(path);
   const size_t first = text.find_first_not_of(" \t\r\n");
-  const bool looks_like_json = first != std::string::npos && (text[first] == '{' || text[first] == '[');
+  const bool looks_like_json =
+      first != std::string::npos && (text[first] == '{' || text[first] == '[');
   json doc;
   if (looks_like_json) {
     doc = parse_results_json(text, path);  // throws, naming the entry, for malformed JSON
@@ -469,8 +472,8 @@ Inputs read_inputs(const std::vector<std::string>& paths, bool allow_models) {
           for (const auto& [other_index, other_time] : a->second) {
             if (index >= 0 && index == other_index && time != other_time) {
               throw InputError(s.source + ": benchmark '" + s.name +
-                               "': contradictory duplicates: repetition " +
-                               std::to_string(index) + " differs from the one in " + prev.source);
+                               "': contradictory duplicates: repetition " + std::to_string(index) +
+                               " differs from the one in " + prev.source);
             }
           }
         }

@@ -30,8 +30,9 @@ struct ResultFile {
 };
 
 // Parses the text of a Google Benchmark JSON file; `source` names it in samples and errors.
-// Throws InputError for malformed JSON (nested too deep, a duplicate key), a non-finite, zero or negative time, an unknown time unit,
-// a counter that is not a number, a malformed label, or contradictory duplicates.
+// Throws InputError for malformed JSON (nested too deep, a duplicate key), a non-finite, zero or
+// negative time, an unknown time unit, a counter that is not a number, a malformed label, or
+// contradictory duplicates.
 ResultFile parse_google_benchmark(const std::string& text, const std::string& source);
 // The same on a document already parsed (by parse_json_input).
 ResultFile parse_google_benchmark(const nlohmann::json& doc, const std::string& source);

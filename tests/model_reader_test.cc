@@ -335,8 +335,9 @@ TEST_F(InputsTest, RefusesAnOutputThatIsAnInput) {
     }
     return std::string();
   };
-  EXPECT_EQ(refusal(a), "--out D/a.json: is in the input folder D, whose *.json and *.log files "
-                        "are read (model.json is not)");
+  EXPECT_EQ(refusal(a),
+            "--out D/a.json: is in the input folder D, whose *.json and *.log files "
+            "are read (model.json is not)");
   EXPECT_EQ(refusal((dir_ / "new.json").string()),
             "--out D/new.json: is in the input folder D, whose *.json and *.log files are read "
             "(model.json is not)");

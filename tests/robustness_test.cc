@@ -71,8 +71,7 @@ TEST(ParseJsonInput, LimitsTheDepthWhileParsing) {
   EXPECT_EQ(message_of([&] { parse_json_input(nested(kMaxJsonDepth + 1), "f.json"); }),
             "f.json: [0][0][0][0][0][0]...: nested deeper than 64 levels");
   // 100k levels: refused at level 65, long before any recursion could overflow the stack.
-  EXPECT_NE(message_of([&] { parse_json_input("{\"x\": " + nested(100000) + "}", "f.json"); }),
-            "");
+  EXPECT_NE(message_of([&] { parse_json_input("{\"x\": " + nested(100000) + "}", "f.json"); }), "");
 }
 
 TEST(ParseJsonInput, NamesTheEntryOfANumberTooLargeForADouble) {
@@ -93,8 +92,9 @@ TEST_F(Scratch, ReadInputFileSaysWhy) {
             dir_.string() + ": is a folder, not a file");
   fs::create_symlink(at("loop"), at("loop"));
   EXPECT_EQ(message_of([&] { read_input_file(at("loop")); }),
-            at("loop") + ": cannot be read: too many levels of symbolic links (a symbolic link "
-                         "loop?)");
+            at("loop") +
+                ": cannot be read: too many levels of symbolic links (a symbolic link "
+                "loop?)");
   std::ofstream(at("empty")).close();
   EXPECT_EQ(message_of([&] { read_input_file(at("empty")); }), at("empty") + ": empty file");
   EXPECT_EQ(read_input_file(at("empty"), /*allow_empty=*/true), "");
@@ -127,8 +127,8 @@ TEST_F(Scratch, AtomicWriteNeverFollowsALinkAtATemporaryName) {
 
 TEST_F(Scratch, AtomicWriteFailsNamingThePathAndTheCause) {
   EXPECT_EQ(message_of([&] { write_file_atomic(at("no/m.json"), "x"); }),
-            at("no/m.json") + ": cannot be written: cannot create a temporary file in " + at("no/") +
-                ": No such file or directory");
+            at("no/m.json") + ": cannot be written: cannot create a temporary file in " +
+                at("no/") + ": No such file or directory");
   EXPECT_EQ(message_of([&] { write_file_atomic(dir_.string(), "x"); }),
             dir_.string() + ": cannot be written: is a folder");
   EXPECT_EQ(entries(), 0u);
@@ -197,10 +197,9 @@ TEST_F(Scratch, SigtermRemovesARegisteredTemporaryAndChainsToTheHandlerBefore) {
 
 // A shipped configuration with one field replaced.
 nlohmann::json llama_with(const std::string& pointer, const nlohmann::json& value) {
-  nlohmann::json doc = parse_json_input(read_input_file(std::string(std::getenv(
-                                                            "BATCHCOST_SOURCE_DIR")) +
-                                                        "/models/llama-3-8b.json"),
-                                        "llama-3-8b.json");
+  nlohmann::json doc = parse_json_input(
+      read_input_file(std::string(std::getenv("BATCHCOST_SOURCE_DIR")) + "/models/llama-3-8b.json"),
+      "llama-3-8b.json");
   doc[nlohmann::json::json_pointer(pointer)] = value;
   return doc;
 }
@@ -210,7 +209,8 @@ TEST(LlmConfigBounds, ChecksCountsIn64BitsBeforeNarrowing) {
     return message_of([&] { llm_config_from_json(llama_with(pointer, value), "m.json"); });
   };
   EXPECT_EQ(why("/layers", (std::int64_t{1} << 32) + 1), "m.json: layers: above 100000");
-  EXPECT_EQ(why("/attention/heads", std::int64_t{1} << 32), "m.json: attention.heads: above 1048576");
+  EXPECT_EQ(why("/attention/heads", std::int64_t{1} << 32),
+            "m.json: attention.heads: above 1048576");
   EXPECT_EQ(why("/attention/heads", 2147483647), "m.json: attention.heads: above 1048576");
   EXPECT_EQ(why("/hidden", std::uint64_t{18446744073709551615u}), "m.json: hidden: above 16777216");
   EXPECT_EQ(why("/vocab", -1), "m.json: vocab: below 1");

@@ -330,9 +330,18 @@ int flush_stdout(int status) {
 }
 
 }  // namespace
+
+// The command line: parses and checks argv, then runs the subcommand (parse_only: stops after the
+// checks, for tests/fuzz/cli_fuzz.cc). Returns the exit status.
+int batchcost_cli(int argc, char** argv, bool parse_only);
+
 }  // namespace batchcost
 
-int main(int argc, char** argv) {
+#ifndef BATCHCOST_CLI_NO_MAIN
+int main(int argc, char** argv) { return batchcost::batchcost_cli(argc, argv, false); }
+#endif
+
+int batchcost::batchcost_cli(int argc, char** argv, bool parse_only) {
   using batchcost::finite_in;
   CLI::App app{"batchcost: fit, validate and compare the LLM inference cost model, and predict"};
   app.require_subcommand(1);
@@ -410,6 +419,10 @@ int main(int argc, char** argv) {
     return app.exit(e) == 0 ? 0 : 2;
   }
   try {
+    if (parse_only) {
+      if (pred->parsed()) batchcost::check_deployment(dep);
+      return 0;
+    }
     using batchcost::flush_stdout;
     if (fit->parsed()) return flush_stdout(batchcost::run_fit(paths, out, validate, json));
     if (val->parsed()) return flush_stdout(batchcost::run_validate(paths, model, validate, json));
