@@ -14,7 +14,7 @@
 # SECONDS / (number of targets). A crash does not stop the run: libFuzzer saves the input as
 # build-fuzz/crashes/TARGET/crash-* and is started again for the time left. At the end, one line
 # per target: executions, crashes, seconds run; and the real time of the whole run. Exit status 0:
-# nothing crashed; 1: something did (the files named reproduce it: build-fuzz/TARGET FILE).
+# nothing crashed; 1: something did (the files named reproduce it: build-fuzz/tests/fuzz/TARGET FILE).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 seconds="${1:-60}"
@@ -75,10 +75,13 @@ for t in "${targets[@]}"; do
   while :; do
     left=$(( share - ($(date +%s) - start) ))
     [ "$left" -ge 1 ] || break
-    "$out/$t" -max_total_time="$left" -max_len=262144 -timeout=10 -rss_limit_mb=4096 \
+    "$out/tests/fuzz/$t" -max_total_time="$left" -max_len=262144 -timeout=10 -rss_limit_mb=4096 \
       -print_final_stats=1 -artifact_prefix="$out/crashes/$t/" "${extra[@]}" "$out/corpus/$t" \
       >>"$log" 2>&1
     status=$?
+    if [ "$status" -eq 126 ] || [ "$status" -eq 127 ]; then
+      echo "fuzz.sh: $out/tests/fuzz/$t cannot be run" >&2; exit 2
+    fi
     n=$(grep -o 'stat::number_of_executed_units: [0-9]*' "$log" | tail -1 | grep -o '[0-9]*$')
     execs=$(( execs + ${n:-0} ))
     # Count each run's units once: mark them read.
