@@ -23,6 +23,7 @@
 
 #include "model/version.h"
 #include "bench/api_error.h"
+#include "model/atomic_file.h"
 
 namespace batchcost {
 namespace {
@@ -44,35 +45,14 @@ std::map<std::string, std::string> g_check_verdicts;
 // Paths the signal handler removes, fixed-size so that the handler only calls async-signal-safe
 // functions (unlink, _exit).
 char g_partial_path[4096];
-char g_tmp_path[4096];  // write_results_atomically's temporary file while it exists
 
 extern "C" void remove_partial_and_exit(int sig) {
   if (g_partial_path[0] != '\0') unlink(g_partial_path);
-  if (g_tmp_path[0] != '\0') unlink(g_tmp_path);
   _exit(128 + sig);
 }
 
 void write_results_atomically(const std::string& path, const std::string& text) {
-  std::string tmp = path + ".tmp." + std::to_string(getpid());
-  std::snprintf(g_tmp_path, sizeof g_tmp_path, "%s", tmp.c_str());
-  struct Forget {  // once renamed or removed, the handler has nothing to remove
-    ~Forget() { g_tmp_path[0] = '\0'; }
-  } forget;
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    if (!out) throw std::runtime_error("cannot write " + tmp + ": " + std::strerror(errno));
-    out << text;
-    out.flush();
-    if (!out) {
-      std::remove(tmp.c_str());
-      throw std::runtime_error("cannot write " + tmp + ": " + std::strerror(errno));
-    }
-  }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    int err = errno;
-    std::remove(tmp.c_str());
-    throw std::runtime_error("cannot rename " + tmp + " to " + path + ": " + std::strerror(err));
-  }
+  write_file_atomic(path, text);  // model/atomic_file.h: mkstemp, fsync, rename, signal cleanup
 }
 
 // The display reporter of a non-primary rank: reports nothing.

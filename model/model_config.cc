@@ -9,6 +9,7 @@
 #include <stdexcept>
 #include <utility>
 
+#include "model/input_file.h"
 #include "model/results.h"
 
 namespace batchcost {
@@ -19,6 +20,16 @@ const std::vector<std::pair<std::string, std::string>>& shipped_model_files();
 namespace {
 
 using nlohmann::json;
+
+// Bounds of the counts a configuration may give, each well above any model there is (the largest
+// have ~128 layers, hidden 16384 to 25600, 128 heads, 256 experts, vocabularies of ~256k) and far
+// below what would overflow the arithmetic that follows (all of it in 64-bit integers or double).
+constexpr std::int64_t kMaxLayers = 100'000;
+constexpr std::int64_t kMaxWidth = std::int64_t{1} << 24;  // hidden and FFN widths, ranks
+constexpr std::int64_t kMaxVocab = std::int64_t{1} << 28;
+constexpr int kMaxHeads = 1 << 20;
+constexpr int kMaxHeadDim = 1 << 16;
+constexpr int kMaxExperts = 1 << 20;
 
 class Reader {
  public:
@@ -34,22 +45,34 @@ class Reader {
     return parent[key];
   }
 
+  // An integer in [low, high], checked in 64 bits before any narrowing: a count of 2^32 + 1
+  // must not become 1. An unsigned value above 2^63 is checked before it is read as signed.
   std::int64_t integer(const json& parent, const std::string& key, const std::string& where,
-                       std::int64_t low, bool required = true) const {
+                       std::int64_t low, std::int64_t high, bool required = true) const {
     if (!parent.contains(key)) {
       if (required) fail(where + key, "missing");
       return 0;
     }
     const json& v = parent[key];
-    if (!v.is_number_integer()) fail(where + key, "not an integer");
+    if (!v.is_number_integer()) fail(where + key, "not an integer but " + json_type_of(v));
+    if (v.is_number_unsigned() && v.get<std::uint64_t>() > static_cast<std::uint64_t>(high)) {
+      fail(where + key, "above " + std::to_string(high));
+    }
     std::int64_t i = v.get<std::int64_t>();
     if (i < low) fail(where + key, "below " + std::to_string(low));
+    if (i > high) fail(where + key, "above " + std::to_string(high));
     return i;
+  }
+
+  // The same, for a field held as int (every bound below is far under 2^31).
+  int count(const json& parent, const std::string& key, const std::string& where, int low, int high,
+            bool required = true) const {
+    return static_cast<int>(integer(parent, key, where, low, high, required));
   }
 
   std::string text(const json& parent, const std::string& key, const std::string& fallback) const {
     if (!parent.contains(key)) return fallback;
-    if (!parent[key].is_string()) fail(key, "not a string");
+    if (!parent[key].is_string()) fail(key, "not a string but " + json_type_of(parent[key]));
     return parent[key].get<std::string>();
   }
 
@@ -97,9 +120,9 @@ LlmConfig llm_config_from_json(const json& doc, const std::string& source) {
   if (c.name.empty()) r.fail("name", "missing");
   c.display_name = r.text(doc, "display_name", c.name);
   c.source = r.text(doc, "source", "");
-  c.layers = static_cast<int>(r.integer(doc, "layers", "", 1));
-  c.hidden = r.integer(doc, "hidden", "", 1);
-  c.vocab = r.integer(doc, "vocab", "", 1);
+  c.layers = r.count(doc, "layers", "", 1, kMaxLayers);
+  c.hidden = r.integer(doc, "hidden", "", 1, kMaxWidth);
+  c.vocab = r.integer(doc, "vocab", "", 1, kMaxVocab);
   if (doc.contains("tied_embeddings")) {
     if (!doc["tied_embeddings"].is_boolean()) r.fail("tied_embeddings", "not true or false");
     c.tied_embeddings = doc["tied_embeddings"].get<bool>();
@@ -108,20 +131,19 @@ LlmConfig llm_config_from_json(const json& doc, const std::string& source) {
   const json& a = r.object(doc, "attention");
   std::string kind = r.text(a, "kind", "");
   AttentionConfig& at = c.attention;
-  at.heads = static_cast<int>(r.integer(a, "heads", "attention.", 1));
+  at.heads = r.count(a, "heads", "attention.", 1, kMaxHeads);
   if (kind == "mha" || kind == "gqa") {
     at.kind = kind == "mha" ? AttentionKind::mha : AttentionKind::gqa;
-    at.head_dim = static_cast<int>(r.integer(a, "head_dim", "attention.", 1));
-    at.kv_heads =
-        kind == "mha" ? at.heads : static_cast<int>(r.integer(a, "kv_heads", "attention.", 1));
+    at.head_dim = r.count(a, "head_dim", "attention.", 1, kMaxHeadDim);
+    at.kv_heads = kind == "mha" ? at.heads : r.count(a, "kv_heads", "attention.", 1, kMaxHeads);
     if (at.heads % at.kv_heads != 0) r.fail("attention.kv_heads", "does not divide heads");
   } else if (kind == "mla") {
     at.kind = AttentionKind::mla;
-    at.q_lora_rank = static_cast<int>(r.integer(a, "q_lora_rank", "attention.", 0));
-    at.kv_lora_rank = static_cast<int>(r.integer(a, "kv_lora_rank", "attention.", 1));
-    at.qk_nope_head_dim = static_cast<int>(r.integer(a, "qk_nope_head_dim", "attention.", 1));
-    at.qk_rope_head_dim = static_cast<int>(r.integer(a, "qk_rope_head_dim", "attention.", 0));
-    at.v_head_dim = static_cast<int>(r.integer(a, "v_head_dim", "attention.", 1));
+    at.q_lora_rank = r.count(a, "q_lora_rank", "attention.", 0, kMaxWidth);
+    at.kv_lora_rank = r.count(a, "kv_lora_rank", "attention.", 1, kMaxWidth);
+    at.qk_nope_head_dim = r.count(a, "qk_nope_head_dim", "attention.", 1, kMaxHeadDim);
+    at.qk_rope_head_dim = r.count(a, "qk_rope_head_dim", "attention.", 0, kMaxHeadDim);
+    at.v_head_dim = r.count(a, "v_head_dim", "attention.", 1, kMaxHeadDim);
   } else {
     r.fail("attention.kind", "not mha, gqa or mla");
   }
@@ -130,22 +152,22 @@ LlmConfig llm_config_from_json(const json& doc, const std::string& source) {
   std::string ffn_kind = r.text(f, "kind", "");
   FfnConfig& ffn = c.ffn;
   if (ffn_kind == "dense") {
-    ffn.intermediate = r.integer(f, "intermediate", "ffn.", 1);
+    ffn.intermediate = r.integer(f, "intermediate", "ffn.", 1, kMaxWidth);
   } else if (ffn_kind == "moe") {
     ffn.moe = true;
-    ffn.experts = static_cast<int>(r.integer(f, "experts", "ffn.", 1));
-    ffn.top_k = static_cast<int>(r.integer(f, "top_k", "ffn.", 1));
+    ffn.experts = r.count(f, "experts", "ffn.", 1, kMaxExperts);
+    ffn.top_k = r.count(f, "top_k", "ffn.", 1, kMaxExperts);
     if (ffn.top_k > ffn.experts) r.fail("ffn.top_k", "above experts");
-    ffn.expert_intermediate = r.integer(f, "expert_intermediate", "ffn.", 1);
-    ffn.shared_experts = static_cast<int>(r.integer(f, "shared_experts", "ffn.", 0, false));
-    ffn.shared_intermediate = r.integer(f, "shared_intermediate", "ffn.", 0, false);
+    ffn.expert_intermediate = r.integer(f, "expert_intermediate", "ffn.", 1, kMaxWidth);
+    ffn.shared_experts = r.count(f, "shared_experts", "ffn.", 0, kMaxExperts, false);
+    ffn.shared_intermediate = r.integer(f, "shared_intermediate", "ffn.", 0, kMaxWidth, false);
     if (ffn.shared_experts > 0 && ffn.shared_intermediate == 0) {
       ffn.shared_intermediate = ffn.expert_intermediate;
     }
-    ffn.dense_layers = static_cast<int>(r.integer(f, "dense_layers", "ffn.", 0, false));
+    ffn.dense_layers = r.count(f, "dense_layers", "ffn.", 0, kMaxLayers, false);
     if (ffn.dense_layers > c.layers) r.fail("ffn.dense_layers", "above layers");
-    ffn.intermediate =
-        r.integer(f, "intermediate", "ffn.", ffn.dense_layers > 0 ? 1 : 0, ffn.dense_layers > 0);
+    ffn.intermediate = r.integer(f, "intermediate", "ffn.", ffn.dense_layers > 0 ? 1 : 0, kMaxWidth,
+                                 ffn.dense_layers > 0);
   } else {
     r.fail("ffn.kind", "not dense or moe");
   }
@@ -169,24 +191,19 @@ std::vector<std::string> shipped_model_names() {
 LlmConfig load_llm_config(const std::string& name_or_path) {
   for (const auto& [stem, text] : shipped_model_files()) {
     if (lower(name_or_path) == lower(stem)) {
-      return llm_config_from_json(json::parse(text), "models/" + stem + ".json");
+      const std::string source = "models/" + stem + ".json";
+      return llm_config_from_json(parse_json_input(text, source), source);
     }
   }
-  std::ifstream in(name_or_path, std::ios::binary);
-  if (!in || std::filesystem::is_directory(name_or_path)) {
+  std::error_code ec;
+  if (!std::filesystem::exists(std::filesystem::symlink_status(name_or_path, ec))) {
     std::string names;
     for (const std::string& n : shipped_model_names()) names += (names.empty() ? "" : ", ") + n;
     throw InputError(name_or_path + ": neither a shipped model (" + names + ") nor a file");
   }
-  std::ostringstream text;
-  text << in.rdbuf();
-  json doc;
-  try {
-    doc = json::parse(text.str());
-  } catch (const json::parse_error& e) {
-    throw InputError(name_or_path + ": not JSON: " + e.what());
-  }
-  return llm_config_from_json(doc, name_or_path);
+  // Permission, a symbolic link loop, a folder, a read error: read_input_file says which.
+  return llm_config_from_json(parse_json_input(read_input_file(name_or_path), name_or_path),
+                              name_or_path);
 }
 
 double kv_elements_per_token_layer(const AttentionConfig& a) {

@@ -9,6 +9,8 @@
 #include <fstream>
 
 #include "model/forms.h"
+#include "model/atomic_file.h"
+#include "model/input_file.h"
 #include "model/results.h"
 
 namespace batchcost {
@@ -219,10 +221,10 @@ ModelFile model_from_json(const json& doc, const std::string& source) {
         try {
           size_t used = 0;
           ranks = std::stoi(ranks_text, &used);
-          if (used != ranks_text.size() || ranks < 1) ranks = 0;
+          if (used != ranks_text.size() || ranks < 1 || ranks > (1 << 20)) ranks = 0;
         } catch (const std::exception&) {
         }
-        if (ranks == 0) r.fail("constants." + where, "ranks is not a positive integer");
+        if (ranks == 0) r.fail("constants." + where, "ranks is not an integer in [1, 2^20]");
         if (!list.is_array() || list.empty()) r.fail("constants." + where, "not a list of regimes");
         const json* iv_list = child(child(child(iv, "network"), op), ranks_text);
         std::vector<Regime>& regimes = m.constants.network[{op, ranks}];
@@ -261,7 +263,15 @@ ModelFile model_from_json(const json& doc, const std::string& source) {
     for (const auto& [family, q] : r.object(doc, "quality", "").items()) {
       if (!q.is_object()) r.fail("quality." + family, "not an object");
       Quality& out = m.quality[family];
-      if (q.contains("n") && q["n"].is_number_integer()) out.n = q["n"].get<int>();
+      if (q.contains("n")) {
+        const json& n = q["n"];
+        if (!n.is_number_integer() ||
+            (n.is_number_unsigned() && n.get<std::uint64_t>() > 1'000'000'000) ||
+            n.get<std::int64_t>() < 0 || n.get<std::int64_t>() > 1'000'000'000) {
+          r.fail("quality." + family + ".n", "not a count of samples");
+        }
+        out.n = static_cast<int>(n.get<std::int64_t>());
+      }
       if (q.contains("role") && q["role"].is_string()) out.role = q["role"].get<std::string>();
       if (q.contains("median_abs_rel_err") && q["median_abs_rel_err"].is_number()) {
         out.median_abs_rel_err = q["median_abs_rel_err"].get<double>();
@@ -361,23 +371,10 @@ ModelFile model_from_json(const json& doc, const std::string& source) {
 }
 
 void write_file_atomically(const std::string& path, const std::string& text) {
-  namespace fs = std::filesystem;
-  const std::string partial = path + ".partial";
-  {
-    std::ofstream out(partial, std::ios::binary | std::ios::trunc);
-    out << text;
-    out.close();
-    if (!out) {
-      std::error_code ignored;
-      fs::remove(partial, ignored);
-      throw InputError(path + ": cannot be written");
-    }
-  }
-  std::error_code ec;
-  fs::rename(partial, path, ec);
-  if (ec) {
-    fs::remove(partial, ec);
-    throw InputError(path + ": cannot be written: " + ec.message());
+  try {
+    write_file_atomic(path, text);
+  } catch (const WriteError& e) {
+    throw InputError(e.what());
   }
 }
 

@@ -43,8 +43,9 @@ nlohmann::ordered_json model_to_json(const ModelFile& model);
 // Reads a model.json document; throws InputError naming `source` and the offending key.
 ModelFile model_from_json(const nlohmann::json& doc, const std::string& source);
 
-// Writes `text` to `path` through a temporary file and a rename, so that a reader never sees a
-// partial file and a failure leaves nothing behind. Throws InputError naming the path.
+// Writes `text` to `path` with write_file_atomic (model/atomic_file.h: a unique temporary file in
+// the same folder, fsync, rename, removed on SIGINT and SIGTERM), so that a reader never sees a
+// partial file and a failure leaves the old file as it was. Throws InputError naming the path.
 void write_file_atomically(const std::string& path, const std::string& text);
 
 }  // namespace batchcost

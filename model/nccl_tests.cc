@@ -809,8 +809,11 @@ NcclTestsLog parse_json(std::string_view content, const std::string& source,
   int ranks = 0;
   if (doc.contains("config") && doc["config"].is_object()) {
     const auto& c = doc["config"];
-    if (c.contains("devices") && c["devices"].is_array() && !c["devices"].empty()) {
-      std::uint64_t total = c["devices"].size();
+    // Without a device list the process count is unknown, but nthreads * ngpus is still
+    // bounded: no number in the file may overflow what the fitter counts in.
+    const bool listed = c.contains("devices") && c["devices"].is_array() && !c["devices"].empty();
+    {
+      std::uint64_t total = listed ? c["devices"].size() : 1;
       for (const char* key : {"nthreads", "ngpus"}) {
         if (!c.contains(key)) continue;
         if (!c[key].is_number_unsigned() || c[key].get<std::uint64_t>() == 0) {
@@ -827,7 +830,7 @@ NcclTestsLog parse_json(std::string_view content, const std::string& source,
                                    std::to_string(kMaxNcclTestsRanks) + " ranks)");
         }
       }
-      ranks = static_cast<int>(total);
+      if (listed) ranks = static_cast<int>(total);
     }
   }
 

@@ -1,6 +1,8 @@
 // Google Benchmark JSON reader and the dispatch from paths to readers (see results.h).
 #include "model/results.h"
 
+#include <sys/stat.h>
+
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
@@ -9,6 +11,7 @@
 #include <set>
 #include <sstream>
 
+#include "model/input_file.h"
 #include "model/nccl_tests.h"
 
 namespace batchcost {
@@ -84,7 +87,7 @@ class EntryReader {
 
   double number_field(const std::string& key) const {
     const json& v = entry_.at(key);
-    if (!v.is_number()) fail("counter \"" + key + "\" is not a number: " + v.dump());
+    if (!v.is_number()) fail("counter \"" + key + "\" is not a number but " + json_type_of(v));
     double d = v.get<double>();
     if (!std::isfinite(d)) fail("counter \"" + key + "\" is not finite");
     return d;
@@ -111,6 +114,9 @@ class EntryReader {
       if (!entry_.contains(key)) continue;
       double v = number_field(key);
       if (v < 0) fail("work counter \"" + key + "\" is negative");
+      if (v > kMaxWorkPerIteration) {
+        fail("work counter \"" + key + "\" is above 1e18 per iteration: not a physical count");
+      }
       work_field(e.work, counter) = v;
     }
     if (entry_.contains("ranks")) {
@@ -145,7 +151,7 @@ class EntryReader {
   void read_time(Entry& e) const {
     auto it = entry_.find("real_time");
     if (it == entry_.end()) fail("no \"real_time\"");
-    if (!it->is_number()) fail("\"real_time\" is not a number: " + it->dump());
+    if (!it->is_number()) fail("\"real_time\" is not a number but " + json_type_of(*it));
     double raw = it->get<double>();
     if (!std::isfinite(raw)) fail("time is not finite");
     if (e.run_type == "aggregate" && e.aggregate_name != "median" && e.aggregate_name != "mean") {
@@ -231,15 +237,6 @@ void keep_one(const std::string& source, const Entry*& slot, const Entry& e) {
   if (!slot) slot = &e;
 }
 
-std::string read_text(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw InputError(path + ": cannot be read");
-  std::ostringstream text;
-  text << in.rdbuf();
-  if (in.bad()) throw InputError(path + ": cannot be read");
-  return text.str();
-}
-
 // Google Benchmark writes a NaN or infinite counter or time as a bare NaN, Infinity, inf or nan,
 // which is not JSON. When the parse stopped at one, name the benchmark and the key instead of a
 // byte offset.
@@ -272,18 +269,23 @@ void non_finite_number(const std::string& text, size_t byte, const std::string& 
                    ")");
 }
 
+// parse_json_input, naming a bare NaN or Infinity where the parse stopped at one.
+json parse_results_json(const std::string& text, const std::string& source) {
+  try {
+    return parse_json_input(text, source);
+  } catch (const JsonSyntaxError& err) {
+    non_finite_number(text, err.byte, source);
+    throw;
+  }
+}
+
 }  // namespace
 
 ResultFile parse_google_benchmark(const std::string& text, const std::string& source) {
-  json doc;
-  try {
-    doc = json::parse(text);
-  } catch (const json::parse_error& err) {
-    non_finite_number(text, err.byte, source);
-    throw InputError(source + ": malformed JSON: " + err.what());
-  } catch (const json::exception& err) {  // a number out of the range of double
-    throw InputError(source + ": malformed JSON: " + err.what());
-  }
+  return parse_google_benchmark(parse_results_json(text, source), source);
+}
+
+ResultFile parse_google_benchmark(const json& doc, const std::string& source) {
   if (!doc.is_object() || !doc.contains("benchmarks")) {
     throw InputError(source + ": not Google Benchmark JSON: no \"benchmarks\"");
   }
@@ -339,48 +341,99 @@ ResultFile parse_google_benchmark(const std::string& text, const std::string& so
               its.end());
     if (its.empty() && !run.median && !run.mean) continue;  // only cv or stddev: nothing to time
     out.samples.push_back(sample_of(source, name, run));
+    std::vector<std::pair<int, double>> reps;
+    for (const Entry& it : its) reps.emplace_back(it.repetition_index, it.time);
+    std::sort(reps.begin(), reps.end());
+    out.repetitions.push_back(std::move(reps));
   }
   return out;
 }
 
+namespace {
+
+// The names a folder's listing reads: our JSON, and nccl-tests logs saved beside it as *.log (a
+// *.txt file is read only when named on its own: folders hold notes too).
+bool is_result_file_name(const std::string& name) {
+  return name.size() > 4 &&
+         ((name.ends_with(".json") && name != "model.json") || name.ends_with(".log"));
+}
+
+}  // namespace
+
 std::vector<std::string> expand_path(const std::string& path) {
   namespace fs = std::filesystem;
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) throw InputError(path + ": " + errno_text(errno));
+  if (!S_ISDIR(st.st_mode)) return {path};
   std::error_code ec;
-  fs::file_status status = fs::status(path, ec);
-  if (ec || !fs::exists(status)) throw InputError(path + ": no such file or folder");
-  if (!fs::is_directory(status)) return {path};
   std::vector<std::string> files;
-  for (const auto& item : fs::directory_iterator(path, ec)) {
+  fs::directory_iterator listing(path, ec);
+  if (ec) throw InputError(path + ": cannot be listed: " + errno_text(ec.value()));
+  for (const auto& item : listing) {
     std::string name = item.path().filename().string();
-    // Our JSON, and nccl-tests logs saved beside it as *.log (a *.txt file is read only when
-    // named on its own: folders hold notes too).
-    bool result_file = (name.ends_with(".json") && name != "model.json") ||
-                       name.ends_with(".log");
-    if (item.is_regular_file() && name.size() > 4 && result_file) {
+    if (item.is_regular_file() && is_result_file_name(name)) {
       files.push_back((fs::path(path) / name).string());
     }
   }
   if (ec) throw InputError(path + ": cannot be listed: " + ec.message());
   std::sort(files.begin(), files.end());
-  if (files.empty()) throw InputError(path + ": no result files (*.json, or nccl-tests *.log) in this folder");
+  if (files.empty())
+    throw InputError(path + ": no result files (*.json, or nccl-tests *.log) in this folder");
   return files;
 }
 
+namespace {
+
+// Reads an nccl-tests log or -J JSON: its errors, and anything else it throws (a number out of
+// range, ...), become InputError naming the file.
+NcclTestsLog read_nccl_tests_checked(const std::string& text, const std::string& path,
+                                     const NcclTestsOptions& nccl) {
+  try {
+    return parse_nccl_tests(text, path, nccl);  // the text read once: a pipe works
+  } catch (const ReadError& e) {
+    throw InputError(e.what());
+  } catch (const InputError&) {
+    throw;
+  } catch (const std::exception& e) {
+    throw InputError(path + ": not a readable nccl-tests file: " + e.what());
+  }
+}
+
+std::string context_value(const json& v) {
+  if (!v.is_string()) return json_type_of(v);
+  std::string out = "'";
+  out += v.get_ref<const std::string&>();
+  out += "'";
+  return out;
+}
+
+}  // namespace
+
 void read_file_into(const std::string& path, Inputs& inputs, const NcclTestsOptions& nccl) {
-  std::string text = read_text(path);
-  json doc = json::parse(text, nullptr, /*allow_exceptions=*/false);
+  const std::string text = read_input_file(path);
+  const size_t first = text.find_first_not_of(" \t\r\n");
+  const bool looks_like_json =
+      first != std::string::npos && (text[first] == '{' || text[first] == '[');
+  json doc;
+  if (looks_like_json) {
+    doc = parse_results_json(text, path);  // throws, naming the entry, for malformed JSON
+  }
   if (doc.is_object() && doc.contains("benchmarks")) {
-    ResultFile file = parse_google_benchmark(text, path);
+    ResultFile file = parse_google_benchmark(doc, path);
     inputs.sources.push_back(path);
     inputs.skipped += file.skipped;
-    for (auto& s : file.samples) inputs.samples.push_back(std::move(s));
+    for (size_t i = 0; i < file.samples.size(); ++i) {
+      inputs.repetitions[{path, file.samples[i].name}] = std::move(file.repetitions[i]);
+      inputs.samples.push_back(std::move(file.samples[i]));
+    }
     for (const auto& [key, value] : file.context.items()) {
       auto it = inputs.context.find(key);
       if (it == inputs.context.end()) {
         inputs.context[key] = value;
       } else if (*it != value && (key == "gpu_uuid" || key == "gpu_name")) {
-        inputs.warnings.push_back(path + ": " + key + " " + value.dump() + " differs from " +
-                                  it->dump() + " of the files before it");
+        inputs.warnings.push_back(path + ": " + key + " " + context_value(value) +
+                                  " differs from " + context_value(*it) +
+                                  " of the files before it");
       }
     }
     return;
@@ -394,21 +447,13 @@ void read_file_into(const std::string& path, Inputs& inputs, const NcclTestsOpti
   }
   // nccl-tests output: its -J JSON (with "results" and "config"), or a text log (not JSON).
   const bool nccl_json = doc.is_object() && doc.contains("results") && doc.contains("config");
-  const bool looks_like_json = text.find_first_not_of(" \t\r\n") != std::string::npos &&
-                               text[text.find_first_not_of(" \t\r\n")] == '{';
-  if (nccl_json || (doc.is_discarded() && !looks_like_json)) {
-    NcclTestsLog log;
-    try {
-      log = parse_nccl_tests(text, path, nccl);  // the text read above: a pipe is read once
-    } catch (const ReadError& e) {
-      throw InputError(e.what());
-    }
+  if (nccl_json || !looks_like_json) {
+    NcclTestsLog log = read_nccl_tests_checked(text, path, nccl);
     inputs.sources.push_back(path);
     for (const auto& why : log.skipped) inputs.warnings.push_back(why);
     for (auto& s : log.samples) inputs.samples.push_back(std::move(s));
     return;
   }
-  if (doc.is_discarded()) parse_google_benchmark(text, path);  // throws, naming the JSON error
   throw InputError(path +
                    ": neither Google Benchmark JSON (\"benchmarks\") nor a batchcost "
                    "model.json (\"schema\": \"batchcost.model/2\" or /1)");
@@ -439,6 +484,20 @@ Inputs read_inputs(const std::vector<std::string>& paths, bool allow_models) {
   for (Sample& s : inputs.samples) {
     if (!unique.empty() && unique.back().name == s.name) {
       const Sample& prev = unique.back();
+      // Repetitions both files hold must be the same measurement, not only the same median.
+      auto a = inputs.repetitions.find({prev.source, prev.name});
+      auto b = inputs.repetitions.find({s.source, s.name});
+      if (a != inputs.repetitions.end() && b != inputs.repetitions.end()) {
+        for (const auto& [index, time] : b->second) {
+          for (const auto& [other_index, other_time] : a->second) {
+            if (index >= 0 && index == other_index && time != other_time) {
+              throw InputError(s.source + ": benchmark '" + s.name +
+                               "': contradictory duplicates: repetition " + std::to_string(index) +
+                               " differs from the one in " + prev.source);
+            }
+          }
+        }
+      }
       if (prev.time_s != s.time_s || prev.work != s.work || prev.labels != s.labels) {
         throw InputError(s.source + ": benchmark '" + s.name +
                          "': contradictory duplicates: also in " + prev.source +
@@ -458,6 +517,41 @@ Inputs read_inputs(const std::vector<std::string>& paths, bool allow_models) {
         (inputs.skipped ? " (" + std::to_string(inputs.skipped) + " skipped by the harness)" : ""));
   }
   return inputs;
+}
+
+void check_output_path(const std::string& out, const std::vector<std::string>& paths,
+                       const std::string& flag) {
+  namespace fs = std::filesystem;
+  struct stat out_st {};
+  const bool exists = ::stat(out.c_str(), &out_st) == 0;
+  if (exists && S_ISDIR(out_st.st_mode)) throw InputError(flag + " " + out + ": is a folder");
+  const fs::path parent = fs::path(out).parent_path();
+  struct stat parent_st {};
+  if (::stat(parent.empty() ? "." : parent.c_str(), &parent_st) != 0) {
+    throw InputError(flag + " " + out + ": its folder " + parent.string() + ": " +
+                     errno_text(errno));
+  }
+  for (const std::string& path : paths) {
+    // A result-file name in an input folder would be read by the next run of the same command.
+    struct stat dir_st {};
+    if (::stat(path.c_str(), &dir_st) == 0 && S_ISDIR(dir_st.st_mode) &&
+        dir_st.st_dev == parent_st.st_dev && dir_st.st_ino == parent_st.st_ino &&
+        is_result_file_name(fs::path(out).filename().string())) {
+      throw InputError(flag + " " + out + ": is in the input folder " + path +
+                       ", whose *.json and *.log files are read (model.json is not)");
+    }
+  }
+  if (!exists) return;  // a new file is no input
+  for (const std::string& path : paths) {
+    for (const std::string& file : expand_path(path)) {
+      struct stat in_st {};
+      if (::stat(file.c_str(), &in_st) == 0 && in_st.st_dev == out_st.st_dev &&
+          in_st.st_ino == out_st.st_ino) {
+        throw InputError(flag + " " + out + ": is the input " + file +
+                         " (writing it would replace what is read)");
+      }
+    }
+  }
 }
 
 }  // namespace batchcost

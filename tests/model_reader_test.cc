@@ -141,7 +141,7 @@ INSTANTIATE_TEST_SUITE_P(
     Readers, GoogleBenchmarkRejection,
     ::testing::Values(
         Rejection{"truncated", R"({"benchmarks": [{"name": "a", "real_time": 1)",
-                  "r.json: malformed JSON: [json.exception.parse_error.101] parse error at line 1, "
+                  "r.json: malformed JSON at benchmarks[0].real_time: parse error at line 1, "
                   "column 45: syntax error while parsing object - unexpected end of input; "
                   "expected '}'"},
         Rejection{"no benchmarks", R"({"context": {}})",
@@ -151,27 +151,37 @@ INSTANTIATE_TEST_SUITE_P(
         Rejection{"negative time", doc(entry("launch/a", R"("real_time": -1, )" + kGood)),
                   "r.json: benchmark 'launch/a' (entry 0): time is negative"},
         Rejection{"overflowing time", doc(entry("launch/a", R"("real_time": 1e999, )" + kGood)),
-                  "r.json: malformed JSON: [json.exception.out_of_range.406] number overflow "
-                  "parsing '1e999'"},
+                  "r.json: benchmarks[0].real_time: a number too large for a double"},
+        Rejection{"deeply nested counter",
+                  doc(entry("launch/a", R"("real_time": 1, "bytes": )" + std::string(100000, '[') +
+                                            std::string(100000, ']') + ", " + kGood)),
+                  "r.json: benchmarks[0].bytes[0][0][0]...: nested deeper than 64 levels"},
+        Rejection{"duplicate key",
+                  doc(entry("launch/a", R"("real_time": 1, "real_time": 2, )" + kGood)),
+                  "r.json: benchmarks[0].real_time: duplicate key in one object"},
+        Rejection{"non-physical work",
+                  doc(entry("launch/a", R"("real_time": 1, "bytes": 1e308, )" + kGood)),
+                  "r.json: benchmark 'launch/a' (entry 0): work counter \"bytes\" is above 1e18 "
+                  "per iteration: not a physical count"},
         Rejection{"NaN time", doc(entry("launch/a", R"("real_time": NaN, )" + kGood)),
                   "r.json: benchmark 'launch/a': \"real_time\" is not finite (NaN)"},
         Rejection{"infinite counter",
                   doc(entry("launch/a", R"("real_time": 1, "bytes_per_s": -Infinity, )" + kGood)),
                   "r.json: benchmark 'launch/a': \"bytes_per_s\" is not finite (-Infinity)"},
         Rejection{"time not a number", doc(entry("launch/a", R"("real_time": "fast", )" + kGood)),
-                  "r.json: benchmark 'launch/a' (entry 0): \"real_time\" is not a number: "
-                  "\"fast\""},
+                  "r.json: benchmark 'launch/a' (entry 0): \"real_time\" is not a number but "
+                  "a string"},
         Rejection{"unknown unit",
                   doc(entry("launch/a", R"("real_time": 1, "time_unit": "min", "launches": 1)")),
                   "r.json: benchmark 'launch/a' (entry 0): unknown time unit 'min' (expected ns, "
                   "us, ms or s)"},
         Rejection{"counter not a number",
                   doc(entry("launch/a", R"("real_time": 1, "bytes": "8 KiB", )" + kGood)),
-                  "r.json: benchmark 'launch/a' (entry 0): counter \"bytes\" is not a number: "
-                  "\"8 KiB\""},
+                  "r.json: benchmark 'launch/a' (entry 0): counter \"bytes\" is not a number but "
+                  "a string"},
         Rejection{"other counter not a number",
                   doc(entry("launch/a", R"("real_time": 1, "algbw": null, )" + kGood)),
-                  "r.json: benchmark 'launch/a' (entry 0): counter \"algbw\" is not a number: "
+                  "r.json: benchmark 'launch/a' (entry 0): counter \"algbw\" is not a number but "
                   "null"},
         Rejection{"negative work",
                   doc(entry("launch/a", R"("real_time": 1, "flops": -5, )" + kGood)),
@@ -257,7 +267,7 @@ TEST_F(InputsTest, RejectsWhatItDoesNotRecognise) {
             "x.json: neither Google Benchmark JSON (\"benchmarks\") nor a batchcost model.json "
             "(\"schema\": \"batchcost.model/2\" or /1)");
   EXPECT_EQ(rejection({write("t.json", R"({"benchmarks": [)")}),
-            "t.json: malformed JSON: [json.exception.parse_error.101] parse error at line 1, "
+            "t.json: malformed JSON at benchmarks[0]: parse error at line 1, "
             "column 17: syntax error while parsing value - unexpected end of input; expected "
             "'[', '{', or a literal");
   EXPECT_EQ(rejection({(dir_ / "missing.json").string()}), "missing.json: no such file or folder");
@@ -277,6 +287,75 @@ TEST_F(InputsTest, RejectsContradictoryDuplicatesAcrossFiles) {
   EXPECT_EQ(rejection({dir_.string()}),
             "b.json: benchmark 'launch/a': contradictory duplicates: also in a.json with a "
             "different time");
+}
+
+TEST_F(InputsTest, RejectsFilesWhoseRepetitionsDifferWithTheSameMedian) {
+  auto reps = [](const char* t0, const char* t1, const char* t2) {
+    const std::string r = R"("repetition_index": )";
+    return doc(entry("launch/a", r + "0, \"real_time\": " + t0 + ", " + kGood) + "," +
+               entry("launch/a", r + "1, \"real_time\": " + t1 + ", " + kGood) + "," +
+               entry("launch/a", r + "2, \"real_time\": " + t2 + ", " + kGood));
+  };
+  write("a.json", reps("1", "2", "3"));
+  write("b.json", reps("0.5", "2", "3"));  // the same median, 2
+  EXPECT_EQ(rejection({dir_.string()}),
+            "b.json: benchmark 'launch/a': contradictory duplicates: repetition 0 differs from "
+            "the one in a.json");
+  write("b.json", reps("1", "2", "3"));  // the same file twice is one sample
+  EXPECT_EQ(rejection({dir_.string()}), "");
+}
+
+TEST_F(InputsTest, SaysWhyAFileCannotBeRead) {
+  std::filesystem::create_directories(dir_ / "sub.json");
+  EXPECT_EQ(rejection({(dir_ / "sub.json").string() + "/"}),
+            "sub.json/: no result files (*.json, or nccl-tests *.log) in this folder");
+  Inputs in;
+  try {
+    read_file_into((dir_ / "sub.json").string(), in);
+    ADD_FAILURE() << "a folder was read as a file";
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("sub.json: is a folder, not a file"), std::string::npos)
+        << e.what();
+  }
+  std::filesystem::create_symlink(dir_ / "loop.json", dir_ / "loop.json");
+  EXPECT_EQ(rejection({(dir_ / "loop.json").string()}),
+            "loop.json: too many levels of symbolic links (a symbolic link loop?)");
+  EXPECT_EQ(rejection({write("empty.json", "")}), "empty.json: empty file");
+}
+
+TEST_F(InputsTest, RefusesAnOutputThatIsAnInput) {
+  const std::string a = write("a.json", doc(entry("launch/a", R"("real_time": 1, )" + kGood)));
+  auto refusal = [&](const std::string& out) {
+    try {
+      check_output_path(out, {dir_.string()});
+    } catch (const InputError& e) {
+      std::string m = e.what();
+      for (size_t at; (at = m.find(dir_.string())) != std::string::npos;) {
+        m.replace(at, dir_.string().size(), "D");
+      }
+      return m;
+    }
+    return std::string();
+  };
+  EXPECT_EQ(refusal(a),
+            "--out D/a.json: is in the input folder D, whose *.json and *.log files "
+            "are read (model.json is not)");
+  EXPECT_EQ(refusal((dir_ / "new.json").string()),
+            "--out D/new.json: is in the input folder D, whose *.json and *.log files are read "
+            "(model.json is not)");
+  EXPECT_EQ(refusal((dir_ / "model.json").string()), "");
+  EXPECT_EQ(refusal(dir_.string()), "--out D: is a folder");
+  EXPECT_EQ(refusal((dir_ / "no" / "model.json").string()),
+            "--out D/no/model.json: its folder D/no: no such file or folder");
+  // The same file by another name: a hard link outside the folder.
+  std::filesystem::create_directories(dir_ / "out");
+  std::filesystem::create_hard_link(a, dir_ / "out" / "m.json");
+  try {
+    check_output_path((dir_ / "out" / "m.json").string(), {a});
+    ADD_FAILURE() << "a hard link to the input was accepted as --out";
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("is the input"), std::string::npos) << e.what();
+  }
 }
 
 }  // namespace

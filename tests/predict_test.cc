@@ -39,6 +39,8 @@ const Op& find_op(const std::vector<Op>& ops, const std::string& name) {
   }
   throw std::runtime_error("no op " + name);
 }
+// A temporary list would be gone before its op is read.
+const Op& find_op(std::vector<Op>&& ops, const std::string& name) = delete;
 
 double sum_memory(const StepPrediction& s) { return s.split.memory; }
 
@@ -125,7 +127,8 @@ TEST(DecodeOps, ExpertWeightsFollowTheExpectedActiveExperts) {
   const Deployment d = resolve({}, c);
   const double expert_gate_up_bytes = 7168.0 * 2 * 2048 * 1;  // fp8 weights
   for (double batch : {1.0, 8.0, 64.0, 4096.0}) {
-    const Op& op = find_op(decode_ops(c, d, batch, 1, 1024), "experts_gate_up");
+    const std::vector<Op> ops = decode_ops(c, d, batch, 1, 1024);  // find_op refers into it
+    const Op& op = find_op(ops, "experts_gate_up");
     const double active = expected_active_experts(256, 8, batch);
     const double activations = batch * 8 * (7168 + 2 * 2048) * 2;
     EXPECT_DOUBLE_EQ(op.sample.work.bytes, active * expert_gate_up_bytes + activations) << batch;
@@ -350,7 +353,8 @@ TEST(KernelLatency, EagerTakesTheLargerOfLaunchAndKernel) {
   Constants k = stated_h100();
   const LlmConfig c = load_llm_config("llama-3-8b");
   const Deployment d = resolve({}, c);
-  const Op norm = find_op(decode_ops(c, d, 1, 1, 16), "attn_norm");
+  const std::vector<Op> ops = decode_ops(c, d, 1, 1, 16);
+  const Op norm = find_op(ops, "attn_norm");
   ASSERT_EQ(norm.kernels, 1);
   // No λ[kernel] (an older model.json): λ[launch] alone, a fallback said.
   EXPECT_DOUBLE_EQ(price(k, norm).split.latency, 32 * 2.5e-6);
@@ -365,7 +369,8 @@ TEST(KernelLatency, EagerTakesTheLargerOfLaunchAndKernel) {
   EXPECT_DOUBLE_EQ(price(k, norm).split.latency, 32 * 4e-6);
   // The router is two kernels (the gate GEMM and the top-k).
   const LlmConfig moe = load_llm_config("qwen3-30b-a3b");
-  const Op router = find_op(decode_ops(moe, resolve({}, moe), 1, 1, 16), "router");
+  const std::vector<Op> moe_ops = decode_ops(moe, resolve({}, moe), 1, 1, 16);
+  const Op router = find_op(moe_ops, "router");
   EXPECT_DOUBLE_EQ(price(k, router).split.latency, 48 * 2 * 4e-6);
 }
 

@@ -21,9 +21,16 @@
 // predict's --hardware may also be a results folder: it is fitted on the fly, as `fit` does.
 //
 // PATH is a results folder (its *.json files but model.json), a result file, or (compare, and
-// validate --model) a model.json. Tables go to stdout, errors to stderr with exit status 2.
+// validate --model) a model.json. Tables go to stdout, errors to stderr with exit status 2; so
+// does a failed write of stdout (a full disk, `> /dev/full`). Every numeric flag is finite and in a
+// stated range; --out may not name an input.
 #include <CLI/CLI.hpp>
 #include <algorithm>
+#include <cerrno>
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -40,6 +47,7 @@
 #include "model/export.h"
 #include "model/fit.h"
 #include "model/forms.h"
+#include "model/input_file.h"
 #include "model/model_file.h"
 #include "model/predict.h"
 #include "model/predict_report.h"
@@ -138,6 +146,7 @@ std::string form_report(const ModelFile& m) {
 int run_fit(const std::vector<std::string>& paths, const std::string& out_path,
             const std::vector<std::string>& validate, const std::string& form, bool json,
             bool force) {
+  if (!out_path.empty()) check_output_path(out_path, paths);
   Inputs in = read_inputs(paths);
   Selection sel = select_form(in.samples, options_with(validate), select_options(in, form));
   const FitResult& r = sel.full;
@@ -426,14 +435,19 @@ std::vector<std::pair<double, double>> request_shapes(const PredictArgs& a) {
 }
 
 nlohmann::json read_json_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw InputError(path + ": cannot be read");
-  std::ostringstream text;
-  text << in.rdbuf();
-  try {
-    return nlohmann::json::parse(text.str());
-  } catch (const nlohmann::json::parse_error& e) {
-    throw InputError(path + ": not JSON: " + e.what());
+  return parse_json_input(read_input_file(path), path);
+}
+
+// The most GPUs a deployment may name: far above any cluster, and small enough that products of
+// the parallelism degrees stay exact in 32-bit integers downstream.
+constexpr std::int64_t kMaxGpus = std::int64_t{1} << 20;
+
+// The parallelism flags, checked together in 64 bits before anything multiplies them as int.
+void check_deployment(const Deployment& d) {
+  const std::int64_t replica = std::int64_t{d.tp} * d.pp;
+  if (replica > kMaxGpus) {
+    throw InputError("--tp, --pp: tp·pp = " + std::to_string(replica) + " GPUs, above " +
+                     std::to_string(kMaxGpus));
   }
 }
 
@@ -448,6 +462,7 @@ int run_predict(PredictArgs a, bool json) {
   if (a.hardware.empty() || a.model.empty()) {
     throw InputError("predict needs --hardware MODEL.json and --model NAME|FILE");
   }
+  check_deployment(a.options.deployment);
   if (a.arrival_rate > 0 && !(a.window_s > 0)) {
     throw InputError(
         "--arrival-rate needs --window S: the seconds over which arriving requests "
@@ -584,10 +599,48 @@ int run_predict(PredictArgs a, bool json) {
   return 0;
 }
 
+// A CLI11 check that a number is finite and within [low, high]: CLI11's Range and
+// NonNegativeNumber let nan through (every comparison with nan is false).
+CLI::Validator finite_in(double low, double high) {
+  return CLI::Validator(
+      [low, high](std::string& text) -> std::string {
+        double v = 0;
+        if (!CLI::detail::lexical_cast(text, v)) return "'" + text + "' is not a number";
+        if (!std::isfinite(v)) return "'" + text + "' is not a finite number";
+        if (v < low || v > high) {
+          std::ostringstream o;
+          o << "'" << text << "' is outside [" << low << ", " << high << "]";
+          return o.str();
+        }
+        return "";
+      },
+      "", "FINITE");
+}
+
+// stdout's buffered text, written out: a failed write (ENOSPC, EIO, a closed pipe) is an error.
+int flush_stdout(int status) {
+  std::cout.flush();
+  if (!std::cout || std::fflush(stdout) != 0 || std::ferror(stdout)) {
+    std::cerr << "batchcost: stdout: write error: " << std::strerror(errno) << "\n";
+    return status == 0 ? 2 : status;
+  }
+  return status;
+}
+
 }  // namespace
+
+// The command line: parses and checks argv, then runs the subcommand (parse_only: stops after the
+// checks, for tests/fuzz/cli_fuzz.cc). Returns the exit status.
+int batchcost_cli(int argc, char** argv, bool parse_only);
+
 }  // namespace batchcost
 
-int main(int argc, char** argv) {
+#ifndef BATCHCOST_CLI_NO_MAIN
+int main(int argc, char** argv) { return batchcost::batchcost_cli(argc, argv, false); }
+#endif
+
+int batchcost::batchcost_cli(int argc, char** argv, bool parse_only) {
+  using batchcost::finite_in;
   CLI::App app{"batchcost: fit, validate and compare the LLM inference cost model, and predict"};
   app.require_subcommand(1);
   app.set_version_flag("--version", batchcost::version_line(), "print the version and exit");
@@ -659,35 +712,47 @@ int main(int argc, char** argv) {
                    "model.json (the fitted constants of the GPU), or a results folder to fit");
   pred->add_option("--model", pa.model, "a shipped model (--list-models) or a JSON file");
   pred->add_flag("--list-models", pa.list_models, "list the shipped models");
+  // Ranges: far beyond any real deployment, and within what the arithmetic holds exactly (a batch
+  // or a context of 1e9 tokens, 2^20 GPUs, a price of a million dollars per GPU-hour).
+  const int max_gpus = static_cast<int>(batchcost::kMaxGpus);
   pred->add_option("--batch", pa.batches, "batch sizes: sequences decoded together")
       ->delimiter(',')
-      ->check(CLI::PositiveNumber);
+      ->check(finite_in(1, 1e9));
   pred->add_option("--context", pa.options.context, "tokens of KV cache per sequence")
-      ->check(CLI::NonNegativeNumber);
-  pred->add_option("--gpus", dep.gpus, "GPUs in all (default tp·pp; more: data parallel)");
-  pred->add_option("--tp", dep.tp, "tensor parallelism");
-  pred->add_option("--ep", dep.ep, "expert parallelism (1: experts split by tp)");
-  pred->add_option("--pp", dep.pp, "pipeline stages");
-  pred->add_option("--gpus-per-node", dep.gpus_per_node, "GPUs per node");
-  pred->add_option("--micro-batches", dep.micro_batches, "pipeline micro-batches (default pp)");
+      ->check(finite_in(0, 1e9));
+  pred->add_option("--gpus", dep.gpus, "GPUs in all (default tp·pp; more: data parallel)")
+      ->check(CLI::Range(0, max_gpus));
+  pred->add_option("--tp", dep.tp, "tensor parallelism")->check(CLI::Range(1, max_gpus));
+  pred->add_option("--ep", dep.ep, "expert parallelism (1: experts split by tp)")
+      ->check(CLI::Range(1, max_gpus));
+  pred->add_option("--pp", dep.pp, "pipeline stages")->check(CLI::Range(1, max_gpus));
+  pred->add_option("--gpus-per-node", dep.gpus_per_node, "GPUs per node")
+      ->check(CLI::Range(1, max_gpus));
+  pred->add_option("--micro-batches", dep.micro_batches, "pipeline micro-batches (default pp)")
+      ->check(CLI::Range(0, max_gpus));
   pred->add_flag("--cuda-graphs", dep.cuda_graphs, "kernels as CUDA graph nodes");
   pred->add_option("--price", pa.options.price_per_gpu_hour, "price per GPU-hour")
-      ->check(CLI::NonNegativeNumber);
+      ->check(finite_in(0, 1e6));
   pred->add_option("--stated", pa.stated, "model.json-shaped file of stated constants");
   pred->add_flag("--whole-step", pa.options.whole_step,
                  "overlap arithmetic and memory over the whole step, not per op");
   pred->add_flag("--ops", pa.show_ops, "the operations of each step");
   pred->add_option("--weights", pa.weights, "override the weights' type (bf16, fp8_e4m3, ...)");
   pred->add_option("--kv-cache", pa.kv_cache, "override the KV cache's type");
-  pred->add_option("--gamma", pa.gamma, "speculative decoding: drafted tokens per step");
-  pred->add_option("--acceptance", pa.acceptance, "speculative decoding: acceptance per token");
+  pred->add_option("--gamma", pa.gamma, "speculative decoding: drafted tokens per step")
+      ->check(CLI::Range(0, 1024));
+  pred->add_option("--acceptance", pa.acceptance, "speculative decoding: acceptance per token")
+      ->check(finite_in(0, 1));
   pred->add_option("--draft-cost", pa.draft_cost,
-                   "speculative decoding: a draft step over a target step (-1: not given)");
+                   "speculative decoding: a draft step over a target step (-1: not given)")
+      ->check(finite_in(-1, 1e3));
   pred->add_option("--draft-model", pa.draft_model,
                    "speculative decoding: the draft model (shipped name or file), priced on the "
                    "same hardware");
-  pred->add_option("--arrival-rate", pa.arrival_rate, "serving window: requests per second");
-  pred->add_option("--window", pa.window_s, "serving window: seconds requests are collected");
+  pred->add_option("--arrival-rate", pa.arrival_rate, "serving window: requests per second")
+      ->check(finite_in(0, 1e9));
+  pred->add_option("--window", pa.window_s, "serving window: seconds requests are collected")
+      ->check(finite_in(0, 1e6));
   pred->add_option("--input-len", pa.input_lens, "requests: prompt tokens (a list: one per shape)")
       ->delimiter(',')
       ->check(CLI::PositiveNumber);
@@ -719,12 +784,17 @@ int main(int argc, char** argv) {
     return app.exit(e) == 0 ? 0 : 2;
   }
   try {
-    if (fit->parsed()) return batchcost::run_fit(paths, out, validate, form, json, force);
-    if (val->parsed()) return batchcost::run_validate(paths, model, validate, json);
-    if (pred->parsed()) return batchcost::run_predict(pa, json);
-    if (rep->parsed()) return batchcost::run_report(paths, out, plots, validate);
-    if (serve->parsed()) return batchcost::run_serve(sa);
-    if (exp->parsed()) return batchcost::run_export(paths, csv);
+    if (parse_only) {
+      if (pred->parsed()) batchcost::check_deployment(dep);
+      return 0;
+    }
+    using batchcost::flush_stdout;
+    if (fit->parsed()) return flush_stdout(batchcost::run_fit(paths, out, validate, form, json, force));
+    if (val->parsed()) return flush_stdout(batchcost::run_validate(paths, model, validate, json));
+    if (pred->parsed()) return flush_stdout(batchcost::run_predict(pa, json));
+    if (rep->parsed()) return flush_stdout(batchcost::run_report(paths, out, plots, validate));
+    if (serve->parsed()) return flush_stdout(batchcost::run_serve(sa));
+    if (exp->parsed()) return flush_stdout(batchcost::run_export(paths, csv));
     cmp_options.families.insert(cmp_families.begin(), cmp_families.end());
     if (!cmp_options.filter.empty()) {
       try {
@@ -735,7 +805,8 @@ int main(int argc, char** argv) {
         return 2;
       }
     }
-    return batchcost::run_compare(baseline, candidate, validate, cmp_options, json);
+    return flush_stdout(
+        batchcost::run_compare(baseline, candidate, validate, cmp_options, json));
   } catch (const batchcost::InputError& e) {
     std::cerr << "batchcost: " << e.what() << "\n";
     return 2;

@@ -1,29 +1,108 @@
 #!/usr/bin/env bash
-# Fuzzes the readers of results and nccl-tests logs (tests/fuzz/reader_fuzz.cc) with libFuzzer,
-# for a bounded time.
+# Fuzzes every reader of user input with libFuzzer, for a bounded time shared by the targets:
+#   results_fuzz      Google Benchmark JSON (model/results.h)
+#   model_fuzz        model.json (model/model_file.h)
+#   nccl_text_fuzz    nccl-tests text logs (model/nccl_tests.h)
+#   nccl_json_fuzz    nccl-tests -J JSON (the same reader, seeded with -J files)
+#   llm_predict_fuzz  LLM configurations and the predictor (model/model_config.h, predict.h)
+#   cli_fuzz          the command line's parser and checks (tools/batchcost.cc)
 #
-#   tools/fuzz.sh [SECONDS]        # default 60; needs clang (Debian: clang) with libFuzzer
+#   tools/fuzz.sh [SECONDS] [TARGET...]   # default 60 s over all six; needs clang with libFuzzer
 #
-# Builds into build-fuzz/ with AddressSanitizer and UBSan, seeds the corpus with the checked-in
-# results under tests/data/fit/ and the nccl-tests logs, and prints how many inputs ran. Exit
-# status 0: nothing crashed; otherwise libFuzzer's crash-* file in build-fuzz/ reproduces the failure.
-set -euo pipefail
+# Builds build-fuzz/ (clang, -fsanitize=fuzzer-no-link,address,undefined; no CUDA), seeds each
+# corpus from tests/data/ (including the bad inputs of tests/data/bad/), and gives each target
+# SECONDS / (number of targets). A crash does not stop the run: libFuzzer saves the input as
+# build-fuzz/crashes/TARGET/crash-* and is started again for the time left. At the end, one line
+# per target: executions, crashes, seconds run; and the real time of the whole run. Exit status 0:
+# nothing crashed; 1: something did (the files named reproduce it: build-fuzz/tests/fuzz/TARGET FILE).
+set -uo pipefail
 cd "$(dirname "$0")/.."
 seconds="${1:-60}"
+shift || true
+all=(results_fuzz model_fuzz nccl_text_fuzz nccl_json_fuzz llm_predict_fuzz cli_fuzz)
+[ "$#" -gt 0 ] && targets=("$@") || targets=("${all[@]}")
 cxx="${CXX_FUZZ:-$(command -v clang++ || command -v clang++-14)}"
+cc="${CC_FUZZ:-$(command -v clang || command -v clang-14)}"
+[ -n "$cxx" ] || { echo "fuzz.sh: needs clang++ (Debian: clang)" >&2; exit 2; }
 out=build-fuzz
-mkdir -p "$out/corpus"
-"$cxx" -std=c++20 -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
-  -I. tests/fuzz/reader_fuzz.cc model/results.cc model/model_file.cc model/cost_model.cc \
-  model/contract.cc model/nccl_tests.cc collectives/ops.cc -o "$out/reader_fuzz"
-find tests/data/fit -name '*.json' -exec cp {} "$out/corpus/" \;
-cp tests/data/nccl-tests/* "$out/corpus/"
-cd "$out"
-set +e
-./reader_fuzz -max_total_time="$seconds" -max_len=65536 -timeout=10 -print_final_stats=1 corpus \
-  >fuzz.log 2>&1
-status=$?
-set -e
-grep -E "^(#[0-9]+.*DONE|stat::number_of_executed_units|==[0-9]+==ERROR|SUMMARY)" fuzz.log || true
-echo "fuzz: $(grep -o 'stat::number_of_executed_units: [0-9]*' fuzz.log | grep -o '[0-9]*$') inputs in ${seconds} s, exit status ${status}"
-exit "$status"
+flags="-O1 -g -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined"
+mkdir -p "$out"
+if [ ! -f "$out/build.ninja" ]; then
+  cmake -S . -B "$out" -G Ninja -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_COMPILER="$cxx" \
+    -DCMAKE_C_COMPILER="$cc" -DCMAKE_CXX_FLAGS="$flags" -DBATCHCOST_CUDA=OFF \
+    -DBATCHCOST_BUILD_TESTS=OFF -DBATCHCOST_FUZZ=ON >"$out/configure.log" 2>&1 ||
+    { cat "$out/configure.log"; exit 2; }
+fi
+cmake --build "$out" --target "${targets[@]}" >"$out/build.log" 2>&1 ||
+  { tail -40 "$out/build.log"; exit 2; }
+
+seed() {  # seed TARGET: the corpus folder, filled once from the checked-in inputs
+  local dir="$out/corpus/$1"
+  mkdir -p "$dir"
+  [ -n "$(ls -A "$dir")" ] && return
+  case $1 in
+    results_fuzz) find tests/data/fit tests/data/golden tests/data/bad/json tests/data/bad/rep \
+                    tests/data/bad/good -name '*.json' -exec cp {} "$dir/" \; ;;
+    model_fuzz) find tests/data -name 'model.json' -exec sh -c 'cp "$1" "$2/$(echo "$1" | tr / _)"' \
+                  _ {} "$dir" \;
+                cp tests/data/predict/*.json tests/data/bad/json/*model*.json "$dir/" ;;
+    nccl_text_fuzz) cp tests/data/nccl-tests/*.txt tests/data/bad/nccl/*.log \
+                      tests/data/bad/good/*.log "$dir/" ;;
+    nccl_json_fuzz) cp tests/data/nccl-tests/*.json tests/data/bad/nccl/*.json "$dir/" ;;
+    llm_predict_fuzz) cp models/*.json tests/data/bad/llm/*.json "$dir/" ;;
+    cli_fuzz)  # each line of a case's command is one argument
+      grep -E '^[a-z0-9_]+ \|' tests/data/bad/cases.txt | sed 's/^.*| *batchcost //; s/ *>.*$//' |
+        while read -r cmd; do
+          printf '%s' "$cmd" | tr ' ' '\n' >"$dir/$(printf '%s' "$cmd" | sha1sum | cut -c1-16)"
+        done ;;
+  esac
+}
+
+share=$(( seconds / ${#targets[@]} ))
+[ "$share" -ge 1 ] || share=1
+start_all=$(date +%s)
+crashed=0
+report=()
+for t in "${targets[@]}"; do
+  seed "$t"
+  mkdir -p "$out/crashes/$t"
+  log="$out/$t.log"
+  : >"$log"
+  extra=()
+  [ "$t" = cli_fuzz ] && extra=(-close_fd_mask=3)
+  start=$(date +%s)
+  execs=0 crashes=0
+  while :; do
+    left=$(( share - ($(date +%s) - start) ))
+    [ "$left" -ge 1 ] || break
+    "$out/tests/fuzz/$t" -max_total_time="$left" -max_len=262144 -timeout=10 -rss_limit_mb=4096 \
+      -print_final_stats=1 -artifact_prefix="$out/crashes/$t/" "${extra[@]}" "$out/corpus/$t" \
+      >>"$log" 2>&1
+    status=$?
+    if [ "$status" -eq 126 ] || [ "$status" -eq 127 ]; then
+      echo "fuzz.sh: $out/tests/fuzz/$t cannot be run" >&2; exit 2
+    fi
+    n=$(grep -o 'stat::number_of_executed_units: [0-9]*' "$log" | tail -1 | grep -o '[0-9]*$')
+    execs=$(( execs + ${n:-0} ))
+    # Count each run's units once: mark them read.
+    sed -i 's/stat::number_of_executed_units:/stat::counted_units:/' "$log"
+    [ "$status" -eq 0 ] && break
+    crashes=$(( crashes + 1 ))
+    # A seed that crashes would crash every restart: move it out of the corpus.
+    for f in "$out/crashes/$t"/*; do
+      sha=${f##*-}
+      for c in "$out/corpus/$t"/*; do
+        [ "$(sha1sum <"$c" | cut -c1-40)" = "$sha" ] && rm -f "$c"
+      done
+    done
+  done
+  ran=$(( $(date +%s) - start ))
+  [ "$crashes" -gt 0 ] && crashed=1
+  report+=("$(printf '%-17s %12s executions  %3s crashes  %4s s' "$t" "$execs" "$crashes" "$ran")")
+done
+for line in "${report[@]}"; do echo "fuzz: $line"; done
+echo "fuzz: $(( $(date +%s) - start_all )) s of real time for ${#targets[@]} targets ($share s each)"
+if [ "$crashed" -ne 0 ]; then
+  echo "fuzz: crashes saved:"; find "$out/crashes" -type f -name 'crash-*' -o -type f -name 'timeout-*' -o -type f -name 'oom-*' | sort
+fi
+exit "$crashed"
