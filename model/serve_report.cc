@@ -5,6 +5,7 @@
 #include <map>
 #include <sstream>
 
+#include "model/model_file.h"
 #include "model/report.h"
 
 namespace batchcost {
@@ -36,13 +37,9 @@ std::string load_cell(const ServePoint& p) {
   return format_number(p.value) + (p.value == 1 ? " user" : " users");
 }
 
-// Six significant digits: the JSON is compared byte for byte and read by programs, and no
-// simulated number is known to more.
-double r6(double v) {
-  if (v == 0 || !std::isfinite(v)) return v;
-  double scale = std::pow(10.0, 5 - std::floor(std::log10(std::fabs(v))));
-  return std::round(v * scale) / scale;
-}
+// Six significant digits, as model.json: the JSON is compared byte for byte and read by
+// programs, and no simulated number is known to more.
+double r6(double v) { return round_significant(v, 6); }
 
 nlohmann::ordered_json pct(const Percentiles& p) {
   return {{"p50", r6(p.p50)}, {"p90", r6(p.p90)}, {"p99", r6(p.p99)}, {"mean", r6(p.mean)}};
