@@ -3,12 +3,15 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <cstdint>
 #include <limits>
 #include <map>
+#include <set>
 
 #include "collectives/ops.h"
 #include "model/model_file.h"
+#include "model/regimes.h"
 #include "moe/routing.h"
 
 namespace batchcost {
@@ -793,6 +796,37 @@ std::set<std::string> add_stated(Constants& base, const Constants& stated) {
     if (base.network.emplace(key, r).second) added.insert("network " + net_key_name(key));
   }
   return added;
+}
+
+namespace {
+std::string size_text(double bytes) {
+  static const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+  int u = 0;
+  while (bytes >= 1024 && u < 4) bytes /= 1024, ++u;
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.4g %s", bytes, units[u]);
+  return buf;
+}
+}  // namespace
+
+std::vector<std::string> extrapolated_network(const Constants& constants,
+                                              const std::vector<PricedOp>& ops, double factor) {
+  std::set<std::string> out;
+  for (const PricedOp& p : ops) {
+    const Work& w = p.op.sample.work;
+    const double c = collective_count(w);
+    if (!(w.net_bytes > 0) || !(c > 0)) continue;
+    const NetKey key = net_key_of(p.op.sample);
+    auto it = constants.network.find(key);
+    if (it == constants.network.end()) continue;
+    const double bytes = w.net_bytes / c;
+    if (regime_range_ok(it->second, bytes, factor)) continue;
+    const Regime& r = it->second[static_cast<std::size_t>(envelope_regime(it->second, bytes))];
+    out.insert("network " + net_key_name(key) + " at " + size_text(bytes) +
+               " per collective, fitted on " + size_text(r.bytes_min) + " .. " +
+               size_text(r.bytes_max));
+  }
+  return {out.begin(), out.end()};
 }
 
 }  // namespace batchcost

@@ -335,4 +335,12 @@ std::set<std::string> constant_names(const Constants& constants);
 // Adds to `base` each constant of `stated` that `base` lacks; returns the names added.
 std::set<std::string> add_stated(Constants& base, const Constants& stated);
 
+// The network constants `ops` use outside the sizes they were fitted on, by more than `factor`
+// either way (model/regimes.h; a regime without a stored range is not judged): one line per
+// network operation, "network all_reduce/8 at 16 KiB per collective, fitted on 128 MiB .. 4 GiB",
+// sorted. A decode all-reduce priced with a latency fitted on gigabyte messages is a guess.
+std::vector<std::string> extrapolated_network(const Constants& constants,
+                                              const std::vector<PricedOp>& ops,
+                                              double factor = 4.0);
+
 }  // namespace batchcost

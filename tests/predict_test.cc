@@ -617,3 +617,36 @@ TEST(Speculative, DraftModelPricedOnTheSameHardware) {
 
 }  // namespace
 }  // namespace batchcost
+
+namespace batchcost {
+namespace {
+
+// Llama-3-70B on TP8 at batch 1 all-reduces m·H·2 = 16 KiB, of which each GPU receives
+// 2·7/8 · 16 KiB = 28 KiB per collective. A regime fitted on 128 MiB .. 4 GiB messages (an
+// nccl-tests sweep of large sizes) is used 4681x below its range: marked. Fitted down to 8 B, or without a stored range, it is not.
+TEST(Extrapolation, NetworkConstantsUsedFarOutsideTheirFittedSizesAreNamed) {
+  Constants c = stated_h100();
+  Regime& ar = c.network[{"all_reduce", 8}][0];
+  ar.bytes_min = 134217728;
+  ar.bytes_max = 4294967296;
+  ar.n = 6;
+  PredictOptions o;
+  o.deployment.tp = 8;
+  const LlmConfig m = load_llm_config("llama-3-70b");
+  StepPrediction s = predict_step(c, m, o, 1);
+  std::vector<std::string> out = extrapolated_network(c, s.ops);
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0],
+            "network all_reduce/8 at 28 KiB per collective, fitted on 128 MiB .. 4 GiB");
+  ar.bytes_min = 8;  // fitted down to 8 B: 28 KiB is inside
+  EXPECT_TRUE(extrapolated_network(c, s.ops).empty());
+  ar.bytes_min = 114688;  // 4x above 28 KiB: still within the factor
+  EXPECT_TRUE(extrapolated_network(c, s.ops).empty());
+  ar.bytes_min = 114689;
+  EXPECT_EQ(extrapolated_network(c, s.ops).size(), 1u);
+  ar.n = 0;  // no stored range (an old model.json): not judged
+  EXPECT_TRUE(extrapolated_network(c, s.ops).empty());
+}
+
+}  // namespace
+}  // namespace batchcost

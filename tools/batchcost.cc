@@ -398,7 +398,7 @@ struct PredictArgs {
   std::vector<long long> concurrency = {1};
   double gpu_memory_gb = 0;
   PredictOptions options;
-  bool show_ops = false, list_models = false;
+  bool show_ops = false, list_models = false, strict = false;
   int gamma = -1;
   double acceptance = -1, draft_cost = -1, arrival_rate = 0, window_s = 0;
 };
@@ -560,6 +560,15 @@ int run_predict(PredictArgs a, bool json) {
   const std::vector<double> batches(a.batches.begin(), a.batches.end());
   try {
     r.steps = predict_steps(r.constants, r.model, r.options, batches);
+    // A network constant used far outside the sizes it was fitted on is marked, or refused.
+    std::set<std::string> outside;
+    for (const StepPrediction& s : r.steps) {
+      for (const std::string& e : extrapolated_network(r.constants, s.ops)) outside.insert(e);
+    }
+    for (const std::string& e : outside) {
+      if (a.strict) throw InputError("--strict: " + e + " (more than 4x outside)");
+      r.notes.push_back("extrapolated: " + e + " (more than 4x outside; --strict refuses)");
+    }
     for (long long c : a.concurrency) {
       for (const auto& [input, output] : shapes) {
         r.requests.push_back(predict_request(r.constants, r.model, r.options, input, output,
@@ -773,6 +782,8 @@ int batchcost::batchcost_cli(int argc, char** argv, bool parse_only) {
                    "the MoE dispatch all-to-all's type: fp8 or bf16 (empty: the activations')");
   pred->add_option("--redundant-experts", dep.redundant_experts,
                    "expert parallelism: extra expert replicas over the ep GPUs");
+  pred->add_flag("--strict", pa.strict,
+                 "refuse a network constant used more than 4x outside the sizes it was fitted on");
   pred->add_flag("--json", json, "JSON instead of tables");
 
   batchcost::ServeArgs sa;
