@@ -61,7 +61,7 @@ FORMAT = {"ext": "png"}  # --format
 class Results:
     """One folder: samples by family, the model.json constants, the GPU's name."""
 
-    def __init__(self, folder):
+    def __init__(self, folder, batchcost=None):
         self.folder = folder
         self.samples = []
         self.gpu = os.path.basename(os.path.normpath(folder))
@@ -76,6 +76,9 @@ class Results:
                 continue
             self.gpu = doc.get("context", {}).get("gpu_name", self.gpu)
             self.samples += read_samples(doc["benchmarks"])
+        logs = sorted(glob.glob(os.path.join(folder, "*.log")))
+        if logs and batchcost:
+            self.samples += read_logs(batchcost, logs)
         if self.model:
             self.gpu = self.model.get("hardware", {}).get("gpu_name", self.gpu)
 
@@ -107,6 +110,31 @@ def read_samples(entries):
             s[c] = float(e.get(c, 0))
         out.append(s)
     return out
+
+
+def read_logs(batchcost, logs):
+    """nccl-tests logs, read by batchcost's own reader (`batchcost export`): one sample a size."""
+    import csv
+    import tempfile
+    with tempfile.TemporaryDirectory() as tmp:
+        out = os.path.join(tmp, "logs.csv")
+        done = subprocess.run([batchcost, "export", *logs, "--csv", out],
+                              capture_output=True, text=True)
+        if done.returncode != 0:
+            print(f"plot.py: the nccl-tests logs were not read: {done.stderr.strip()}",
+                  file=sys.stderr)
+            return []
+        with open(out, newline="") as f:
+            rows = [row for row in csv.DictReader(f) if row["kind"] == "median"]
+    samples = []
+    for row in rows:
+        labels = {k[len("label_"):]: v for k, v in row.items() if k.startswith("label_") and v}
+        s = {"name": row["name"], "time_s": float(row["time_s"]), "labels": labels,
+             "ranks": int(row["ranks"] or 0)}
+        for c in COUNTERS:
+            s[c] = float(row.get(c) or 0)
+        samples.append(s)
+    return samples
 
 
 def network_time(regimes, x):
@@ -693,9 +721,9 @@ def main(argv=None):
     FORMAT["ext"] = args.format
     out = args.out or args.results
     os.makedirs(out, exist_ok=True)
-    r = Results(args.results)
-    other = Results(args.other) if args.other else None
     batchcost = find_batchcost(args.batchcost)
+    r = Results(args.results, batchcost)
+    other = Results(args.other, batchcost) if args.other else None
     written, skipped = [], []
     roofline(r, out, written, skipped)
     gemm_tokens(r, out, written, skipped)
