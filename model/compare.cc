@@ -470,9 +470,10 @@ std::string comparison_report(const Comparison& c) {
     out += "\n";
     Table f({"family", "n", "geomean ratio", "faster", "slower", "same", "?"}, "lrrrrrr");
     for (const auto& [family, d] : c.families) {
-      auto count = [&](const char* v) {
-        auto it = d.verdicts.find(v);
-        return std::to_string(it == d.verdicts.end() ? 0 : it->second);
+      const auto& verdicts = d.verdicts;  // a lambda may not capture a structured binding (clang)
+      auto count = [&verdicts](const char* v) {
+        auto it = verdicts.find(v);
+        return std::to_string(it == verdicts.end() ? 0 : it->second);
       };
       f.add({family, std::to_string(d.n), ratio_text(d.geomean_ratio), count("faster"),
              count("slower"), count("same"), count("?")});

@@ -863,7 +863,8 @@ NcclTestsLog parse_json(std::string_view content, const std::string& source,
       std::optional<double> root;
       if (r["root"].is_number_integer()) root = r["root"].get<double>();
       if (r["root"].is_string()) {
-        const auto t = split_ws(r["root"].get<std::string>());
+        const std::string text = r["root"].get<std::string>();  // split_ws views into it
+        const auto t = split_ws(text);
         if (t.size() == 1) root = parse_double(t[0]);
       }
       if (!root || *root != std::floor(*root) || std::fabs(*root) > kMaxNcclTestsRanks) {
