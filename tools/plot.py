@@ -426,6 +426,11 @@ def per_op(samples):
     return {k: sorted(v) for k, v in groups.items()}
 
 
+def swept_per_op(samples):
+    """per_op's groups that were measured at 2 or more sizes (a curve)."""
+    return {k: v for k, v in per_op(samples).items() if len(v) >= 2}
+
+
 def network_curves(ax, r, groups, style="--", colors=None, suffix=""):
     network = r.constants().get("network", {})
     for i, ((op, ranks), points) in enumerate(sorted(groups.items())):
@@ -447,7 +452,7 @@ def bandwidth_figure(r, out, written, skipped, name, samples, empty, title, labe
                      ylabel):
     """GB/s against bytes per operation for each (op, ranks) measured at 2 or more sizes, with
     the fitted network curves: the collectives and the host-device copies."""
-    groups = {k: v for k, v in per_op(samples).items() if len(v) >= 2}
+    groups = swept_per_op(samples)
     if not groups:
         return skipped.append((name, empty))
     fig, ax = new_figure(title)
@@ -571,8 +576,7 @@ def gemm_overlay(r, other, out, written, skipped):
 def busbw_overlay(r, other, out, written, skipped):
     if not overlay_needs("busbw_overlay", other, skipped):
         return
-    ga = {k: v for k, v in per_op(collective_samples(r)).items() if len(v) >= 2}
-    gb = {k: v for k, v in per_op(collective_samples(other)).items() if len(v) >= 2}
+    ga, gb = swept_per_op(collective_samples(r)), swept_per_op(collective_samples(other))
     shared = sorted(set(ga) & set(gb))
     if not shared:
         return skipped.append(("busbw_overlay", "the two folders share no multi-GPU collective "
