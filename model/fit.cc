@@ -279,6 +279,14 @@ std::vector<Line> find_regimes(std::vector<std::pair<double, double>> raw) {
   return chosen;
 }
 
+double t_quantile_975(double dof) {
+  const double z = 1.959963984540054;  // the normal distribution's 97.5% quantile
+  if (dof < 1) return std::numeric_limits<double>::infinity();
+  double z3 = z * z * z, z5 = z3 * z * z, z7 = z5 * z * z;
+  return z + (z3 + z) / (4 * dof) + (5 * z5 + 16 * z3 + 3 * z) / (96 * dof * dof) +
+         (3 * z7 + 19 * z5 + 17 * z3 - 15 * z) / (384 * dof * dof * dof);
+}
+
 namespace {
 
 // ---------------------------------------------------------------------------------------------
@@ -859,16 +867,6 @@ bool hold_unbound(Constants& c, std::set<std::string>& held, const std::vector<S
     it = c.network.erase(it);
   }
   return changed;
-}
-
-// The two-sided 97.5% quantile of Student's t with `dof` degrees of freedom (Cornish-Fisher
-// expansion around the normal quantile; within 1% for dof >= 3).
-double t_quantile_975(double dof) {
-  const double z = 1.959963984540054;
-  if (dof < 1) return std::numeric_limits<double>::infinity();
-  double z3 = z * z * z, z5 = z3 * z * z, z7 = z5 * z * z;
-  return z + (z3 + z) / (4 * dof) + (5 * z5 + 16 * z3 + 3 * z) / (96 * dof * dof) +
-         (3 * z7 + 19 * z5 + 17 * z3 - 15 * z) / (384 * dof * dof * dof);
 }
 
 // Fills the 95% intervals of `c` from the covariance at the solution `l`.

@@ -82,4 +82,9 @@ struct Line {
 // Empty when fewer than two distinct sizes. Sorted by increasing bandwidth. O(n log n).
 std::vector<Line> find_regimes(std::vector<std::pair<double, double>> points);
 
+// The two-sided 97.5% quantile of Student's t with `dof` degrees of freedom, which scales the 95%
+// intervals of fit() and of the term selection (select.h): the Cornish-Fisher expansion around
+// the normal quantile, within 1% for dof >= 3; infinite below one degree of freedom.
+double t_quantile_975(double dof);
+
 }  // namespace batchcost

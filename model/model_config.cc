@@ -14,7 +14,7 @@
 
 namespace batchcost {
 
-// models/*.json as (file stem, text), generated at build time (model/embed_models.cmake).
+// models/*.json as (file stem, text), generated at build time (cmake/BatchcostEmbedJson.cmake).
 const std::vector<std::pair<std::string, std::string>>& shipped_model_files();
 
 namespace {

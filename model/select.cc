@@ -118,16 +118,6 @@ ceres::Solver::Options solver_options() {
   return o;
 }
 
-// The two-sided 97.5% quantile of Student's t (Cornish-Fisher expansion, within 1% for dof >= 3;
-// the same expansion as fit.cc's).
-double t_quantile_975(double dof) {
-  const double z = 1.959963984540054;
-  if (dof < 1) return std::numeric_limits<double>::infinity();
-  double z3 = z * z * z, z5 = z3 * z * z, z7 = z5 * z * z;
-  return z + (z3 + z) / (4 * dof) + (5 * z5 + 16 * z3 + 3 * z) / (96 * dof * dof) +
-         (3 * z7 + 19 * z5 + 17 * z3 - 15 * z) / (384 * dof * dof * dof);
-}
-
 }  // namespace
 
 std::string term_set_name(const TermSet& t) {

@@ -76,27 +76,19 @@ TEST(CollectiveOps, ShapesFollowNcclTestsSizeConvention) {
     SCOPED_TRACE("n=" + std::to_string(n));
     const std::size_t e = 2, count = 1000;
     const std::size_t chunk = count * e, whole = count * e * n;
-    auto ar = shape_for_count(Op::all_reduce, n, count, e);
-    EXPECT_EQ(ar.send_bytes, chunk);
-    EXPECT_EQ(ar.recv_bytes, chunk);
-    EXPECT_EQ(ar.size_bytes, chunk);
-    auto ag = shape_for_count(Op::all_gather, n, count, e);
-    EXPECT_EQ(ag.send_bytes, chunk);
-    EXPECT_EQ(ag.recv_bytes, whole);
-    EXPECT_EQ(ag.size_bytes, whole);
-    auto rs = shape_for_count(Op::reduce_scatter, n, count, e);
-    EXPECT_EQ(rs.send_bytes, whole);
-    EXPECT_EQ(rs.recv_bytes, chunk);
-    EXPECT_EQ(rs.size_bytes, whole);
-    auto a2a = shape_for_count(Op::all_to_all, n, count, e);
-    EXPECT_EQ(a2a.send_bytes, whole);
-    EXPECT_EQ(a2a.recv_bytes, whole);
-    EXPECT_EQ(a2a.size_bytes, whole);
-    for (Op op : {Op::broadcast, Op::reduce, Op::send_recv}) {
-      auto s = shape_for_count(op, n, count, e);
-      EXPECT_EQ(s.send_bytes, chunk);
-      EXPECT_EQ(s.recv_bytes, chunk);
-      EXPECT_EQ(s.size_bytes, chunk);
+    const struct {
+      Op op;
+      std::size_t send, recv, size;
+    } want[] = {{Op::all_reduce, chunk, chunk, chunk},     {Op::all_gather, chunk, whole, whole},
+                {Op::reduce_scatter, whole, chunk, whole}, {Op::all_to_all, whole, whole, whole},
+                {Op::broadcast, chunk, chunk, chunk},      {Op::reduce, chunk, chunk, chunk},
+                {Op::send_recv, chunk, chunk, chunk}};
+    for (const auto& w : want) {
+      SCOPED_TRACE(std::string(op_name(w.op)));
+      auto s = shape_for_count(w.op, n, count, e);
+      EXPECT_EQ(s.send_bytes, w.send);
+      EXPECT_EQ(s.recv_bytes, w.recv);
+      EXPECT_EQ(s.size_bytes, w.size);
     }
     // shape_for_size inverts shape_for_count.
     for (Op op : kAllOps) {

@@ -172,6 +172,16 @@ TEST(Regimes, NoneWithoutTwoSizes) {
   EXPECT_TRUE(find_regimes({{4096, 1e-5}, {4096, 1.1e-5}}).empty());
 }
 
+// Student's t 97.5% quantiles from the tables (scipy.stats.t.ppf(0.975, dof)): the expansion is
+// within 1% from 3 degrees of freedom and tends to the normal 1.96; none below one.
+TEST(Fit, TQuantileMatchesStudentsTable) {
+  const std::pair<double, double> table[] = {
+      {3, 3.182446}, {5, 2.570582}, {10, 2.228139}, {30, 2.042272}, {1000, 1.962339}};
+  for (const auto& [dof, t] : table) EXPECT_NEAR(t_quantile_975(dof), t, 0.01 * t) << dof;
+  EXPECT_NEAR(t_quantile_975(10), 2.228139, 1e-3);
+  EXPECT_TRUE(std::isinf(t_quantile_975(0.5)));
+}
+
 TEST(Fit, RecoversKnownConstantsFromNoisySamplesWithOutliers) {
   Constants want = truth();
   std::vector<Sample> samples = full_sweep(want, 0.02, 42, /*density=*/2);

@@ -28,6 +28,20 @@ struct Case {
   double max_median_err = 0.05;
 };
 
+// The published logs both suites run on.
+const Case kPublished[] = {{"all_reduce_h100_8gpu.txt", "all_reduce", 8},
+                           {"all_reduce_h100_16gpu_srun_label.txt", "all_reduce", 16},
+                           {"all_reduce_h100_16gpu_mpirun.txt", "all_reduce", 16},
+                           {"all_gather_bf16_2gpu.txt", "all_gather", 2, 0.08}};
+
+// A test's name: its log's file name without the extension ("all_reduce_h100_8gpu").
+std::string case_name(const ::testing::TestParamInfo<Case>& test) {
+  std::string n = test.param.file;
+  n = n.substr(0, n.find('.'));
+  std::replace(n.begin(), n.end(), '-', '_');
+  return n;
+}
+
 class NcclTestsFit : public ::testing::TestWithParam<Case> {};
 
 TEST_P(NcclTestsFit, EnvelopeMatchesSmallAndLargeSizes) {
@@ -87,18 +101,7 @@ TEST_P(NcclTestsFit, EnvelopeMatchesSmallAndLargeSizes) {
       busbw_largest / 1e9, 100 * q.median_abs_rel_err, 100 * q.p90_abs_rel_err);
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    Published, NcclTestsFit,
-    ::testing::Values(Case{"all_reduce_h100_8gpu.txt", "all_reduce", 8},
-                      Case{"all_reduce_h100_16gpu_srun_label.txt", "all_reduce", 16},
-                      Case{"all_reduce_h100_16gpu_mpirun.txt", "all_reduce", 16},
-                      Case{"all_gather_bf16_2gpu.txt", "all_gather", 2, 0.08}),
-    [](const auto& test) {
-      std::string n = test.param.file;
-      n = n.substr(0, n.find('.'));
-      std::replace(n.begin(), n.end(), '-', '_');
-      return n;
-    });
+INSTANTIATE_TEST_SUITE_P(Published, NcclTestsFit, ::testing::ValuesIn(kPublished), case_name);
 
 }  // namespace
 }  // namespace batchcost
@@ -153,18 +156,7 @@ TEST_P(PublishedHeldOut, PredictsHeldOutSizes) {
       100 * held.median_abs_rel_err, 100 * held.p90_abs_rel_err);
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    Published, PublishedHeldOut,
-    ::testing::Values(Case{"all_reduce_h100_8gpu.txt", "all_reduce", 8},
-                      Case{"all_reduce_h100_16gpu_srun_label.txt", "all_reduce", 16},
-                      Case{"all_reduce_h100_16gpu_mpirun.txt", "all_reduce", 16},
-                      Case{"all_gather_bf16_2gpu.txt", "all_gather", 2, 0.08}),
-    [](const auto& test) {
-      std::string n = test.param.file;
-      n = n.substr(0, n.find('.'));
-      std::replace(n.begin(), n.end(), '-', '_');
-      return n;
-    });
+INSTANTIATE_TEST_SUITE_P(Published, PublishedHeldOut, ::testing::ValuesIn(kPublished), case_name);
 
 }  // namespace
 }  // namespace batchcost

@@ -206,6 +206,20 @@ def save(fig, out, name, written):
     written.append(path)
 
 
+def finish_log_log(fig, ax, out, name, written, xlabel, ylabel, x_kind="number", x_base=10,
+                   legend_size=8, **legend):
+    """Both axes logarithmic with plain tick labels (x in bytes where x_kind is "bytes"), the
+    axis labels and the legend; then the figure is saved."""
+    ax.set_xscale("log", base=x_base)
+    ax.set_yscale("log")
+    plain_log_axis(ax, "x", x_kind)
+    plain_log_axis(ax, "y")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.legend(fontsize=legend_size, **legend)
+    save(fig, out, name, written)
+
+
 def too_thin(xs, what):
     """Why a curve over `xs` would mislead (fewer than two distinct x values), or None."""
     n = len(set(xs))
@@ -245,14 +259,8 @@ def roofline(r, out, written, skipped):
         if dtype in by_dtype and w:
             ax.plot(xs, [min(p, w * x) / 1e12 for x in xs], "--",
                     label=f"fitted roof {dtype}: P {p / 1e12:.0f} TFLOP/s, W {w / 1e12:.2f} TB/s")
-    ax.set_xscale("log")
-    ax.set_yscale("log")
-    plain_log_axis(ax, "x")
-    plain_log_axis(ax, "y")
-    ax.set_xlabel("arithmetic intensity (FLOP / byte of HBM traffic)")
-    ax.set_ylabel("throughput (TFLOP/s)")
-    ax.legend(fontsize=8)
-    save(fig, out, "roofline", written)
+    finish_log_log(fig, ax, out, "roofline", written,
+                   "arithmetic intensity (FLOP / byte of HBM traffic)", "throughput (TFLOP/s)")
 
 
 def gemm_shapes(r):
@@ -283,14 +291,8 @@ def gemm_tokens(r, out, written, skipped):
             # The model without latency: flops / max(flops / P, bytes / W), bf16 operands.
             model = [s["flops"] / max(s["flops"] / p, s["bytes"] / w) / 1e12 for _, s in group]
             ax.plot(ms, model, "--", color=f"C{i}", label=f"model min(P, W·I) N {n}, K {k}")
-    ax.set_xscale("log", base=2)
-    ax.set_yscale("log")
-    plain_log_axis(ax, "x")
-    plain_log_axis(ax, "y")
-    ax.set_xlabel("tokens in the batch (GEMM M)")
-    ax.set_ylabel("throughput (TFLOP/s)")
-    ax.legend(fontsize=7)
-    save(fig, out, "gemm_tokens", written)
+    finish_log_log(fig, ax, out, "gemm_tokens", written, "tokens in the batch (GEMM M)",
+                   "throughput (TFLOP/s)", x_base=2, legend_size=7)
 
 
 def memory_samples(r):
@@ -318,14 +320,8 @@ def memory(r, out, written, skipped):
         xs = [lo * (hi / lo) ** (i / 200) for i in range(201)]
         ax.plot(xs, [x / (fixed + x / w) / 1e9 for x in xs], "--",
                 label=f"fit: bytes / (λ + bytes / W), W {w / 1e12:.2f} TB/s")
-    ax.set_xscale("log")
-    ax.set_yscale("log")
-    plain_log_axis(ax, "x", "bytes")
-    plain_log_axis(ax, "y")
-    ax.set_xlabel("bytes read + written per kernel")
-    ax.set_ylabel("bandwidth (GB/s)")
-    ax.legend(fontsize=8)
-    save(fig, out, "memory", written)
+    finish_log_log(fig, ax, out, "memory", written, "bytes read + written per kernel",
+                   "bandwidth (GB/s)", x_kind="bytes")
 
 
 def events(s):
@@ -356,14 +352,9 @@ def launch(r, out, written, skipped):
     text = ", ".join(f"λ[{k}] {v * 1e6:.2f} µs" for k, v in sorted(lat.items()))
     if text:
         ax.text(0.02, 0.97, text, transform=ax.transAxes, va="top", fontsize=8)
-    ax.set_xscale("log")
-    ax.set_yscale("log")
-    plain_log_axis(ax, "x")
-    plain_log_axis(ax, "y")
-    ax.set_xlabel("events per iteration (launches + kernels + graph nodes + syncs)")
-    ax.set_ylabel("time per iteration (µs)")
-    ax.legend(fontsize=8, loc="lower right")
-    save(fig, out, "launch", written)
+    finish_log_log(fig, ax, out, "launch", written,
+                   "events per iteration (launches + kernels + graph nodes + syncs)",
+                   "time per iteration (µs)", loc="lower right")
 
 
 def tokens_of(name):
@@ -435,6 +426,11 @@ def per_op(samples):
     return {k: sorted(v) for k, v in groups.items()}
 
 
+def swept_per_op(samples):
+    """per_op's groups that were measured at 2 or more sizes (a curve)."""
+    return {k: v for k, v in per_op(samples).items() if len(v) >= 2}
+
+
 def network_curves(ax, r, groups, style="--", colors=None, suffix=""):
     network = r.constants().get("network", {})
     for i, ((op, ranks), points) in enumerate(sorted(groups.items())):
@@ -452,43 +448,34 @@ def collective_samples(r):
     return [s for s in r.family("collective") if s["net_bytes"] > 0 and s["ranks"] > 1]
 
 
-def collectives(r, out, written, skipped):
-    groups = {k: v for k, v in per_op(collective_samples(r)).items() if len(v) >= 2}
+def bandwidth_figure(r, out, written, skipped, name, samples, empty, title, label, xlabel,
+                     ylabel):
+    """GB/s against bytes per operation for each (op, ranks) measured at 2 or more sizes, with
+    the fitted network curves: the collectives and the host-device copies."""
+    groups = swept_per_op(samples)
     if not groups:
-        return skipped.append(("collectives",
-                               "no multi-GPU collective measured at 2 or more sizes"))
-    fig, ax = new_figure(f"Collectives: {r.gpu}")
+        return skipped.append((name, empty))
+    fig, ax = new_figure(title)
     for i, ((op, ranks), points) in enumerate(sorted(groups.items())):
-        ax.plot(*zip(*points), "o", color=f"C{i}", label=f"measured {op}/{ranks}")
+        ax.plot(*zip(*points), "o", color=f"C{i}", label=label(op, ranks))
     network_curves(ax, r, groups)
-    ax.set_xscale("log")
-    ax.set_yscale("log")
-    plain_log_axis(ax, "x", "bytes")
-    plain_log_axis(ax, "y")
-    ax.set_xlabel("bytes received per GPU per operation")
-    ax.set_ylabel("bus bandwidth (GB/s)")
-    ax.legend(fontsize=8)
-    save(fig, out, "collectives", written)
+    finish_log_log(fig, ax, out, name, written, xlabel, ylabel, x_kind="bytes")
+
+
+def collectives(r, out, written, skipped):
+    bandwidth_figure(r, out, written, skipped, "collectives", collective_samples(r),
+                     "no multi-GPU collective measured at 2 or more sizes",
+                     f"Collectives: {r.gpu}", lambda op, ranks: f"measured {op}/{ranks}",
+                     "bytes received per GPU per operation", "bus bandwidth (GB/s)")
 
 
 def transfers(r, out, written, skipped):
     ss = [s for s in r.family("collective") if s["net_bytes"] > 0 and
           s["labels"].get("op") in ("h2d", "d2h")]
-    groups = {k: v for k, v in per_op(ss).items() if len(v) >= 2}
-    if not groups:
-        return skipped.append(("transfers", "no h2d or d2h copy measured at 2 or more sizes"))
-    fig, ax = new_figure(f"Host-device copies (PCIe): {r.gpu}")
-    for i, ((op, ranks), points) in enumerate(sorted(groups.items())):
-        ax.plot(*zip(*points), "o", color=f"C{i}", label=f"measured {op}")
-    network_curves(ax, r, groups)
-    ax.set_xscale("log")
-    ax.set_yscale("log")
-    plain_log_axis(ax, "x", "bytes")
-    plain_log_axis(ax, "y")
-    ax.set_xlabel("bytes copied per operation")
-    ax.set_ylabel("bandwidth (GB/s)")
-    ax.legend(fontsize=8)
-    save(fig, out, "transfers", written)
+    bandwidth_figure(r, out, written, skipped, "transfers", ss,
+                     "no h2d or d2h copy measured at 2 or more sizes",
+                     f"Host-device copies (PCIe): {r.gpu}", lambda op, ranks: f"measured {op}",
+                     "bytes copied per operation", "bandwidth (GB/s)")
 
 
 def named_constants(model):
@@ -562,14 +549,8 @@ def hbm_overlay(r, other, out, written, skipped):
         if w:
             ax.plot(xs, [x / (fixed + x / w) / 1e9 for x in xs], "--", color=f"C{i}",
                     label=f"fit {g.gpu}: W {w / 1e12:.2f} TB/s")
-    ax.set_xscale("log")
-    ax.set_yscale("log")
-    plain_log_axis(ax, "x", "bytes")
-    plain_log_axis(ax, "y")
-    ax.set_xlabel("bytes read + written per kernel")
-    ax.set_ylabel("bandwidth (GB/s)")
-    ax.legend(fontsize=8)
-    save(fig, out, "hbm_overlay", written)
+    finish_log_log(fig, ax, out, "hbm_overlay", written, "bytes read + written per kernel",
+                   "bandwidth (GB/s)", x_kind="bytes")
 
 
 def gemm_overlay(r, other, out, written, skipped):
@@ -588,21 +569,14 @@ def gemm_overlay(r, other, out, written, skipped):
             group = shapes[key]
             ax.plot([m for m, _ in group], [s["flops"] / s["time_s"] / 1e12 for _, s in group],
                     style, color=f"C{i}", markersize=4, label=f"{g.gpu}: {dtype} N {n}, K {k}")
-    ax.set_xscale("log", base=2)
-    ax.set_yscale("log")
-    plain_log_axis(ax, "x")
-    plain_log_axis(ax, "y")
-    ax.set_xlabel("tokens in the batch (GEMM M)")
-    ax.set_ylabel("throughput (TFLOP/s)")
-    ax.legend(fontsize=7)
-    save(fig, out, "gemm_overlay", written)
+    finish_log_log(fig, ax, out, "gemm_overlay", written, "tokens in the batch (GEMM M)",
+                   "throughput (TFLOP/s)", x_base=2, legend_size=7)
 
 
 def busbw_overlay(r, other, out, written, skipped):
     if not overlay_needs("busbw_overlay", other, skipped):
         return
-    ga = {k: v for k, v in per_op(collective_samples(r)).items() if len(v) >= 2}
-    gb = {k: v for k, v in per_op(collective_samples(other)).items() if len(v) >= 2}
+    ga, gb = swept_per_op(collective_samples(r)), swept_per_op(collective_samples(other))
     shared = sorted(set(ga) & set(gb))
     if not shared:
         return skipped.append(("busbw_overlay", "the two folders share no multi-GPU collective "
@@ -615,14 +589,8 @@ def busbw_overlay(r, other, out, written, skipped):
             ax.plot(*zip(*groups[key]), marker, color=colors[key], markersize=4,
                     linestyle="none", label=f"{g.gpu}: {key[0]}/{key[1]}")
         network_curves(ax, g, {k: groups[k] for k in shared}, style, colors, f" {g.gpu}")
-    ax.set_xscale("log")
-    ax.set_yscale("log")
-    plain_log_axis(ax, "x", "bytes")
-    plain_log_axis(ax, "y")
-    ax.set_xlabel("bytes received per GPU per operation")
-    ax.set_ylabel("bus bandwidth (GB/s)")
-    ax.legend(fontsize=7, ncol=2, loc="lower right")
-    save(fig, out, "busbw_overlay", written)
+    finish_log_log(fig, ax, out, "busbw_overlay", written, "bytes received per GPU per operation",
+                   "bus bandwidth (GB/s)", x_kind="bytes", legend_size=7, ncol=2, loc="lower right")
 
 
 def predict_curve(batchcost, model_json, name, deployment):
@@ -687,14 +655,8 @@ def speed_cost(r, out, written, skipped, batchcost):
     if not drawn:
         plt.close(fig)
         return skipped.append(("speed_cost", "batchcost predict failed on model.json"))
-    ax.set_xscale("log")
-    ax.set_yscale("log")
-    plain_log_axis(ax, "x")
-    plain_log_axis(ax, "y")
-    ax.set_xlabel("speed: tokens/s per user")
-    ax.set_ylabel("cost: GPU-hours per million output tokens")
-    ax.legend(fontsize=7)
-    save(fig, out, "speed_cost", written)
+    finish_log_log(fig, ax, out, "speed_cost", written, "speed: tokens/s per user",
+                   "cost: GPU-hours per million output tokens", legend_size=7)
 
 
 def find_batchcost(given):
