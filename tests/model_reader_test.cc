@@ -303,6 +303,21 @@ TEST_F(InputsTest, RejectsWhatItDoesNotRecognise) {
   EXPECT_EQ(rejection({(dir_ / "missing.json").string()}), "missing.json: no such file or folder");
 }
 
+TEST_F(InputsTest, SkipsOfEveryFileAreKeptAndCounted) {
+  const std::string good = entry("launch/a", R"("real_time": 2000, "time_unit": "ns", "launches": 1)");
+  write("a.json", R"({"context": {"skipped": [{"name": "memory/big", "reason": "needs 8 GiB",
+      "repetitions": 5}]}, "benchmarks": [)" + good + "]}");
+  write("b.json", doc(entry("memory/old", R"("error_occurred": true,
+      "error_message": "skipped: needs 9 GiB", "real_time": 0, "time_unit": "us")")));
+  Inputs in = read_inputs({dir_.string()});
+  EXPECT_EQ(in.skipped, 6);  // 5 repetitions from the context, 1 zero-time entry
+  ASSERT_EQ(in.skips.size(), 1u);
+  EXPECT_EQ(in.skips[0].name, "memory/big");
+  EXPECT_FALSE(in.context.contains("skipped"));
+  ASSERT_EQ(in.samples.size(), 1u);
+  EXPECT_DOUBLE_EQ(in.samples[0].time_s, 2e-6);
+}
+
 TEST_F(InputsTest, RejectsAnInputWithNoUsableSamples) {
   std::string f = write("s.json", doc(entry("memory/big", R"("error_occurred": true,
       "error_message": "skipped", "real_time": 0, "time_unit": "us")")));
