@@ -304,7 +304,8 @@ TEST_F(InputsTest, RejectsWhatItDoesNotRecognise) {
 }
 
 TEST_F(InputsTest, SkipsOfEveryFileAreKeptAndCounted) {
-  const std::string good = entry("launch/a", R"("real_time": 2000, "time_unit": "ns", "launches": 1)");
+  const std::string good =
+      entry("launch/a", R"("real_time": 2000, "time_unit": "ns", "launches": 1)");
   write("a.json", R"({"context": {"skipped": [{"name": "memory/big", "reason": "needs 8 GiB",
       "repetitions": 5}]}, "benchmarks": [)" + good + "]}");
   write("b.json", doc(entry("memory/old", R"("error_occurred": true,
