@@ -327,8 +327,24 @@ def check_real_compare_py(compare_py, batchcost, golden_bench, tmp, files, failu
         elif abs(r["measurements"][0]["time"] - (b["ratio"] - 1)) > 2e-5:
             failures.append(f"compare.py quick default: {b['name']}: change "
                             f"{r['measurements'][0]['time']}, batchcost ratio {b['ratio']}")
-    # The fixtures (another writer's skips: zero-time entries, so no geomean there).
+    # The fixtures' distinct times: compare.py's change and U-test p-value against batchcost's.
     data = os.path.join(ROOT, "tests", "data", "compare")
+    base, cand = os.path.join(data, "default_a.json"), os.path.join(data, "default_b.json")
+    _, report = run_compare_py(compare_py, tmp, base, cand)
+    rows = {r["name"]: r for r in report}
+    checked = 0
+    for b in batchcost_json(batchcost, "compare", base, cand)["benchmarks"]:
+        r = rows.get(b["name"])
+        if r is None or not r.get("utest"):
+            continue
+        p = r["utest"]["time_pvalue"]
+        if b["p_value"] is None or abs(p - b["p_value"]) > 1e-3 * max(p, 1e-3):
+            failures.append(f"compare.py default_a default_b: {b['name']}: U-test p {p}, "
+                            f"batchcost {b['p_value']}")
+        checked += 1
+    if checked == 0:
+        failures.append("compare.py default_a default_b: no U test to cross-check")
+    # The fixtures (another writer's skips: zero-time entries, so no geomean there).
     _, report = run_compare_py(compare_py, tmp, os.path.join(data, "default_a.json"),
                                os.path.join(data, "quick.json"))
     if "OVERALL_GEOMEAN" not in {r["name"] for r in report}:
