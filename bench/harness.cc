@@ -39,6 +39,8 @@ bool has_flag(const std::vector<std::string>& args, std::string_view name) {
 }
 
 std::atomic<int> g_failures{0};
+// The unit every benchmark is registered with (add()), from --benchmark_time_unit.
+benchmark::TimeUnit g_time_unit = benchmark::kNanosecond;
 std::mutex g_checks_mutex;
 std::map<std::string, std::string> g_check_verdicts;
 
@@ -109,12 +111,24 @@ void check_one_of(const std::string& flag, const std::string& v,
 
 }  // namespace
 
+benchmark::TimeUnit parse_time_unit(std::string_view unit) {
+  if (unit == "ns") return benchmark::kNanosecond;
+  if (unit == "us") return benchmark::kMicrosecond;
+  if (unit == "ms") return benchmark::kMillisecond;
+  if (unit == "s") return benchmark::kSecond;
+  throw std::invalid_argument("--benchmark_time_unit must be one of ns, us, ms, s, got '" +
+                              std::string(unit) + "'");
+}
+
+benchmark::TimeUnit time_unit() { return g_time_unit; }
+
 Options take_harness_flags(std::vector<std::string>& args) {
   if (args.empty()) args.emplace_back("benchmark");
   Options opts;
   std::vector<std::string> rest{args[0]};
   int gb_repetitions = 0;
   std::string filter;
+  benchmark::TimeUnit unit = benchmark::kNanosecond;
   for (size_t i = 1; i < args.size(); ++i) {
     const std::string& a = args[i];
     const auto eq = a.find('=');
@@ -161,7 +175,12 @@ Options take_harness_flags(std::vector<std::string>& args) {
             "'");
       }
       if (key == "--benchmark_format") check_one_of(key, v, {"console", "json", "csv"});
-      if (key == "--benchmark_time_unit") check_one_of(key, v, {"ns", "us", "ms", "s"});
+      if (key == "--benchmark_time_unit") {
+        // Applied by add() to each benchmark (not passed on), so it holds with a Google
+        // Benchmark that predates the flag too.
+        unit = parse_time_unit(v);
+        continue;
+      }
       if (key == "--benchmark_repetitions") gb_repetitions = parse_count(key, v, 1000);
       if (key == "--benchmark_filter") filter = v;
       if (key == "--benchmark_out") {
@@ -178,6 +197,7 @@ Options take_harness_flags(std::vector<std::string>& args) {
   if (opts.repetitions == 0) opts.repetitions = gb_repetitions;
   (void)BenchmarkFilter(filter);  // a malformed expression is a usage error, before anything runs
   opts.policy = sampling_policy(opts.quick, opts.samples, opts.repetitions);
+  g_time_unit = unit;
   rest.push_back("--benchmark_repetitions=" + std::to_string(opts.policy.repetitions));
   // One Google Benchmark iteration per repetition: each runs the plan's samples in one
   // KeepRunningBatch, so a repetition's length is the plan's, never grown by Google Benchmark.
@@ -285,7 +305,9 @@ void fail(benchmark::State& state, const std::string& message) {
 }
 
 void skip(benchmark::State& state, const std::string& reason) {
-  state.SkipWithError(("skipped: " + reason).c_str());
+  // Google Benchmark < 1.8 has no SkipWithMessage, and 1.8's still writes the entry with a time
+  // of 0: finalize_output moves the entries of this prefix into the context's "skipped".
+  state.SkipWithError((std::string(kSkipPrefix) + reason).c_str());
 }
 
 int failures() { return g_failures.load(); }
@@ -501,8 +523,28 @@ void finalize_output(const std::string& partial_path, const std::string& final_p
   // fitter, and a counter 0 in every repetition is what makes its cv NaN), an aggregate whose
   // time is not finite is dropped.
   nlohmann::json kept = nlohmann::json::array();
+  nlohmann::json skipped = nlohmann::json::array();
   int dropped = 0;
   for (auto& b : doc["benchmarks"]) {
+    // A skip (skip()) is no result: written as an error with a time of 0, it would be one to
+    // compare.py (whose overall geometric mean it removes). One context entry per benchmark and
+    // reason, with the number of repetitions it ended.
+    if (b.is_object() && b.value("error_occurred", false) && b.contains("error_message") &&
+        b["error_message"].is_string() &&
+        b["error_message"].get_ref<const std::string&>().starts_with(kSkipPrefix)) {
+      const std::string name = b.value("name", std::string());
+      const std::string reason =
+          b["error_message"].get_ref<const std::string&>().substr(kSkipPrefix.size());
+      auto same = std::find_if(skipped.begin(), skipped.end(), [&](const nlohmann::json& s) {
+        return s["name"] == name && s["reason"] == reason;
+      });
+      if (same == skipped.end()) {
+        skipped.push_back({{"name", name}, {"reason", reason}, {"repetitions", 1}});
+      } else {
+        (*same)["repetitions"] = (*same)["repetitions"].get<int>() + 1;
+      }
+      continue;
+    }
     if (b.is_object() && b.contains("real_time") && b["real_time"].is_null()) {
       ++dropped;
       continue;
@@ -528,6 +570,7 @@ void finalize_output(const std::string& partial_path, const std::string& final_p
   }
   ctx["batchcost"] = version_json();  // which batchcost wrote it (model/version.h)
   if (dropped > 0) ctx["non_finite_values_dropped"] = dropped;
+  if (!skipped.empty()) ctx["skipped"] = std::move(skipped);
   write_results_atomically(final_path, doc.dump(2) + "\n");
   std::remove(partial_path.c_str());
 }
@@ -585,7 +628,7 @@ void add(const std::string& name, Plan plan, Body body) {
       fail(state, e.what());
     }
   });
-  b->UseManualTime()->Unit(benchmark::kMicrosecond);
+  b->UseManualTime()->Unit(g_time_unit);
 }
 
 double run_samples(benchmark::State& state, const Plan& plan,

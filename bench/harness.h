@@ -57,12 +57,21 @@ struct Options {
 // Parses and removes the harness's flags from args (args[0] is the program) and checks Google
 // Benchmark's (an unknown --benchmark_format or --benchmark_time_unit, a --benchmark_out that is
 // a folder or cannot be created, --benchmark_min_time, which the fixed sample counts replace).
+// --benchmark_time_unit (ns, the default, us, ms or s) is taken out and sets time_unit(), the
+// unit add() registers every benchmark with, whatever the Google Benchmark version.
 // Also applies the defaults: --benchmark_repetitions (5, or 2 with --quick), one Google
 // Benchmark iteration per repetition (each runs the plan's samples, plan.h), and
 // --benchmark_out_format=json when --benchmark_out is given. Throws std::invalid_argument naming
 // a bad flag or value.
 Options take_harness_flags(std::vector<std::string>& args);
 std::string harness_help(std::string_view program);
+
+// "ns", "us", "ms", "s" as Google Benchmark's unit; throws std::invalid_argument otherwise.
+benchmark::TimeUnit parse_time_unit(std::string_view unit);
+// The unit of this run's times in the JSON and the console (the last take_harness_flags's).
+// Nanoseconds by default: compare.py prints times as whole numbers of the unit, and the
+// shortest operations here take 1-3 µs.
+benchmark::TimeUnit time_unit();
 
 // Powers of two from lo to hi inclusive (both > 0, lo <= hi); with `quick`, every fourth power
 // of two plus hi. Throws std::invalid_argument for a bad range.
@@ -89,7 +98,9 @@ void record(benchmark::State& state, const Work& work, const Labels& labels,
 // kExitCheckFailed at the end, after writing its results.
 void fail(benchmark::State& state, const std::string& message);
 // Skips a benchmark that cannot run here (a size that does not fit in memory, a dtype the GPU
-// lacks). Not a failure; the message starts with "skipped: ".
+// lacks). Not a failure: the console shows it as an error whose message starts with kSkipPrefix,
+// and finalize_output moves it out of the JSON's "benchmarks" into the context's "skipped".
+inline constexpr std::string_view kSkipPrefix = "skipped: ";
 void skip(benchmark::State& state, const std::string& reason);
 int failures();
 
@@ -173,7 +184,7 @@ struct OutOfDeviceMemory : std::runtime_error {
 using Body = std::function<void(benchmark::State&, const Plan&)>;
 
 // Registers a benchmark `name` with its plan (resolved against the reference constants and the
-// profile's sampling policy) and manual time in microseconds. An exception from its body fails
+// profile's sampling policy) and manual time in time_unit(). An exception from its body fails
 // that benchmark (fail()) instead of ending the process; OutOfDeviceMemory, or an out-of-memory
 // error of CUDA or cuBLAS (in a check as anywhere), skips it.
 void add(const std::string& name, Plan plan, Body body);
@@ -202,8 +213,11 @@ double print_estimate(std::FILE* out, const std::vector<Plan>& plans, const Benc
 // the Google Benchmark JSON at `partial_path` and writes the result atomically to `final_path`
 // (a temporary file in the same folder, then rename), removing `partial_path`. Non-finite values
 // are dropped first (non_finite_to_null, then a counter that is null is left out and an
-// aggregate whose time is null is dropped). Throws std::runtime_error naming the file when the
-// partial output is missing or not valid JSON.
+// aggregate whose time is null is dropped). Skipped entries (an error whose message starts with
+// kSkipPrefix) leave "benchmarks" for the context's "skipped": [{"name", "reason",
+// "repetitions"}], one per benchmark and reason, so that no reader of Google Benchmark JSON
+// (compare.py) takes them for results of time 0; failures stay errors. Throws
+// std::runtime_error naming the file when the partial output is missing or not valid JSON.
 void finalize_output(const std::string& partial_path, const std::string& final_path,
                      const nlohmann::json& start, const nlohmann::json& end);
 

@@ -279,6 +279,38 @@ json parse_results_json(const std::string& text, const std::string& source) {
   }
 }
 
+// The context's "skipped": [{"name", "reason", "repetitions"}], as finalize_output writes it.
+std::vector<SkippedBenchmark> read_skips(const json& list, const std::string& source) {
+  if (!list.is_array()) {
+    throw InputError(source + ": context \"skipped\" is not an array but " + json_type_of(list));
+  }
+  std::vector<SkippedBenchmark> out;
+  for (size_t i = 0; i < list.size(); ++i) {
+    const json& item = list[i];
+    const std::string where = source + ": context \"skipped\" entry " + std::to_string(i) + ": ";
+    if (!item.is_object()) throw InputError(where + "not a JSON object");
+    SkippedBenchmark s;
+    for (const char* key : {"name", "reason"}) {
+      if (!item.contains(key) || !item[key].is_string()) {
+        throw InputError(where + "no \"" + key + "\" string");
+      }
+    }
+    s.name = item["name"].get<std::string>();
+    s.reason = item["reason"].get<std::string>();
+    if (s.name.empty()) throw InputError(where + "an empty \"name\"");
+    if (item.contains("repetitions")) {
+      const json& r = item["repetitions"];
+      const double n = r.is_number() ? r.get<double>() : 0;
+      if (!(n >= 1 && n <= 1e6) || n != std::floor(n)) {
+        throw InputError(where + "benchmark '" + s.name + "': \"repetitions\" is not a count");
+      }
+      s.repetitions = static_cast<int>(n);
+    }
+    out.push_back(std::move(s));
+  }
+  return out;
+}
+
 }  // namespace
 
 ResultFile parse_google_benchmark(const std::string& text, const std::string& source) {
@@ -295,6 +327,11 @@ ResultFile parse_google_benchmark(const json& doc, const std::string& source) {
   if (doc.contains("context")) {
     if (!doc["context"].is_object()) throw InputError(source + ": \"context\" is not an object");
     out.context = doc["context"];
+    if (out.context.contains("skipped")) {
+      out.skips = read_skips(out.context["skipped"], source);
+      out.context.erase("skipped");
+      for (const SkippedBenchmark& s : out.skips) out.skipped += s.repetitions;
+    }
   }
   std::vector<Entry> entries;
   entries.reserve(list.size());
@@ -422,6 +459,7 @@ void read_file_into(const std::string& path, Inputs& inputs, const NcclTestsOpti
     ResultFile file = parse_google_benchmark(doc, path);
     inputs.sources.push_back(path);
     inputs.skipped += file.skipped;
+    inputs.skips.insert(inputs.skips.end(), file.skips.begin(), file.skips.end());
     for (size_t i = 0; i < file.samples.size(); ++i) {
       inputs.repetitions[{path, file.samples[i].name}] = std::move(file.repetitions[i]);
       inputs.samples.push_back(std::move(file.samples[i]));

@@ -21,19 +21,31 @@ namespace batchcost {
 // swamp every other term of the fit.
 inline constexpr double kMaxWorkPerIteration = 1e18;
 
+// A benchmark the harness skipped (the context's "skipped", bench/harness.h finalize_output).
+struct SkippedBenchmark {
+  std::string name;
+  std::string reason;
+  int repetitions = 1;  // how many of its repetitions were skipped
+};
+
 // What one Google Benchmark JSON file holds.
 struct ResultFile {
   std::vector<Sample> samples;  // one per run, sorted by name; the median where repetitions exist
-  nlohmann::json context = nlohmann::json::object();  // the file's "context", as written
-  int skipped = 0;  // entries with "error_occurred": the harness skipped or failed them
+  // The file's "context", as written, less "skipped" (read into `skips`).
+  nlohmann::json context = nlohmann::json::object();
+  // Entries with "error_occurred" or "skipped" (the harness skipped or failed them, or another
+  // writer did), plus the repetitions of `skips`: none of them is a measurement.
+  int skipped = 0;
+  std::vector<SkippedBenchmark> skips;
   // Per sample (same order), the (repetition_index, seconds) of its iterations, as read.
   std::vector<std::vector<std::pair<int, double>>> repetitions;
 };
 
 // Parses the text of a Google Benchmark JSON file; `source` names it in samples and errors.
+// Times are converted to seconds from each entry's "time_unit" (ns, us, ms or s).
 // Throws InputError for malformed JSON (nested too deep, a duplicate key), a non-finite, zero or
-// negative time, an unknown time unit, a counter that is not a number, a malformed label, or
-// contradictory duplicates.
+// negative time, an unknown time unit, a counter that is not a number, a malformed label, a
+// malformed "skipped" list in the context, or contradictory duplicates.
 ResultFile parse_google_benchmark(const std::string& text, const std::string& source);
 // The same on a document already parsed (by parse_json_input).
 ResultFile parse_google_benchmark(const nlohmann::json& doc, const std::string& source);
@@ -45,6 +57,7 @@ struct Inputs {
   nlohmann::json context = nlohmann::json::object();  // the results' contexts, merged
   std::vector<std::string> warnings;                  // contexts that disagree about the GPU, ...
   int skipped = 0;                                    // harness-skipped entries, all files together
+  std::vector<SkippedBenchmark> skips;                // every file's context "skipped", in order
   std::vector<nlohmann::json> models;                 // model.json documents, as read
   std::vector<std::string> model_sources;
   // (source, sample name) -> the repetitions read; two files' copies of a sample must agree.

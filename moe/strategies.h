@@ -64,7 +64,9 @@ struct StrategyUnavailable : std::runtime_error {
 
 // Why `strategy` cannot run with the cuBLAS this was built against, or nothing. lt_grouped: the
 // cuBLASLt of CUDA 13.0 (cuBLAS 13.1) has no grouped GEMM — cublasLt.h batches one shape per
-// call only (CUBLASLT_BATCH_MODE_STRIDED or _POINTER_ARRAY); grouped: cuBLAS < 12.5.
+// call only (CUBLASLT_BATCH_MODE_STRIDED or _POINTER_ARRAY); grouped: cuBLAS < 12.5. Decided
+// from the headers, without a GPU: batchcost-moe registers no benchmark of such a strategy (and
+// names it in the run's context, "not_registered").
 std::optional<std::string> strategy_unavailable(MoeStrategy strategy);
 
 // One projection of a runner as the check sees it: the GEMM and its sampled rows.

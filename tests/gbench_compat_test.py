@@ -1,6 +1,16 @@
 #!/usr/bin/python3
 """Reads our Google Benchmark JSON the way google/benchmark's tools/compare.py does and checks
-that `batchcost compare --json` agrees with it, benchmark by benchmark.
+that `batchcost compare --json` agrees with it, benchmark by benchmark; then runs the real
+harness (tests/golden_bench.cc, fixed times, no GPU) and checks what a compare.py user sees:
+times in ns by default, so a 2.045 µs time prints as 2045 where compare.py prints whole numbers
+of the unit; a skipped benchmark that leaves the overall geometric mean in place (it is in the
+context's "skipped", not a zero-time entry); --benchmark_time_unit honoured; a --quick and a
+default run that compare by name, with "?" where one side ran once.
+
+Where google/benchmark's own compare.py is installed (Debian's libbenchmark-tools puts it in
+/usr/share/benchmark; BATCHCOST_COMPARE_PY names another) and its scipy imports, it is run on
+the same files and on the harness binary itself (it runs the binary with --benchmark_out); else
+that part is skipped, saying why.
 
 compare.py is vendored nowhere, so its reading is reimplemented here from
 google/benchmark tools/gbench/util.py (load_benchmark_results, sort_benchmark_results) and
@@ -11,7 +21,8 @@ time_unit, real_time and cpu_time, the U test runs on every entry of the name wh
 have at least 2, and the overall geometric mean takes every non-aggregate entry. Where scipy is
 installed the U test's p-values are checked too (else that check is skipped, saying so).
 
-  gbench_compat_test.py --batchcost build-ci/tools/batchcost
+  gbench_compat_test.py --batchcost build-ci/tools/batchcost \
+      --golden-bench build-ci/tests/golden_bench
 """
 import argparse
 import json
@@ -19,6 +30,7 @@ import math
 import os
 import subprocess
 import sys
+import tempfile
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 UNIT = {"ns": 1e-9, "us": 1e-6, "ms": 1e-3, "s": 1.0}
@@ -141,18 +153,216 @@ def check_pair(batchcost, base, cand, failures, notes):
             failures.append(f"{label}: {name}: a p-value without repetitions")
     g1, g2 = geomean(j1), geomean(j2)
     if g1 == 0 or g2 == 0:
-        # Google Benchmark writes skipped runs with a time of 0; compare.py then drops its
-        # OVERALL_GEOMEAN. batchcost's reader skips them (they are in no row above).
+        # Google Benchmark writes skipped and failed runs with a time of 0; compare.py then
+        # drops its OVERALL_GEOMEAN. These fixtures hold such entries as other writers (and our
+        # failures) write them; the harness puts its skips in the context (check_harness).
+        # batchcost's reader leaves them out (they are in no row above).
         notes.append(f"{label}: a zero-time skipped or failed entry removes compare.py's "
-                     "OVERALL_GEOMEAN (the writer's matter: batchcost ignores such entries)")
+                     "OVERALL_GEOMEAN (batchcost ignores such entries)")
     elif g1 is None or g2 is None:
         failures.append(f"{label}: no geometric mean")
+
+
+# The harness's benchmarks of golden_bench that neither fail nor depend on the run: fixed times
+# (4.096 µs, 1048.576 µs, 2.045 µs) and one skip (demo/too_big).
+HARNESS_FILTER = "demo/fixed|demo/zero_counter|demo/too_big"
+
+
+def run_harness(golden_bench, out, *flags):
+    cmd = [golden_bench, f"--benchmark_filter={HARNESS_FILTER}", f"--benchmark_out={out}", *flags]
+    run = subprocess.run(cmd, capture_output=True, text=True)
+    if run.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd)}: exit {run.returncode}: {run.stderr}")
+    return load(out)
+
+
+def by_name(j):
+    out = {}
+    for x in j["benchmarks"]:
+        out.setdefault(x["name"], []).append(x)
+    return out
+
+
+def batchcost_json(batchcost, *args):
+    run = subprocess.run([batchcost, *args, "--json"], capture_output=True, text=True)
+    if run.returncode != 0:
+        raise RuntimeError(f"batchcost {' '.join(args)}: exit {run.returncode}: {run.stderr}")
+    return json.loads(run.stdout)
+
+
+def check_harness(batchcost, golden_bench, tmp, failures, notes):
+    """The real harness's JSON, as compare.py and batchcost read it."""
+    default = os.path.join(tmp, "default.json")
+    quick = os.path.join(tmp, "quick.json")
+    once = os.path.join(tmp, "once.json")
+    micro = os.path.join(tmp, "us.json")
+    jd = run_harness(golden_bench, default)
+    jq = run_harness(golden_bench, quick, "--quick")
+    jo = run_harness(golden_bench, once, "--quick", "--benchmark_repetitions=1")
+    ju = run_harness(golden_bench, micro, "--benchmark_time_unit=us")
+
+    # Nanoseconds by default, and compare.py's "{:14.0f}" keeps the sub-µs digits.
+    units = {x["time_unit"] for x in jd["benchmarks"]}
+    if units != {"ns"}:
+        failures.append(f"default run: time units {sorted(units)}, expected ns only")
+    zero = by_name(jd).get("demo/zero_counter/manual_time", [])
+    if not zero:
+        failures.append("default run: no demo/zero_counter/manual_time")
+    else:
+        shown = "{:14.0f}".format(zero[0]["real_time"]).strip()
+        if shown != "2045":
+            failures.append(f"default run: compare.py would print the 2.045 µs time as {shown!r}, "
+                            "not '2045' (ns)")
+    if {x["time_unit"] for x in ju["benchmarks"]} != {"us"}:
+        failures.append("--benchmark_time_unit=us: not every time is in us")
+    else:
+        t = by_name(ju)["demo/zero_counter/manual_time"][0]["real_time"]
+        if abs(t - 2.045) > 1e-9:
+            failures.append(f"--benchmark_time_unit=us: 2.045 µs written as {t}")
+
+    # The skip is in the context, not a zero-time entry, and the geometric mean survives it.
+    for label, j in (("default", jd), ("quick", jq), ("once", jo)):
+        if any(x["name"].startswith("demo/too_big") for x in j["benchmarks"]):
+            failures.append(f"{label} run: the skipped demo/too_big is an entry of 'benchmarks'")
+        skipped = j["context"].get("skipped", [])
+        if [s.get("name") for s in skipped] != ["demo/too_big/manual_time"] or \
+                not skipped[0].get("reason", "").startswith("demo buffer needs 8 GiB"):
+            failures.append(f"{label} run: context skipped is {skipped}, expected demo/too_big "
+                            "with its reason")
+    for a, b in ((jd, jq), (jd, jo)):
+        g1, g2 = geomean(a), geomean(b)
+        if not g1 or not g2:
+            failures.append(f"harness runs with a skip: no overall geometric mean ({g1}, {g2})")
+    # batchcost still reports the skip: its census counts what the harness skipped.
+    fit = subprocess.run([batchcost, "fit", default, "--out", os.path.join(tmp, "model.json")],
+                         capture_output=True, text=True)
+    reps = jd["context"]["skipped"][0]["repetitions"] if jd["context"].get("skipped") else 0
+    if fit.returncode != 0 or f"{reps} skipped by the harness" not in fit.stdout:
+        failures.append(f"batchcost fit {default}: exit {fit.returncode}, no "
+                        f"'{reps} skipped by the harness' in: {fit.stdout}{fit.stderr}")
+
+    # Quick and default compare by name; one repetition on a side is "?" (null), not a verdict.
+    names = {x["run_name"] for x in jd["benchmarks"]}
+    for label, path, j in (("quick", quick, jq), ("once", once, jo)):
+        if {x["run_name"] for x in j["benchmarks"]} != names:
+            failures.append(f"{label} and default runs name their benchmarks differently")
+        rows = batchcost_json(batchcost, "compare", path, default)["benchmarks"]
+        if {r["name"] for r in rows} != names:
+            failures.append(f"batchcost compare {label} default: rows {[r['name'] for r in rows]}")
+        for r in rows:
+            # demo/fixed's time does not depend on the sample count; zero_counter's mean does.
+            if r["name"].startswith("demo/fixed/") and abs(r["ratio"] - 1) > 1e-9:
+                failures.append(f"{label} vs default: {r['name']}: ratio {r['ratio']} of fixed "
+                                "times")
+            if label == "once" and (r["verdict"] is not None or r["noise"] is not None):
+                failures.append(f"once vs default: {r['name']}: verdict {r['verdict']}, noise "
+                                f"{r['noise']}: a side measured once has unknown noise ('?')")
+    text = subprocess.run([batchcost, "compare", once, default], capture_output=True, text=True)
+    if "noise unknown" not in text.stdout:
+        failures.append(f"batchcost compare once default: no 'noise unknown' in:\n{text.stdout}")
+    # A µs run against a ns run: batchcost converts; compare.py compares only entries of one unit.
+    rows = batchcost_json(batchcost, "compare", micro, default)["benchmarks"]
+    if {r["name"] for r in rows} != names or any(abs(r["ratio"] - 1) > 1e-9 for r in rows):
+        failures.append(f"batchcost compare us default: {rows}")
+    if partitions(ju, jd) and all(not p[1] for p in partitions(ju, jd).values()):
+        notes.append("a us run against a ns run: compare.py pairs no benchmark (it compares "
+                     "entries of one time unit); batchcost compare converts")
+    check_pair(batchcost, quick, default, failures, notes)
+    check_pair(batchcost, once, default, failures, notes)
+    return {"default": default, "quick": quick, "once": once}
+
+
+def find_compare_py():
+    """google/benchmark's tools/compare.py and a Python that has its scipy and numpy (this one,
+    or Debian's, where python3-scipy installs), or (None, why not)."""
+    path = os.environ.get("BATCHCOST_COMPARE_PY", "/usr/share/benchmark/compare.py")
+    if not os.path.isfile(path):
+        return None, (f"{path} not found (Debian: apt-get install libbenchmark-tools; or set "
+                      "BATCHCOST_COMPARE_PY)")
+    for python in dict.fromkeys([sys.executable, "/usr/bin/python3"]):
+        if not os.path.isfile(python):
+            continue
+        probe = subprocess.run([python, "-c", "import scipy.stats, numpy"], capture_output=True,
+                               text=True)
+        if probe.returncode == 0:
+            return (python, path), None
+    return None, (f"{path} needs scipy and numpy, which neither {sys.executable} nor "
+                  "/usr/bin/python3 imports (Debian: apt-get install python3-scipy)")
+
+
+def run_compare_py(compare_py, tmp, base, cand, *extra):
+    python, script = compare_py
+    dump = os.path.join(tmp, "compare_py.json")
+    if os.path.exists(dump):
+        os.remove(dump)
+    run = subprocess.run([python, script, "--no-color", "--dump_to_json", dump,
+                          "benchmarks", base, cand, *extra], capture_output=True, text=True)
+    if run.returncode != 0:
+        raise RuntimeError(f"compare.py {base} {cand}: exit {run.returncode}: "
+                           f"{run.stdout[-2000:]}{run.stderr[-2000:]}")
+    with open(dump) as f:
+        return run.stdout, json.load(f)
+
+
+def check_real_compare_py(compare_py, batchcost, golden_bench, tmp, files, failures):
+    """What google/benchmark's compare.py itself prints and dumps."""
+    out, report = run_compare_py(compare_py, tmp, files["quick"], files["default"])
+    rows = {r["name"]: r for r in report}
+    if "OVERALL_GEOMEAN" not in rows:
+        failures.append("compare.py quick default: no OVERALL_GEOMEAN with a skip in both runs")
+    lines = [ln for ln in out.splitlines() if ln.startswith("demo/zero_counter/manual_time ")]
+    with open(files["quick"]) as f:
+        old = by_name(json.load(f))["demo/zero_counter/manual_time"][0]["real_time"]
+    if not lines or lines[0].split()[3:5] != [f"{old:.0f}", "2045"]:
+        failures.append(f"compare.py quick default: the 2.045 µs row reads {lines[:1]}, "
+                        f"expected Time Old {old:.0f} and New 2045 (ns)")
+    if any(name.startswith("demo/too_big") for name in rows):
+        failures.append("compare.py quick default: a row for the skipped demo/too_big")
+    # Every row batchcost compares, compare.py compares too, with the same change.
+    ours = batchcost_json(batchcost, "compare", files["quick"], files["default"])["benchmarks"]
+    for b in ours:
+        r = rows.get(b["name"] + "_median") or rows.get(b["name"])
+        if r is None:
+            failures.append(f"compare.py quick default: no row for {b['name']}")
+        elif abs(r["measurements"][0]["time"] - (b["ratio"] - 1)) > 2e-5:
+            failures.append(f"compare.py quick default: {b['name']}: change "
+                            f"{r['measurements'][0]['time']}, batchcost ratio {b['ratio']}")
+    # The fixtures' distinct times: compare.py's change and U-test p-value against batchcost's.
+    data = os.path.join(ROOT, "tests", "data", "compare")
+    base, cand = os.path.join(data, "default_a.json"), os.path.join(data, "default_b.json")
+    _, report = run_compare_py(compare_py, tmp, base, cand)
+    rows = {r["name"]: r for r in report}
+    checked = 0
+    for b in batchcost_json(batchcost, "compare", base, cand)["benchmarks"]:
+        r = rows.get(b["name"])
+        if r is None or not r.get("utest"):
+            continue
+        p = r["utest"]["time_pvalue"]
+        if b["p_value"] is None or abs(p - b["p_value"]) > 1e-3 * max(p, 1e-3):
+            failures.append(f"compare.py default_a default_b: {b['name']}: U-test p {p}, "
+                            f"batchcost {b['p_value']}")
+        checked += 1
+    if checked == 0:
+        failures.append("compare.py default_a default_b: no U test to cross-check")
+    # The fixtures (another writer's skips: zero-time entries, so no geomean there).
+    _, report = run_compare_py(compare_py, tmp, os.path.join(data, "default_a.json"),
+                               os.path.join(data, "quick.json"))
+    if "OVERALL_GEOMEAN" not in {r["name"] for r in report}:
+        failures.append("compare.py default_a quick: no OVERALL_GEOMEAN (no skip in either)")
+    # compare.py runs the binary itself, with --benchmark_out in a temporary file.
+    _, report = run_compare_py(compare_py, tmp, golden_bench, golden_bench,
+                               f"--benchmark_filter={HARNESS_FILTER}", "--benchmark_repetitions=3")
+    names = {r["name"] for r in report}
+    if "OVERALL_GEOMEAN" not in names or "demo/fixed/bytes:4096/manual_time" not in names:
+        failures.append(f"compare.py golden_bench golden_bench: rows {sorted(names)}")
 
 
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--batchcost", required=True)
-    batchcost = ap.parse_args().batchcost
+    ap.add_argument("--golden-bench", help="tests/golden_bench: the real harness, fixed times")
+    args = ap.parse_args()
+    batchcost = args.batchcost
     data = os.path.join(ROOT, "tests", "data")
     pairs = [("compare/default_a.json", "compare/default_b.json"),
              ("compare/quick.json", "compare/default_b.json"),
@@ -161,6 +371,20 @@ def main():
     failures, notes = [], []
     for base, cand in pairs:
         check_pair(batchcost, os.path.join(data, base), os.path.join(data, cand), failures, notes)
+    compare_py, why_not = find_compare_py()
+    with tempfile.TemporaryDirectory(prefix="gbench_compat_") as tmp:
+        if args.golden_bench:
+            files = check_harness(batchcost, args.golden_bench, tmp, failures, notes)
+            if compare_py:
+                check_real_compare_py(compare_py, batchcost, args.golden_bench, tmp, files,
+                                      failures)
+        else:
+            print("note: no --golden-bench: the harness's own JSON is not checked")
+    if compare_py is None:
+        print(f"note: google/benchmark's compare.py not run: {why_not}")
+    elif args.golden_bench:
+        print(f"ran google/benchmark's compare.py ({compare_py[1]}, with {compare_py[0]}) on the "
+              "harness's JSON and binary")
     if mannwhitneyu is None:
         print("note: scipy not installed: U-test p-values not cross-checked against scipy")
     for n in notes:

@@ -105,6 +105,30 @@ TEST(HarnessFlags, BadValuesAreRejectedByName) {
   }
 }
 
+TEST(HarnessFlags, TimeUnitIsNanosecondsUnlessChosen) {
+  auto plain = args_of({"--benchmark_filter=copy"});
+  (void)take_harness_flags(plain);
+  EXPECT_EQ(time_unit(), benchmark::kNanosecond);
+  const std::pair<const char*, benchmark::TimeUnit> units[] = {{"us", benchmark::kMicrosecond},
+                                                               {"ms", benchmark::kMillisecond},
+                                                               {"s", benchmark::kSecond},
+                                                               {"ns", benchmark::kNanosecond}};
+  for (const auto& [text, unit] : units) {
+    auto args = args_of({"--benchmark_time_unit=" + std::string(text)});
+    (void)take_harness_flags(args);
+    EXPECT_EQ(time_unit(), unit) << text;
+    // The harness applies it (add()); a Google Benchmark without the flag never sees it.
+    EXPECT_FALSE(contains(args, "--benchmark_time_unit=" + std::string(text))) << text;
+    EXPECT_EQ(parse_time_unit(text), unit);
+  }
+  for (const char* bad : {"fs", "", "US", "µs"}) {
+    EXPECT_THROW(parse_time_unit(bad), std::invalid_argument) << bad;
+  }
+  auto reset = args_of({});
+  (void)take_harness_flags(reset);
+  EXPECT_EQ(time_unit(), benchmark::kNanosecond);  // each parse starts from the default
+}
+
 TEST(HarnessSweep, PowersOfTwoInclusive) {
   EXPECT_EQ(pow2_sweep(4096, 65536, false),
             (std::vector<std::int64_t>{4096, 8192, 16384, 32768, 65536}));
@@ -186,6 +210,35 @@ TEST(HarnessOutput, NonFiniteValuesAreDroppedNotWritten) {
   EXPECT_FALSE(j["benchmarks"][1].contains("zero"));
   EXPECT_EQ(j["benchmarks"][0]["zero"], 0.0);
   EXPECT_EQ(j["context"]["non_finite_values_dropped"], 2);
+  fs::remove_all(dir);
+}
+
+TEST(HarnessOutput, SkipsLeaveTheBenchmarksForTheContextFailuresStay) {
+  namespace fs = std::filesystem;
+  const fs::path dir = fs::temp_directory_path() / "batchcost_skips";
+  fs::create_directories(dir);
+  const fs::path partial = dir / "p.json", out = dir / "o.json";
+  std::ofstream(partial) << R"J({"context": {}, "benchmarks": [
+    {"name": "a", "run_type": "iteration", "real_time": 1.5, "time_unit": "ns"},
+    {"name": "big", "run_type": "iteration", "repetition_index": 0, "real_time": 0,
+     "error_occurred": true, "error_message": "skipped: needs 8 GiB, 1 GiB free"},
+    {"name": "big", "run_type": "iteration", "repetition_index": 1, "real_time": 0,
+     "error_occurred": true, "error_message": "skipped: needs 8 GiB, 1 GiB free"},
+    {"name": "big", "run_type": "iteration", "repetition_index": 2, "real_time": 0,
+     "error_occurred": true, "error_message": "skipped: out of memory: cudaMalloc"},
+    {"name": "bad", "run_type": "iteration", "real_time": 0, "error_occurred": true,
+     "error_message": "3 of 64 bytes differ (not skipped: a failure)"}]})J";
+  finalize_output(partial.string(), out.string(), {}, {});
+  std::ifstream in(out);
+  const nlohmann::json j = nlohmann::json::parse(in);
+  ASSERT_EQ(j["benchmarks"].size(), 2u);
+  EXPECT_EQ(j["benchmarks"][0]["name"], "a");
+  EXPECT_EQ(j["benchmarks"][1]["name"], "bad");  // a failure stays an error entry
+  EXPECT_EQ(j["benchmarks"][1]["error_occurred"], true);
+  EXPECT_EQ(j["context"]["skipped"],
+            nlohmann::json::parse(R"([
+              {"name": "big", "reason": "needs 8 GiB, 1 GiB free", "repetitions": 2},
+              {"name": "big", "reason": "out of memory: cudaMalloc", "repetitions": 1}])"));
   fs::remove_all(dir);
 }
 

@@ -105,6 +105,36 @@ TEST(GoogleBenchmarkReader, SkipsAndCountsErroredEntries) {
   EXPECT_EQ(f.samples[0].name, "launch/a");
 }
 
+// The harness's own form (bench/harness.h finalize_output): skips in the context, times in ns.
+TEST(GoogleBenchmarkReader, ReadsTheContextsSkippedListAndNanoseconds) {
+  ResultFile f = parse_google_benchmark(
+      R"({"context": {"gpu_name": "g", "skipped": [
+          {"name": "memory/big", "reason": "needs 8 GiB, 3 GiB free", "repetitions": 5},
+          {"name": "memory/huge", "reason": "needs 80 GiB"}]},
+        "benchmarks": [)" +
+          entry("launch/a", R"("real_time": 2475.5, "time_unit": "ns", "launches": 1)") + "]}",
+      "r.json");
+  EXPECT_EQ(f.skipped, 6);  // as many as the entries Google Benchmark wrote
+  ASSERT_EQ(f.skips.size(), 2u);
+  EXPECT_EQ(f.skips[0].name, "memory/big");
+  EXPECT_EQ(f.skips[0].reason, "needs 8 GiB, 3 GiB free");
+  EXPECT_EQ(f.skips[0].repetitions, 5);
+  EXPECT_EQ(f.skips[1].repetitions, 1);
+  EXPECT_FALSE(f.context.contains("skipped"));  // read into skips, not a context value
+  ASSERT_EQ(f.samples.size(), 1u);
+  EXPECT_DOUBLE_EQ(f.samples[0].time_s, 2475.5e-9);
+  const std::string e = entry("launch/a", R"("real_time": 2, "time_unit": "ns", "launches": 1)");
+  auto with = [&](const std::string& skipped) {
+    return R"({"context": {"skipped": )" + skipped + R"(}, "benchmarks": [)" + e + "]}";
+  };
+  EXPECT_EQ(rejection(with("{}")), "r.json: context \"skipped\" is not an array but an object");
+  EXPECT_EQ(rejection(with("[3]")), "r.json: context \"skipped\" entry 0: not a JSON object");
+  EXPECT_EQ(rejection(with(R"([{"name": "x"}])")),
+            "r.json: context \"skipped\" entry 0: no \"reason\" string");
+  EXPECT_EQ(rejection(with(R"([{"name": "x", "reason": "r", "repetitions": 1.5}])")),
+            "r.json: context \"skipped\" entry 0: benchmark 'x': \"repetitions\" is not a count");
+}
+
 TEST(GoogleBenchmarkReader, OpLabelledSamplesWithoutRanksRunOnOneRank) {
   ResultFile f = parse_google_benchmark(
       doc(entry("collective/h2d", R"("real_time": 9, "time_unit": "us", "label": "op=h2d",
@@ -271,6 +301,22 @@ TEST_F(InputsTest, RejectsWhatItDoesNotRecognise) {
             "column 17: syntax error while parsing value - unexpected end of input; expected "
             "'[', '{', or a literal");
   EXPECT_EQ(rejection({(dir_ / "missing.json").string()}), "missing.json: no such file or folder");
+}
+
+TEST_F(InputsTest, SkipsOfEveryFileAreKeptAndCounted) {
+  const std::string good =
+      entry("launch/a", R"("real_time": 2000, "time_unit": "ns", "launches": 1)");
+  write("a.json", R"({"context": {"skipped": [{"name": "memory/big", "reason": "needs 8 GiB",
+      "repetitions": 5}]}, "benchmarks": [)" + good + "]}");
+  write("b.json", doc(entry("memory/old", R"("error_occurred": true,
+      "error_message": "skipped: needs 9 GiB", "real_time": 0, "time_unit": "us")")));
+  Inputs in = read_inputs({dir_.string()});
+  EXPECT_EQ(in.skipped, 6);  // 5 repetitions from the context, 1 zero-time entry
+  ASSERT_EQ(in.skips.size(), 1u);
+  EXPECT_EQ(in.skips[0].name, "memory/big");
+  EXPECT_FALSE(in.context.contains("skipped"));
+  ASSERT_EQ(in.samples.size(), 1u);
+  EXPECT_DOUBLE_EQ(in.samples[0].time_s, 2e-6);
 }
 
 TEST_F(InputsTest, RejectsAnInputWithNoUsableSamples) {

@@ -22,6 +22,8 @@ packages=(
   "libopenmpi-dev:MPI launch of the collective benchmark across processes and nodes"
   "openmpi-bin:mpirun, for the MPI variant's tests"
   "python3-matplotlib:the plotting script"
+  "libbenchmark-tools:Google Benchmark's compare.py, run on our JSON by tests/gbench_compat_test.py"
+  "python3-scipy:the U test of compare.py"
   "clang:libFuzzer targets for the result readers"
 )
 
