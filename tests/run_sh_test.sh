@@ -6,9 +6,12 @@
 # a failing probe, a benchmark killed at its time limit), skips and lists a binary whose
 # estimate exceeds the budget, runs one without an estimate under a share of the budget, skips
 # the PyTorch reference without PyTorch, and packs a tarball that import.sh brings home and fits.
-#   run_sh_test.sh SOURCE_DIR WORK_DIR BATCHCOST
+# With BENCH_DIR (a build with the real binaries), every command line run.sh gave a stand-in is
+# given again to the real binary of that name, which must accept its flags: without a GPU it
+# exits 77 (or 0 for --estimate and --benchmark_list_tests), never 2, a usage error.
+#   run_sh_test.sh SOURCE_DIR WORK_DIR BATCHCOST [BENCH_DIR]
 set -u
-src=$1 work=$2 batchcost=$3
+src=$1 work=$2 batchcost=$3 bench_dir=${4:-}
 rm -rf "$work" && mkdir -p "$work"
 fail() { echo "FAIL: $*"; exit 1; }
 
@@ -24,6 +27,7 @@ cat >"$b/bin/stub" <<EOF
 # A benchmark binary's interface; what each one does is chosen by its name.
 name=\${0##*/batchcost-}
 fixture=$fixtures
+{ printf '%s' "\$name"; printf ' %q' "\$@"; echo; } >>"$work/calls.log"
 filter="" out=""
 for a in "\$@"; do
   case "\$a" in
@@ -118,4 +122,22 @@ grep -q "bench-gemm: timeout" "$work/stderr" || fail "no progress line for the t
 [ -f "$work/results/h100-sxm/model.json" ] || fail "import.sh wrote no model.json"
 [ -f "$work/results/h100-sxm/run/manifest.json" ] || fail "import.sh did not keep the manifest"
 grep -q "no reference.json in this run" "$work/import.log" || fail "import.sh: $(cat "$work/import.log")"
-echo "ok: run.sh took $took s; $(tail -n 1 "$work/stderr")"
+
+replayed=0
+if [ -n "$bench_dir" ]; then
+  mkdir -p "$work/replay"
+  while read -r name rest; do
+    real=$(find "$bench_dir" -path "$bench_dir/tests" -prune -o -name "batchcost-$name" -type f \
+      -perm -u+x -print | head -n 1)
+    [ -n "$real" ] || fail "no real batchcost-$name under the build folder"
+    eval "args=($rest)"
+    args=("${args[@]/#--benchmark_out=*/--benchmark_out=$work/replay/out.json}")
+    "$real" "${args[@]}" >"$work/replay/stdout" 2>"$work/replay/stderr" </dev/null
+    rc=$?
+    [ $rc -eq 0 ] || [ $rc -eq 77 ] ||
+      fail "batchcost-$name $rest: exit $rc with the real binary: $(head -n 3 "$work/replay/stderr")"
+    replayed=$((replayed + 1))
+  done <"$work/calls.log"
+  [ "$replayed" -gt 10 ] || fail "only $replayed command lines recorded from run.sh"
+fi
+echo "ok: run.sh took $took s; $replayed command lines accepted by the real binaries; $(tail -n 1 "$work/stderr")"

@@ -353,7 +353,7 @@ for p in "${probes[@]}"; do
   exact="^$(sed 's/[][\.*^$+?(){}|]/\\&/g' <<<"$pick")\$"
   # shellcheck disable=SC2086
   run_step "$name" probe "$limit" "" "$B/bin/$bin" $extra "--benchmark_filter=$exact" \
-    --benchmark_repetitions=1 --benchmark_min_time=0.001 "--benchmark_out=$OUT/run/probe/${name#probe-}.json"
+    --benchmark_repetitions=1 --samples=2 "--benchmark_out=$OUT/run/probe/${name#probe-}.json"
 done
 
 # ---- 4. the benchmark binaries, as far as the budget goes ----
