@@ -401,19 +401,23 @@ void measure_device(benchmark::State& state, const Plan& plan, const DeviceOp& o
   // Every batch's reading (the SM clock recorded is the last sample's) is its throttle probe.
   double sm_clock = 0;
   SampleStats stats;
-  const double mean = run_samples(state, plan, [&](int) -> std::optional<double> {
-    double* clock = &sm_clock;
-    BatchResult r = run_device_batch(g, op, ev, plan.batch, next, held, clock);
-    if (r.timed_out) r = run_device_batch(g, op, ev, plan.batch, next, held, clock);  // once more
-    if (r.timed_out) {
-      fail(state, "the blocking kernel timed out twice (" +
-                      std::to_string(kBlockingTimeoutNs / 1'000'000'000) +
-                      " s each) before the host enqueued the batch: the samples would include "
-                      "launch gaps");
-      return std::nullopt;
-    }
-    return r.seconds / plan.batch;
-  }, &stats);
+  const double mean = run_samples(
+      state, plan,
+      [&](int) -> std::optional<double> {
+        double* clock = &sm_clock;
+        BatchResult r = run_device_batch(g, op, ev, plan.batch, next, held, clock);
+        if (r.timed_out)
+          r = run_device_batch(g, op, ev, plan.batch, next, held, clock);  // once more
+        if (r.timed_out) {
+          fail(state, "the blocking kernel timed out twice (" +
+                          std::to_string(kBlockingTimeoutNs / 1'000'000'000) +
+                          " s each) before the host enqueued the batch: the samples would include "
+                          "launch gaps");
+          return std::nullopt;
+        }
+        return r.seconds / plan.batch;
+      },
+      &stats);
   if (!(mean > 0)) return;  // failed
   Labels labels = plan.labels;
   labels["timing"] = "device";
@@ -435,12 +439,15 @@ void measure_host(benchmark::State& state, const Plan& plan,
     end_batch();
   }
   SampleStats stats;
-  const double mean = run_samples(state, plan, [&](int) -> std::optional<double> {
-    auto t0 = clock::now();
-    for (int k = 0; k < plan.batch; ++k) op(next++);
-    end_batch();
-    return std::chrono::duration<double>(clock::now() - t0).count() / plan.batch;
-  }, &stats);
+  const double mean = run_samples(
+      state, plan,
+      [&](int) -> std::optional<double> {
+        auto t0 = clock::now();
+        for (int k = 0; k < plan.batch; ++k) op(next++);
+        end_batch();
+        return std::chrono::duration<double>(clock::now() - t0).count() / plan.batch;
+      },
+      &stats);
   if (!(mean > 0)) return;
   // The clock, read during an untimed batch: reading it inside a timed one would add NVML's
   // call to the host's time.

@@ -90,8 +90,8 @@ double parse_number(const std::string& flag, const std::string& v, double lo, do
                     const std::string& what) {
   double x = 0;
   std::size_t used = 0;
-  bool ok = !v.empty() && v.size() <= 32 &&
-            v.find_first_not_of("0123456789.eE+-") == std::string::npos;
+  bool ok =
+      !v.empty() && v.size() <= 32 && v.find_first_not_of("0123456789.eE+-") == std::string::npos;
   if (ok) {
     try {
       x = std::stod(v, &used);
@@ -113,10 +113,14 @@ std::vector<int> parse_device_list(const std::string& v, bool* all) {
   std::size_t pos = 0;
   while (true) {
     const std::size_t comma = v.find(',', pos);
-    const std::string item = v.substr(pos, comma == std::string::npos ? std::string::npos : comma - pos);
-    if (item.empty() || item.size() > 4 || item.find_first_not_of("0123456789") != std::string::npos) {
-      throw std::invalid_argument("--devices needs 'all' or device indices separated by commas "
-                                  "(0,1,3), got '" + v + "'");
+    const std::string item =
+        v.substr(pos, comma == std::string::npos ? std::string::npos : comma - pos);
+    if (item.empty() || item.size() > 4 ||
+        item.find_first_not_of("0123456789") != std::string::npos) {
+      throw std::invalid_argument(
+          "--devices needs 'all' or device indices separated by commas "
+          "(0,1,3), got '" +
+          v + "'");
     }
     const int d = std::stoi(item);
     if (std::find(out.begin(), out.end(), d) != out.end()) {
@@ -209,7 +213,8 @@ Options take_harness_flags(std::vector<std::string>& args) {
     } else if (starts_with(a, "--throttle-threshold=")) {
       opts.throttle.threshold =
           parse_number("--throttle-threshold", v, 0, 100,
-                       "a percentage of the default SM clock from 0 (off) to 100") / 100;
+                       "a percentage of the default SM clock from 0 (off) to 100") /
+          100;
       opts.per_gpu_flags.push_back("--throttle-threshold");
     } else if (starts_with(a, "--throttle-recovery-delay=")) {
       opts.throttle.recovery_delay_s =
@@ -258,8 +263,9 @@ Options take_harness_flags(std::vector<std::string>& args) {
     throw std::invalid_argument("--device=N and --devices=LIST together: give one of them");
   }
   if (opts.samples && (max_noise_pct || min_samples || max_samples)) {
-    throw std::invalid_argument("--samples=N fixes the samples of a repetition: it does not go "
-                                "with --max-noise, --min-samples or --max-samples");
+    throw std::invalid_argument(
+        "--samples=N fixes the samples of a repetition: it does not go "
+        "with --max-noise, --min-samples or --max-samples");
   }
   if (min_samples && max_samples && *min_samples > *max_samples) {
     throw std::invalid_argument("--min-samples=" + std::to_string(*min_samples) +
@@ -309,20 +315,22 @@ std::string harness_help(std::string_view program) {
     << "                     benchmark's plan, 3-10; 2-5 with --quick)\n"
     << "  --repetitions=N    repetitions (default 5, 2 with --quick; = --benchmark_repetitions)\n"
     << "  --min-samples=N, --max-samples=N\n"
-    << "                     bounds of the samples a repetition takes (default 3-10, 2-5 with\n"
-    << "                     --quick); without --max-noise each benchmark's plan stays within them\n"
+    << "                     bounds of the samples a repetition takes (default 3-10, 2-5\n"
+    << "                     with --quick); without --max-noise each plan stays within them\n"
     << "  --progress=on|off  '[k/N] name  elapsed  ETA' on stderr as each benchmark starts, the\n"
     << "                     ETA from the estimate scaled by the run so far (default on)\n"
     << "\nper-GPU binaries only (not the collectives, whose ranks run in step):\n"
     << "  --devices=LIST|all run the whole binary once per device (0,2,5 or all), one after the\n"
-    << "                     other, each writing <out>.device<N>.json for --benchmark_out=<out>.json;\n"
+    << "                     other, each writing <out>.device<N>.json for\n"
+    << "                     --benchmark_out=<out>.json;\n"
     << "                     then a summary on stderr: each device's median time relative to the\n"
     << "                     fastest device, the slowest named; exit status the worst device's.\n"
     << "                     With --estimate: the price of all the runs (a list, or all on a GPU)\n"
     << "  --max-noise=PCT    NVBench's noise stopping: a repetition stops once the relative\n"
     << "                     standard deviation of its samples is at most PCT percent, after\n"
     << "                     --min-samples, or at --max-samples (what --estimate prices); records\n"
-    << "                     the samples taken and noise_pct (default: fixed samples, no stopping)\n"
+    << "                     the samples taken and noise_pct (default: fixed samples, no "
+       "stopping)\n"
     << "  --throttle-threshold=PCT\n"
     << "                     a sample taken with the SM clock below PCT% of the default clock, or\n"
     << "                     with an NVML slowdown reason, is discarded and taken again after the\n"
@@ -626,11 +634,16 @@ std::vector<std::string> device_summary(
 int worst_exit_status(const std::vector<int>& statuses) {
   auto rank = [](int s) {
     switch (s) {
-      case kExitOk: return 0;
-      case kExitNoGpu: return 1;
-      case kExitCheckFailed: return 2;
-      case kExitUsage: return 3;
-      default: return 4;  // a crash or a status the harness never gives
+      case kExitOk:
+        return 0;
+      case kExitNoGpu:
+        return 1;
+      case kExitCheckFailed:
+        return 2;
+      case kExitUsage:
+        return 3;
+      default:
+        return 4;  // a crash or a status the harness never gives
     }
   };
   int worst = kExitOk;
@@ -848,13 +861,12 @@ Progress g_progress;
 void progress_benchmark_starts(const std::string& name) {
   if (!g_progress.enabled || !g_progress.started.insert(name).second) return;
   const auto it = g_progress.estimate_s.find(name);
-  const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() -
-                                                       g_progress.start)
-                             .count();
-  const std::string line = progress_line(
-      g_progress.started.size(), g_progress.estimate_s.size(), name, elapsed,
-      kBinaryStartS + g_progress.started_estimate_s,
-      g_progress.total_estimate_s - g_progress.started_estimate_s);
+  const double elapsed =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - g_progress.start).count();
+  const std::string line =
+      progress_line(g_progress.started.size(), g_progress.estimate_s.size(), name, elapsed,
+                    kBinaryStartS + g_progress.started_estimate_s,
+                    g_progress.total_estimate_s - g_progress.started_estimate_s);
   std::fprintf(stderr, "%s\n", line.c_str());
   if (it != g_progress.estimate_s.end()) g_progress.started_estimate_s += it->second;
 }
@@ -938,7 +950,8 @@ double run_samples(benchmark::State& state, const Plan& plan,
           break;
         }
         // Discarded: wait for the clocks to recover and take it again.
-        std::this_thread::sleep_for(std::chrono::duration<double>(g_throttle_policy.recovery_delay_s));
+        std::this_thread::sleep_for(
+            std::chrono::duration<double>(g_throttle_policy.recovery_delay_s));
         g_throttle_waited_s += g_throttle_policy.recovery_delay_s;
         ++retries;
         ++st.throttle_retries;
@@ -1003,8 +1016,8 @@ int run_per_device(const std::vector<std::string>& argv, const std::vector<int>&
   std::string tmp_dir;
   if (out.empty()) {
     const char* t = std::getenv("TMPDIR");
-    std::string templ = std::string(t != nullptr && *t != '\0' ? t : "/tmp") +
-                        "/batchcost-devices-XXXXXX";
+    std::string templ =
+        std::string(t != nullptr && *t != '\0' ? t : "/tmp") + "/batchcost-devices-XXXXXX";
     if (mkdtemp(templ.data()) == nullptr) {
       std::fprintf(stderr, "%s: --devices: cannot create a temporary folder in %s: %s\n",
                    spec.program.c_str(), t != nullptr ? t : "/tmp", std::strerror(errno));
@@ -1025,7 +1038,8 @@ int run_per_device(const std::vector<std::string>& argv, const std::vector<int>&
       args.push_back(argv[j]);
     }
     std::fprintf(stderr, "%s: device %d (%zu of %zu)%s%s\n", spec.program.c_str(), d, i + 1,
-                 devices.size(), out.empty() ? "" : ", results in ", out.empty() ? "" : path.c_str());
+                 devices.size(), out.empty() ? "" : ", results in ",
+                 out.empty() ? "" : path.c_str());
     std::fflush(stdout);
     std::fflush(stderr);
     std::vector<char*> cargs;
@@ -1091,7 +1105,8 @@ int run_main(int argc, char** argv, const MainSpec& spec) {
   }
   if (!spec.per_gpu && !opts.per_gpu_flags.empty()) {
     if (spec.primary) {
-      std::fprintf(stderr, "%s: %s is for the per-GPU binaries: every rank here must take the "
+      std::fprintf(stderr,
+                   "%s: %s is for the per-GPU binaries: every rank here must take the "
                    "same samples on its own device (see --help)\n",
                    spec.program.c_str(), opts.per_gpu_flags.front().c_str());
     }
@@ -1125,8 +1140,10 @@ int run_main(int argc, char** argv, const MainSpec& spec) {
       if (devices.empty()) throw NoDevice("the CUDA runtime sees no device");
     } catch (const NoDevice& e) {
       if (estimating) {
-        std::fprintf(stderr, "%s: --estimate with --devices=all counts the devices, and %s: list "
-                     "them instead (--devices=0,1,...)\n", spec.program.c_str(), e.what());
+        std::fprintf(stderr,
+                     "%s: --estimate with --devices=all counts the devices, and %s: list "
+                     "them instead (--devices=0,1,...)\n",
+                     spec.program.c_str(), e.what());
         return kExitUsage;
       }
       std::fprintf(stderr, "%s: no usable CUDA GPU: %s\n", spec.program.c_str(), e.what());
@@ -1151,7 +1168,7 @@ int run_main(int argc, char** argv, const MainSpec& spec) {
       a = "--benchmark_out=" + partial_out;
     }
   }
-  if (!final_out.empty() && !opts.help && !estimating && !per_device) {
+  if (!final_out.empty() && !opts.help && !estimating) {
     std::FILE* probe = std::fopen(partial_out.c_str(), "w");
     if (probe == nullptr) {
       std::fprintf(stderr, "%s: cannot write the results file %s: %s\n", spec.program.c_str(),
@@ -1159,6 +1176,11 @@ int run_main(int argc, char** argv, const MainSpec& spec) {
       return kExitUsage;
     }
     std::fclose(probe);
+  }
+  if (per_device) {  // the runs per device write their own files; the folder is writable
+    std::remove(partial_out.c_str());
+    partial_out.clear();
+  } else if (!final_out.empty() && !opts.help && !estimating) {
     std::snprintf(g_partial_path, sizeof g_partial_path, "%s", partial_out.c_str());
     std::signal(SIGINT, remove_partial_and_exit);
     std::signal(SIGTERM, remove_partial_and_exit);
@@ -1256,8 +1278,8 @@ int run_main(int argc, char** argv, const MainSpec& spec) {
   // The estimate of this run with the closest stated GPU, for the record beside the wall time.
   const std::string stated = closest_stated(start.value("gpu_slug", std::string()));
   const NamedConstants stated_constants = load_constants(stated);
-  const double estimate_s = print_estimate(nullptr, plans(), filter, stated_constants,
-                                           opts.policy.repetitions);
+  const double estimate_s =
+      print_estimate(nullptr, plans(), filter, stated_constants, opts.policy.repetitions);
   g_progress.enabled = opts.progress && spec.primary;
   g_progress.start = wall_start;
   for (const Plan& p : plans()) {

@@ -106,9 +106,9 @@ TEST(HarnessFlags, BadValuesAreRejectedByName) {
 }
 
 TEST(HarnessFlags, NvbenchHabits) {
-  auto args = args_of({"--devices=0,3,1", "--max-noise=0.5", "--min-samples=4",
-                       "--max-samples=40", "--throttle-threshold=80",
-                       "--throttle-recovery-delay=0.2", "--progress=off"});
+  auto args =
+      args_of({"--devices=0,3,1", "--max-noise=0.5", "--min-samples=4", "--max-samples=40",
+               "--throttle-threshold=80", "--throttle-recovery-delay=0.2", "--progress=off"});
   Options o = take_harness_flags(args);
   EXPECT_EQ(o.devices, (std::vector<int>{0, 3, 1}));
   EXPECT_FALSE(o.devices_all);
@@ -119,13 +119,13 @@ TEST(HarnessFlags, NvbenchHabits) {
   EXPECT_DOUBLE_EQ(o.throttle.threshold, 0.8);
   EXPECT_DOUBLE_EQ(o.throttle.recovery_delay_s, 0.2);
   EXPECT_FALSE(o.progress);
-  EXPECT_EQ(o.per_gpu_flags, (std::vector<std::string>{"--devices", "--max-noise",
-                                                       "--throttle-threshold",
-                                                       "--throttle-recovery-delay"}));
+  EXPECT_EQ(o.per_gpu_flags,
+            (std::vector<std::string>{"--devices", "--max-noise", "--throttle-threshold",
+                                      "--throttle-recovery-delay"}));
   for (const char* flag : {"--devices", "--max-noise", "--min-samples", "--throttle-threshold"}) {
-    EXPECT_FALSE(std::any_of(args.begin(), args.end(), [&](const std::string& a) {
-      return a.rfind(flag, 0) == 0;
-    })) << flag << " reached Google Benchmark";
+    EXPECT_FALSE(std::any_of(args.begin(), args.end(),
+                             [&](const std::string& a) { return a.rfind(flag, 0) == 0; }))
+        << flag << " reached Google Benchmark";
   }
   // NVBench's defaults, and the fixed plan unless --max-noise is given.
   auto none = args_of({});
@@ -152,12 +152,26 @@ TEST(HarnessFlags, NvbenchHabits) {
 }
 
 TEST(HarnessFlags, NvbenchHabitsRefuseBadValues) {
-  for (const char* bad :
-       {"--devices=", "--devices=1,,2", "--devices=a", "--devices=0,0", "--devices=-1",
-        "--devices", "--max-noise=0", "--max-noise=-1", "--max-noise=x", "--max-noise=nan",
-        "--max-noise=101", "--max-noise", "--min-samples=0", "--max-samples=1001",
-        "--throttle-threshold=101", "--throttle-threshold=-5", "--throttle-recovery-delay=11",
-        "--throttle-recovery-delay=1s", "--progress=maybe", "--progress"}) {
+  for (const char* bad : {"--devices=",
+                          "--devices=1,,2",
+                          "--devices=a",
+                          "--devices=0,0",
+                          "--devices=-1",
+                          "--devices",
+                          "--max-noise=0",
+                          "--max-noise=-1",
+                          "--max-noise=x",
+                          "--max-noise=nan",
+                          "--max-noise=101",
+                          "--max-noise",
+                          "--min-samples=0",
+                          "--max-samples=1001",
+                          "--throttle-threshold=101",
+                          "--throttle-threshold=-5",
+                          "--throttle-recovery-delay=11",
+                          "--throttle-recovery-delay=1s",
+                          "--progress=maybe",
+                          "--progress"}) {
     auto args = args_of({bad});
     EXPECT_THROW(take_harness_flags(args), std::invalid_argument) << bad;
   }
@@ -209,21 +223,20 @@ TEST(HarnessThrottleProbe, RetriesAreBoundedPerSampleAndPerRun) {
       waited += p.recovery_delay_s;
     }
   }
-  EXPECT_EQ(actions, (std::vector<ThrottleAction>{ThrottleAction::kRetry, ThrottleAction::kRetry,
-                                                  ThrottleAction::kRetry,
-                                                  ThrottleAction::kKeepThrottled,
-                                                  ThrottleAction::kKeep}));
+  EXPECT_EQ(actions, (std::vector<ThrottleAction>{
+                         ThrottleAction::kRetry, ThrottleAction::kRetry, ThrottleAction::kRetry,
+                         ThrottleAction::kKeepThrottled, ThrottleAction::kKeep}));
   EXPECT_NEAR(waited, 0.15, 1e-12);
 }
 
 TEST(HarnessSampling, CountersOfARepetition) {
-  const auto c = sampling_counters({.samples = 7, .noise = 0.0123456, .throttle_retries = 0,
-                                    .throttled_kept = 0});
+  const auto c = sampling_counters(
+      {.samples = 7, .noise = 0.0123456, .throttle_retries = 0, .throttled_kept = 0});
   EXPECT_EQ(c.at("samples"), 7);
   EXPECT_DOUBLE_EQ(c.at("noise_pct"), 1.235);
   EXPECT_FALSE(c.count("throttle_retries"));
-  const auto t = sampling_counters({.samples = 1, .noise = std::nullopt, .throttle_retries = 3,
-                                    .throttled_kept = 1});
+  const auto t = sampling_counters(
+      {.samples = 1, .noise = std::nullopt, .throttle_retries = 3, .throttled_kept = 1});
   EXPECT_FALSE(t.count("noise_pct"));
   EXPECT_EQ(t.at("throttle_retries"), 3);
   EXPECT_EQ(t.at("throttled_samples"), 1);
@@ -234,7 +247,8 @@ TEST(HarnessProgress, LineAndEta) {
   EXPECT_EQ(progress_line(1, 12, "memory/copy", 1.5, kBinaryStartS, 45.2),
             "[1/12] memory/copy  elapsed 1.5 s  ETA 45 s");
   // The run so far took twice its estimate: so will the rest.
-  EXPECT_EQ(progress_line(5, 12, "gemm/m:128", 24.6, 12.3, 30), "[5/12] gemm/m:128  elapsed 24.6 s  ETA 60 s");
+  EXPECT_EQ(progress_line(5, 12, "gemm/m:128", 24.6, 12.3, 30),
+            "[5/12] gemm/m:128  elapsed 24.6 s  ETA 60 s");
   EXPECT_EQ(progress_line(12, 12, "x", 10, 20, 1), "[12/12] x  elapsed 10.0 s  ETA 0 s");
 }
 

@@ -69,8 +69,8 @@ TEST(PlanResolve, MaxNoiseTakesUpToTheMaximumAndStopsFromTheMinimum) {
   noise.max_samples = 40;
   // A 1 ms sample: the fixed plan takes 4 (its minimum); noise stopping may take up to 40, which
   // is what the estimate then prices.
-  Plan p{.name = "memory/copy/bytes:1000000", .work = Work{.bytes = 1e6, .kernels = 1},
-         .batch = 500};
+  Plan p{
+      .name = "memory/copy/bytes:1000000", .work = Work{.bytes = 1e6, .kernels = 1}, .batch = 500};
   Plan fixed_plan = p;
   resolve_plan(fixed_plan, hand_constants(), sampling_policy(false, std::nullopt, 0));
   EXPECT_EQ(fixed_plan.samples, 3);

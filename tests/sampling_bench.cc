@@ -29,8 +29,8 @@ double g_speed = 1;  // the measured device's time factor
 
 void measure(benchmark::State& state, const Plan& plan, const std::function<double(int)>& t) {
   SampleStats stats;
-  const double mean =
-      run_samples(state, plan, [&](int k) { return t(k) * g_speed; }, &stats);
+  const double mean = run_samples(
+      state, plan, [&](int k) { return t(k) * g_speed; }, &stats);
   if (!(mean > 0)) return;
   record(state, plan.work, {{"timing", "device"}}, mean, sampling_counters(stats));
 }

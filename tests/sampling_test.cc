@@ -30,8 +30,8 @@ Result run_bin(const std::string& bin, const std::string& args, const std::strin
   const fs::path dir = fs::temp_directory_path() / "batchcost_sampling_io";
   fs::create_directories(dir);
   const std::string out = (dir / "stdout").string(), err = (dir / "stderr").string();
-  const std::string cmd = (env.empty() ? "" : "env " + env + " ") + bin + " " + args + " >" + out +
-                          " 2>" + err;
+  const std::string cmd =
+      (env.empty() ? "" : "env " + env + " ") + bin + " " + args + " >" + out + " 2>" + err;
   const int status = std::system(cmd.c_str());
   Result r;
   r.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
@@ -81,7 +81,9 @@ class Sampling : public ::testing::Test {
     fs::create_directories(dir_);
   }
   void TearDown() override { fs::remove_all(dir_); }
-  std::string out(const std::string& name) const { return "--benchmark_out=" + (dir_ / name).string(); }
+  std::string out(const std::string& name) const {
+    return "--benchmark_out=" + (dir_ / name).string();
+  }
   std::vector<std::string> files() const {
     std::vector<std::string> v;
     for (const auto& e : fs::directory_iterator(dir_)) v.push_back(e.path().filename().string());
@@ -105,8 +107,9 @@ TEST_F(Sampling, WithoutMaxNoiseThePlanIsFixed) {
 }
 
 TEST_F(Sampling, MaxNoiseStopsSteadyBenchmarksEarlyAndNoisyOnesAtTheMaximum) {
-  const Result r = run(out("r.json") + " --max-noise=1 --min-samples=3 --max-samples=8 "
-                       "--benchmark_repetitions=2",
+  const Result r = run(out("r.json") +
+                           " --max-noise=1 --min-samples=3 --max-samples=8 "
+                           "--benchmark_repetitions=2",
                        "SAMPLING_BENCH_DEVICES=1");
   ASSERT_EQ(r.status, 0) << r.err;
   const json doc = read(dir_ / "r.json");
@@ -140,8 +143,9 @@ TEST_F(Sampling, TheEstimatePricesTheMaximum) {
 
 TEST_F(Sampling, ThrottledSamplesAreTakenAgainThenKeptWithAWarning) {
   // Two throttled readings: two retries, no sample kept throttled.
-  Result r = run(out("r.json") + " --benchmark_filter=steady --benchmark_repetitions=1 "
-                 "--throttle-recovery-delay=0",
+  Result r = run(out("r.json") +
+                     " --benchmark_filter=steady --benchmark_repetitions=1 "
+                     "--throttle-recovery-delay=0",
                  "SAMPLING_BENCH_DEVICES=1 SAMPLING_BENCH_THROTTLED=2");
   ASSERT_EQ(r.status, 0) << r.err;
   json doc = read(dir_ / "r.json");
@@ -152,8 +156,9 @@ TEST_F(Sampling, ThrottledSamplesAreTakenAgainThenKeptWithAWarning) {
   EXPECT_EQ(doc["context"]["throttle_retries"], 2);
   EXPECT_EQ(doc["context"]["throttle_policy"]["threshold_pct"], 75);
   // Always throttled: 3 retries a sample, then kept, and said once on stderr.
-  r = run(out("r.json") + " --benchmark_filter=steady --benchmark_repetitions=1 "
-          "--throttle-recovery-delay=0",
+  r = run(out("r.json") +
+              " --benchmark_filter=steady --benchmark_repetitions=1 "
+              "--throttle-recovery-delay=0",
           "SAMPLING_BENCH_DEVICES=1 SAMPLING_BENCH_THROTTLED=1000");
   ASSERT_EQ(r.status, 0) << r.err;
   doc = read(dir_ / "r.json");
@@ -210,8 +215,8 @@ TEST_F(Sampling, DevicesRunsEachDeviceAndNamesTheSlowest) {
   const Result r = run(out("r.json") + " --devices=all --benchmark_repetitions=2 --progress=off",
                        "SAMPLING_BENCH_DEVICES=3 SAMPLING_BENCH_SLOW_DEVICE=1");
   ASSERT_EQ(r.status, 0) << r.err;
-  EXPECT_EQ(files(), (std::vector<std::string>{"r.device0.json", "r.device1.json",
-                                               "r.device2.json"}));
+  EXPECT_EQ(files(),
+            (std::vector<std::string>{"r.device0.json", "r.device1.json", "r.device2.json"}));
   for (int d = 0; d < 3; ++d) {
     const json doc = read(dir_ / ("r.device" + std::to_string(d) + ".json"));
     EXPECT_EQ(doc["context"]["device"], d);
