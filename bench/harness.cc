@@ -1012,7 +1012,7 @@ namespace {
 // given; `out` the --benchmark_out value ("" for none: the children then write to a temporary
 // folder, removed after the summary).
 int run_per_device(const std::vector<std::string>& argv, const std::vector<int>& devices,
-                   const std::string& out, const MainSpec& spec) {
+                   const std::string& out, bool print_gpu, const MainSpec& spec) {
   std::string tmp_dir;
   if (out.empty()) {
     const char* t = std::getenv("TMPDIR");
@@ -1075,8 +1075,10 @@ int run_per_device(const std::vector<std::string>& argv, const std::vector<int>&
   }
   if (!tmp_dir.empty()) ::rmdir(tmp_dir.c_str());
   const int worst = worst_exit_status(statuses);
-  for (const std::string& line : device_summary(times)) {
-    std::fprintf(stderr, "%s\n", line.c_str());
+  if (!print_gpu) {  // --print_gpu measures nothing: the runs printed the names
+    for (const std::string& line : device_summary(times)) {
+      std::fprintf(stderr, "%s\n", line.c_str());
+    }
   }
   if (worst != kExitOk) {
     std::string list;
@@ -1236,7 +1238,8 @@ int run_main(int argc, char** argv, const MainSpec& spec) {
   }
 
   if (per_device && !opts.help) {
-    return run_per_device(std::vector<std::string>(argv, argv + argc), devices, final_out, spec);
+    return run_per_device(std::vector<std::string>(argv, argv + argc), devices, final_out,
+                          opts.print_gpu, spec);
   }
 
   nlohmann::json start;

@@ -4,6 +4,7 @@
 // line, and their refusal by a binary that is not per-GPU (golden_bench).
 #include <gtest/gtest.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <cstdlib>
@@ -25,9 +26,14 @@ struct Result {
   std::string out, err;
 };
 
+// Where a run's stdout and stderr go: per process, as ctest runs this file's tests in parallel.
+fs::path io_dir() {
+  return fs::temp_directory_path() / ("batchcost_sampling_io_" + std::to_string(getpid()));
+}
+
 // Runs `env BIN args` and returns its exit status, stdout and stderr.
 Result run_bin(const std::string& bin, const std::string& args, const std::string& env = "") {
-  const fs::path dir = fs::temp_directory_path() / "batchcost_sampling_io";
+  const fs::path dir = io_dir();
   fs::create_directories(dir);
   const std::string out = (dir / "stdout").string(), err = (dir / "stderr").string();
   const std::string cmd =
@@ -80,7 +86,10 @@ class Sampling : public ::testing::Test {
     fs::remove_all(dir_);
     fs::create_directories(dir_);
   }
-  void TearDown() override { fs::remove_all(dir_); }
+  void TearDown() override {
+    fs::remove_all(dir_);
+    fs::remove_all(io_dir());
+  }
   std::string out(const std::string& name) const {
     return "--benchmark_out=" + (dir_ / name).string();
   }
@@ -247,6 +256,11 @@ TEST_F(Sampling, DevicesListWithoutResultsFileAndItsStatus) {
   EXPECT_LT(r.err.find("device 2 (1 of 2)"), r.err.find("device 0 (2 of 2)")) << r.err;
   EXPECT_NE(r.err.find("slowest: device 0, 25.0% slower"), std::string::npos) << r.err;
   EXPECT_TRUE(files().empty());
+  // --print_gpu: each run prints its GPU's name; there is nothing to summarize.
+  r = run("--devices=0,1 --print_gpu", "SAMPLING_BENCH_DEVICES=2");
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.out, "unknown-gpu\nunknown-gpu\n");
+  EXPECT_EQ(r.err.find("devices: median"), std::string::npos) << r.err;
 }
 
 TEST_F(Sampling, DevicesWithoutAGpuFailAsASingleRunDoes) {
