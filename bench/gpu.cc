@@ -101,7 +101,7 @@ void add_state(nlohmann::json& ctx, const GpuState& s, const std::string& suffix
 
 }  // namespace
 
-nlohmann::json Gpu::open(int index, const Options& opts) {
+int Gpu::count() {
   int count = 0;
   if (cudaError_t e = cudaGetDeviceCount(&count); e != cudaSuccess) {
     std::string hint = e == cudaErrorInsufficientDriver
@@ -111,6 +111,11 @@ nlohmann::json Gpu::open(int index, const Options& opts) {
                    cudaGetErrorString(e) + ")" + hint);
   }
   if (count == 0) throw NoDevice("the CUDA runtime sees no device");
+  return count;
+}
+
+nlohmann::json Gpu::open(int index, const Options& opts) {
+  const int count = Gpu::count();
   if (index < 0 || index >= count) {
     throw NoDevice("--device=" + std::to_string(index) + " but only " + std::to_string(count) +
                    " device(s) are visible");
@@ -154,6 +159,7 @@ nlohmann::json Gpu::open(int index, const Options& opts) {
   ctx["memory_bytes"] = p.totalGlobalMem;
   ctx["memory_bus_bits"] = p.memoryBusWidth;
   ctx["sm_clock_mhz_max"] = sm_khz / 1000;
+  gpu->default_clock_mhz_ = sm_khz / 1000.0;
   ctx["memory_clock_mhz_max"] = mem_khz / 1000;
   ctx["cuda_driver"] = format_cuda_version(driver);
   ctx["cuda_runtime"] = format_cuda_version(runtime);
@@ -234,12 +240,26 @@ double Gpu::sample_state() {
   if (nvml_) {
     GpuState s = nvml_->read();
     reasons_seen_ |= s.throttle_reasons.value_or(0);
+    last_reading_ = ThrottleProbe{s.sm_clock_mhz.value_or(0), s.throttle_reasons.value_or(0),
+                                  default_clock_mhz_};
     if (s.sm_clock_mhz.value_or(0) <= 0) return 0;
     clock_samples_.push_back(*s.sm_clock_mhz);
     return *s.sm_clock_mhz;
   }
 #endif
   return 0;
+}
+
+std::optional<ThrottleProbe> Gpu::throttle_probe() {
+#ifdef BATCHCOST_HAVE_NVML
+  if (!nvml_) return std::nullopt;
+  if (!last_reading_) (void)sample_state();
+  std::optional<ThrottleProbe> p = last_reading_;
+  last_reading_.reset();
+  return p;
+#else
+  return std::nullopt;
+#endif
 }
 
 DeviceBuffer::DeviceBuffer(std::size_t bytes) : bytes_(bytes) {
@@ -378,27 +398,33 @@ void measure_device(benchmark::State& state, const Plan& plan, const DeviceOp& o
                    plan.name.c_str());
     }
   }
+  // Every batch's reading (the SM clock recorded is the last sample's) is its throttle probe.
   double sm_clock = 0;
-  const double mean = run_samples(state, plan, [&](int k) -> std::optional<double> {
-    double* clock = k + 1 == plan.samples ? &sm_clock : nullptr;
-    BatchResult r = run_device_batch(g, op, ev, plan.batch, next, held, clock);
-    if (r.timed_out) r = run_device_batch(g, op, ev, plan.batch, next, held, clock);  // once more
-    if (r.timed_out) {
-      fail(state, "the blocking kernel timed out twice (" +
-                      std::to_string(kBlockingTimeoutNs / 1'000'000'000) +
-                      " s each) before the host enqueued the batch: the samples would include "
-                      "launch gaps");
-      return std::nullopt;
-    }
-    return r.seconds / plan.batch;
-  });
+  SampleStats stats;
+  const double mean = run_samples(
+      state, plan,
+      [&](int) -> std::optional<double> {
+        double* clock = &sm_clock;
+        BatchResult r = run_device_batch(g, op, ev, plan.batch, next, held, clock);
+        if (r.timed_out)
+          r = run_device_batch(g, op, ev, plan.batch, next, held, clock);  // once more
+        if (r.timed_out) {
+          fail(state, "the blocking kernel timed out twice (" +
+                          std::to_string(kBlockingTimeoutNs / 1'000'000'000) +
+                          " s each) before the host enqueued the batch: the samples would include "
+                          "launch gaps");
+          return std::nullopt;
+        }
+        return r.seconds / plan.batch;
+      },
+      &stats);
   if (!(mean > 0)) return;  // failed
   Labels labels = plan.labels;
   labels["timing"] = "device";
   if (!held) labels["held"] = "0";
   std::map<std::string, double> counters = extra;
   counters["ops_per_sample"] = plan.batch;
-  counters["samples"] = plan.samples;
+  for (const auto& [k, v] : sampling_counters(stats)) counters[k] = v;
   counters["sm_clock_mhz"] = sm_clock;
   record(state, actual ? *actual : plan.work, labels, mean, counters);
 }
@@ -412,12 +438,16 @@ void measure_host(benchmark::State& state, const Plan& plan,
     for (int k = 0; k < std::min(plan.batch, 8); ++k) op(next++);
     end_batch();
   }
-  const double mean = run_samples(state, plan, [&](int) -> std::optional<double> {
-    auto t0 = clock::now();
-    for (int k = 0; k < plan.batch; ++k) op(next++);
-    end_batch();
-    return std::chrono::duration<double>(clock::now() - t0).count() / plan.batch;
-  });
+  SampleStats stats;
+  const double mean = run_samples(
+      state, plan,
+      [&](int) -> std::optional<double> {
+        auto t0 = clock::now();
+        for (int k = 0; k < plan.batch; ++k) op(next++);
+        end_batch();
+        return std::chrono::duration<double>(clock::now() - t0).count() / plan.batch;
+      },
+      &stats);
   if (!(mean > 0)) return;
   // The clock, read during an untimed batch: reading it inside a timed one would add NVML's
   // call to the host's time.
@@ -428,7 +458,7 @@ void measure_host(benchmark::State& state, const Plan& plan,
   labels["timing"] = "host";
   std::map<std::string, double> counters = extra;
   counters["ops_per_sample"] = plan.batch;
-  counters["samples"] = plan.samples;
+  for (const auto& [k, v] : sampling_counters(stats)) counters[k] = v;
   counters["sm_clock_mhz"] = sm_clock;
   record(state, actual ? *actual : plan.work, labels, mean, counters);
 }
@@ -441,6 +471,9 @@ int run_gpu_main(int argc, char** argv, const std::string& program,
   spec.start = [](const Options& opts) { return Gpu::open(opts.device, opts); };
   spec.finish = [] { return Gpu::close(); };
   spec.shutdown = [] { (void)Gpu::close(); };  // after --print_gpu; a no-op once closed
+  spec.per_gpu = true;
+  spec.device_count = [] { return Gpu::count(); };
+  spec.throttle_probe = [] { return Gpu::get().throttle_probe(); };
   set_out_of_memory_reset([] { (void)cudaGetLastError(); });
   return run_main(argc, argv, spec);
 }

@@ -23,8 +23,10 @@
 // sample is a batch of operations timed with the host's steady clock; the benchmark says what
 // the batch ends with (a stream synchronize, usually) and declares that work too.
 //
-// The SM clock (NVML) is read while the GPU is busy: during the last timed batch of a
-// repetition on the device, during an untimed batch after the samples on the host.
+// The SM clock and throttle reasons (NVML) are read while the GPU is busy: during every timed
+// batch on the device (after the host released it, so the reading is not timed), during an
+// untimed batch after the samples on the host. Each reading is the throttle probe of its sample
+// (harness.h: ThrottlePolicy): a throttled sample is discarded and taken again after a pause.
 #pragma once
 
 #include <benchmark/benchmark.h>
@@ -52,6 +54,8 @@ class Gpu {
   // Opens device `index` and returns the context at the start of the run. Throws NoDevice when
   // no usable GPU exists (no driver, no device, index out of range).
   static nlohmann::json open(int index, const Options& opts);
+  // The number of visible devices (--devices=all). Throws NoDevice as open() does.
+  static int count();
   static Gpu& get();
   static nlohmann::json close();  // the context at the end of the run, with warnings
 
@@ -69,6 +73,10 @@ class Gpu {
   // Samples clocks and throttle reasons (NVML), while the GPU is busy: returns the SM clock in
   // MHz, 0 where NVML is unavailable. Remembered for the end-of-run warnings.
   double sample_state();
+  // The throttle probe after a sample (MainSpec::throttle_probe): the reading sample_state() took
+  // while the sample ran, or, where none was taken since the last probe (host timing), one taken
+  // now; the reference is the device's default clock (cudaDevAttrClockRate). Empty without NVML.
+  std::optional<ThrottleProbe> throttle_probe();
 
   // The blocking kernel's host-mapped flags.
   volatile int* release_flag() const { return release_; }
@@ -90,6 +98,8 @@ class Gpu {
   std::unique_ptr<Nvml> nvml_;
   std::vector<double> clock_samples_;
   std::uint64_t reasons_seen_ = 0;
+  double default_clock_mhz_ = 0;
+  std::optional<ThrottleProbe> last_reading_;  // taken by sample_state, used by throttle_probe
 };
 
 // Device memory, released on destruction. Throws OutOfDeviceMemory when it does not fit.

@@ -2,6 +2,7 @@
 #include "bench/harness.h"
 
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -12,6 +13,7 @@
 #include <cmath>
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <iterator>
@@ -20,6 +22,7 @@
 #include <set>
 #include <sstream>
 #include <stdexcept>
+#include <thread>
 
 #include "model/version.h"
 #include "bench/api_error.h"
@@ -84,6 +87,54 @@ int parse_count(const std::string& flag, const std::string& v, int max) {
   return n;
 }
 
+// A decimal number flag's value, finite and within [lo, hi] ("0.5", "75", "1e-2").
+double parse_number(const std::string& flag, const std::string& v, double lo, double hi,
+                    const std::string& what) {
+  double x = 0;
+  std::size_t used = 0;
+  bool ok =
+      !v.empty() && v.size() <= 32 && v.find_first_not_of("0123456789.eE+-") == std::string::npos;
+  if (ok) {
+    try {
+      x = std::stod(v, &used);
+    } catch (const std::exception&) {
+      ok = false;
+    }
+  }
+  if (!ok || used != v.size() || !std::isfinite(x) || x < lo || x > hi) {
+    throw std::invalid_argument(flag + " needs " + what + ", got '" + v + "'");
+  }
+  return x;
+}
+
+// --devices' value: "all" or a comma-separated list of distinct device indices.
+std::vector<int> parse_device_list(const std::string& v, bool* all) {
+  *all = v == "all";
+  if (*all) return {};
+  std::vector<int> out;
+  std::size_t pos = 0;
+  while (true) {
+    const std::size_t comma = v.find(',', pos);
+    const std::string item =
+        v.substr(pos, comma == std::string::npos ? std::string::npos : comma - pos);
+    if (item.empty() || item.size() > 4 ||
+        item.find_first_not_of("0123456789") != std::string::npos) {
+      throw std::invalid_argument(
+          "--devices needs 'all' or device indices separated by commas "
+          "(0,1,3), got '" +
+          v + "'");
+    }
+    const int d = std::stoi(item);
+    if (std::find(out.begin(), out.end(), d) != out.end()) {
+      throw std::invalid_argument("--devices lists device " + item + " twice: '" + v + "'");
+    }
+    out.push_back(d);
+    if (comma == std::string::npos) break;
+    pos = comma + 1;
+  }
+  return out;
+}
+
 // A results file that can be written: not a folder, in a folder that exists. (Whether the
 // folder is writable is found out by creating the temporary file, before anything runs.)
 void check_out_path(const std::string& path) {
@@ -129,6 +180,9 @@ Options take_harness_flags(std::vector<std::string>& args) {
   int gb_repetitions = 0;
   std::string filter;
   benchmark::TimeUnit unit = benchmark::kNanosecond;
+  std::optional<double> max_noise_pct;
+  std::optional<int> min_samples, max_samples;
+  bool device_given = false;
   for (size_t i = 1; i < args.size(); ++i) {
     const std::string& a = args[i];
     const auto eq = a.find('=');
@@ -143,6 +197,7 @@ Options take_harness_flags(std::vector<std::string>& args) {
         throw std::invalid_argument("--device needs a device index (0, 1, ...), got '" + v + "'");
       }
       opts.device = std::stoi(v);
+      device_given = true;
     } else if (starts_with(a, "--cache=")) {
       if (v == "cold") {
         opts.cache = CachePolicy::kCold;
@@ -158,11 +213,37 @@ Options take_harness_flags(std::vector<std::string>& args) {
       opts.samples = parse_count("--samples", v, 1000);
     } else if (starts_with(a, "--repetitions=")) {
       opts.repetitions = parse_count("--repetitions", v, 1000);
+    } else if (starts_with(a, "--devices=")) {
+      opts.devices = parse_device_list(v, &opts.devices_all);
+      opts.per_gpu_flags.push_back("--devices");
+    } else if (starts_with(a, "--max-noise=")) {
+      max_noise_pct = parse_number("--max-noise", v, 1e-6, 100,
+                                   "a relative standard deviation in percent (0.5), above 0");
+      opts.per_gpu_flags.push_back("--max-noise");
+    } else if (starts_with(a, "--min-samples=")) {
+      min_samples = parse_count("--min-samples", v, 1000);
+    } else if (starts_with(a, "--max-samples=")) {
+      max_samples = parse_count("--max-samples", v, 1000);
+    } else if (starts_with(a, "--throttle-threshold=")) {
+      opts.throttle.threshold =
+          parse_number("--throttle-threshold", v, 0, 100,
+                       "a percentage of the default SM clock from 0 (off) to 100") /
+          100;
+      opts.per_gpu_flags.push_back("--throttle-threshold");
+    } else if (starts_with(a, "--throttle-recovery-delay=")) {
+      opts.throttle.recovery_delay_s =
+          parse_number("--throttle-recovery-delay", v, 0, 10, "seconds from 0 to 10");
+      opts.per_gpu_flags.push_back("--throttle-recovery-delay");
+    } else if (starts_with(a, "--progress=")) {
+      check_one_of("--progress", v, {"on", "off"});
+      opts.progress = v == "on";
     } else if (a == "--help" || a == "-h") {
       opts.help = true;
       rest.push_back("--help");
     } else if (a == "--device" || a == "--cache" || a == "--estimate" || a == "--samples" ||
-               a == "--repetitions") {
+               a == "--repetitions" || a == "--devices" || a == "--max-noise" ||
+               a == "--min-samples" || a == "--max-samples" || a == "--throttle-threshold" ||
+               a == "--throttle-recovery-delay" || a == "--progress") {
       throw std::invalid_argument(a + " needs a value: " + a + "=...");
     } else if (key == "--benchmark_min_time" || key == "--benchmark_min_warmup_time") {
       throw std::invalid_argument(
@@ -198,6 +279,28 @@ Options take_harness_flags(std::vector<std::string>& args) {
   (void)BenchmarkFilter(filter);  // a malformed expression is a usage error, before anything runs
   opts.policy = sampling_policy(opts.quick, opts.samples, opts.repetitions);
   g_time_unit = unit;
+  if (device_given && (opts.devices_all || !opts.devices.empty())) {
+    throw std::invalid_argument("--device=N and --devices=LIST together: give one of them");
+  }
+  if (opts.samples && (max_noise_pct || min_samples || max_samples)) {
+    throw std::invalid_argument(
+        "--samples=N fixes the samples of a repetition: it does not go "
+        "with --max-noise, --min-samples or --max-samples");
+  }
+  if (min_samples && max_samples && *min_samples > *max_samples) {
+    throw std::invalid_argument("--min-samples=" + std::to_string(*min_samples) +
+                                " is more than --max-samples=" + std::to_string(*max_samples));
+  }
+  // One bound given moves the profile's other one where they would cross.
+  if (min_samples) {
+    opts.policy.min_samples = *min_samples;
+    opts.policy.max_samples = std::max(opts.policy.max_samples, *min_samples);
+  }
+  if (max_samples) {
+    opts.policy.max_samples = *max_samples;
+    opts.policy.min_samples = std::min(opts.policy.min_samples, *max_samples);
+  }
+  if (max_noise_pct) opts.policy.max_noise = *max_noise_pct / 100;
   rest.push_back("--benchmark_repetitions=" + std::to_string(opts.policy.repetitions));
   // One Google Benchmark iteration per repetition: each runs the plan's samples in one
   // KeepRunningBatch, so a repetition's length is the plan's, never grown by Google Benchmark.
@@ -231,6 +334,30 @@ std::string harness_help(std::string_view program) {
     << "  --samples=N        N samples per repetition for every benchmark (default: each\n"
     << "                     benchmark's plan, 3-10; 2-5 with --quick)\n"
     << "  --repetitions=N    repetitions (default 5, 2 with --quick; = --benchmark_repetitions)\n"
+    << "  --min-samples=N, --max-samples=N\n"
+    << "                     bounds of the samples a repetition takes (default 3-10, 2-5\n"
+    << "                     with --quick); without --max-noise each plan stays within them\n"
+    << "  --progress=on|off  '[k/N] name  elapsed  ETA' on stderr as each benchmark starts, the\n"
+    << "                     ETA from the estimate scaled by the run so far (default on)\n"
+    << "\nper-GPU binaries only (not the collectives, whose ranks run in step):\n"
+    << "  --devices=LIST|all run the whole binary once per device (0,2,5 or all), one after the\n"
+    << "                     other, each writing <out>.device<N>.json for\n"
+    << "                     --benchmark_out=<out>.json;\n"
+    << "                     then a summary on stderr: each device's median time relative to the\n"
+    << "                     fastest device, the slowest named; exit status the worst device's.\n"
+    << "                     With --estimate: the price of all the runs (a list, or all on a GPU)\n"
+    << "  --max-noise=PCT    NVBench's noise stopping: a repetition stops once the relative\n"
+    << "                     standard deviation of its samples is at most PCT percent, after\n"
+    << "                     --min-samples, or at --max-samples (what --estimate prices); records\n"
+    << "                     the samples taken and noise_pct (default: fixed samples, no "
+       "stopping)\n"
+    << "  --throttle-threshold=PCT\n"
+    << "                     a sample taken with the SM clock below PCT% of the default clock, or\n"
+    << "                     with an NVML slowdown reason, is discarded and taken again after the\n"
+    << "                     recovery delay, at most 3 times a sample and 10 s of waiting a\n"
+    << "                     run, then kept with a warning (NVBench's default 75; 0: off)\n"
+    << "  --throttle-recovery-delay=S\n"
+    << "                     seconds to wait before retrying a throttled sample (default 0.05)\n"
     << "\nA sample is a batch of operations timed together; real_time is per operation. Device\n"
     << "time = repetitions x samples x batch x op; warm-up runs once per benchmark. The JSON\n"
     << "context records wall_time_s and estimate_s (the estimate with the closest stated GPU).\n"
@@ -399,6 +526,161 @@ std::vector<std::string> clock_warnings(const std::vector<double>& sm_clock_mhz_
                   describe_throttle_reasons(throttle_reasons_seen));
   }
   return out;
+}
+
+bool is_throttled(const ThrottleProbe& probe, double threshold) {
+  if (!(threshold > 0)) return false;
+  if (is_slowdown(probe.reasons)) return true;
+  return probe.sm_clock_mhz > 0 && probe.reference_clock_mhz > 0 &&
+         probe.sm_clock_mhz < threshold * probe.reference_clock_mhz;
+}
+
+ThrottleAction throttle_action(bool throttled, int retries_of_sample, double waited_s,
+                               const ThrottlePolicy& policy) {
+  if (!throttled) return ThrottleAction::kKeep;
+  if (retries_of_sample < policy.max_retries_per_sample &&
+      waited_s + policy.recovery_delay_s <= policy.max_wait_s) {
+    return ThrottleAction::kRetry;
+  }
+  return ThrottleAction::kKeepThrottled;
+}
+
+std::map<std::string, double> sampling_counters(const SampleStats& stats) {
+  std::map<std::string, double> out{{"samples", stats.samples}};
+  if (stats.noise) out["noise_pct"] = round_significant(*stats.noise * 100, 4);
+  if (stats.throttle_retries > 0) out["throttle_retries"] = stats.throttle_retries;
+  if (stats.throttled_kept > 0) out["throttled_samples"] = stats.throttled_kept;
+  return out;
+}
+
+std::string progress_line(std::size_t k, std::size_t n, std::string_view name, double elapsed_s,
+                          double estimated_done_s, double estimated_left_s) {
+  double scale = 1;
+  if (estimated_done_s > kBinaryStartS && elapsed_s > 0) scale = elapsed_s / estimated_done_s;
+  char buf[96];
+  std::snprintf(buf, sizeof buf, "  elapsed %.1f s  ETA %.0f s", std::max(0.0, elapsed_s),
+                std::max(0.0, estimated_left_s * scale));
+  std::string out = "[";
+  out.append(std::to_string(k)).append("/").append(std::to_string(n)).append("] ");
+  out.append(name).append(buf);
+  return out;
+}
+
+namespace {
+double unit_seconds(const std::string& unit) {
+  if (unit == "ns") return 1e-9;
+  if (unit == "us") return 1e-6;
+  if (unit == "ms") return 1e-3;
+  if (unit == "s") return 1;
+  return 0;
+}
+
+double median_of(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  const std::size_t n = v.size();
+  return n % 2 == 1 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+}  // namespace
+
+std::map<std::string, double> benchmark_times_s(const nlohmann::json& results) {
+  std::map<std::string, std::vector<double>> by_name;
+  if (results.is_object() && results.contains("benchmarks") && results["benchmarks"].is_array()) {
+    for (const auto& b : results["benchmarks"]) {
+      if (!b.is_object() || b.value("error_occurred", false)) continue;
+      if (b.value("run_type", std::string("iteration")) != "iteration") continue;
+      if (!b.contains("real_time") || !b["real_time"].is_number()) continue;
+      const double unit = unit_seconds(b.value("time_unit", std::string("ns")));
+      const double t = b["real_time"].get<double>() * unit;
+      if (!(t > 0) || !std::isfinite(t)) continue;
+      const std::string name = b.contains("run_name") && b["run_name"].is_string()
+                                   ? b["run_name"].get<std::string>()
+                                   : b.value("name", std::string());
+      if (!name.empty()) by_name[name].push_back(t);
+    }
+  }
+  std::map<std::string, double> out;
+  for (auto& [name, times] : by_name) out[name] = median_of(std::move(times));
+  return out;
+}
+
+std::vector<std::string> device_summary(
+    const std::vector<std::pair<int, std::map<std::string, double>>>& times) {
+  // The fastest time of each benchmark over the devices that have it.
+  std::map<std::string, double> fastest;
+  for (const auto& [device, t] : times) {
+    for (const auto& [name, s] : t) {
+      auto it = fastest.find(name);
+      if (it == fastest.end() || s < it->second) fastest[name] = s;
+    }
+  }
+  struct Row {
+    int device;
+    double ratio;
+    std::size_t n;
+  };
+  std::vector<Row> rows;
+  for (const auto& [device, t] : times) {
+    std::vector<double> ratios;
+    for (const auto& [name, s] : t) ratios.push_back(s / fastest[name]);
+    rows.push_back({device, ratios.empty() ? 0 : median_of(ratios), ratios.size()});
+  }
+  std::vector<std::string> out;
+  char buf[160];
+  std::snprintf(buf, sizeof buf,
+                "devices: median over benchmarks of each device's time relative to the fastest "
+                "device (%zu benchmarks)",
+                fastest.size());
+  out.emplace_back(buf);
+  const Row* slowest = nullptr;
+  for (const Row& r : rows) {
+    if (r.n > 0 && (slowest == nullptr || r.ratio > slowest->ratio)) slowest = &r;
+  }
+  const bool compared = rows.size() > 1 && slowest != nullptr;
+  for (const Row& r : rows) {
+    if (r.n == 0) {
+      std::snprintf(buf, sizeof buf, "  device %d  no results", r.device);
+    } else {
+      std::snprintf(buf, sizeof buf, "  device %d  %.3f  (%zu benchmarks)%s", r.device, r.ratio,
+                    r.n, compared && &r == slowest ? "  <- slowest" : "");
+    }
+    out.emplace_back(buf);
+  }
+  if (compared) {
+    std::snprintf(buf, sizeof buf, "slowest: device %d, %.1f%% slower than the fastest (median)",
+                  slowest->device, (slowest->ratio - 1) * 100);
+    out.emplace_back(buf);
+  }
+  return out;
+}
+
+int worst_exit_status(const std::vector<int>& statuses) {
+  auto rank = [](int s) {
+    switch (s) {
+      case kExitOk:
+        return 0;
+      case kExitNoGpu:
+        return 1;
+      case kExitCheckFailed:
+        return 2;
+      case kExitUsage:
+        return 3;
+      default:
+        return 4;  // a crash or a status the harness never gives
+    }
+  };
+  int worst = kExitOk;
+  for (int s : statuses) {
+    if (rank(s) > rank(worst)) worst = s;
+  }
+  return worst;
+}
+
+std::string device_out_path(const std::string& out, int device) {
+  const std::string suffix = ".json";
+  const bool json = out.size() > suffix.size() &&
+                    out.compare(out.size() - suffix.size(), suffix.size(), suffix) == 0;
+  const std::string stem = json ? out.substr(0, out.size() - suffix.size()) : out;
+  return stem + ".device" + std::to_string(device) + ".json";
 }
 
 std::string gpu_slug(std::string_view gpu_name) {
@@ -597,6 +879,43 @@ bool is_out_of_memory(const ApiError& e) {
 
 }  // namespace
 
+namespace {
+
+// Throttle detection of this run (set by run_main for a per-GPU binary).
+std::function<std::optional<ThrottleProbe>()> g_throttle_probe;
+ThrottlePolicy g_throttle_policy;
+double g_throttle_waited_s = 0;
+int g_throttle_retries_total = 0;
+int g_throttled_kept_total = 0;
+std::set<std::string> g_throttle_warned;
+
+// Progress of this run: each selected benchmark's estimate, the estimate of those started.
+struct Progress {
+  bool enabled = false;
+  std::chrono::steady_clock::time_point start;
+  std::map<std::string, double> estimate_s;  // by name, the selected benchmarks
+  std::set<std::string> started;
+  double started_estimate_s = 0;
+  double total_estimate_s = 0;
+};
+Progress g_progress;
+
+// Called as a benchmark's body is entered: prints its progress line the first time.
+void progress_benchmark_starts(const std::string& name) {
+  if (!g_progress.enabled || !g_progress.started.insert(name).second) return;
+  const auto it = g_progress.estimate_s.find(name);
+  const double elapsed =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - g_progress.start).count();
+  const std::string line =
+      progress_line(g_progress.started.size(), g_progress.estimate_s.size(), name, elapsed,
+                    kBinaryStartS + g_progress.started_estimate_s,
+                    g_progress.total_estimate_s - g_progress.started_estimate_s);
+  std::fprintf(stderr, "%s\n", line.c_str());
+  if (it != g_progress.estimate_s.end()) g_progress.started_estimate_s += it->second;
+}
+
+}  // namespace
+
 std::function<void()>& oom_reset() {
   static std::function<void()> f;
   return f;
@@ -613,6 +932,7 @@ void add(const std::string& name, Plan plan, Body body) {
   plans().push_back(plan);
   auto shared = std::make_shared<const Plan>(std::move(plan));
   auto* b = benchmark::RegisterBenchmark(name.c_str(), [shared, body](benchmark::State& state) {
+    progress_benchmark_starts(shared->name);
     try {
       body(state, *shared);
     } catch (const OutOfDeviceMemory& e) {
@@ -632,30 +952,80 @@ void add(const std::string& name, Plan plan, Body body) {
 }
 
 double run_samples(benchmark::State& state, const Plan& plan,
-                   const std::function<std::optional<double>(int)>& sample) {
-  double total = 0;
+                   const std::function<std::optional<double>(int)>& sample, SampleStats* stats) {
+  std::vector<double> kept;
+  SampleStats st;
   bool failed = false;
+  // A sample's time, or nothing after a failure (the benchmark is failed here for a non-time).
+  auto take = [&](int k) -> std::optional<double> {
+    const std::optional<double> t = sample(k);
+    if (!t) return std::nullopt;  // the sample failed the benchmark
+    if (!(*t > 0) || !std::isfinite(*t)) {
+      fail(state, "a sample took " + std::to_string(*t) + " s per operation: not a time");
+      return std::nullopt;
+    }
+    return t;
+  };
   // After a failure the loop asks KeepRunningBatch once more, which then ends the run as Google
   // Benchmark expects (it checks that a body returns only once the loop said to stop).
   while (state.KeepRunningBatch(plan.samples)) {
-    for (int k = 0; k < plan.samples && !failed; ++k) {
-      const std::optional<double> t = sample(k);
-      if (!t) {  // the sample failed the benchmark
-        failed = true;
-      } else if (!(*t > 0) || !std::isfinite(*t)) {
-        fail(state, "a sample took " + std::to_string(*t) + " s per operation: not a time");
+    kept.clear();
+    const int min_samples = plan.min_samples > 0 ? plan.min_samples : plan.samples;
+    while (!failed && !stop_sampling(kept, min_samples, plan.samples, g_policy.max_noise)) {
+      const int k = static_cast<int>(kept.size());
+      std::optional<double> t = take(k);
+      for (int retries = 0; t && g_throttle_probe;) {
+        const std::optional<ThrottleProbe> probe = g_throttle_probe();
+        const bool throttled = probe && is_throttled(*probe, g_throttle_policy.threshold);
+        const ThrottleAction action =
+            throttle_action(throttled, retries, g_throttle_waited_s, g_throttle_policy);
+        if (action == ThrottleAction::kKeep) break;
+        if (action == ThrottleAction::kKeepThrottled) {
+          ++st.throttled_kept;
+          ++g_throttled_kept_total;
+          if (g_throttle_warned.insert(plan.name).second) {
+            std::fprintf(stderr,
+                         "%s: WARNING: the GPU stayed throttled (SM clock %.0f MHz of %.0f MHz, "
+                         "reasons %s) after %d retries: sample kept\n",
+                         plan.name.c_str(), probe->sm_clock_mhz, probe->reference_clock_mhz,
+                         describe_throttle_reasons(probe->reasons).c_str(), retries);
+          }
+          break;
+        }
+        // Discarded: wait for the clocks to recover and take it again.
+        std::this_thread::sleep_for(
+            std::chrono::duration<double>(g_throttle_policy.recovery_delay_s));
+        g_throttle_waited_s += g_throttle_policy.recovery_delay_s;
+        ++retries;
+        ++st.throttle_retries;
+        ++g_throttle_retries_total;
+        t = take(k);
+      }
+      if (!t) {
         failed = true;
       } else {
-        state.SetIterationTime(*t);
-        total += *t;
+        kept.push_back(*t);
       }
     }
+    if (!failed && !kept.empty()) {
+      // Google Benchmark divides the manual time by the batch (plan.samples): with fewer samples
+      // kept, the batch's time is their mean times the batch.
+      double sum = 0;
+      for (double t : kept) sum += t;
+      state.SetIterationTime(sum / static_cast<double>(kept.size()) * plan.samples);
+    }
   }
-  return failed ? 0 : total / plan.samples;
+  if (failed || kept.empty()) return 0;
+  st.samples = static_cast<int>(kept.size());
+  st.noise = relative_noise(kept);
+  if (stats != nullptr) *stats = st;
+  double sum = 0;
+  for (double t : kept) sum += t;
+  return sum / static_cast<double>(kept.size());
 }
 
 double print_estimate(std::FILE* out, const std::vector<Plan>& list, const BenchmarkFilter& filter,
-                      const NamedConstants& constants, int repetitions) {
+                      const NamedConstants& constants, int repetitions, int devices) {
   double total = 0;
   std::size_t n = 0;
   for (const Plan& p : list) {
@@ -667,9 +1037,106 @@ double print_estimate(std::FILE* out, const std::vector<Plan>& list, const Bench
     ++n;
   }
   if (n > 0) total += kBinaryStartS;
+  if (devices > 1) {
+    if (out != nullptr) {
+      std::fprintf(out, "devices: %d runs of %zu benchmarks, %.1f s each\n", devices, n, total);
+    }
+    n *= static_cast<std::size_t>(devices);
+    total *= devices;
+  }
   if (out != nullptr) std::fprintf(out, "%s\n", estimate_total_line(n, total).c_str());
   return total;
 }
+
+namespace {
+
+// --devices: runs this binary (/proc/self/exe) once per device, one after the other, with
+// --device=N and its own results file, then prints the summary. `argv` is the command line as
+// given; `out` the --benchmark_out value ("" for none: the children then write to a temporary
+// folder, removed after the summary).
+int run_per_device(const std::vector<std::string>& argv, const std::vector<int>& devices,
+                   const std::string& out, bool print_gpu, const MainSpec& spec) {
+  std::string tmp_dir;
+  if (out.empty()) {
+    const char* t = std::getenv("TMPDIR");
+    std::string templ =
+        std::string(t != nullptr && *t != '\0' ? t : "/tmp") + "/batchcost-devices-XXXXXX";
+    if (mkdtemp(templ.data()) == nullptr) {
+      std::fprintf(stderr, "%s: --devices: cannot create a temporary folder in %s: %s\n",
+                   spec.program.c_str(), t != nullptr ? t : "/tmp", std::strerror(errno));
+      return kExitUsage;
+    }
+    tmp_dir = templ;
+  }
+  std::vector<int> statuses;
+  std::vector<std::pair<int, std::map<std::string, double>>> times;
+  for (std::size_t i = 0; i < devices.size(); ++i) {
+    const int d = devices[i];
+    const std::string path =
+        out.empty() ? tmp_dir + "/device" + std::to_string(d) + ".json" : device_out_path(out, d);
+    std::vector<std::string> args{argv[0], "--device=" + std::to_string(d),
+                                  "--benchmark_out=" + path};
+    for (std::size_t j = 1; j < argv.size(); ++j) {
+      if (starts_with(argv[j], "--devices=") || starts_with(argv[j], "--benchmark_out=")) continue;
+      args.push_back(argv[j]);
+    }
+    std::fprintf(stderr, "%s: device %d (%zu of %zu)%s%s\n", spec.program.c_str(), d, i + 1,
+                 devices.size(), out.empty() ? "" : ", results in ",
+                 out.empty() ? "" : path.c_str());
+    std::fflush(stdout);
+    std::fflush(stderr);
+    std::vector<char*> cargs;
+    for (auto& a : args) cargs.push_back(a.data());
+    cargs.push_back(nullptr);
+    const pid_t pid = fork();
+    if (pid == 0) {
+      execv("/proc/self/exe", cargs.data());
+      std::fprintf(stderr, "%s: cannot run /proc/self/exe: %s\n", spec.program.c_str(),
+                   std::strerror(errno));
+      _exit(kExitUsage);
+    }
+    int status = 0;
+    if (pid < 0 || waitpid(pid, &status, 0) != pid) {
+      std::fprintf(stderr, "%s: --devices: cannot run device %d: %s\n", spec.program.c_str(), d,
+                   std::strerror(errno));
+      statuses.push_back(kExitUsage);
+      continue;
+    }
+    statuses.push_back(WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
+    std::map<std::string, double> t;
+    std::ifstream in(path, std::ios::binary);
+    if (in) {
+      try {
+        t = benchmark_times_s(nlohmann::json::parse(in));
+      } catch (const nlohmann::json::exception& e) {
+        std::fprintf(stderr, "%s: %s is not valid JSON: %s\n", spec.program.c_str(), path.c_str(),
+                     e.what());
+      }
+    }
+    times.emplace_back(d, std::move(t));
+    if (!tmp_dir.empty()) std::remove(path.c_str());
+  }
+  if (!tmp_dir.empty()) ::rmdir(tmp_dir.c_str());
+  const int worst = worst_exit_status(statuses);
+  if (!print_gpu) {  // --print_gpu measures nothing: the runs printed the names
+    for (const std::string& line : device_summary(times)) {
+      std::fprintf(stderr, "%s\n", line.c_str());
+    }
+  }
+  if (worst != kExitOk) {
+    std::string list;
+    for (std::size_t i = 0; i < devices.size(); ++i) {
+      if (statuses[i] != kExitOk) {
+        list.append(list.empty() ? "" : ", ").append("device ").append(std::to_string(devices[i]));
+        list.append(" exit ").append(std::to_string(statuses[i]));
+      }
+    }
+    std::fprintf(stderr, "%s: --devices: %s\n", spec.program.c_str(), list.c_str());
+  }
+  return worst;
+}
+
+}  // namespace
 
 int run_main(int argc, char** argv, const MainSpec& spec) {
   const auto wall_start = std::chrono::steady_clock::now();
@@ -681,8 +1148,53 @@ int run_main(int argc, char** argv, const MainSpec& spec) {
     if (spec.primary) std::fprintf(stderr, "%s: %s (see --help)\n", spec.program.c_str(), e.what());
     return kExitUsage;
   }
+  if (!spec.per_gpu && !opts.per_gpu_flags.empty()) {
+    if (spec.primary) {
+      std::fprintf(stderr,
+                   "%s: %s is for the per-GPU binaries: every rank here must take the "
+                   "same samples on its own device (see --help)\n",
+                   spec.program.c_str(), opts.per_gpu_flags.front().c_str());
+    }
+    return kExitUsage;
+  }
   g_policy = opts.policy;
+  g_throttle_policy = opts.throttle;
+  if (spec.per_gpu) g_throttle_probe = spec.throttle_probe;
   const bool estimating = !opts.estimate.empty();
+  const bool per_device = opts.devices_all || !opts.devices.empty();
+  const bool listing = std::any_of(args.begin(), args.end(), [](const std::string& a) {
+    return a == "--benchmark_list_tests" || a == "--benchmark_list_tests=true";
+  });
+  // The devices of --devices, counted where "all" or a list must be checked against the machine:
+  // without a GPU this fails as a single-device run does (NoDevice, exit 77, one line).
+  std::vector<int> devices = opts.devices;
+  if (per_device && !opts.help && !listing && (!estimating || opts.devices_all)) {
+    try {
+      if (!spec.device_count) throw NoDevice("this binary cannot count its devices");
+      const int count = spec.device_count();
+      if (opts.devices_all) {
+        devices.clear();
+        for (int d = 0; d < count; ++d) devices.push_back(d);
+      }
+      for (int d : devices) {
+        if (d >= count) {
+          throw NoDevice("--devices lists device " + std::to_string(d) + " but only " +
+                         std::to_string(count) + " device(s) are visible");
+        }
+      }
+      if (devices.empty()) throw NoDevice("the CUDA runtime sees no device");
+    } catch (const NoDevice& e) {
+      if (estimating) {
+        std::fprintf(stderr,
+                     "%s: --estimate with --devices=all counts the devices, and %s: list "
+                     "them instead (--devices=0,1,...)\n",
+                     spec.program.c_str(), e.what());
+        return kExitUsage;
+      }
+      std::fprintf(stderr, "%s: no usable CUDA GPU: %s\n", spec.program.c_str(), e.what());
+      return kExitNoGpu;
+    }
+  }
   if (opts.help && spec.primary) std::fputs(harness_help(spec.program).c_str(), stdout);
   if (!spec.primary) {  // the primary alone writes the results file
     std::erase_if(args, [](const std::string& a) {
@@ -709,6 +1221,11 @@ int run_main(int argc, char** argv, const MainSpec& spec) {
       return kExitUsage;
     }
     std::fclose(probe);
+  }
+  if (per_device) {  // the runs per device write their own files; the folder is writable
+    std::remove(partial_out.c_str());
+    partial_out.clear();
+  } else if (!final_out.empty() && !opts.help && !estimating) {
     std::snprintf(g_partial_path, sizeof g_partial_path, "%s", partial_out.c_str());
     std::signal(SIGINT, remove_partial_and_exit);
     std::signal(SIGTERM, remove_partial_and_exit);
@@ -740,9 +1257,10 @@ int run_main(int argc, char** argv, const MainSpec& spec) {
     try {
       const NamedConstants constants = load_constants(opts.estimate);
       // Priced in full before anything is printed: a missing constant leaves no partial listing.
-      (void)print_estimate(nullptr, plans(), filter, constants, opts.policy.repetitions);
+      const int runs = per_device ? static_cast<int>(devices.size()) : 1;
+      (void)print_estimate(nullptr, plans(), filter, constants, opts.policy.repetitions, runs);
       if (spec.primary) {
-        (void)print_estimate(stdout, plans(), filter, constants, opts.policy.repetitions);
+        (void)print_estimate(stdout, plans(), filter, constants, opts.policy.repetitions, runs);
       }
     } catch (const std::invalid_argument& e) {
       if (spec.primary) std::fprintf(stderr, "%s: --estimate: %s\n", spec.program.c_str(), e.what());
@@ -756,13 +1274,15 @@ int run_main(int argc, char** argv, const MainSpec& spec) {
     return kExitOk;
   }
 
-  bool listing = std::any_of(args.begin(), args.end(), [](const std::string& a) {
-    return a == "--benchmark_list_tests" || a == "--benchmark_list_tests=true";
-  });
   if (listing) {
     benchmark::RunSpecifiedBenchmarks(display);
     cleanup();
     return kExitOk;
+  }
+
+  if (per_device && !opts.help) {
+    return run_per_device(std::vector<std::string>(argv, argv + argc), devices, final_out,
+                          opts.print_gpu, spec);
   }
 
   nlohmann::json start;
@@ -803,11 +1323,33 @@ int run_main(int argc, char** argv, const MainSpec& spec) {
   }
   // The estimate of this run with the closest stated GPU, for the record beside the wall time.
   const std::string stated = closest_stated(start.value("gpu_slug", std::string()));
-  const double estimate_s = print_estimate(nullptr, plans(), filter, load_constants(stated),
-                                           opts.policy.repetitions);
+  const NamedConstants stated_constants = load_constants(stated);
+  const double estimate_s =
+      print_estimate(nullptr, plans(), filter, stated_constants, opts.policy.repetitions);
+  g_progress.enabled = opts.progress && spec.primary;
+  g_progress.start = wall_start;
+  for (const Plan& p : plans()) {
+    if (!filter.selects(p.name + "/manual_time")) continue;
+    const double e = estimate_benchmark(p, stated_constants.model.constants,
+                                        opts.policy.repetitions, stated_constants.source)
+                         .total_s();
+    g_progress.estimate_s[p.name] = e;
+    g_progress.total_estimate_s += e;
+  }
 
   size_t ran = benchmark::RunSpecifiedBenchmarks(display);
   nlohmann::json end = spec.finish ? spec.finish() : nlohmann::json::object();
+  if (g_throttle_retries_total > 0 || g_throttled_kept_total > 0) {
+    end["throttle_retries"] = g_throttle_retries_total;
+    end["throttled_samples_kept"] = g_throttled_kept_total;
+    char buf[200];
+    std::snprintf(buf, sizeof buf,
+                  "%d sample(s) were taken again after the GPU throttled (%.2f s of recovery "
+                  "delay), %d kept although throttled",
+                  g_throttle_retries_total, g_throttle_waited_s, g_throttled_kept_total);
+    if (!end.contains("warnings")) end["warnings"] = nlohmann::json::array();
+    end["warnings"].push_back(buf);
+  }
   if (end.contains("warnings") && spec.primary) {
     for (const auto& w : end["warnings"]) {
       std::fprintf(stderr, "%s: WARNING: %s\n", spec.program.c_str(), w.get<std::string>().c_str());
@@ -823,6 +1365,16 @@ int run_main(int argc, char** argv, const MainSpec& spec) {
                            {"min_samples", opts.policy.min_samples},
                            {"max_samples", opts.policy.max_samples}};
   if (opts.policy.samples) end["samples_policy"]["samples"] = *opts.policy.samples;
+  if (opts.policy.max_noise) {
+    end["samples_policy"]["max_noise_pct"] = round_significant(*opts.policy.max_noise * 100, 6);
+  }
+  if (spec.per_gpu) {
+    end["throttle_policy"] = {
+        {"threshold_pct", round_significant(opts.throttle.threshold * 100, 6)},
+        {"recovery_delay_s", opts.throttle.recovery_delay_s},
+        {"max_retries_per_sample", opts.throttle.max_retries_per_sample},
+        {"max_wait_s", opts.throttle.max_wait_s}};
+  }
 
   if (ran == 0) {
     if (spec.primary) {

@@ -2,9 +2,14 @@
 // it builds everywhere and is tested on its own.
 //
 // - the command line every benchmark binary shares (--quick, --device, --cache, --print_gpu,
-//   --estimate, --samples, --repetitions, plus Google Benchmark's own flags, checked before
-//   anything is created) and its defaults (repetitions, one Google Benchmark iteration per
-//   repetition, JSON output);
+//   --estimate, --samples, --repetitions, --min-samples, --max-samples, --progress, plus Google
+//   Benchmark's own flags, checked before anything is created) and its defaults (repetitions,
+//   one Google Benchmark iteration per repetition, JSON output);
+// - NVBench's habits on the per-GPU binaries: --devices (one run per device, re-executing the
+//   binary, then a summary naming the slowest), --max-noise (noise-based stopping within a
+//   repetition, bounded by --max-samples, which the estimate prices), and throttle detection with
+//   a pause and a bounded retry (--throttle-threshold, --throttle-recovery-delay);
+// - a progress line per benchmark on stderr, its ETA from the plan's estimate;
 // - the registry of planned benchmarks (plan.h): each registered with its work and sampling
 //   plan, so that --estimate prices the run without a GPU;
 // - size sweeps, the L2 rotation policy, names and labels;
@@ -41,6 +46,19 @@ inline constexpr int kExitNoGpu = 77;       // no usable GPU (77: "skipped" to c
 enum class CachePolicy { kCold, kHot };
 std::string_view to_string(CachePolicy c);
 
+// Throttle detection after each sample (NVBench's --throttle-threshold and
+// --throttle-recovery-delay, with its defaults): a sample taken while the SM clock was below
+// `threshold` of the device's default (maximum) clock, or while NVML named a slowdown reason
+// (is_slowdown), is discarded and taken again after `recovery_delay_s`, at most
+// max_retries_per_sample times, and while the run has waited less than max_wait_s in all; after
+// that it is kept, counted and warned about. threshold 0 disables detection.
+struct ThrottlePolicy {
+  double threshold = 0.75;
+  double recovery_delay_s = 0.05;
+  int max_retries_per_sample = 3;
+  double max_wait_s = 10;  // per binary run: what throttling may add to it at most
+};
+
 // The harness's own flags (removed from argv before Google Benchmark sees it).
 struct Options {
   bool quick = false;               // --quick: coarse sweeps, short runs, for smoke tests
@@ -51,7 +69,16 @@ struct Options {
   std::string estimate;            // --estimate=h100|h200|FILE: price the run, run nothing
   std::optional<int> samples;      // --samples=N: N samples per repetition for every benchmark
   int repetitions = 0;             // --repetitions=N or --benchmark_repetitions=N (0: profile's)
-  SamplingPolicy policy;           // from the above
+  SamplingPolicy policy;           // from the above, --max-noise, --min-samples, --max-samples
+  // --devices=LIST|all: run the binary once per device (run_main re-executes itself with
+  // --device=N); `devices` lists them, devices_all says "all" was given. Per-GPU binaries only.
+  std::vector<int> devices;
+  bool devices_all = false;
+  ThrottlePolicy throttle;  // --throttle-threshold=PCT, --throttle-recovery-delay=S
+  bool progress = true;     // --progress=on|off: the "[k/N] name  elapsed  ETA" line on stderr
+  // The per-GPU-only flags given (--devices, --max-noise, --throttle-*): refused by a binary
+  // whose MainSpec::per_gpu is false (the collectives, whose ranks must stay in step).
+  std::vector<std::string> per_gpu_flags;
 };
 
 // Parses and removes the harness's flags from args (args[0] is the program) and checks Google
@@ -126,6 +153,55 @@ bool is_slowdown(std::uint64_t mask);
 std::vector<std::string> clock_warnings(const std::vector<double>& sm_clock_mhz_samples,
                                         std::uint64_t throttle_reasons_seen);
 
+// One reading after a sample: the SM clock (MHz) and NVML's throttle reason bits while the
+// sample ran (0: not known), and the clock the threshold is a fraction of (the device's default
+// maximum, cudaDevAttrClockRate, as NVBench uses).
+struct ThrottleProbe {
+  double sm_clock_mhz = 0;
+  std::uint64_t reasons = 0;
+  double reference_clock_mhz = 0;
+};
+// Throttled: detection on (threshold > 0) and either a slowdown reason or a known clock below
+// threshold x the known reference clock.
+bool is_throttled(const ThrottleProbe& probe, double threshold);
+enum class ThrottleAction { kKeep, kRetry, kKeepThrottled };
+// What to do with a sample: keep it when not throttled; retry while this sample has had fewer
+// than max_retries_per_sample retries and one more recovery delay keeps the run's wait
+// (`waited_s`) within max_wait_s; otherwise keep it as throttled.
+ThrottleAction throttle_action(bool throttled, int retries_of_sample, double waited_s,
+                               const ThrottlePolicy& policy);
+
+// What run_samples did in one repetition.
+struct SampleStats {
+  int samples = 0;                // kept
+  std::optional<double> noise{};  // relative_noise() of the kept times
+  int throttle_retries = 0;       // samples discarded as throttled and taken again
+  int throttled_kept = 0;         // kept although throttled (retries or the run's wait spent)
+};
+// The counters a benchmark records from them: samples, noise_pct (where known), and
+// throttle_retries and throttled_samples (absent when 0).
+std::map<std::string, double> sampling_counters(const SampleStats& stats);
+
+// "[3/12] gemm/m:128  elapsed 12.3 s  ETA 45 s": the progress line printed as benchmark k of n
+// starts. The ETA is the estimate of what is left (this benchmark included) scaled by how the run
+// so far compares with its estimate (elapsed_s over estimated_done_s) once estimated_done_s
+// exceeds kBinaryStartS (a benchmark has finished), else unscaled.
+std::string progress_line(std::size_t k, std::size_t n, std::string_view name, double elapsed_s,
+                          double estimated_done_s, double estimated_left_s);
+
+// --devices: the per-benchmark times (seconds, the median of a benchmark's repetitions) in a
+// results file, errors and skips left out; and the summary printed after a run on several
+// devices: each device's median over benchmarks of its time relative to the fastest device for
+// that benchmark, the slowest named. `times` holds (device, times) in the order run.
+std::map<std::string, double> benchmark_times_s(const nlohmann::json& results);
+std::vector<std::string> device_summary(
+    const std::vector<std::pair<int, std::map<std::string, double>>>& times);
+// The exit status of a run over several devices from theirs: a crash (> 128) or other unknown
+// status first, then usage (2), failure (1), no GPU (77), ok (0).
+int worst_exit_status(const std::vector<int>& statuses);
+// The results file of device `device` for --benchmark_out=`out`: "r.json" -> "r.device3.json".
+std::string device_out_path(const std::string& out, int device);
+
 // A short lowercase name for a GPU, for results/<gpu>/: "NVIDIA H100 80GB HBM3" -> "h100-sxm",
 // "NVIDIA H100 PCIe" -> "h100-pcie", "NVIDIA H200" -> "h200", otherwise the name lowercased
 // without the vendor, non-alphanumerics as '-'.
@@ -164,6 +240,14 @@ struct MainSpec {
   // nothing (no console report, no messages, no --help) and write no results file; their exit
   // status is the same as on a primary.
   bool primary = true;
+  // A binary that measures one GPU (run_gpu_main): accepts --devices, --max-noise and the
+  // throttle flags. False for the collectives, whose ranks must take the same samples in step.
+  bool per_gpu = false;
+  // --devices=all: the number of visible devices; throws NoDevice where there is none.
+  std::function<int()> device_count;
+  // After each sample of a per-GPU binary: the reading throttle detection decides on (empty:
+  // nothing known, the sample is kept).
+  std::function<std::optional<ThrottleProbe>()> throttle_probe;
 };
 
 // Thrown by MainSpec::start when the machine has no usable GPU: the binary prints the message
@@ -188,12 +272,17 @@ using Body = std::function<void(benchmark::State&, const Plan&)>;
 // that benchmark (fail()) instead of ending the process; OutOfDeviceMemory, or an out-of-memory
 // error of CUDA or cuBLAS (in a check as anywhere), skips it.
 void add(const std::string& name, Plan plan, Body body);
-// Runs the plan's samples of one repetition in one KeepRunningBatch: `sample(k)` returns sample
-// k's time per operation in seconds, or nothing after failing the benchmark itself. A time that
-// is not positive and finite fails the benchmark. Returns the mean time per operation, 0 after a
-// failure.
+// Runs the samples of one repetition in one KeepRunningBatch of plan.samples: `sample(k)` returns
+// sample k's time per operation in seconds, or nothing after failing the benchmark itself. A time
+// that is not positive and finite fails the benchmark. With --max-noise the repetition stops as
+// stop_sampling() says (from plan.min_samples on); the manual time is set so that Google
+// Benchmark's real_time is the mean of the samples kept. In a per-GPU binary each sample is
+// followed by the throttle probe (MainSpec::throttle_probe) and throttle_action(): a throttled
+// sample is taken again with the same k after the recovery delay. Returns the mean time per
+// operation, 0 after a failure; fills *stats where given.
 double run_samples(benchmark::State& state, const Plan& plan,
-                   const std::function<std::optional<double>(int)>& sample);
+                   const std::function<std::optional<double>(int)>& sample,
+                   SampleStats* stats = nullptr);
 
 // Called after an out-of-memory error is turned into a skip, to clear the runtime's last error
 // (run_gpu_main sets it: cudaGetLastError), so that the next benchmark does not report it.
@@ -206,8 +295,10 @@ const SamplingPolicy& sampling();
 
 // The estimate of the benchmarks `filter` selects, with `constants`: one line each, then
 // "estimate: N benchmarks, T s" (kBinaryStartS included when N > 0). Returns T.
+// With devices > 1 (--devices), the listing is of one device's run, followed by
+// "devices: D runs of N benchmarks, T s each" and a total of D x N benchmarks, D x T s.
 double print_estimate(std::FILE* out, const std::vector<Plan>& plans, const BenchmarkFilter& filter,
-                      const NamedConstants& constants, int repetitions);
+                      const NamedConstants& constants, int repetitions, int devices = 1);
 
 // The harness's output step, exposed for tests: merges `start` and `end` into the context of
 // the Google Benchmark JSON at `partial_path` and writes the result atomically to `final_path`

@@ -15,7 +15,7 @@
 
 namespace batchcost {
 
-// tools/stated/*.json, compiled in by bench/embed_stated.cmake: (stem, text).
+// tools/stated/*.json, compiled in by cmake/BatchcostEmbedJson.cmake: (stem, text).
 const std::vector<std::pair<std::string, std::string>>& shipped_stated_files();
 
 std::string_view to_string(Timing timing) { return timing == Timing::kDevice ? "device" : "host"; }
@@ -97,9 +97,35 @@ int plan_samples(double sample_s, const SamplingPolicy& policy) {
 void resolve_plan(Plan& plan, const Constants& reference, const SamplingPolicy& policy) {
   const double op = op_seconds(reference, plan, "the reference constants (tools/stated/h200.json)");
   if (plan.batch <= 0) plan.batch = plan_batch(op, plan.target_sample_s, plan.max_batch);
+  const bool fixed_at_registration = plan.samples > 0 && !policy.samples;
   if (plan.samples <= 0 || policy.samples) {
     plan.samples = plan_samples(op * plan.batch, policy);
   }
+  plan.min_samples = plan.samples;
+  if (policy.max_noise && !policy.samples && !fixed_at_registration) {
+    plan.samples = std::max(1, policy.max_samples);
+    plan.min_samples = std::clamp(policy.min_samples, 1, plan.samples);
+  }
+}
+
+std::optional<double> relative_noise(const std::vector<double>& times) {
+  if (times.size() < 2) return std::nullopt;
+  double sum = 0;
+  for (double t : times) sum += t;
+  const double mean = sum / static_cast<double>(times.size());
+  if (!(mean > 0) || !std::isfinite(mean)) return std::nullopt;
+  double squares = 0;
+  for (double t : times) squares += (t - mean) * (t - mean);
+  return std::sqrt(squares / static_cast<double>(times.size() - 1)) / mean;
+}
+
+bool stop_sampling(const std::vector<double>& times, int min_samples, int max_samples,
+                   std::optional<double> max_noise) {
+  const int n = static_cast<int>(times.size());
+  if (n >= max_samples) return true;
+  if (!max_noise || n < std::max(2, min_samples)) return false;
+  const std::optional<double> noise = relative_noise(times);
+  return noise && *noise <= *max_noise;
 }
 
 BenchmarkEstimate estimate_benchmark(const Plan& plan, const Constants& constants, int repetitions,

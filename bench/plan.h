@@ -59,6 +59,10 @@ struct Plan {
   // Known at registration to be a skip here (a strategy the installed library lacks): the
   // estimate counts only its bookkeeping.
   bool skips = false;
+  // Noise-based stopping (--max-noise): a repetition may stop after min_samples once its noise
+  // is low enough; `samples` is then the most it takes, and what the estimate prices. Set by
+  // resolve_plan (equal to `samples` without --max-noise).
+  int min_samples = 0;
 };
 
 // The sampling policy of a profile, from the harness flags.
@@ -68,6 +72,10 @@ struct SamplingPolicy {
   int max_samples = 10;
   double target_repetition_s = 2e-3;  // a repetition's timed part lasts about this long
   std::optional<int> samples{};       // --samples=N: exactly N for every benchmark
+  // --max-noise=PCT as a fraction: a repetition takes at least min_samples and stops as soon as
+  // relative_noise() of its sample times is at most this, or at max_samples. Unset: the fixed
+  // plan (plan_samples).
+  std::optional<double> max_noise{};
 };
 // Defaults: 5 repetitions, 3..10 samples of a repetition of about 2 ms; --quick: 2 repetitions,
 // 2..5 samples of about 1 ms. `samples` and `repetitions` (0: the profile's) override them.
@@ -90,8 +98,20 @@ int plan_batch(double op_s, double target_s, int max_batch);
 // bounds; exactly policy.samples where given.
 int plan_samples(double sample_s, const SamplingPolicy& policy);
 
-// Fills a plan's batch and samples where they are 0, from the reference constants.
+// Fills a plan's batch and samples where they are 0, from the reference constants, and its
+// min_samples. With policy.max_noise, samples is policy.max_samples (the worst case, which the
+// estimate prices) and min_samples policy.min_samples, unless the plan fixed its samples.
 void resolve_plan(Plan& plan, const Constants& reference, const SamplingPolicy& policy);
+
+// NVBench's noise (its --max-noise, "percent relative standard deviation"): the sample standard
+// deviation (n - 1) of `times` over their mean, as a fraction. Empty with fewer than 2 times or a
+// mean that is not positive.
+std::optional<double> relative_noise(const std::vector<double>& times);
+// The stopping rule of a repetition that has taken `times` so far: stop at max_samples; with
+// max_noise, stop earlier once at least min_samples (and at least 2) are taken and their noise
+// is at most max_noise. Without max_noise: stop at max_samples only.
+bool stop_sampling(const std::vector<double>& times, int min_samples, int max_samples,
+                   std::optional<double> max_noise);
 
 // Fixed costs the estimate adds (seconds): per sample (launching the blocking kernel, recording
 // and waiting for the events), per benchmark (Google Benchmark's bookkeeping, allocations), and

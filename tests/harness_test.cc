@@ -129,6 +129,212 @@ TEST(HarnessFlags, TimeUnitIsNanosecondsUnlessChosen) {
   EXPECT_EQ(time_unit(), benchmark::kNanosecond);  // each parse starts from the default
 }
 
+TEST(HarnessFlags, NvbenchHabits) {
+  auto args =
+      args_of({"--devices=0,3,1", "--max-noise=0.5", "--min-samples=4", "--max-samples=40",
+               "--throttle-threshold=80", "--throttle-recovery-delay=0.2", "--progress=off"});
+  Options o = take_harness_flags(args);
+  EXPECT_EQ(o.devices, (std::vector<int>{0, 3, 1}));
+  EXPECT_FALSE(o.devices_all);
+  ASSERT_TRUE(o.policy.max_noise.has_value());
+  EXPECT_DOUBLE_EQ(*o.policy.max_noise, 0.005);
+  EXPECT_EQ(o.policy.min_samples, 4);
+  EXPECT_EQ(o.policy.max_samples, 40);
+  EXPECT_DOUBLE_EQ(o.throttle.threshold, 0.8);
+  EXPECT_DOUBLE_EQ(o.throttle.recovery_delay_s, 0.2);
+  EXPECT_FALSE(o.progress);
+  EXPECT_EQ(o.per_gpu_flags,
+            (std::vector<std::string>{"--devices", "--max-noise", "--throttle-threshold",
+                                      "--throttle-recovery-delay"}));
+  for (const char* flag : {"--devices", "--max-noise", "--min-samples", "--throttle-threshold"}) {
+    EXPECT_FALSE(std::any_of(args.begin(), args.end(),
+                             [&](const std::string& a) { return a.rfind(flag, 0) == 0; }))
+        << flag << " reached Google Benchmark";
+  }
+  // NVBench's defaults, and the fixed plan unless --max-noise is given.
+  auto none = args_of({});
+  Options d = take_harness_flags(none);
+  EXPECT_FALSE(d.policy.max_noise.has_value());
+  EXPECT_DOUBLE_EQ(d.throttle.threshold, 0.75);
+  EXPECT_DOUBLE_EQ(d.throttle.recovery_delay_s, 0.05);
+  EXPECT_TRUE(d.progress);
+  EXPECT_TRUE(d.devices.empty());
+  EXPECT_TRUE(d.per_gpu_flags.empty());
+  auto all = args_of({"--devices=all", "--throttle-threshold=0"});
+  Options a = take_harness_flags(all);
+  EXPECT_TRUE(a.devices_all);
+  EXPECT_DOUBLE_EQ(a.throttle.threshold, 0);
+  // One bound moves the profile's other one rather than crossing it.
+  auto high_min = args_of({"--quick", "--min-samples=8"});
+  Options h = take_harness_flags(high_min);
+  EXPECT_EQ(h.policy.min_samples, 8);
+  EXPECT_EQ(h.policy.max_samples, 8);
+  auto low_max = args_of({"--max-samples=2"});
+  Options l = take_harness_flags(low_max);
+  EXPECT_EQ(l.policy.min_samples, 2);
+  EXPECT_EQ(l.policy.max_samples, 2);
+}
+
+TEST(HarnessFlags, NvbenchHabitsRefuseBadValues) {
+  for (const char* bad : {"--devices=",
+                          "--devices=1,,2",
+                          "--devices=a",
+                          "--devices=0,0",
+                          "--devices=-1",
+                          "--devices",
+                          "--max-noise=0",
+                          "--max-noise=-1",
+                          "--max-noise=x",
+                          "--max-noise=nan",
+                          "--max-noise=101",
+                          "--max-noise",
+                          "--min-samples=0",
+                          "--max-samples=1001",
+                          "--throttle-threshold=101",
+                          "--throttle-threshold=-5",
+                          "--throttle-recovery-delay=11",
+                          "--throttle-recovery-delay=1s",
+                          "--progress=maybe",
+                          "--progress"}) {
+    auto args = args_of({bad});
+    EXPECT_THROW(take_harness_flags(args), std::invalid_argument) << bad;
+  }
+  for (std::initializer_list<std::string> bad :
+       {std::initializer_list<std::string>{"--min-samples=9", "--max-samples=3"},
+        {"--samples=4", "--max-noise=1"},
+        {"--samples=4", "--min-samples=2"},
+        {"--device=1", "--devices=0,1"}}) {
+    auto args = args_of(bad);
+    EXPECT_THROW(take_harness_flags(args), std::invalid_argument) << *bad.begin();
+  }
+}
+
+TEST(HarnessThrottleProbe, ClockBelowThresholdOrSlowdownReasonIsThrottled) {
+  const ThrottleProbe ok{.sm_clock_mhz = 1700, .reasons = 0x4, .reference_clock_mhz = 1980};
+  EXPECT_FALSE(is_throttled(ok, 0.75));  // the power cap at full load is not a slowdown
+  const ThrottleProbe slow{.sm_clock_mhz = 1400, .reasons = 0, .reference_clock_mhz = 1980};
+  EXPECT_TRUE(is_throttled(slow, 0.75));  // 1400 < 0.75 x 1980 = 1485
+  EXPECT_FALSE(is_throttled(slow, 0.70));
+  EXPECT_FALSE(is_throttled(slow, 0));  // 0: detection off
+  const ThrottleProbe thermal{.sm_clock_mhz = 1900, .reasons = 0x40, .reference_clock_mhz = 1980};
+  EXPECT_TRUE(is_throttled(thermal, 0.75));
+  EXPECT_FALSE(is_throttled(thermal, 0));
+  // A clock or a reference NVML did not give decides nothing.
+  EXPECT_FALSE(is_throttled({.sm_clock_mhz = 0, .reasons = 0, .reference_clock_mhz = 1980}, 0.75));
+  EXPECT_FALSE(is_throttled({.sm_clock_mhz = 500, .reasons = 0, .reference_clock_mhz = 0}, 0.75));
+}
+
+TEST(HarnessThrottleProbe, RetriesAreBoundedPerSampleAndPerRun) {
+  ThrottlePolicy p;  // 3 retries a sample, 0.05 s each, 10 s a run
+  EXPECT_EQ(throttle_action(false, 0, 0, p), ThrottleAction::kKeep);
+  EXPECT_EQ(throttle_action(false, 3, 100, p), ThrottleAction::kKeep);
+  EXPECT_EQ(throttle_action(true, 0, 0, p), ThrottleAction::kRetry);
+  EXPECT_EQ(throttle_action(true, 2, 0, p), ThrottleAction::kRetry);
+  EXPECT_EQ(throttle_action(true, 3, 0, p), ThrottleAction::kKeepThrottled);
+  EXPECT_EQ(throttle_action(true, 0, 9.95, p), ThrottleAction::kRetry);
+  EXPECT_EQ(throttle_action(true, 0, 9.96, p), ThrottleAction::kKeepThrottled);
+  // A fake probe that is throttled for the first 4 readings: the sample loop as run_samples runs
+  // it keeps the third retry's result as throttled, then the next sample is clean.
+  int readings = 0;
+  auto probe = [&] { return readings++ < 4; };
+  double waited = 0;
+  std::vector<ThrottleAction> actions;
+  for (int sample = 0; sample < 2; ++sample) {
+    for (int retries = 0;; ++retries) {
+      const ThrottleAction a = throttle_action(probe(), retries, waited, p);
+      actions.push_back(a);
+      if (a != ThrottleAction::kRetry) break;
+      waited += p.recovery_delay_s;
+    }
+  }
+  EXPECT_EQ(actions, (std::vector<ThrottleAction>{
+                         ThrottleAction::kRetry, ThrottleAction::kRetry, ThrottleAction::kRetry,
+                         ThrottleAction::kKeepThrottled, ThrottleAction::kKeep}));
+  EXPECT_NEAR(waited, 0.15, 1e-12);
+}
+
+TEST(HarnessSampling, CountersOfARepetition) {
+  const auto c = sampling_counters(
+      {.samples = 7, .noise = 0.0123456, .throttle_retries = 0, .throttled_kept = 0});
+  EXPECT_EQ(c.at("samples"), 7);
+  EXPECT_DOUBLE_EQ(c.at("noise_pct"), 1.235);
+  EXPECT_FALSE(c.count("throttle_retries"));
+  const auto t = sampling_counters(
+      {.samples = 1, .noise = std::nullopt, .throttle_retries = 3, .throttled_kept = 1});
+  EXPECT_FALSE(t.count("noise_pct"));
+  EXPECT_EQ(t.at("throttle_retries"), 3);
+  EXPECT_EQ(t.at("throttled_samples"), 1);
+}
+
+TEST(HarnessProgress, LineAndEta) {
+  // The first benchmark: nothing measured yet, the estimate as it is.
+  EXPECT_EQ(progress_line(1, 12, "memory/copy", 1.5, kBinaryStartS, 45.2),
+            "[1/12] memory/copy  elapsed 1.5 s  ETA 45 s");
+  // The run so far took twice its estimate: so will the rest.
+  EXPECT_EQ(progress_line(5, 12, "gemm/m:128", 24.6, 12.3, 30),
+            "[5/12] gemm/m:128  elapsed 24.6 s  ETA 60 s");
+  EXPECT_EQ(progress_line(12, 12, "x", 10, 20, 1), "[12/12] x  elapsed 10.0 s  ETA 0 s");
+}
+
+TEST(HarnessDevices, TimesFromAResultsFile) {
+  const nlohmann::json doc = nlohmann::json::parse(R"({"benchmarks": [
+    {"name": "a/manual_time", "run_name": "a/manual_time", "run_type": "iteration",
+     "real_time": 2.0, "time_unit": "us"},
+    {"name": "a/manual_time", "run_name": "a/manual_time", "run_type": "iteration",
+     "real_time": 4.0, "time_unit": "us"},
+    {"name": "a/manual_time", "run_name": "a/manual_time", "run_type": "iteration",
+     "real_time": 3.0, "time_unit": "us"},
+    {"name": "a/manual_time_mean", "run_name": "a/manual_time", "run_type": "aggregate",
+     "real_time": 3.0, "time_unit": "us"},
+    {"name": "b/manual_time", "run_name": "b/manual_time", "run_type": "iteration",
+     "real_time": 1500, "time_unit": "ns"},
+    {"name": "c/manual_time", "run_name": "c/manual_time", "run_type": "iteration",
+     "error_occurred": true, "error_message": "skipped: too big", "real_time": 0,
+     "time_unit": "us"}]})");
+  const auto t = benchmark_times_s(doc);
+  ASSERT_EQ(t.size(), 2u);
+  EXPECT_DOUBLE_EQ(t.at("a/manual_time"), 3e-6);  // the median of 2, 4, 3
+  EXPECT_DOUBLE_EQ(t.at("b/manual_time"), 1.5e-6);
+  EXPECT_TRUE(benchmark_times_s(nlohmann::json::object()).empty());
+}
+
+TEST(HarnessDevices, SummaryNamesTheSlowest) {
+  const std::vector<std::pair<int, std::map<std::string, double>>> times{
+      {0, {{"a", 1.0}, {"b", 2.0}, {"c", 3.0}}},
+      {1, {{"a", 1.1}, {"b", 2.4}, {"c", 3.3}}},
+      {2, {{"a", 0.9}, {"b", 2.0}}},  // fastest at a; b ties device 0
+  };
+  const std::vector<std::string> lines = device_summary(times);
+  ASSERT_EQ(lines.size(), 5u);
+  EXPECT_EQ(lines[0],
+            "devices: median over benchmarks of each device's time relative to the fastest "
+            "device (3 benchmarks)");
+  // Device 0 against the fastest: a 1/0.9, b 1, c 1 -> median 1.
+  EXPECT_EQ(lines[1], "  device 0  1.000  (3 benchmarks)");
+  // Device 1: a 1.1/0.9, b 2.4/2, c 3.3/3 -> 1.222, 1.2, 1.1 -> median 1.2.
+  EXPECT_EQ(lines[2], "  device 1  1.200  (3 benchmarks)  <- slowest");
+  EXPECT_EQ(lines[3], "  device 2  1.000  (2 benchmarks)");
+  EXPECT_EQ(lines[4], "slowest: device 1, 20.0% slower than the fastest (median)");
+  // A device without results is listed as such and never named the slowest.
+  const auto missing = device_summary({{0, {{"a", 1.0}}}, {3, {}}});
+  EXPECT_EQ(missing[2], "  device 3  no results");
+  EXPECT_EQ(missing.back(), "slowest: device 0, 0.0% slower than the fastest (median)");
+  // One device: nothing to compare.
+  EXPECT_EQ(device_summary({{4, {{"a", 1.0}}}}).size(), 2u);
+}
+
+TEST(HarnessDevices, WorstStatusAndFileNames) {
+  EXPECT_EQ(worst_exit_status({}), 0);
+  EXPECT_EQ(worst_exit_status({0, 0}), 0);
+  EXPECT_EQ(worst_exit_status({0, 77, 0}), 77);
+  EXPECT_EQ(worst_exit_status({77, 1, 0}), 1);
+  EXPECT_EQ(worst_exit_status({1, 2, 77}), 2);
+  EXPECT_EQ(worst_exit_status({2, 139, 0}), 139);  // a crash is worst
+  EXPECT_EQ(device_out_path("results/h100.json", 3), "results/h100.device3.json");
+  EXPECT_EQ(device_out_path("out", 0), "out.device0.json");
+  EXPECT_EQ(device_out_path(".json", 1), ".json.device1.json");
+}
+
 TEST(HarnessSweep, PowersOfTwoInclusive) {
   EXPECT_EQ(pow2_sweep(4096, 65536, false),
             (std::vector<std::int64_t>{4096, 8192, 16384, 32768, 65536}));

@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -59,6 +60,61 @@ TEST(PlanResolve, BatchAndSamplesFromTheReference) {
   // --samples overrides a plan's own count.
   resolve_plan(fixed, hand_constants(), sampling_policy(false, 2, 0));
   EXPECT_EQ(fixed.samples, 2);
+}
+
+TEST(PlanResolve, MaxNoiseTakesUpToTheMaximumAndStopsFromTheMinimum) {
+  SamplingPolicy noise = sampling_policy(false, std::nullopt, 0);
+  noise.max_noise = 0.005;
+  noise.min_samples = 4;
+  noise.max_samples = 40;
+  // A 1 ms sample: the fixed plan takes 4 (its minimum); noise stopping may take up to 40, which
+  // is what the estimate then prices.
+  Plan p{
+      .name = "memory/copy/bytes:1000000", .work = Work{.bytes = 1e6, .kernels = 1}, .batch = 500};
+  Plan fixed_plan = p;
+  resolve_plan(fixed_plan, hand_constants(), sampling_policy(false, std::nullopt, 0));
+  EXPECT_EQ(fixed_plan.samples, 3);
+  EXPECT_EQ(fixed_plan.min_samples, 3);  // without --max-noise the plan is fixed
+  resolve_plan(p, hand_constants(), noise);
+  EXPECT_EQ(p.samples, 40);
+  EXPECT_EQ(p.min_samples, 4);
+  const BenchmarkEstimate worst = estimate_benchmark(p, hand_constants(), 5, "hand");
+  const BenchmarkEstimate fixed = estimate_benchmark(fixed_plan, hand_constants(), 5, "hand");
+  EXPECT_NEAR(worst.timed_s / fixed.timed_s, 40.0 / 3.0, 1e-9);
+  // A plan that fixed its samples at registration keeps them.
+  Plan own{.name = "x/y", .work = Work{.kernels = 1}, .batch = 7, .samples = 4};
+  resolve_plan(own, hand_constants(), noise);
+  EXPECT_EQ(own.samples, 4);
+  EXPECT_EQ(own.min_samples, 4);
+}
+
+TEST(PlanNoise, RelativeStandardDeviationAsNvbenchDefinesIt) {
+  EXPECT_FALSE(relative_noise({}).has_value());
+  EXPECT_FALSE(relative_noise({1.0}).has_value());
+  EXPECT_FALSE(relative_noise({0.0, 0.0}).has_value());
+  EXPECT_DOUBLE_EQ(*relative_noise({2.0, 2.0, 2.0}), 0.0);
+  // 1, 2, 3: mean 2, sample standard deviation 1 -> 50 %.
+  EXPECT_DOUBLE_EQ(*relative_noise({1.0, 2.0, 3.0}), 0.5);
+  // 1, 3: mean 2, sample standard deviation sqrt(2).
+  EXPECT_NEAR(*relative_noise({1.0, 3.0}), std::sqrt(2.0) / 2, 1e-15);
+}
+
+TEST(PlanNoise, StoppingRule) {
+  const std::vector<double> steady{1.0, 1.001, 0.999, 1.0};
+  const std::vector<double> noisy{1.0, 2.0, 1.0, 2.0};
+  // Without --max-noise: the fixed count only.
+  EXPECT_FALSE(stop_sampling(steady, 2, 10, std::nullopt));
+  EXPECT_TRUE(stop_sampling(std::vector<double>(10, 1.0), 2, 10, std::nullopt));
+  // Below the minimum it goes on however steady; from it on, it stops once quiet enough.
+  EXPECT_FALSE(stop_sampling(steady, 5, 10, 0.01));
+  EXPECT_TRUE(stop_sampling(steady, 4, 10, 0.01));
+  EXPECT_TRUE(stop_sampling(steady, 3, 10, 0.01));
+  EXPECT_FALSE(stop_sampling(steady, 3, 10, 0.0001));
+  EXPECT_FALSE(stop_sampling(noisy, 2, 10, 0.05));
+  EXPECT_TRUE(stop_sampling(noisy, 2, 4, 0.05));  // at the maximum, noisy or not
+  // A minimum of 1 still needs 2 samples to know the noise.
+  EXPECT_FALSE(stop_sampling({1.0}, 1, 10, 0.5));
+  EXPECT_TRUE(stop_sampling({1.0, 1.0}, 1, 10, 0.5));
 }
 
 TEST(PlanEstimate, ArithmeticByHand) {
