@@ -61,6 +61,18 @@ double agree_max(double value, MPI_Comm comm) {
   return out;
 }
 
+double agree_min(double value, MPI_Comm comm) {
+  double out = 0;
+  check(MPI_Allreduce(&value, &out, 1, MPI_DOUBLE, MPI_MIN, comm), "MPI_Allreduce(MIN)");
+  return out;
+}
+
+double agree_sum_double(double value, MPI_Comm comm) {
+  double out = 0;
+  check(MPI_Allreduce(&value, &out, 1, MPI_DOUBLE, MPI_SUM, comm), "MPI_Allreduce(SUM)");
+  return out;
+}
+
 long long agree_sum(long long value, MPI_Comm comm) {
   long long out = 0;
   check(MPI_Allreduce(&value, &out, 1, MPI_LONG_LONG, MPI_SUM, comm), "MPI_Allreduce(SUM)");

@@ -24,8 +24,10 @@ int node_count(MPI_Comm comm);
 // Copies `bytes` bytes at `data` from `root` to every rank (NCCL's unique id: 128 bytes).
 void broadcast_bytes(void* data, std::size_t bytes, int root, MPI_Comm comm);
 
-// The largest value over ranks: the time all ranks report (the slowest rank's).
+// The largest, smallest value and the sum over ranks: a sample's time over ranks (-a 3, 2, 1).
 double agree_max(double value, MPI_Comm comm);
+double agree_min(double value, MPI_Comm comm);
+double agree_sum_double(double value, MPI_Comm comm);
 // The sum over ranks: the #wrong of a data check.
 long long agree_sum(long long value, MPI_Comm comm);
 // True on every rank when `ok` is true on every rank.
