@@ -13,23 +13,31 @@
 // bench_options.h):
 //  1. allocates every local rank's buffers, or skips where one rank's do not fit (all ranks agree
 //     to skip, or the others would wait in NCCL for it);
-//  2. checks the data once (check_once): inputs from input_value, receive buffers poisoned, one
-//     collective, then a kernel counts the elements that differ from expected_value: nccl-tests'
-//     #wrong, summed over ranks. Non-zero fails the benchmark;
-//  3. warms up (once per benchmark), then times the plan's samples (bench/plan.h). A sample is a
-//     batch of `ops` collectives (the plan's batch: about 1 ms, at most 64) queued on every
-//     rank's stream behind the harness's blocking kernel, which holds each stream until the
-//     host has enqueued the whole batch (bench/gpu.h): the events around the batch on each
-//     stream then time device work, not host launch gaps. Eager mode enqueues each collective
-//     of the batch as one NCCL group over the local ranks; --graph captures the batch once per
-//     rank in a CUDA graph and replays it (as nccl-tests' -G). A sample whose blocking kernel
-//     timed out runs once more; a second time-out fails that benchmark alone.
-//  4. The time of a sample is the slowest rank's: max over local ranks, then MPI_Allreduce(MAX)
-//     over processes. nccl-tests averages over ranks by default (-a 1); the maximum is the time
-//     after which every rank has its result, the conservative choice for a model of a step.
+//  2. checks the data once (check_once; not with -c 0): inputs from input_value for the redop
+//     (-o), receive buffers poisoned, one collective, then a kernel counts the elements that
+//     differ from expected_value: nccl-tests' #wrong, summed over ranks. Non-zero fails the
+//     benchmark; where the check cannot be exact (avg on a rank count that is not a power of
+//     two) the benchmark is skipped unless -c 0;
+//  3. warms up (once per benchmark, -w collectives), then times the plan's samples
+//     (bench/plan.h). A sample is a batch of `ops` collectives (-n, or the plan's batch: about
+//     1 ms, at most kMaxOpsPerSample) queued on every rank's stream behind the harness's blocking
+//     kernel, which holds each stream until the host has enqueued the whole batch (bench/gpu.h):
+//     the events around the batch on each stream then time device work, not host launch gaps.
+//     Eager mode enqueues each collective of the batch as one NCCL group over the local ranks;
+//     --graph captures the batch once per rank in a CUDA graph and replays it (as nccl-tests'
+//     -G; one launch, so -n may reach kMaxOpsPerGraph). A sample whose blocking kernel timed out
+//     runs once more; a second time-out fails that benchmark alone.
+//  4. The time of a sample over ranks is nccl-tests' -a (default 1, the average over every rank;
+//     0 rank 0's, 2 the minimum, 3 the maximum, the time after which every rank has its result):
+//     reduced over local ranks, then over processes (MPI_Allreduce SUM, MIN, MAX or rank 0's
+//     broadcast). The choice is the context's collective_time_over_ranks and each benchmark's
+//     time_over_ranks label.
+//  5. Rank 0 prints the nccl-tests-like table a row at a time, as each size's last benchmark
+//     (last repetition) finishes, and nccl-tests' footer at the end (report.h). A rank other
+//     than 0 writes nothing on stdout (a listing is printed once under mpirun).
 //
-// What it registers: rank counts 2, 4, ... up to --max_ranks (default: the GPUs visible) x 7 ops
-// x fp32, bf16 x 28 sizes 8 B .. 1 GiB, in and out of place (in place only where it can be
+// What it registers: rank counts 2, 4, ... up to --max_ranks (default: the GPUs visible), or
+// exactly -g N, x 7 ops x fp32, bf16 (x the -o redops for the reducing ops) x 28 sizes 8 B .. 1 GiB, in and out of place (in place only where it can be
 // checked); --quick: 8 B .. 16 MiB by 16 (6 sizes). The MPI variant registers one rank count,
 // the world's size. The sample counts are fixed by the plan (the same on every rank by
 // construction) and names carry no iteration count.
