@@ -31,9 +31,9 @@ int parse_int(const std::string& flag, const std::string& v, int lowest) {
   if (v.empty() || v.size() > 6 || v.find_first_not_of("0123456789") != std::string::npos ||
       std::stoi(v) < lowest) {
     throw std::invalid_argument(flag + " needs " +
-                                (lowest == 0 ? std::string("an integer >= 0")
-                                             : lowest == 1 ? std::string("a positive integer")
-                                                           : "an integer >= " + std::to_string(lowest)) +
+                                (lowest == 0   ? std::string("an integer >= 0")
+                                 : lowest == 1 ? std::string("a positive integer")
+                                               : "an integer >= " + std::to_string(lowest)) +
                                 ", got '" + v + "'");
   }
   return std::stoi(v);
@@ -191,8 +191,10 @@ BenchOptions take_collective_flags(std::vector<std::string>& args, bool quick) {
           break;
         case Key::check:
           if (v != "0" && v != "1") {
-            throw std::invalid_argument(name + " takes 0 (no data check) or 1 (check each shape "
-                                        "once), got '" + v + "'");
+            throw std::invalid_argument(name +
+                                        " takes 0 (no data check) or 1 (check each shape "
+                                        "once), got '" +
+                                        v + "'");
           }
           o.check = v == "1";
           break;
@@ -206,8 +208,10 @@ BenchOptions take_collective_flags(std::vector<std::string>& args, bool quick) {
           break;
         case Key::average:
           if (v.size() != 1 || v[0] < '0' || v[0] > '3') {
-            throw std::invalid_argument(name + " takes 0 (rank 0), 1 (average), 2 (minimum) or 3 "
-                                        "(maximum over ranks), got '" + v + "'");
+            throw std::invalid_argument(name +
+                                        " takes 0 (rank 0), 1 (average), 2 (minimum) or 3 "
+                                        "(maximum over ranks), got '" +
+                                        v + "'");
           }
           o.time_over_ranks = static_cast<TimeOverRanks>(v[0] - '0');
           break;
@@ -227,16 +231,17 @@ BenchOptions take_collective_flags(std::vector<std::string>& args, bool quick) {
     }
   }
   if (o.exact_ranks > 0 && o.max_ranks_given) {
-    throw std::invalid_argument(ngpus_flag + " (exactly N ranks) and --max_ranks (2, 4, ... N) "
+    throw std::invalid_argument(ngpus_flag +
+                                " (exactly N ranks) and --max_ranks (2, 4, ... N) "
                                 "contradict each other: give one");
   }
   if (quick && !max_given) o.sweep.max_bytes = kQuickMaxBytes;
   if (quick && !step_given) o.sweep.step_factor = kQuickStepFactor;
   if (o.sweep.min_bytes > o.sweep.max_bytes) {
-    throw std::invalid_argument("the smallest size (-b, --min_bytes: " +
-                                std::to_string(o.sweep.min_bytes) +
-                                ") is larger than the largest (-e, --max_bytes: " +
-                                std::to_string(o.sweep.max_bytes) + ")");
+    throw std::invalid_argument(
+        "the smallest size (-b, --min_bytes: " + std::to_string(o.sweep.min_bytes) +
+        ") is larger than the largest (-e, --max_bytes: " + std::to_string(o.sweep.max_bytes) +
+        ")");
   }
   if (o.sweep.min_bytes == 0) throw std::invalid_argument("-b, --min_bytes must be > 0");
   const int most = o.graph ? kMaxOpsPerGraph : kMaxOpsPerSample;
@@ -245,7 +250,8 @@ BenchOptions take_collective_flags(std::vector<std::string>& args, bool quick) {
         "-n " + std::to_string(o.iters) + ": a sample holds at most " +
         std::to_string(kMaxOpsPerSample) +
         " eager collectives (they are queued behind the blocking kernel, whose launch queue must "
-        "not fill) and " + std::to_string(kMaxOpsPerGraph) +
+        "not fill) and " +
+        std::to_string(kMaxOpsPerGraph) +
         " with --graph (one graph launch); take more samples with --samples=N instead");
   }
   args = std::move(rest);
@@ -256,8 +262,10 @@ std::string collective_flags_help() {
   return "\ncollective flags (nccl-tests' short flags and meanings; -x V or -x=V):\n"
          "  -g, --ngpus N         exactly N ranks: GPUs 0..N-1 (the MPI binary: one GPU per rank,\n"
          "                        -g 1; its rank count is the launcher's -np)\n"
-         "  --max_ranks=N         rank counts 2, 4, ... below N, and N (default: the GPUs visible;\n"
-         "                        with --estimate 1, a one-GPU box); counts above the GPUs present\n"
+         "  --max_ranks=N         rank counts 2, 4, ... below N, and N (default: the GPUs "
+         "visible;\n"
+         "                        with --estimate 1, a one-GPU box); counts above the GPUs "
+         "present\n"
          "                        are skipped; one rank is never registered (NCCL makes a 1-rank\n"
          "                        collective a copy or nothing)\n"
          "  -b, --minbytes N      smallest size (default 8); K, M, G suffixes are powers of 1024\n"

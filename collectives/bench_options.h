@@ -125,8 +125,7 @@ struct RankTimes {
 };
 // This process's part from its ranks' times; `holds_rank0`: times[0] is global rank 0's.
 // Throws std::invalid_argument for no times or a time that is not positive and finite.
-RankTimes local_rank_times(TimeOverRanks how, const std::vector<double>& times_s,
-                           bool holds_rank0);
+RankTimes local_rank_times(TimeOverRanks how, const std::vector<double>& times_s, bool holds_rank0);
 // Two processes' parts as one.
 RankTimes combine_rank_times(TimeOverRanks how, RankTimes a, RankTimes b);
 // The time: value / ranks for avg, value otherwise. Throws std::invalid_argument where no rank

@@ -76,8 +76,9 @@ BATCHCOST_HOST_DEVICE inline float reduction_input(RedOp redop, int ranks, std::
   switch (redop) {
     case RedOp::sum:
     case RedOp::avg:
-      return active(ranks, kMaxActiveSum, rank, index) ? static_cast<float>(reduction_bit(rank, index))
-                                                       : 0.0f;
+      return active(ranks, kMaxActiveSum, rank, index)
+                 ? static_cast<float>(reduction_bit(rank, index))
+                 : 0.0f;
     case RedOp::prod:
       return active(ranks, kMaxActiveProd, rank, index)
                  ? static_cast<float>(1 + reduction_bit(rank, index))
@@ -125,8 +126,7 @@ BATCHCOST_HOST_DEVICE inline float input_at(Op op, RedOp redop, int ranks, int r
 // count argument `count` (and `redop` for the reducing ops); false where the op leaves it
 // undefined (reduce, rank != root).
 BATCHCOST_HOST_DEVICE inline bool expected_at(Op op, RedOp redop, int ranks, int rank, int root,
-                                              std::size_t count, std::size_t index,
-                                              float* value) {
+                                              std::size_t count, std::size_t index, float* value) {
   const auto r = static_cast<std::size_t>(rank);
   switch (op) {
     case Op::all_reduce:

@@ -33,11 +33,12 @@
 //     broadcast). The choice is the context's collective_time_over_ranks and each benchmark's
 //     time_over_ranks label.
 //  5. Rank 0 prints the nccl-tests-like table a row at a time, as each size's last benchmark
-//     (last repetition) finishes, and nccl-tests' footer at the end (report.h). A rank other
-//     than 0 writes nothing on stdout (a listing is printed once under mpirun).
+//     (last repetition) finishes, and nccl-tests' footer at the end (report.h). Under mpirun a
+//     --benchmark_list_tests listing is printed once, by rank 0.
 //
 // What it registers: rank counts 2, 4, ... up to --max_ranks (default: the GPUs visible), or
-// exactly -g N, x 7 ops x fp32, bf16 (x the -o redops for the reducing ops) x 28 sizes 8 B .. 1 GiB, in and out of place (in place only where it can be
+// exactly -g N, x 7 ops x fp32, bf16 (x the -o redops for the reducing ops) x 28 sizes 8 B ..
+// 1 GiB, in and out of place (in place only where it can be
 // checked); --quick: 8 B .. 16 MiB by 16 (6 sizes). The MPI variant registers one rank count,
 // the world's size. The sample counts are fixed by the plan (the same on every rank by
 // construction) and names carry no iteration count.
@@ -111,24 +112,7 @@ double agree_max(double v) {
 // The sample's time over every rank of the communicator (-a), from this process's part.
 double agree_time(TimeOverRanks how, RankTimes local) {
 #ifdef BATCHCOST_COLLECTIVES_MPI
-  RankTimes all;
-  switch (how) {
-    case TimeOverRanks::rank0:  // world rank 0 is communicator rank 0 (ncclCommInitRank)
-      all = {local.value, 1};
-      mpi::broadcast_bytes(&all.value, sizeof all.value, 0, MPI_COMM_WORLD);
-      break;
-    case TimeOverRanks::avg:
-      all = {mpi::agree_sum_double(local.value, MPI_COMM_WORLD),
-             static_cast<int>(mpi::agree_sum(local.ranks, MPI_COMM_WORLD))};
-      break;
-    case TimeOverRanks::min:
-      all = {mpi::agree_min(local.value, MPI_COMM_WORLD), 1};
-      break;
-    case TimeOverRanks::max:
-      all = {mpi::agree_max(local.value, MPI_COMM_WORLD), 1};
-      break;
-  }
-  return time_over_ranks(how, all);
+  return mpi::agree_time_over_ranks(how, local, MPI_COMM_WORLD);
 #else
   return time_over_ranks(how, local);
 #endif
@@ -367,9 +351,10 @@ void show(const std::string& text) {
 
 void run_collective(benchmark::State& state, const Plan& plan, const BenchSpec& spec) {
   World& w = world();
-  TableEntry entry{spec.op,         spec.dtype, spec.ranks,     kRoot, spec.graph,
-                   spec.size_bytes, 0,          spec.in_place,  0,     -1,
-                   spec.redop,      true};
+  const std::size_t count =
+      shape_for_size(spec.op, spec.ranks, spec.size_bytes, dtype_size_bytes(spec.dtype)).count;
+  TableEntry entry{spec.op, spec.dtype,    spec.ranks, kRoot, spec.graph, spec.size_bytes,
+                   count,   spec.in_place, 0,          -1,    spec.redop, true};
   // Every call ends in exactly one table entry: a skip is one too, so that the row completes.
   auto skipped = [&](const std::string& why) {
     show(w.table.add(entry));
@@ -386,7 +371,6 @@ void run_collective(benchmark::State& state, const Plan& plan, const BenchSpec& 
     return skipped(inexact + " (-c 0 times it unchecked)");
   }
   Run run(spec, communicators(spec.ranks));
-  entry.count = run.shape().count;
   const std::string why = run.allocate();
   const std::string failure = agree_failure(why.empty(), why);
   if (!failure.empty()) return skipped(failure);
@@ -594,8 +578,8 @@ int collective_main(int argc, char** argv, const char* program) {
     }
     // Every rank of the world; an estimate (run without mpirun) assumes --max_ranks ranks.
     const int world_ranks = estimating && options.max_ranks_given ? options.max_ranks : w.size;
-    specs = collective_specs(options, world_ranks >= 2 ? std::vector<int>{world_ranks}
-                                                       : std::vector<int>{});
+    specs = collective_specs(options,
+                             world_ranks >= 2 ? std::vector<int>{world_ranks} : std::vector<int>{});
 #else
     if (!options.max_ranks_given && options.exact_ranks == 0) {
       // The GPUs visible here, without creating a context (listing works without a GPU); an
@@ -643,11 +627,16 @@ int collective_main(int argc, char** argv, const char* program) {
   }
 #endif
   w.options = options;
-  w.table = TableStream(flag_that_diverges_ranks(args).empty());
-  // A rank other than 0 prints nothing on stdout (Google Benchmark's --benchmark_list_tests
-  // writes the names to std::cout itself, past the harness's silent reporter): its stdout goes
-  // to /dev/null; stderr stays, for the messages of an abort.
-  if (w.rank != 0) {
+  // Rows are flushed in registration order unless Google Benchmark shuffles it.
+  w.table = TableStream(
+      flag_that_diverges_ranks(args).rfind("--benchmark_enable_random_interleaving", 0) != 0);
+  // Google Benchmark's --benchmark_list_tests writes the names to std::cout itself, past the
+  // harness's silent reporter of the ranks other than 0: their stdout goes to /dev/null while
+  // they list (only then: NCCL_DEBUG=INFO writes to stdout, and every rank's lines matter).
+  const bool listing = std::any_of(args.begin(), args.end(), [](const std::string& a) {
+    return a == "--benchmark_list_tests" || a == "--benchmark_list_tests=true";
+  });
+  if (w.rank != 0 && listing) {
     std::fflush(stdout);
     const int null_fd = open("/dev/null", O_WRONLY);
     if (null_fd >= 0) {
@@ -666,22 +655,21 @@ int collective_main(int argc, char** argv, const char* program) {
     for (const BenchSpec& s : specs) {
       const bool first_of_ranks = s.ranks != ranks_seen;
       ranks_seen = s.ranks;
-      world().table.expect(
-          RowKey{s.op, s.dtype, reduces(s.op) ? s.redop : RedOp::sum, s.ranks, kRoot, s.graph,
-                 s.size_bytes},
-          opts.policy.repetitions);
+      world().table.expect(RowKey{s.op, s.dtype, reduces(s.op) ? s.redop : RedOp::sum, s.ranks,
+                                  kRoot, s.graph, s.size_bytes},
+                           opts.policy.repetitions);
       add(s.name(), collective_plan(s, first_of_ranks, options),
           [s](benchmark::State& state, const Plan& p) {
 #ifdef BATCHCOST_COLLECTIVES_MPI
-        try {
-          run_collective(state, p, s);
-        } catch (const std::exception& e) {
-          abort_every_rank(s.name() + ": " + e.what());
-        }
+            try {
+              run_collective(state, p, s);
+            } catch (const std::exception& e) {
+              abort_every_rank(s.name() + ": " + e.what());
+            }
 #else
         run_collective(state, p, s);  // add() turns an exception into a failed benchmark
 #endif
-      });
+          });
     }
   };
   spec.start = start;

@@ -71,8 +71,8 @@ void launch_fill_input(void* dst, Dtype dtype, std::size_t n, Op op, RedOp redop
                        int rank, std::size_t first_index, cudaStream_t stream) {
   if (n == 0) return;
   if (dtype == Dtype::bf16) {
-    fill_input_kernel<<<blocks_for(n), kThreads, 0, stream>>>(
-        static_cast<__nv_bfloat16*>(dst), n, op, redop, ranks, rank, first_index);
+    fill_input_kernel<<<blocks_for(n), kThreads, 0, stream>>>(static_cast<__nv_bfloat16*>(dst), n,
+                                                              op, redop, ranks, rank, first_index);
   } else {
     fill_input_kernel<<<blocks_for(n), kThreads, 0, stream>>>(static_cast<float*>(dst), n, op,
                                                               redop, ranks, rank, first_index);

@@ -79,6 +79,26 @@ long long agree_sum(long long value, MPI_Comm comm) {
   return out;
 }
 
+double agree_time_over_ranks(TimeOverRanks how, RankTimes local, MPI_Comm comm) {
+  RankTimes all;
+  switch (how) {
+    case TimeOverRanks::rank0:
+      all = {local.value, 1};
+      broadcast_bytes(&all.value, sizeof all.value, 0, comm);
+      break;
+    case TimeOverRanks::avg:
+      all = {agree_sum_double(local.value, comm), static_cast<int>(agree_sum(local.ranks, comm))};
+      break;
+    case TimeOverRanks::min:
+      all = {agree_min(local.value, comm), 1};
+      break;
+    case TimeOverRanks::max:
+      all = {agree_max(local.value, comm), 1};
+      break;
+  }
+  return time_over_ranks(how, all);
+}
+
 bool agree_all(bool ok, MPI_Comm comm) {
   int in = ok ? 1 : 0, out = 0;
   check(MPI_Allreduce(&in, &out, 1, MPI_INT, MPI_MIN, comm), "MPI_Allreduce(MIN)");

@@ -11,6 +11,8 @@
 #include <cstddef>
 #include <string>
 
+#include "collectives/bench_options.h"
+
 namespace batchcost::collective::mpi {
 
 int rank(MPI_Comm comm);
@@ -34,6 +36,11 @@ long long agree_sum(long long value, MPI_Comm comm);
 bool agree_all(bool ok, MPI_Comm comm);
 // True when every rank passed the same value (compares the minimum and maximum over ranks).
 bool all_equal(unsigned long long value, MPI_Comm comm);
+// -a: a sample's time over every rank of `comm`, from this process's part (local_rank_times):
+// rank 0's broadcast (rank0; world rank 0 is communicator rank 0), MPI_Allreduce SUM of the value
+// and of the ranks (avg), MIN, MAX. Every rank returns the same time.
+double agree_time_over_ranks(TimeOverRanks how, RankTimes local, MPI_Comm comm);
+
 // Returns once every rank has called it (MPI_Barrier).
 void barrier(MPI_Comm comm);
 

@@ -62,8 +62,8 @@ bool in_place_checkable(Op op);
 // NCCL's reduction operators (ncclSum, ncclProd, ncclMin, ncclMax, ncclAvg), in nccl-tests'
 // order (src/common.cu, test_opnames). ncclAvg needs NCCL 2.10.
 enum class RedOp { sum, prod, max, min, avg };
-inline constexpr std::array<RedOp, 5> kAllRedOps = {RedOp::sum, RedOp::prod, RedOp::max,
-                                                    RedOp::min, RedOp::avg};
+inline constexpr std::array<RedOp, 5> kAllRedOps = {RedOp::sum, RedOp::prod, RedOp::max, RedOp::min,
+                                                    RedOp::avg};
 // nccl-tests' names: "sum", "prod", "max", "min", "avg" (its table's redop column).
 std::string_view redop_name(RedOp redop);
 // The inverse of redop_name; throws std::invalid_argument naming the supported ones.

@@ -123,7 +123,7 @@ Section section_of(const RowKey& k) {
 }  // namespace
 
 RowKey row_key(const TableEntry& e) {
-  return RowKey{e.op,    e.dtype, reduces(e.op) ? e.redop : RedOp::sum, e.ranks, e.root,
+  return RowKey{e.op,    e.dtype,     reduces(e.op) ? e.redop : RedOp::sum, e.ranks, e.root,
                 e.graph, e.size_bytes};
 }
 

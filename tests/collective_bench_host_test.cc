@@ -5,9 +5,9 @@
 
 #include <cmath>
 #include <cstdio>
-#include <utility>
 #include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "collectives/bench_options.h"
@@ -162,13 +162,30 @@ TEST(BenchOptions, RejectsBadValues) {
 // Every nccl-tests flag, short and long, as `-x V` and `-x=V`.
 TEST(BenchOptions, NcclTestsFlagsInBothForms) {
   for (const auto& form : std::vector<std::vector<std::string>>{
-           {"prog", "-g", "4", "-b", "1K", "-e", "1M", "-f", "4", "-n", "20", "-w", "3", "-c", "0",
-            "-d", "bfloat16", "-o", "max", "-a", "3", "--benchmark_filter=x"},
+           {"prog",     "-g",
+            "4",        "-b",
+            "1K",       "-e",
+            "1M",       "-f",
+            "4",        "-n",
+            "20",       "-w",
+            "3",        "-c",
+            "0",        "-d",
+            "bfloat16", "-o",
+            "max",      "-a",
+            "3",        "--benchmark_filter=x"},
            {"prog", "-g=4", "-b=1K", "-e=1M", "-f=4", "-n=20", "-w=3", "-c=0", "-d=bfloat16",
             "-o=max", "-a=3", "--benchmark_filter=x"},
-           {"prog", "--ngpus", "4", "--minbytes", "1K", "--maxbytes", "1M", "--stepfactor", "4",
-            "--iters", "20", "--warmup_iters", "3", "--check", "0", "--datatype", "bfloat16",
-            "--op", "max", "--average", "3", "--benchmark_filter=x"},
+           {"prog",     "--ngpus",
+            "4",        "--minbytes",
+            "1K",       "--maxbytes",
+            "1M",       "--stepfactor",
+            "4",        "--iters",
+            "20",       "--warmup_iters",
+            "3",        "--check",
+            "0",        "--datatype",
+            "bfloat16", "--op",
+            "max",      "--average",
+            "3",        "--benchmark_filter=x"},
            {"prog", "--ngpus=4", "--minbytes=1K", "--maxbytes=1M", "--stepfactor=4", "--iters=20",
             "--warmup_iters=3", "--check=0", "--datatype=bf16", "--op=max", "--average=3",
             "--benchmark_filter=x"}}) {
@@ -230,8 +247,9 @@ TEST(BenchOptions, NcclTestsFlagsBadValues) {
       {{"-c", "2"}, "-c takes 0 (no data check) or 1"},
       {{"-d", "half"}, "-d: unsupported datatype 'half' (supported: float, bfloat16, all"},
       {{"--datatype=int8"}, "--datatype: unsupported datatype 'int8'"},
-      {{"-o", "mulsum"}, "-o: unknown reduction operator 'mulsum' (expected sum, prod, max, min or "
-                         "avg)"},
+      {{"-o", "mulsum"},
+       "-o: unknown reduction operator 'mulsum' (expected sum, prod, max, min or "
+       "avg)"},
       {{"-a", "4"}, "-a takes 0 (rank 0), 1 (average), 2 (minimum) or 3"},
       {{"--iters"}, "--iters needs a value: --iters V or --iters=V"},
   };
@@ -279,13 +297,13 @@ TEST(TimeOverRanks, EachReductionAsNcclTests) {
       time_over_ranks(TimeOverRanks::rank0, local_rank_times(TimeOverRanks::rank0, local, true)),
       3e-6);
   // Two processes: {1, 3} and {8}: avg over 3 ranks is 4, not the mean of the means (5).
-  const auto avg = combine_rank_times(TimeOverRanks::avg,
-                                      local_rank_times(TimeOverRanks::avg, {1, 3}, true),
-                                      local_rank_times(TimeOverRanks::avg, {8}, false));
+  const auto avg =
+      combine_rank_times(TimeOverRanks::avg, local_rank_times(TimeOverRanks::avg, {1, 3}, true),
+                         local_rank_times(TimeOverRanks::avg, {8}, false));
   EXPECT_EQ(time_over_ranks(TimeOverRanks::avg, avg), 4);
-  const auto r0 = combine_rank_times(TimeOverRanks::rank0,
-                                     local_rank_times(TimeOverRanks::rank0, {8}, false),
-                                     local_rank_times(TimeOverRanks::rank0, {1, 3}, true));
+  const auto r0 =
+      combine_rank_times(TimeOverRanks::rank0, local_rank_times(TimeOverRanks::rank0, {8}, false),
+                         local_rank_times(TimeOverRanks::rank0, {1, 3}, true));
   EXPECT_EQ(time_over_ranks(TimeOverRanks::rank0, r0), 1);
   EXPECT_EQ(time_over_ranks(TimeOverRanks::max,
                             combine_rank_times(TimeOverRanks::max,
@@ -299,9 +317,9 @@ TEST(TimeOverRanks, EachReductionAsNcclTests) {
             1);
   EXPECT_THROW(local_rank_times(TimeOverRanks::avg, {}, true), std::invalid_argument);
   EXPECT_THROW(local_rank_times(TimeOverRanks::avg, {1, 0}, true), std::invalid_argument);
-  EXPECT_THROW(time_over_ranks(TimeOverRanks::rank0,
-                               local_rank_times(TimeOverRanks::rank0, {1}, false)),
-               std::invalid_argument);
+  EXPECT_THROW(
+      time_over_ranks(TimeOverRanks::rank0, local_rank_times(TimeOverRanks::rank0, {1}, false)),
+      std::invalid_argument);
   EXPECT_EQ(time_over_ranks_name(TimeOverRanks::avg), "avg");
   EXPECT_EQ(time_over_ranks_name(TimeOverRanks::rank0), "rank0");
 }
@@ -436,8 +454,9 @@ TEST(Report, StreamsRowsAsTheyFinishThenTheFooter) {
   std::snprintf(avg, sizeof avg, "%g", t.avg_busbw_gbps());
   EXPECT_EQ(t.finish(), "# Out of bounds values : 1 FAILED\n# Avg bus bandwidth    : " +
                             std::string(avg) + "\n#\n");
-  EXPECT_EQ(format_footer(0, 12.5), "# Out of bounds values : 0 OK\n"
-                                    "# Avg bus bandwidth    : 12.5\n#\n");
+  EXPECT_EQ(format_footer(0, 12.5),
+            "# Out of bounds values : 0 OK\n"
+            "# Avg bus bandwidth    : 12.5\n#\n");
 }
 
 // A row still short when a later row's entry arrives (its other half filtered out) is printed

@@ -1,7 +1,7 @@
 // GPU tests of the collective benchmark: every op's data check passes, in and out of place, in
-// fp32 and bf16, with every redop for the reducing ops, on one rank and on every GPU present (up to 8); the check kernel counts every
-// wrong element (a poisoned output, one flipped value). Each test skips, saying why, where there
-// is no usable GPU.
+// fp32 and bf16, with every redop for the reducing ops, on one rank and on every GPU present (up to
+// 8); the check kernel counts every wrong element (a poisoned output, one flipped value). Each test
+// skips, saying why, where there is no usable GPU.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -104,7 +104,8 @@ TEST_F(GpuCollectives, CountWrongSeesEveryBadElement) {
     EXPECT_EQ(count(Op::send_recv), 0u) << dtype_name(dtype);
     // ...until one element is off.
     launch_fill_value(static_cast<char*>(buf.get()) + 5 * dtype_size_bytes(dtype), dtype, 1,
-                      static_cast<int>(values::input_at(Op::send_recv, RedOp::sum, 1, 0, 5)) + 1, s);
+                      static_cast<int>(values::input_at(Op::send_recv, RedOp::sum, 1, 0, 5)) + 1,
+                      s);
     EXPECT_EQ(count(Op::send_recv), 1u) << dtype_name(dtype);
   }
   CUDA_CHECK(cudaStreamDestroy(s));
