@@ -87,6 +87,38 @@ const std::vector<Flag>& valued_flags() {
   return flags;
 }
 
+// nccl-tests' other flags (src/common.cu, parseArgs), refused by name with what to use instead,
+// so that a command line copied from nccl-tests fails plainly instead of as an unknown flag.
+struct Refused {
+  std::string short_name, long_name, instead;
+};
+const std::vector<Refused>& refused_flags() {
+  static const std::vector<Refused> flags = {
+      {"-t", "--nthreads", "one thread drives every GPU of the process (or one GPU per MPI rank)"},
+      {"-i", "--stepbytes", "sizes grow by a factor (-f), not by a fixed step"},
+      {"-m", "--agg_iters", "-n sets the collectives per timed sample"},
+      {"-N", "--run_cycles", "--repetitions=N repeats every size"},
+      {"-p", "--parallel_init", "communicators are made by ncclCommInitAll or ncclCommInitRank"},
+      {"-r", "--root", "the root of broadcast and reduce is rank 0"},
+      {"-z", "--blocking", "collectives are queued behind a blocking kernel and timed by events"},
+      {"-y", "--stream_null", "every rank has its own non-blocking stream"},
+      {"-T", "--timeout", "the blocking kernel has its own timeout"},
+      {"-G", "--cudagraph", "--graph captures each timed batch in a CUDA graph"},
+      {"-C", "--report_cputime", "times are device times (CUDA events)"},
+      {"-S", "--report_timestamps", "the JSON's context has the run's times"},
+      {"-J", "--output_file", "--benchmark_out=FILE writes the JSON"},
+      {"-R", "--local_register", "buffers are not registered"},
+      {"-x", "--cta_policy", "NCCL's CTA policy is left at its default"},
+      {"-D", "--device_implementation", "NCCL's own implementation is timed"},
+      {"-V", "--device_cta_count", "NCCL's own implementation is timed"},
+      {"-M", "--memory", "a size that does not fit is skipped, saying so"},
+      {"-u", "--unalign", "buffers are aligned as cudaMalloc gives them"},
+      {"-I", "--per_iter_timing", "the JSON holds every repetition and its aggregates"},
+      {"-K", "--per_iter_skip", "warm-up (-w) runs before the first sample"},
+  };
+  return flags;
+}
+
 const Flag* find_flag(const std::string& name) {
   for (const Flag& f : valued_flags()) {
     for (const std::string& n : f.names) {
@@ -147,6 +179,12 @@ BenchOptions take_collective_flags(std::vector<std::string>& args, bool quick) {
     const std::size_t eq = a.find('=');
     const std::string name = a.substr(0, eq);
     const Flag* flag = a.size() > 1 && a[0] == '-' ? find_flag(name) : nullptr;
+    for (const Refused& r : refused_flags()) {
+      if (name == r.short_name || name == r.long_name) {
+        throw std::invalid_argument(name + " (nccl-tests' " + r.short_name + ", " + r.long_name +
+                                    ") is not supported: " + r.instead);
+      }
+    }
     if (flag == nullptr) {
       rest.push_back(a);
       continue;

@@ -252,6 +252,13 @@ TEST(BenchOptions, NcclTestsFlagsBadValues) {
        "avg)"},
       {{"-a", "4"}, "-a takes 0 (rank 0), 1 (average), 2 (minimum) or 3"},
       {{"--iters"}, "--iters needs a value: --iters V or --iters=V"},
+      // nccl-tests' flags without an equivalent here: refused with what to use instead.
+      {{"-G", "10"}, "-G (nccl-tests' -G, --cudagraph) is not supported: --graph captures"},
+      {{"--output_file=x.json"},
+       "--output_file (nccl-tests' -J, --output_file) is not "
+       "supported: --benchmark_out=FILE"},
+      {{"-t", "2"}, "-t (nccl-tests' -t, --nthreads) is not supported"},
+      {{"-r=1"}, "the root of broadcast and reduce is rank 0"},
   };
   for (const auto& [flags, message] : cases) {
     std::vector<std::string> args{"prog"};
