@@ -562,6 +562,7 @@ int collective_main(int argc, char** argv, const char* program) {
   const bool help = std::find(args.begin(), args.end(), "--help") != args.end();
   BenchOptions options;
   std::vector<BenchSpec> specs;
+  bool two_ranks = false;  // a rank count of 2 or more: nothing to run then means no size fits
   const bool estimating = std::any_of(args.begin(), args.end(), [](const std::string& a) {
     return a.rfind("--estimate=", 0) == 0;
   });
@@ -578,6 +579,7 @@ int collective_main(int argc, char** argv, const char* program) {
     }
     // Every rank of the world; an estimate (run without mpirun) assumes --max_ranks ranks.
     const int world_ranks = estimating && options.max_ranks_given ? options.max_ranks : w.size;
+    two_ranks = world_ranks >= 2;
     specs = collective_specs(options,
                              world_ranks >= 2 ? std::vector<int>{world_ranks} : std::vector<int>{});
 #else
@@ -588,8 +590,16 @@ int collective_main(int argc, char** argv, const char* program) {
       if (estimating || cudaGetDeviceCount(&visible) != cudaSuccess) visible = 1;
       options.max_ranks = std::max(visible, 1);
     }
+    two_ranks = !registered_rank_counts(options).empty();
     specs = collective_specs(options, registered_rank_counts(options));
 #endif
+    if (two_ranks && specs.empty()) {
+      throw std::invalid_argument(
+          "no size from " + std::to_string(options.sweep.min_bytes) + " to " +
+          std::to_string(options.sweep.max_bytes) +
+          " bytes (-b, -e) is a whole number of elements (times the ranks, for all_gather, "
+          "reduce_scatter and all_to_all) of the ops and datatypes asked for: raise -e");
+    }
   } catch (const std::invalid_argument& e) {
     if (w.rank == 0) std::fprintf(stderr, "%s: %s (see --help)\n", program, e.what());
     return kExitUsage;
@@ -649,7 +659,8 @@ int collective_main(int argc, char** argv, const char* program) {
   spec.program = program;
   spec.primary = w.rank == 0;
   spec.nothing_to_run =
-      "a collective needs at least 2 ranks (GPUs), and this run has 1; --max_ranks=N with N GPUs";
+      "a collective needs at least 2 ranks (GPUs), and this run has 1; --max_ranks=N or -g N with "
+      "N GPUs";
   spec.register_benchmarks = [specs, options](const Options& opts) {
     int ranks_seen = 0;
     for (const BenchSpec& s : specs) {

@@ -27,6 +27,11 @@ if [ "$mode" = single ]; then
   rc=$?
   [ $rc -eq 2 ] || fail "-d half: exit status $rc, expected 2"
   echo "$err" | grep -q "supported: float, bfloat16, all" || fail "-d half: $err"
+  # Sizes that hold no whole element per rank: a usage error, not an empty run.
+  err=$(CUDA_VISIBLE_DEVICES=-1 "$1" -g 4 -b 1 -e 8 -d float --ops=all_gather --benchmark_list_tests 2>&1 >/dev/null)
+  rc=$?
+  [ $rc -eq 2 ] || fail "-b 1 -e 8 all_gather on 4 ranks: exit status $rc, expected 2"
+  echo "$err" | grep -q "no size from 1 to 8 bytes" || fail "-b 1 -e 8: $err"
   echo "ok: $(echo "$out" | wc -l) benchmarks"
   exit 0
 fi
