@@ -13,23 +13,32 @@
 // bench_options.h):
 //  1. allocates every local rank's buffers, or skips where one rank's do not fit (all ranks agree
 //     to skip, or the others would wait in NCCL for it);
-//  2. checks the data once (check_once): inputs from input_value, receive buffers poisoned, one
-//     collective, then a kernel counts the elements that differ from expected_value: nccl-tests'
-//     #wrong, summed over ranks. Non-zero fails the benchmark;
-//  3. warms up (once per benchmark), then times the plan's samples (bench/plan.h). A sample is a
-//     batch of `ops` collectives (the plan's batch: about 1 ms, at most 64) queued on every
-//     rank's stream behind the harness's blocking kernel, which holds each stream until the
-//     host has enqueued the whole batch (bench/gpu.h): the events around the batch on each
-//     stream then time device work, not host launch gaps. Eager mode enqueues each collective
-//     of the batch as one NCCL group over the local ranks; --graph captures the batch once per
-//     rank in a CUDA graph and replays it (as nccl-tests' -G). A sample whose blocking kernel
-//     timed out runs once more; a second time-out fails that benchmark alone.
-//  4. The time of a sample is the slowest rank's: max over local ranks, then MPI_Allreduce(MAX)
-//     over processes. nccl-tests averages over ranks by default (-a 1); the maximum is the time
-//     after which every rank has its result, the conservative choice for a model of a step.
+//  2. checks the data once (check_once; not with -c 0): inputs from input_value for the redop
+//     (-o), receive buffers poisoned, one collective, then a kernel counts the elements that
+//     differ from expected_value: nccl-tests' #wrong, summed over ranks. Non-zero fails the
+//     benchmark; where the check cannot be exact (avg on a rank count that is not a power of
+//     two) the benchmark is skipped unless -c 0;
+//  3. warms up (once per benchmark, -w collectives), then times the plan's samples
+//     (bench/plan.h). A sample is a batch of `ops` collectives (-n, or the plan's batch: about
+//     1 ms, at most kMaxOpsPerSample) queued on every rank's stream behind the harness's blocking
+//     kernel, which holds each stream until the host has enqueued the whole batch (bench/gpu.h):
+//     the events around the batch on each stream then time device work, not host launch gaps.
+//     Eager mode enqueues each collective of the batch as one NCCL group over the local ranks;
+//     --graph captures the batch once per rank in a CUDA graph and replays it (as nccl-tests'
+//     -G; one launch, so -n may reach kMaxOpsPerGraph). A sample whose blocking kernel timed out
+//     runs once more; a second time-out fails that benchmark alone.
+//  4. The time of a sample over ranks is nccl-tests' -a (default 1, the average over every rank;
+//     0 rank 0's, 2 the minimum, 3 the maximum, the time after which every rank has its result):
+//     reduced over local ranks, then over processes (MPI_Allreduce SUM, MIN, MAX or rank 0's
+//     broadcast). The choice is the context's collective_time_over_ranks and each benchmark's
+//     time_over_ranks label.
+//  5. Rank 0 prints the nccl-tests-like table a row at a time, as each size's last benchmark
+//     (last repetition) finishes, and nccl-tests' footer at the end (report.h). Under mpirun a
+//     --benchmark_list_tests listing is printed once, by rank 0.
 //
-// What it registers: rank counts 2, 4, ... up to --max_ranks (default: the GPUs visible) x 7 ops
-// x fp32, bf16 x 28 sizes 8 B .. 1 GiB, in and out of place (in place only where it can be
+// What it registers: rank counts 2, 4, ... up to --max_ranks (default: the GPUs visible), or
+// exactly -g N, x 7 ops x fp32, bf16 (x the -o redops for the reducing ops) x 28 sizes 8 B ..
+// 1 GiB, in and out of place (in place only where it can be
 // checked); --quick: 8 B .. 16 MiB by 16 (6 sizes). The MPI variant registers one rank count,
 // the world's size. The sample counts are fixed by the plan (the same on every rank by
 // construction) and names carry no iteration count.
@@ -37,7 +46,11 @@
 // Every decision a rank makes alone (skip, fail, blocking-kernel timeout) is agreed over ranks
 // first; an error that cannot be agreed (a failed CUDA or NCCL call on one rank) aborts every
 // rank (MPI_Abort).
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -64,10 +77,6 @@ namespace batchcost::collective {
 namespace {
 
 constexpr double kTargetSampleS = 1e-3;  // one sample's batch: event resolution is 0.05% of it
-// Collectives queued behind the blocking kernel at most: each NCCL launch may take more than one
-// CUDA launch slot, and the queue must not fill while the GPU is held.
-constexpr int kMaxOpsPerSample = 64;
-constexpr int kWarmupOps = 5;
 constexpr int kRoot = 0;
 // Creating the communicators of one rank count (ncclCommInitAll / ncclCommInitRank), for the
 // estimate: about a second over NVLink.
@@ -78,11 +87,11 @@ struct World {
   int size = 1;  // processes
   int nodes = 1;
   int device_count = 0;
-  bool graph = false;
+  BenchOptions options;                    // the collective flags of this run
   std::unique_ptr<Communicators> comms;    // single process: the last rank count used
   int* flags = nullptr;                    // host-mapped, portable: [0] release, [1] timed out
   std::map<std::string, long long> wrong;  // #wrong by benchmark name
-  std::vector<TableEntry> table;
+  TableStream table;                       // rank 0 prints its rows as they finish
 };
 
 World& world() {
@@ -97,6 +106,15 @@ double agree_max(double v) {
   return mpi::agree_max(v, MPI_COMM_WORLD);
 #else
   return v;
+#endif
+}
+
+// The sample's time over every rank of the communicator (-a), from this process's part.
+double agree_time(TimeOverRanks how, RankTimes local) {
+#ifdef BATCHCOST_COLLECTIVES_MPI
+  return mpi::agree_time_over_ranks(how, local, MPI_COMM_WORLD);
+#else
+  return time_over_ranks(how, local);
 #endif
 }
 
@@ -172,7 +190,9 @@ class Run {
       : spec_(spec),
         comms_(comms),
         shape_(shape_for_size(spec.op, spec.ranks, spec.size_bytes, dtype_size_bytes(spec.dtype))),
-        ranks_(comms.local().size()) {}
+        ranks_(comms.local().size()) {
+    shape_.redop = spec.redop;
+  }
 
   // Allocates every local rank's buffers; the reason where they do not fit.
   std::string allocate() {
@@ -207,8 +227,8 @@ class Run {
     return agree_sum(check_collective(comms_, shape_, spec_.dtype, spec_.in_place, kRoot, ptrs_));
   }
 
-  void warm_up() {
-    for (int k = 0; k < kWarmupOps; ++k) enqueue();
+  void warm_up(int ops) {
+    for (int k = 0; k < ops; ++k) enqueue();
     comms_.synchronize();
   }
 
@@ -280,14 +300,20 @@ class Run {
     // events (hence the max over ranks) time the host skew between processes, not the network.
     wait_for_every_process();
     release[0] = 1;
-    double slowest = 0;
+    std::vector<double> times_s;
     for (std::size_t i = 0; i < local.size(); ++i) {
       CUDA_CHECK(cudaSetDevice(local[i].device));
-      slowest = std::max(slowest, ranks_[i].events->elapsed_s());
+      times_s.push_back(ranks_[i].events->elapsed_s() / ops);
     }
     const bool timed_out = release[1] != 0;
     *late = agree_sum(timed_out ? 1 : 0) > 0;
-    return agree_max(slowest / ops);
+    // Every rank takes part in the agreement even where its time is unusable (not positive):
+    // local_rank_times would throw on one rank alone and leave the others waiting.
+    const bool usable = std::all_of(times_s.begin(), times_s.end(),
+                                    [](double t) { return t > 0 && std::isfinite(t); });
+    if (agree_sum(usable ? 0 : 1) > 0) return 0;  // run_samples fails a time that is not positive
+    const TimeOverRanks how = w.options.time_over_ranks;
+    return agree_time(how, local_rank_times(how, times_s, local.front().rank == 0));
   }
 
   const Shape& shape() const { return shape_; }
@@ -316,40 +342,57 @@ class Run {
   std::vector<RankBuffers> ptrs_;  // one per local rank
 };
 
+// Rank 0 prints what the table has to print now (rows streamed as they finish).
+void show(const std::string& text) {
+  if (world().rank != 0 || text.empty()) return;
+  std::fputs(text.c_str(), stdout);
+  std::fflush(stdout);
+}
+
 void run_collective(benchmark::State& state, const Plan& plan, const BenchSpec& spec) {
   World& w = world();
+  const std::size_t count =
+      shape_for_size(spec.op, spec.ranks, spec.size_bytes, dtype_size_bytes(spec.dtype)).count;
+  TableEntry entry{spec.op, spec.dtype,    spec.ranks, kRoot, spec.graph, spec.size_bytes,
+                   count,   spec.in_place, 0,          -1,    spec.redop, true};
+  // Every call ends in exactly one table entry: a skip is one too, so that the row completes.
+  auto skipped = [&](const std::string& why) {
+    show(w.table.add(entry));
+    skip(state, why);
+  };
 #ifndef BATCHCOST_COLLECTIVES_MPI
   if (spec.ranks > w.device_count) {
-    return skip(state, std::to_string(spec.ranks) + " ranks need " + std::to_string(spec.ranks) +
-                           " GPUs, " + std::to_string(w.device_count) + " visible");
+    return skipped(std::to_string(spec.ranks) + " ranks need " + std::to_string(spec.ranks) +
+                   " GPUs, " + std::to_string(w.device_count) + " visible");
   }
 #endif
-  if (spec.ranks > max_exact_ranks(spec.dtype)) {
-    return skip(state, "the data check is not exact in " + std::string(dtype_name(spec.dtype)) +
-                           " beyond " + std::to_string(max_exact_ranks(spec.dtype)) + " ranks");
+  if (const std::string inexact = check_inexact_reason(spec.op, spec.redop, spec.ranks);
+      w.options.check && !inexact.empty()) {
+    return skipped(inexact + " (-c 0 times it unchecked)");
   }
   Run run(spec, communicators(spec.ranks));
   const std::string why = run.allocate();
   const std::string failure = agree_failure(why.empty(), why);
-  if (!failure.empty()) return skip(state, failure);
+  if (!failure.empty()) return skipped(failure);
+  entry.skipped = false;
 
-  TableEntry entry{spec.op,    spec.dtype,      spec.ranks,        kRoot,
-                   spec.graph, spec.size_bytes, run.shape().count, spec.in_place};
-  const std::string verdict = check_once(spec.name(), [&] {
-    const long long wrong = run.check();
-    w.wrong[spec.name()] = wrong;
-    return wrong == 0 ? std::string()
-                      : "#wrong " + std::to_string(wrong) + " elements over " +
-                            std::to_string(spec.ranks) + " ranks";
-  });
-  entry.wrong = w.wrong.count(spec.name()) ? w.wrong[spec.name()] : -1;
-  if (!verdict.empty()) {
-    w.table.push_back(entry);
-    return fail(state, verdict);
+  if (w.options.check) {
+    const std::string verdict = check_once(spec.name(), [&] {
+      const long long wrong = run.check();
+      w.wrong[spec.name()] = wrong;
+      return wrong == 0 ? std::string()
+                        : "#wrong " + std::to_string(wrong) + " elements over " +
+                              std::to_string(spec.ranks) + " ranks";
+    });
+    entry.wrong = w.wrong.count(spec.name()) ? w.wrong[spec.name()] : -1;
+    if (!verdict.empty()) {
+      show(w.table.add(entry));
+      return fail(state, verdict);
+    }
   }
 
   // Warm-up once per benchmark (every rank reaches the same decision: the names agree).
-  if (first_call(plan.name)) run.warm_up();
+  if (first_call(plan.name)) run.warm_up(w.options.warmup_ops);
   const int ops = plan.batch;
   if (spec.graph) run.capture(ops);
 
@@ -365,7 +408,10 @@ void run_collective(benchmark::State& state, const Plan& plan, const BenchSpec& 
     }
     return t;
   });
-  if (!(mean_s > 0)) return;
+  if (!(mean_s > 0)) {
+    show(w.table.add(entry));  // failed while timing: the half shows "-"
+    return;
+  }
   Labels labels = plan.labels;
   labels["timing"] = "device";
   std::map<std::string, double> extra{{"ranks", spec.ranks},
@@ -377,29 +423,32 @@ void run_collective(benchmark::State& state, const Plan& plan, const BenchSpec& 
   extra["busbw"] = busbw_bytes_per_s(spec.op, spec.ranks, spec.size_bytes, mean_s) / kBytesPerGB;
   record(state, plan.work, labels, mean_s, extra);
   entry.time_s = mean_s;
-  w.table.push_back(entry);
+  show(w.table.add(entry));
 }
 
 // The plan of one collective: its work, labels and the set-up the estimate counts.
-Plan collective_plan(const BenchSpec& spec, bool first_of_ranks) {
+Plan collective_plan(const BenchSpec& spec, bool first_of_ranks, const BenchOptions& o) {
   const Shape shape =
       shape_for_size(spec.op, spec.ranks, spec.size_bytes, dtype_size_bytes(spec.dtype));
   const double net = net_bytes(spec.op, spec.ranks, spec.size_bytes);
   Plan p{.work = Work{.net_bytes = net, .collectives = 1},
          .labels = {{"op", std::string(op_name(spec.op))},
                     {"dtype", std::string(dtype_name(spec.dtype))},
-                    {"inplace", spec.in_place ? "1" : "0"}},
+                    {"inplace", spec.in_place ? "1" : "0"},
+                    {"time_over_ranks", std::string(time_over_ranks_name(o.time_over_ranks))}},
          .ranks = spec.ranks,
-         .max_batch = kMaxOpsPerSample,
+         .batch = o.iters,  // -n; 0: chosen for about kTargetSampleS
+         .max_batch = o.iters > 0 ? o.iters : kMaxOpsPerSample,
          .target_sample_s = kTargetSampleS,
          // Buffers filled and poisoned for the check, NCCL's first-use set-up.
          .setup_s = first_of_ranks ? kCommInitS : 0,
          .setup_bytes = 2.0 * static_cast<double>(shape.send_bytes + shape.recv_bytes),
-         .check_work = Work{.bytes = static_cast<double>(shape.recv_bytes),
-                            .net_bytes = net,
-                            .kernels = 2,
-                            .collectives = 1 + kWarmupOps}};
+         .check_work = Work{.bytes = o.check ? static_cast<double>(shape.recv_bytes) : 0,
+                            .net_bytes = net * ((o.check ? 1 : 0) + o.warmup_ops),
+                            .kernels = o.check ? 2.0 : 0.0,
+                            .collectives = (o.check ? 1.0 : 0.0) + o.warmup_ops}};
   if (spec.graph) p.labels["graph"] = "1";
+  if (reduces(spec.op)) p.labels["redop"] = std::string(redop_name(spec.redop));
   return p;
 }
 
@@ -490,17 +539,16 @@ nlohmann::json start(const Options& opts) {
   ctx["processes"] = w.size;
   ctx["nodes"] = w.nodes;
   ctx["gpus_visible"] = w.device_count;
-  ctx["collective_mode"] = w.graph ? "graph" : "eager";
-  ctx["collective_time_over_ranks"] = "max";
+  ctx["collective_mode"] = w.options.graph ? "graph" : "eager";
+  // -a: what a collective's time means (nccl-tests' 0 rank0, 1 avg, 2 min, 3 max).
+  ctx["collective_time_over_ranks"] = std::string(time_over_ranks_name(w.options.time_over_ranks));
+  ctx["collective_check"] = w.options.check ? 1 : 0;
+  ctx["collective_warmup_ops"] = w.options.warmup_ops;
   return ctx;
 }
 
 nlohmann::json finish() {
-  World& w = world();
-  if (w.rank == 0 && !w.table.empty()) {
-    std::fputs(format_table(w.table).c_str(), stdout);
-    std::fflush(stdout);
-  }
+  show(world().table.finish());  // the rows not printed yet, then nccl-tests' footer
   release_all();
   return Gpu::close();
 }
@@ -514,26 +562,44 @@ int collective_main(int argc, char** argv, const char* program) {
   const bool help = std::find(args.begin(), args.end(), "--help") != args.end();
   BenchOptions options;
   std::vector<BenchSpec> specs;
+  bool two_ranks = false;  // a rank count of 2 or more: nothing to run then means no size fits
   const bool estimating = std::any_of(args.begin(), args.end(), [](const std::string& a) {
     return a.rfind("--estimate=", 0) == 0;
   });
   try {
     options = take_collective_flags(args, quick);
 #ifdef BATCHCOST_COLLECTIVES_MPI
+    // nccl-tests' -g is GPUs per process (src/common.cu: nProcs * nThreads * nGpus ranks); this
+    // binary drives one GPU per rank.
+    if (options.exact_ranks > 1) {
+      throw std::invalid_argument(
+          "-g " + std::to_string(options.exact_ranks) +
+          ": this binary drives one GPU per MPI rank (-g 1); the rank count is the launcher's "
+          "(mpirun -np N, srun -n N), or batchcost-collectives -g N in one process");
+    }
     // Every rank of the world; an estimate (run without mpirun) assumes --max_ranks ranks.
     const int world_ranks = estimating && options.max_ranks_given ? options.max_ranks : w.size;
-    specs = collective_specs(options, world_ranks >= 2 ? std::vector<int>{world_ranks}
-                                                       : std::vector<int>{});
+    two_ranks = world_ranks >= 2;
+    specs = collective_specs(options,
+                             world_ranks >= 2 ? std::vector<int>{world_ranks} : std::vector<int>{});
 #else
-    if (!options.max_ranks_given) {
+    if (!options.max_ranks_given && options.exact_ranks == 0) {
       // The GPUs visible here, without creating a context (listing works without a GPU); an
       // estimate prices a one-GPU box unless told otherwise.
       int visible = 0;
       if (estimating || cudaGetDeviceCount(&visible) != cudaSuccess) visible = 1;
       options.max_ranks = std::max(visible, 1);
     }
-    specs = collective_specs(options, multi_rank_counts(options.max_ranks));
+    two_ranks = !registered_rank_counts(options).empty();
+    specs = collective_specs(options, registered_rank_counts(options));
 #endif
+    if (two_ranks && specs.empty()) {
+      throw std::invalid_argument(
+          "no size from " + std::to_string(options.sweep.min_bytes) + " to " +
+          std::to_string(options.sweep.max_bytes) +
+          " bytes (-b, -e) is a whole number of elements (times the ranks, for all_gather, "
+          "reduce_scatter and all_to_all) of the ops and datatypes asked for: raise -e");
+    }
   } catch (const std::invalid_argument& e) {
     if (w.rank == 0) std::fprintf(stderr, "%s: %s (see --help)\n", program, e.what());
     return kExitUsage;
@@ -570,29 +636,51 @@ int collective_main(int argc, char** argv, const char* program) {
     return kExitUsage;
   }
 #endif
-  w.graph = options.graph;
+  w.options = options;
+  // Rows are flushed in registration order unless Google Benchmark shuffles it.
+  w.table = TableStream(
+      flag_that_diverges_ranks(args).rfind("--benchmark_enable_random_interleaving", 0) != 0);
+  // Google Benchmark's --benchmark_list_tests writes the names to std::cout itself, past the
+  // harness's silent reporter of the ranks other than 0: their stdout goes to /dev/null while
+  // they list (only then: NCCL_DEBUG=INFO writes to stdout, and every rank's lines matter).
+  const bool listing = std::any_of(args.begin(), args.end(), [](const std::string& a) {
+    return a == "--benchmark_list_tests" || a == "--benchmark_list_tests=true";
+  });
+  if (w.rank != 0 && listing) {
+    std::fflush(stdout);
+    const int null_fd = open("/dev/null", O_WRONLY);
+    if (null_fd >= 0) {
+      (void)dup2(null_fd, STDOUT_FILENO);
+      close(null_fd);
+    }
+  }
 
   MainSpec spec;
   spec.program = program;
   spec.primary = w.rank == 0;
   spec.nothing_to_run =
-      "a collective needs at least 2 ranks (GPUs), and this run has 1; --max_ranks=N with N GPUs";
-  spec.register_benchmarks = [specs](const Options&) {
+      "a collective needs at least 2 ranks (GPUs), and this run has 1; --max_ranks=N or -g N with "
+      "N GPUs";
+  spec.register_benchmarks = [specs, options](const Options& opts) {
     int ranks_seen = 0;
     for (const BenchSpec& s : specs) {
       const bool first_of_ranks = s.ranks != ranks_seen;
       ranks_seen = s.ranks;
-      add(s.name(), collective_plan(s, first_of_ranks), [s](benchmark::State& state, const Plan& p) {
+      world().table.expect(RowKey{s.op, s.dtype, reduces(s.op) ? s.redop : RedOp::sum, s.ranks,
+                                  kRoot, s.graph, s.size_bytes},
+                           opts.policy.repetitions);
+      add(s.name(), collective_plan(s, first_of_ranks, options),
+          [s](benchmark::State& state, const Plan& p) {
 #ifdef BATCHCOST_COLLECTIVES_MPI
-        try {
-          run_collective(state, p, s);
-        } catch (const std::exception& e) {
-          abort_every_rank(s.name() + ": " + e.what());
-        }
+            try {
+              run_collective(state, p, s);
+            } catch (const std::exception& e) {
+              abort_every_rank(s.name() + ": " + e.what());
+            }
 #else
         run_collective(state, p, s);  // add() turns an exception into a failed benchmark
 #endif
-      });
+          });
     }
   };
   spec.start = start;

@@ -14,6 +14,22 @@ namespace batchcost::collective {
 
 ncclDataType_t nccl_type(Dtype dtype) { return dtype == Dtype::bf16 ? ncclBfloat16 : ncclFloat32; }
 
+ncclRedOp_t nccl_redop(RedOp redop) {
+  switch (redop) {
+    case RedOp::sum:
+      return ncclSum;
+    case RedOp::prod:
+      return ncclProd;
+    case RedOp::max:
+      return ncclMax;
+    case RedOp::min:
+      return ncclMin;
+    case RedOp::avg:
+      return ncclAvg;
+  }
+  throw std::invalid_argument("nccl_redop: not a reduction operator");
+}
+
 std::unique_ptr<Communicators> Communicators::all_in_process(int ranks) {
   if (ranks < 1) throw std::invalid_argument("all_in_process: ranks must be >= 1");
   std::unique_ptr<Communicators> c(new Communicators);
@@ -91,23 +107,24 @@ RankBuffers rank_buffers(const Shape& shape, int rank, bool in_place, void* send
 void enqueue_collective(const Shape& shape, Dtype dtype, int root, const LocalRank& r,
                         const RankBuffers& b) {
   const ncclDataType_t type = nccl_type(dtype);
+  const ncclRedOp_t redop = nccl_redop(shape.redop);
   const std::size_t count = shape.count;  // elements, as every NCCL call takes them
   const int n = shape.ranks;
   switch (shape.op) {
     case Op::all_reduce:
-      NCCL_CHECK(ncclAllReduce(b.send, b.recv, count, type, ncclSum, r.comm, r.stream));
+      NCCL_CHECK(ncclAllReduce(b.send, b.recv, count, type, redop, r.comm, r.stream));
       return;
     case Op::all_gather:  // count: elements each rank sends
       NCCL_CHECK(ncclAllGather(b.send, b.recv, count, type, r.comm, r.stream));
       return;
     case Op::reduce_scatter:  // count: elements each rank receives
-      NCCL_CHECK(ncclReduceScatter(b.send, b.recv, count, type, ncclSum, r.comm, r.stream));
+      NCCL_CHECK(ncclReduceScatter(b.send, b.recv, count, type, redop, r.comm, r.stream));
       return;
     case Op::broadcast:
       NCCL_CHECK(ncclBroadcast(b.send, b.recv, count, type, root, r.comm, r.stream));
       return;
     case Op::reduce:
-      NCCL_CHECK(ncclReduce(b.send, b.recv, count, type, ncclSum, root, r.comm, r.stream));
+      NCCL_CHECK(ncclReduce(b.send, b.recv, count, type, redop, root, r.comm, r.stream));
       return;
     case Op::all_to_all: {  // count: elements to and from each peer
       const std::size_t chunk = count * shape.elem_bytes;
@@ -164,8 +181,8 @@ long long check_collective(const Communicators& comms, const Shape& shape, Dtype
     if (!in_place || shape.op == Op::all_gather) {
       launch_fill_value(buffers[i].recv, dtype, recv_elems, values::kPoison, r.stream);
     }
-    launch_fill_input(const_cast<void*>(buffers[i].send), dtype, send_elems, shape.op, r.rank, 0,
-                      r.stream);
+    launch_fill_input(const_cast<void*>(buffers[i].send), dtype, send_elems, shape.op, shape.redop,
+                      shape.ranks, r.rank, 0, r.stream);
   }
   enqueue_all(comms, shape, dtype, root, buffers);
   std::vector<DeviceBuffer> counters;
@@ -175,8 +192,8 @@ long long check_collective(const Communicators& comms, const Shape& shape, Dtype
     counters.emplace_back(sizeof(unsigned long long));
     auto* c = counters.back().get<unsigned long long>();
     CUDA_CHECK(cudaMemsetAsync(c, 0, sizeof *c, r.stream));
-    launch_count_wrong(buffers[i].recv, dtype, recv_elems, shape.op, shape.ranks, r.rank, root,
-                       shape.count, c, r.stream);
+    launch_count_wrong(buffers[i].recv, dtype, recv_elems, shape.op, shape.redop, shape.ranks,
+                       r.rank, root, shape.count, c, r.stream);
   }
   long long wrong = 0;
   for (std::size_t i = 0; i < local.size(); ++i) {

@@ -16,6 +16,7 @@
 namespace batchcost::collective {
 
 ncclDataType_t nccl_type(Dtype dtype);
+ncclRedOp_t nccl_redop(RedOp redop);
 
 // One rank driven by this process.
 struct LocalRank {
@@ -61,9 +62,9 @@ struct RankBuffers {
 RankBuffers rank_buffers(const Shape& shape, int rank, bool in_place, void* send_base,
                          void* recv_base);
 
-// Enqueues one `shape.op` (sum for reducing ops, `root` for rooted ones) for local rank `r` on its
-// stream. Where one thread drives several ranks, the caller wraps the calls of all of them in
-// ncclGroupStart/ncclGroupEnd. all_to_all and send_recv are ncclSend/ncclRecv pairs in a group
+// Enqueues one `shape.op` (shape.redop for reducing ops, `root` for rooted ones) for local rank `r`
+// on its stream. Where one thread drives several ranks, the caller wraps the calls of all of them
+// in ncclGroupStart/ncclGroupEnd. all_to_all and send_recv are ncclSend/ncclRecv pairs in a group
 // of their own (nested groups are allowed), as nccl-tests' alltoall and sendrecv.
 void enqueue_collective(const Shape& shape, Dtype dtype, int root, const LocalRank& r,
                         const RankBuffers& buffers);

@@ -61,10 +61,42 @@ double agree_max(double value, MPI_Comm comm) {
   return out;
 }
 
+double agree_min(double value, MPI_Comm comm) {
+  double out = 0;
+  check(MPI_Allreduce(&value, &out, 1, MPI_DOUBLE, MPI_MIN, comm), "MPI_Allreduce(MIN)");
+  return out;
+}
+
+double agree_sum_double(double value, MPI_Comm comm) {
+  double out = 0;
+  check(MPI_Allreduce(&value, &out, 1, MPI_DOUBLE, MPI_SUM, comm), "MPI_Allreduce(SUM)");
+  return out;
+}
+
 long long agree_sum(long long value, MPI_Comm comm) {
   long long out = 0;
   check(MPI_Allreduce(&value, &out, 1, MPI_LONG_LONG, MPI_SUM, comm), "MPI_Allreduce(SUM)");
   return out;
+}
+
+double agree_time_over_ranks(TimeOverRanks how, RankTimes local, MPI_Comm comm) {
+  RankTimes all;
+  switch (how) {
+    case TimeOverRanks::rank0:
+      all = {local.value, 1};
+      broadcast_bytes(&all.value, sizeof all.value, 0, comm);
+      break;
+    case TimeOverRanks::avg:
+      all = {agree_sum_double(local.value, comm), static_cast<int>(agree_sum(local.ranks, comm))};
+      break;
+    case TimeOverRanks::min:
+      all = {agree_min(local.value, comm), 1};
+      break;
+    case TimeOverRanks::max:
+      all = {agree_max(local.value, comm), 1};
+      break;
+  }
+  return time_over_ranks(how, all);
 }
 
 bool agree_all(bool ok, MPI_Comm comm) {

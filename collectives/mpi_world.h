@@ -11,6 +11,8 @@
 #include <cstddef>
 #include <string>
 
+#include "collectives/bench_options.h"
+
 namespace batchcost::collective::mpi {
 
 int rank(MPI_Comm comm);
@@ -24,14 +26,21 @@ int node_count(MPI_Comm comm);
 // Copies `bytes` bytes at `data` from `root` to every rank (NCCL's unique id: 128 bytes).
 void broadcast_bytes(void* data, std::size_t bytes, int root, MPI_Comm comm);
 
-// The largest value over ranks: the time all ranks report (the slowest rank's).
+// The largest, smallest value and the sum over ranks: a sample's time over ranks (-a 3, 2, 1).
 double agree_max(double value, MPI_Comm comm);
+double agree_min(double value, MPI_Comm comm);
+double agree_sum_double(double value, MPI_Comm comm);
 // The sum over ranks: the #wrong of a data check.
 long long agree_sum(long long value, MPI_Comm comm);
 // True on every rank when `ok` is true on every rank.
 bool agree_all(bool ok, MPI_Comm comm);
 // True when every rank passed the same value (compares the minimum and maximum over ranks).
 bool all_equal(unsigned long long value, MPI_Comm comm);
+// -a: a sample's time over every rank of `comm`, from this process's part (local_rank_times):
+// rank 0's broadcast (rank0; world rank 0 is communicator rank 0), MPI_Allreduce SUM of the value
+// and of the ranks (avg), MIN, MAX. Every rank returns the same time.
+double agree_time_over_ranks(TimeOverRanks how, RankTimes local, MPI_Comm comm);
+
 // Returns once every rank has called it (MPI_Barrier).
 void barrier(MPI_Comm comm);
 

@@ -51,19 +51,14 @@ std::size_t checked_mul(std::size_t a, std::size_t b, const char* where) {
   return out;
 }
 
-// Reducing ops' input: a hashed bit of (rank, index), in {0, 1} (see the header for why).
-// collectives/check_values.h computes the same on the device.
-double reduction_input(std::size_t rank, std::size_t index) {
-  return values::reduction_input(rank, index);
+// Moving ops' input: values in [-125, 125]; 251 is prime, so two ranks less than 251 apart never
+// agree at the same index. collectives/check_values.h computes the same on the device.
+double movement_input(std::size_t rank, std::size_t index) {
+  return values::movement_input(rank, index);
 }
 
-// The sum over ranks r < n of reduction_input(r, index).
-double reduction_sum(int ranks, std::size_t index) { return values::reduction_sum(ranks, index); }
-
-// Moving ops' input: values in [-125, 125]; 251 is prime, so two ranks less than 251 apart never
-// agree at the same index.
-double movement_input(std::size_t rank, std::size_t index) {
-  return static_cast<double>(static_cast<int>((5 * (rank % 251) + index % 251) % 251) - 125);
+double reduction_result(RedOp redop, int ranks, std::size_t index) {
+  return values::reduction_result(redop, ranks, index);
 }
 
 }  // namespace
@@ -96,6 +91,30 @@ bool divides_by_ranks(Op op) { return row(op).divides_by_ranks; }
 bool reduces(Op op) { return row(op).reduces; }
 bool has_root(Op op) { return row(op).has_root; }
 bool in_place_checkable(Op op) { return op != Op::all_to_all && op != Op::send_recv; }
+
+std::string_view redop_name(RedOp redop) {
+  switch (redop) {
+    case RedOp::sum:
+      return "sum";
+    case RedOp::prod:
+      return "prod";
+    case RedOp::max:
+      return "max";
+    case RedOp::min:
+      return "min";
+    case RedOp::avg:
+      return "avg";
+  }
+  throw std::invalid_argument("not a reduction operator");
+}
+
+RedOp parse_redop(std::string_view name) {
+  for (RedOp r : kAllRedOps) {
+    if (redop_name(r) == name) return r;
+  }
+  throw std::invalid_argument("unknown reduction operator '" + std::string(name) +
+                              "' (expected sum, prod, max, min or avg)");
+}
 
 std::size_t dtype_size_bytes(Dtype dtype) {
   switch (dtype) {
@@ -224,15 +243,22 @@ double net_bytes(Op op, int ranks, std::size_t size_bytes) {
   return bus_bandwidth_factor(op, ranks) * static_cast<double>(size_bytes);
 }
 
-int max_exact_ranks(Dtype dtype) {
-  // Integers of magnitude <= 2^(significand bits) are exact: bf16 has 8, fp32 has 24.
-  return dtype == Dtype::bf16 ? 256 : (1 << 24);
+std::string check_inexact_reason(Op op, RedOp redop, int ranks) {
+  check_ranks(ranks, "check_inexact_reason");
+  if (reduces(op) && redop == RedOp::avg && (ranks & (ranks - 1)) != 0) {
+    return "avg multiplies by 1/" + std::to_string(ranks) +
+           ", not exact in fp32 or bf16: the data check of avg needs a power-of-two rank count";
+  }
+  return "";
 }
 
-double input_value(Op op, int rank, std::size_t index) {
-  if (rank < 0) throw std::invalid_argument("input_value: rank must be >= 0");
-  const auto r = static_cast<std::size_t>(rank);
-  return reduces(op) ? reduction_input(r, index) : movement_input(r, index);
+double input_value(Op op, RedOp redop, int ranks, int rank, std::size_t index) {
+  check_ranks(ranks, "input_value");
+  if (rank < 0 || rank >= ranks) {
+    throw std::invalid_argument("input_value: rank " + std::to_string(rank) + " outside [0, " +
+                                std::to_string(ranks) + ")");
+  }
+  return values::input_at(op, redop, ranks, rank, index);
 }
 
 std::optional<double> expected_value(const Shape& shape, int rank, std::size_t index, int root) {
@@ -256,12 +282,12 @@ std::optional<double> expected_value(const Shape& shape, int rank, std::size_t i
   const std::size_t count = shape.count;
   switch (shape.op) {
     case Op::all_reduce:
-      return reduction_sum(n, index);
+      return reduction_result(shape.redop, n, index);
     case Op::reduce_scatter:
-      return reduction_sum(n, r * count + index);
+      return reduction_result(shape.redop, n, r * count + index);
     case Op::reduce:
       if (rank != root) return std::nullopt;
-      return reduction_sum(n, index);
+      return reduction_result(shape.redop, n, index);
     case Op::all_gather:
       return movement_input(index / count, index % count);
     case Op::broadcast:

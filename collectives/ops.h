@@ -19,17 +19,18 @@
 #include <array>
 #include <cstddef>
 #include <optional>
+#include <string>
 #include <string_view>
 
 namespace batchcost::collective {
 
 enum class Op {
-  all_reduce,      // ncclAllReduce, sum
+  all_reduce,      // ncclAllReduce, with a RedOp
   all_gather,      // ncclAllGather
-  reduce_scatter,  // ncclReduceScatter, sum
+  reduce_scatter,  // ncclReduceScatter, with a RedOp
   all_to_all,      // ncclSend + ncclRecv to every peer inside one group (as nccl-tests' alltoall)
   broadcast,       // ncclBroadcast from a root
-  reduce,          // ncclReduce, sum, to a root
+  reduce,          // ncclReduce, with a RedOp, to a root
   send_recv,       // ring neighbour: send to rank+1, receive from rank-1 (as nccl-tests' sendrecv)
 };
 
@@ -50,13 +51,23 @@ std::optional<Op> op_from_nccl_tests_binary(std::string_view binary);
 // True for the ops whose count is split across ranks (all_gather, reduce_scatter, all_to_all):
 // their size must be a whole number of elements times the number of ranks.
 bool divides_by_ranks(Op op);
-// True for the ops that reduce (all_reduce, reduce_scatter, reduce): they take a redop (sum).
+// True for the ops that reduce (all_reduce, reduce_scatter, reduce): they take a RedOp.
 bool reduces(Op op);
 // True for the ops with a root rank (broadcast, reduce).
 bool has_root(Op op);
 // True where an in-place run can be checked. nccl-tests runs all_to_all and send_recv in place
 // but does not check them (NCCL has no in-place send/receive): the benchmark skips inplace=1 there.
 bool in_place_checkable(Op op);
+
+// NCCL's reduction operators (ncclSum, ncclProd, ncclMin, ncclMax, ncclAvg), in nccl-tests'
+// order (src/common.cu, test_opnames). ncclAvg needs NCCL 2.10.
+enum class RedOp { sum, prod, max, min, avg };
+inline constexpr std::array<RedOp, 5> kAllRedOps = {RedOp::sum, RedOp::prod, RedOp::max, RedOp::min,
+                                                    RedOp::avg};
+// nccl-tests' names: "sum", "prod", "max", "min", "avg" (its table's redop column).
+std::string_view redop_name(RedOp redop);
+// The inverse of redop_name; throws std::invalid_argument naming the supported ones.
+RedOp parse_redop(std::string_view name);
 
 // The data types the benchmark sweeps.
 enum class Dtype { fp32, bf16 };
@@ -77,6 +88,7 @@ struct Shape {
   std::size_t send_bytes = 0;  // the send buffer of one rank
   std::size_t recv_bytes = 0;  // the receive buffer of one rank
   std::size_t size_bytes = 0;  // nccl-tests' "size" (see the file header)
+  RedOp redop = RedOp::sum;    // the reducing ops' operator (ignored by the others)
 };
 
 // The shape for nccl-tests' size. Throws std::invalid_argument when ranks < 1, elem_bytes == 0,
@@ -112,24 +124,35 @@ double net_bytes(Op op, int ranks, std::size_t size_bytes);
 
 // ---- The data check --------------------------------------------------------------------------
 //
-// Every rank fills element i of its send buffer with input_value(op, rank, i); after the
-// operation element i of its receive buffer must equal expected_value(shape, rank, i, root).
-// Both are small integers, exact in fp32 and bf16 alike, so the check is an exact comparison:
-//  - reducing ops add values in {0, 1}, one hashed bit of (rank, index): every partial sum, in
-//    whatever order NCCL's ring or tree adds them, is an integer in [0, ranks], exact while
-//    ranks <= 256 in bf16 (8 significant bits) and ranks <= 2^24 in fp32. Each rank's bit is
-//    independent of the others', so a rank left out of (or counted twice in) the sum changes
-//    about half the elements, at any rank count (a pattern periodic in the rank would cancel);
+// Every rank fills element i of its send buffer with input_value(op, redop, ranks, rank, i);
+// after the operation element i of its receive buffer must equal expected_value(shape, rank, i,
+// root). Every value and every partial result NCCL can form on the way (in whatever order its
+// ring or tree combines ranks) is exact in fp32 and bf16 alike, so the check is an exact
+// comparison, up to 1024 ranks and beyond:
+//  - sum (and avg): values in {0, 1}, one hashed bit of (rank, index), on the "active" ranks of
+//    the index, 0 on the others. Up to 256 ranks every rank is active; above, one rank in P (P a
+//    power of two) is, so that no index has more than 256 terms: every partial sum is an integer
+//    <= 256, exact in bf16's 8 significant bits;
+//  - prod: 2 or 1 (2^bit) on at most 64 active ranks per index, 1 elsewhere: every partial
+//    product is a power of two <= 2^64;
+//  - min, max: integers in [-128, 127] on every rank (no arithmetic, any count is exact);
+//  - avg: NCCL multiplies each input by 1/ranks, exact only where ranks is a power of two:
+//    check_is_exact says so for the others (the benchmark then skips them unless run with -c 0).
+//  Each rank's bit is independent of the others', so a rank left out of (or counted twice in) a
+//  sum or product changes many elements at any rank count (a pattern periodic in the rank would
+//  cancel);
 //  - moving ops copy values in [-125, 125] that differ between any two ranks < 251 apart at the
 //    same index, so a chunk from the wrong peer or at the wrong offset shows.
 // Indices are within the rank's send buffer (input) or receive buffer (expected).
 
-// The largest rank count for which expected_value is exact in dtype (see above).
-int max_exact_ranks(Dtype dtype);
+// "" where the check of op with redop on `ranks` ranks is exact, else why not (avg on a rank
+// count that is not a power of two).
+std::string check_inexact_reason(Op op, RedOp redop, int ranks);
 
-double input_value(Op op, int rank, std::size_t index);
+// Throws std::invalid_argument for ranks < 1 or a rank outside [0, ranks).
+double input_value(Op op, RedOp redop, int ranks, int rank, std::size_t index);
 // nullopt where the operation leaves the element undefined (reduce on a rank other than root).
-// Throws std::invalid_argument for a rank, root or index out of range.
+// Uses shape.redop. Throws std::invalid_argument for a rank, root or index out of range.
 std::optional<double> expected_value(const Shape& shape, int rank, std::size_t index, int root = 0);
 
 }  // namespace batchcost::collective

@@ -23,6 +23,7 @@ struct Row {
 struct Section {
   Op op;
   Dtype dtype;
+  RedOp redop;
   int ranks;
   int root;
   bool graph;
@@ -47,7 +48,9 @@ std::string format_time_us(double us) {
   return buf;
 }
 
-std::string format_half(const Section& s, std::size_t size, const Half& h) {
+// One half's columns; *busbw_gbps is set where the half was timed.
+std::string format_half(const Section& s, std::size_t size, const Half& h,
+                        double* busbw_gbps = nullptr) {
   char buf[96];
   if (!h.seen) {
     std::snprintf(buf, sizeof buf, "%9s %7s %7s %7s", "N/A", "N/A", "N/A", "N/A");
@@ -65,59 +68,168 @@ std::string format_half(const Section& s, std::size_t size, const Half& h) {
   const double t = median(timed);
   const double algbw = algbw_bytes_per_s(size, t) / kBytesPerGB;
   const double busbw = busbw_bytes_per_s(s.op, s.ranks, size, t) / kBytesPerGB;
+  if (busbw_gbps != nullptr) *busbw_gbps = busbw;
   std::snprintf(buf, sizeof buf, "%s %7.2f %7.2f %7s", format_time_us(t * 1e6).c_str(), algbw,
                 busbw, wrong.c_str());
   return buf;
 }
 
+void add_to_half(Half& h, const TableEntry& e) {
+  if (e.skipped) return;  // N/A, as a half that was not run
+  h.seen = true;
+  h.times_s.push_back(e.time_s);
+  h.wrong = std::max(h.wrong, e.wrong);
+}
+
+std::string section_header(const Section& s) {
+  std::string out;
+  char line[256];
+  std::snprintf(line, sizeof line, "#\n# %s  %s%s  ranks=%d%s\n",
+                std::string(op_name(s.op)).c_str(), std::string(dtype_name(s.dtype)).c_str(),
+                reduces(s.op) && s.redop != RedOp::sum
+                    ? ("  " + std::string(redop_name(s.redop))).c_str()
+                    : "",
+                s.ranks, s.graph ? "  graph" : "");
+  out += line;
+  std::snprintf(line, sizeof line, "#%55s %-34s %-34s\n", "", "out-of-place", "in-place");
+  out += line;
+  std::snprintf(line, sizeof line, "#%11s %13s %9s %6s %5s %9s %7s %7s %7s %9s %7s %7s %7s\n",
+                "size", "count", "type", "redop", "root", "time", "algbw", "busbw", "#wrong",
+                "time", "algbw", "busbw", "#wrong");
+  out += line;
+  std::snprintf(line, sizeof line, "#%11s %13s %9s %6s %5s %9s %7s %7s %7s %9s %7s %7s %7s\n",
+                "(B)", "(elements)", "", "", "", "(us)", "(GB/s)", "(GB/s)", "", "(us)", "(GB/s)",
+                "(GB/s)", "");
+  out += line;
+  return out;
+}
+
+// One row; busbw[k] is set for each timed half k (0 out of place, 1 in place), else left.
+std::string format_row(const Section& s, std::size_t size, const Row& row, double busbw[2]) {
+  const std::string redop = reduces(s.op) ? std::string(redop_name(s.redop)) : "none";
+  const int root = has_root(s.op) ? s.root : -1;
+  char line[256];
+  std::snprintf(line, sizeof line, " %11zu %13zu %9s %6s %5d %s %s\n", size, row.count,
+                std::string(nccl_type_name(s.dtype)).c_str(), redop.c_str(), root,
+                format_half(s, size, row.half[0], &busbw[0]).c_str(),
+                format_half(s, size, row.half[1], &busbw[1]).c_str());
+  return line;
+}
+
+Section section_of(const RowKey& k) {
+  return Section{k.op, k.dtype, k.redop, k.ranks, k.root, k.graph, {}};
+}
+
 }  // namespace
+
+RowKey row_key(const TableEntry& e) {
+  return RowKey{e.op,    e.dtype,     reduces(e.op) ? e.redop : RedOp::sum, e.ranks, e.root,
+                e.graph, e.size_bytes};
+}
+
+void TableStream::expect(const RowKey& key, int entries) {
+  for (Pending& p : rows_) {
+    if (p.key == key) {
+      p.expected += entries;
+      return;
+    }
+  }
+  rows_.push_back(Pending{key, entries, {}, false});
+}
+
+std::string TableStream::print(Pending& row) {
+  std::string out;
+  RowKey section_key = row.key;
+  section_key.size_bytes = 0;
+  if (!have_last_section_ || !(last_section_ == section_key)) {
+    out += section_header(section_of(row.key));
+    last_section_ = section_key;
+    have_last_section_ = true;
+  }
+  Row r;
+  r.count = 0;
+  for (const TableEntry& e : row.entries) {
+    if (e.count != 0) r.count = e.count;
+    add_to_half(r.half[e.in_place ? 1 : 0], e);
+  }
+  for (const Half& h : r.half) out_of_bounds_ += h.wrong > 0 ? 1 : 0;
+  double busbw[2] = {-1, -1};
+  out += format_row(section_of(row.key), row.key.size_bytes, r, busbw);
+  for (double b : busbw) {
+    if (b >= 0) {
+      busbw_sum_ += b;
+      ++busbw_count_;
+    }
+  }
+  row.printed = true;
+  printed_any_ = true;
+  return out;
+}
+
+std::string TableStream::add(const TableEntry& entry) {
+  const RowKey key = row_key(entry);
+  auto it = std::find_if(rows_.begin(), rows_.end(),
+                         [&](const Pending& p) { return p.key == key && !p.printed; });
+  if (it == rows_.end()) {  // not announced, or printed already: a row of its own
+    rows_.push_back(Pending{key, 1, {}, false});
+    it = rows_.end() - 1;
+  }
+  std::string out;
+  if (in_order_) {
+    for (auto earlier = rows_.begin(); earlier != it; ++earlier) {
+      if (!earlier->printed && !earlier->entries.empty()) out += print(*earlier);
+    }
+  }
+  it->entries.push_back(entry);
+  if (static_cast<int>(it->entries.size()) >= it->expected) out += print(*it);
+  return out;
+}
+
+std::string TableStream::finish() {
+  std::string out;
+  for (Pending& p : rows_) {
+    if (!p.printed && !p.entries.empty()) out += print(p);
+  }
+  if (printed_any_) out += format_footer(out_of_bounds_, avg_busbw_gbps());
+  return out;
+}
+
+std::string format_footer(long long out_of_bounds, double avg_busbw_gbps) {
+  char line[128];
+  std::string out;
+  std::snprintf(line, sizeof line, "# %-20s : %lld %s\n", "Out of bounds values", out_of_bounds,
+                out_of_bounds != 0 ? "FAILED" : "OK");
+  out += line;
+  std::snprintf(line, sizeof line, "# %-20s : %g\n", "Avg bus bandwidth", avg_busbw_gbps);
+  out += line;
+  out += "#\n";
+  return out;
+}
 
 std::string_view nccl_type_name(Dtype dtype) { return dtype == Dtype::bf16 ? "bfloat16" : "float"; }
 
 std::string format_table(const std::vector<TableEntry>& entries) {
   std::vector<Section> sections;
   for (const TableEntry& e : entries) {
-    auto key = std::make_tuple(e.op, e.dtype, e.ranks, e.root, e.graph);
+    const RedOp redop = reduces(e.op) ? e.redop : RedOp::sum;
+    auto key = std::make_tuple(e.op, e.dtype, redop, e.ranks, e.root, e.graph);
     auto it = std::find_if(sections.begin(), sections.end(), [&](const Section& s) {
-      return std::make_tuple(s.op, s.dtype, s.ranks, s.root, s.graph) == key;
+      return std::make_tuple(s.op, s.dtype, s.redop, s.ranks, s.root, s.graph) == key;
     });
     if (it == sections.end()) {
-      sections.push_back(Section{e.op, e.dtype, e.ranks, e.root, e.graph, {}});
+      sections.push_back(Section{e.op, e.dtype, redop, e.ranks, e.root, e.graph, {}});
       it = sections.end() - 1;
     }
     Row& row = it->rows[e.size_bytes];
-    row.count = e.count;
-    Half& h = row.half[e.in_place ? 1 : 0];
-    h.seen = true;
-    h.times_s.push_back(e.time_s);
-    h.wrong = std::max(h.wrong, e.wrong);
+    if (e.count != 0) row.count = e.count;
+    add_to_half(row.half[e.in_place ? 1 : 0], e);
   }
-
   std::string out;
-  char line[256];
   for (const Section& s : sections) {
-    std::snprintf(line, sizeof line, "#\n# %s  %s  ranks=%d%s\n",
-                  std::string(op_name(s.op)).c_str(), std::string(dtype_name(s.dtype)).c_str(),
-                  s.ranks, s.graph ? "  graph" : "");
-    out += line;
-    std::snprintf(line, sizeof line, "#%55s %-34s %-34s\n", "", "out-of-place", "in-place");
-    out += line;
-    std::snprintf(line, sizeof line, "#%11s %13s %9s %6s %5s %9s %7s %7s %7s %9s %7s %7s %7s\n",
-                  "size", "count", "type", "redop", "root", "time", "algbw", "busbw", "#wrong",
-                  "time", "algbw", "busbw", "#wrong");
-    out += line;
-    std::snprintf(line, sizeof line, "#%11s %13s %9s %6s %5s %9s %7s %7s %7s %9s %7s %7s %7s\n",
-                  "(B)", "(elements)", "", "", "", "(us)", "(GB/s)", "(GB/s)", "", "(us)", "(GB/s)",
-                  "(GB/s)", "");
-    out += line;
-    const char* redop = reduces(s.op) ? "sum" : "none";
-    const int root = has_root(s.op) ? s.root : -1;
+    out += section_header(s);
     for (const auto& [size, row] : s.rows) {
-      std::snprintf(line, sizeof line, " %11zu %13zu %9s %6s %5d %s %s\n", size, row.count,
-                    std::string(nccl_type_name(s.dtype)).c_str(), redop, root,
-                    format_half(s, size, row.half[0]).c_str(),
-                    format_half(s, size, row.half[1]).c_str());
-      out += line;
+      double busbw[2] = {-1, -1};
+      out += format_row(s, size, row, busbw);
     }
   }
   return out;

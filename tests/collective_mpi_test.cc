@@ -1,5 +1,5 @@
 // The MPI variant's host logic under `mpirun -np 2`, no GPU needed: where each rank sits, the
-// broadcast that carries NCCL's 128-byte unique id, the agreements (max time, #wrong sum, skip
+// broadcast that carries NCCL's 128-byte unique id, the agreements (-a times, #wrong sum, skip
 // decisions, first failure), and that both ranks register the same benchmarks, while different
 // flags on one rank are caught. Every test is collective: both ranks run them in the same order.
 #include <gtest/gtest.h>
@@ -7,6 +7,7 @@
 
 #include <array>
 #include <cstring>
+#include <vector>
 
 #include "collectives/bench_options.h"
 #include "collectives/mpi_world.h"
@@ -43,6 +44,22 @@ TEST(MpiWorld, AgreeOnTimesCountsAndDecisions) {
   EXPECT_FALSE(mpi::agree_all(r == 0, world()));
   EXPECT_TRUE(mpi::all_equal(42, world()));
   EXPECT_FALSE(mpi::all_equal(static_cast<unsigned long long>(r), world()));
+}
+
+TEST(MpiWorld, TimeOverRanksAsNcclTestsMinus_a) {
+  const int r = mpi::rank(world());
+  // Rank 0 holds two local ranks (1 and 3 us), rank 1 one (8 us), as a mixed layout would.
+  const std::vector<double> mine =
+      r == 0 ? std::vector<double>{1e-6, 3e-6} : std::vector<double>{8e-6};
+  auto agreed = [&](TimeOverRanks how) {
+    return mpi::agree_time_over_ranks(how, local_rank_times(how, mine, r == 0), world());
+  };
+  EXPECT_DOUBLE_EQ(agreed(TimeOverRanks::avg), 4e-6);  // (1 + 3 + 8) / 3 ranks
+  EXPECT_EQ(agreed(TimeOverRanks::min), 1e-6);
+  EXPECT_EQ(agreed(TimeOverRanks::max), 8e-6);
+  EXPECT_EQ(agreed(TimeOverRanks::rank0), 1e-6);  // global rank 0's own time
+  EXPECT_EQ(mpi::agree_min(r == 0 ? 2.0 : -1.0, world()), -1.0);
+  EXPECT_EQ(mpi::agree_sum_double(r == 0 ? 0.25 : 0.5, world()), 0.75);
 }
 
 TEST(MpiWorld, BarrierWaitsForEveryRank) {

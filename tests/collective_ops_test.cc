@@ -2,8 +2,12 @@
 // every op and 1..64 ranks, checked against nccl-tests' definitions written out independently.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cmath>
 #include <limits>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "collectives/ops.h"
 #include "collectives/sizes.h"
@@ -138,79 +142,176 @@ TEST(CollectiveOps, InPlaceOffsets) {
   EXPECT_TRUE(in_place_checkable(Op::all_gather));
 }
 
+// The redop applied in double, independently of check_values.h.
+double apply(RedOp redop, double a, double b) {
+  switch (redop) {
+    case RedOp::sum:
+    case RedOp::avg:
+      return a + b;
+    case RedOp::prod:
+      return a * b;
+    case RedOp::max:
+      return std::max(a, b);
+    case RedOp::min:
+      return std::min(a, b);
+  }
+  return 0;
+}
+
+// True where v is exactly a bf16 value: at most 8 significant bits, exponent in bf16's range.
+bool exact_in_bf16(double v) {
+  if (v == 0) return true;
+  int exp = 0;
+  const double m = std::frexp(std::abs(v), &exp);  // v = m * 2^exp, m in [0.5, 1)
+  const double scaled = std::ldexp(m, 8);
+  return scaled == std::floor(scaled) && exp <= 128 && exp >= -125;
+}
+
 // Simulates each op on the host from the per-rank inputs and compares with expected_value, for
-// every rank count 1..64 and a small count, with every root for the rooted ops.
+// every redop, every rank count 1..64 and a small count, with every root for the rooted ops.
 TEST(CollectiveOps, ExpectedValuesMatchAHostSimulation) {
   const std::size_t count = 7;
   for (Op op : kAllOps) {
-    for (int n = 1; n <= 64; ++n) {
-      SCOPED_TRACE(std::string(op_name(op)) + " n=" + std::to_string(n));
-      const Shape s = shape_for_count(op, n, count, 4);
-      const std::size_t send_count = s.send_bytes / 4, recv_count = s.recv_bytes / 4;
-      auto in = [&](int r, std::size_t i) { return input_value(op, r, i); };
-      auto sum = [&](std::size_t i) {
-        double acc = 0;
-        for (int r = 0; r < n; ++r) acc += in(r, i);
-        return acc;
-      };
-      const int roots = has_root(op) ? n : 1;
-      for (int root = 0; root < roots; root += (roots > 8 ? 7 : 1)) {
-        for (int r = 0; r < n; ++r) {
-          for (std::size_t i = 0; i < recv_count; ++i) {
-            std::optional<double> want;
-            switch (op) {
-              case Op::all_reduce:
-                want = sum(i);
-                break;
-              case Op::reduce_scatter:
-                want = sum(r * count + i);
-                break;
-              case Op::reduce:
-                if (r == root) want = sum(i);
-                break;
-              case Op::all_gather:
-                want = in(static_cast<int>(i / count), i % count);
-                break;
-              case Op::broadcast:
-                want = in(root, i);
-                break;
-              case Op::all_to_all:
-                want = in(static_cast<int>(i / count), r * count + i % count);
-                break;
-              case Op::send_recv:
-                want = in((r + n - 1) % n, i);
-                break;
+    for (RedOp redop : kAllRedOps) {
+      if (!reduces(op) && redop != RedOp::sum) continue;
+      for (int n = 1; n <= 64; ++n) {
+        if (!check_inexact_reason(op, redop, n).empty()) continue;  // avg on 3, 5, 6, ... ranks
+        SCOPED_TRACE(std::string(op_name(op)) + " " + std::string(redop_name(redop)) +
+                     " n=" + std::to_string(n));
+        Shape s = shape_for_count(op, n, count, 4);
+        s.redop = redop;
+        const std::size_t send_count = s.send_bytes / 4, recv_count = s.recv_bytes / 4;
+        auto in = [&](int r, std::size_t i) { return input_value(op, redop, n, r, i); };
+        auto reduce_all = [&](std::size_t i) {
+          double acc = in(0, i);
+          for (int r = 1; r < n; ++r) acc = apply(redop, acc, in(r, i));
+          return redop == RedOp::avg ? acc / n : acc;
+        };
+        const int roots = has_root(op) ? n : 1;
+        for (int root = 0; root < roots; root += (roots > 8 ? 7 : 1)) {
+          for (int r = 0; r < n; ++r) {
+            for (std::size_t i = 0; i < recv_count; ++i) {
+              std::optional<double> want;
+              switch (op) {
+                case Op::all_reduce:
+                  want = reduce_all(i);
+                  break;
+                case Op::reduce_scatter:
+                  want = reduce_all(r * count + i);
+                  break;
+                case Op::reduce:
+                  if (r == root) want = reduce_all(i);
+                  break;
+                case Op::all_gather:
+                  want = in(static_cast<int>(i / count), i % count);
+                  break;
+                case Op::broadcast:
+                  want = in(root, i);
+                  break;
+                case Op::all_to_all:
+                  want = in(static_cast<int>(i / count), r * count + i % count);
+                  break;
+                case Op::send_recv:
+                  want = in((r + n - 1) % n, i);
+                  break;
+              }
+              ASSERT_EQ(expected_value(s, r, i, root), want) << "rank " << r << " index " << i;
             }
-            ASSERT_EQ(expected_value(s, r, i, root), want) << "rank " << r << " index " << i;
           }
         }
+        EXPECT_LE(send_count, count * n);
+        EXPECT_THROW(expected_value(s, n, 0), std::invalid_argument);
+        EXPECT_THROW(expected_value(s, 0, recv_count), std::invalid_argument);
       }
-      EXPECT_LE(send_count, count * n);
-      EXPECT_THROW(expected_value(s, n, 0), std::invalid_argument);
-      EXPECT_THROW(expected_value(s, 0, recv_count), std::invalid_argument);
     }
   }
   const Shape b = shape_for_count(Op::broadcast, 4, 3, 4);
   EXPECT_THROW(expected_value(b, 0, 0, 4), std::invalid_argument);
+  EXPECT_THROW(input_value(Op::all_reduce, RedOp::sum, 4, 4, 0), std::invalid_argument);
+  EXPECT_THROW(input_value(Op::all_reduce, RedOp::sum, 0, 0, 0), std::invalid_argument);
 }
 
-// The check is only exact if every value and partial sum is an integer the dtype represents.
+// The check is only exact if every input, every partial result NCCL may form and the final
+// result are bf16 values (fp32 then holds them too). NCCL's ring starts at any rank and its tree
+// combines contiguous blocks: every contiguous run of ranks (cyclically) is checked, up to 1024
+// ranks, for every redop.
+TEST(CollectiveOps, EveryPartialResultIsExactInBf16UpTo1024Ranks) {
+  for (RedOp redop : kAllRedOps) {
+    for (int n : {2, 3, 8, 64, 255, 256, 257, 384, 512, 1000, 1024}) {
+      if (!check_inexact_reason(Op::all_reduce, redop, n).empty()) continue;
+      SCOPED_TRACE(std::string(redop_name(redop)) + " n=" + std::to_string(n));
+      for (std::size_t i = 0; i < 24; ++i) {
+        for (int start : {0, 1, n / 2, n - 1}) {
+          double acc = input_value(Op::all_reduce, redop, n, start, i);
+          if (redop == RedOp::avg) acc /= n;  // NCCL pre-multiplies every input by 1/n
+          ASSERT_TRUE(exact_in_bf16(acc)) << acc;
+          for (int k = 1; k < n; ++k) {
+            double v = input_value(Op::all_reduce, redop, n, (start + k) % n, i);
+            if (redop == RedOp::avg) v /= n;
+            acc = apply(redop, acc, v);
+            ASSERT_TRUE(exact_in_bf16(acc)) << "index " << i << " after " << k << ": " << acc;
+          }
+        }
+        const Shape s = [&] {
+          Shape x = shape_for_count(Op::all_reduce, n, 24, 2);
+          x.redop = redop;
+          return x;
+        }();
+        ASSERT_TRUE(exact_in_bf16(*expected_value(s, 0, i)));
+      }
+    }
+  }
+  // avg is exact on power-of-two rank counts only; the other redops and ops at any count.
+  EXPECT_EQ(check_inexact_reason(Op::all_reduce, RedOp::avg, 8), "");
+  EXPECT_NE(check_inexact_reason(Op::reduce, RedOp::avg, 6).find("1/6"), std::string::npos);
+  EXPECT_EQ(check_inexact_reason(Op::all_gather, RedOp::avg, 6), "");
+  EXPECT_EQ(check_inexact_reason(Op::all_reduce, RedOp::prod, 6), "");
+}
+
+// Inputs are what the comments of ops.h say, so that the poison value and exactness hold.
 TEST(CollectiveOps, CheckValuesAreSmallIntegers) {
   for (Op op : kAllOps) {
-    for (int r = 0; r < 300; ++r) {
-      for (std::size_t i = 0; i < 600; i += 7) {
-        const double v = input_value(op, r, i);
-        EXPECT_EQ(v, static_cast<int>(v));
-        EXPECT_LE(std::abs(v), reduces(op) ? 1.0 : 125.0);
+    for (RedOp redop : kAllRedOps) {
+      for (int n : {2, 300, 1024}) {
+        for (int r = 0; r < n; r += 7) {
+          for (std::size_t i = 0; i < 600; i += 7) {
+            const double v = input_value(op, redop, n, r, i);
+            EXPECT_EQ(v, static_cast<int>(v));
+            if (!reduces(op)) {
+              EXPECT_LE(std::abs(v), 125.0);
+            } else if (redop == RedOp::prod) {
+              EXPECT_TRUE(v == 1 || v == 2) << v;
+            } else if (redop == RedOp::min || redop == RedOp::max) {
+              EXPECT_TRUE(v >= -128 && v <= 127) << v;
+            } else {
+              EXPECT_TRUE(v == 0 || v == 1) << v;
+            }
+          }
+        }
       }
     }
   }
   // Two ranks that are closer than 251 never send the same value at the same index.
   for (int r = 1; r < 251; ++r) {
-    EXPECT_NE(input_value(Op::all_gather, 0, 5), input_value(Op::all_gather, r, 5)) << r;
+    EXPECT_NE(input_value(Op::all_gather, RedOp::sum, 300, 0, 5),
+              input_value(Op::all_gather, RedOp::sum, 300, r, 5))
+        << r;
   }
-  EXPECT_EQ(max_exact_ranks(Dtype::bf16), 256);
-  EXPECT_EQ(max_exact_ranks(Dtype::fp32), 1 << 24);
+}
+
+TEST(CollectiveOps, RedOpNamesAreNcclTests) {
+  std::vector<std::string> names;
+  for (RedOp r : kAllRedOps) {
+    names.emplace_back(redop_name(r));
+    EXPECT_EQ(parse_redop(redop_name(r)), r);
+  }
+  EXPECT_EQ(names, (std::vector<std::string>{"sum", "prod", "max", "min", "avg"}));
+  try {
+    parse_redop("mulsum");
+    FAIL() << "mulsum is not supported";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_NE(std::string(e.what()).find("sum, prod, max, min or avg"), std::string::npos);
+  }
 }
 
 TEST(SizeSweep, DefaultIsPowersOfTwoFrom8BytesTo1GiB) {
@@ -268,23 +369,53 @@ TEST(SizeSweep, RejectsBadOptions) {
 namespace batchcost::collective {
 namespace {
 
-// The reduction check must see a rank left out of the sum (or counted twice) at every rank count,
-// not only at counts where a periodic pattern happens not to cancel.
-TEST(CollectiveCheck, ReductionSumsSeeEveryRank) {
+// The reduction check must see a rank left out of the reduction (or counted twice) at every rank
+// count, not only at counts where a periodic pattern happens not to cancel: for sum and prod on
+// up to 1024 ranks (sparse above 256 and 64 ranks: then fewer elements, but always some), and
+// for min and max where the rank holds the unique extreme.
+TEST(CollectiveCheck, ReductionsSeeEveryRank) {
   constexpr std::size_t kElements = 4096;
-  for (int n = 1; n <= 64; ++n) {
-    const Shape shape = shape_for_count(Op::all_reduce, n, kElements, 4);
-    for (int missing = 0; missing < n; ++missing) {
-      std::size_t differ = 0;
-      for (std::size_t i = 0; i < kElements; ++i) {
-        double without = *expected_value(shape, 0, i) - input_value(Op::all_reduce, missing, i);
-        differ += without != *expected_value(shape, 0, i);
+  for (RedOp redop : {RedOp::sum, RedOp::prod}) {
+    for (int n : {1, 2, 3, 5, 8, 13, 64, 65, 256, 257, 1024}) {
+      Shape shape = shape_for_count(Op::all_reduce, n, kElements, 4);
+      shape.redop = redop;
+      std::vector<double> result(kElements);
+      for (std::size_t i = 0; i < kElements; ++i) result[i] = *expected_value(shape, 0, i);
+      for (int missing = 0; missing < n; missing += (n > 64 ? 37 : 1)) {
+        std::size_t differ = 0;
+        for (std::size_t i = 0; i < kElements; ++i) {
+          const double all = result[i];
+          const double v = input_value(Op::all_reduce, redop, n, missing, i);
+          const double without = redop == RedOp::sum ? all - v : all / v;
+          differ += without != all;
+        }
+        const int stride = n <= 64 ? 1 : (n <= 256 && redop == RedOp::sum ? 1 : 16);
+        EXPECT_GT(differ, kElements / 3 / static_cast<std::size_t>(stride))
+            << redop_name(redop) << " n=" << n << ", rank " << missing << " left out";
       }
-      EXPECT_GT(differ, kElements / 3) << "n=" << n << ", rank " << missing << " left out";
+      if (redop == RedOp::sum && n <= 256) {
+        std::size_t zeros = 0;
+        for (std::size_t i = 0; i < kElements; ++i) zeros += *expected_value(shape, 0, i) == 0;
+        EXPECT_LT(zeros, kElements * 3 / 4) << "n=" << n << ": an all-zero output would pass";
+      }
     }
-    std::size_t zeros = 0;
-    for (std::size_t i = 0; i < kElements; ++i) zeros += *expected_value(shape, 0, i) == 0;
-    EXPECT_LT(zeros, kElements * 3 / 4) << "n=" << n << ": an all-zero output would pass";
+  }
+  // min and max: on 8 ranks each rank is the unique extreme of some elements.
+  for (RedOp redop : {RedOp::min, RedOp::max}) {
+    const int n = 8;
+    for (int r = 0; r < n; ++r) {
+      std::size_t unique = 0;
+      for (std::size_t i = 0; i < kElements; ++i) {
+        const double mine = input_value(Op::all_reduce, redop, n, r, i);
+        bool alone = true;
+        for (int o = 0; o < n; ++o) {
+          const double theirs = input_value(Op::all_reduce, redop, n, o, i);
+          if (o != r && (redop == RedOp::min ? theirs <= mine : theirs >= mine)) alone = false;
+        }
+        unique += alone;
+      }
+      EXPECT_GT(unique, kElements / 16) << redop_name(redop) << " rank " << r;
+    }
   }
 }
 

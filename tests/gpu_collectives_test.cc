@@ -1,7 +1,7 @@
 // GPU tests of the collective benchmark: every op's data check passes, in and out of place, in
-// fp32 and bf16, on one rank and on every GPU present (up to 8); the check kernel counts every
-// wrong element (a poisoned output, one flipped value). Each test skips, saying why, where there
-// is no usable GPU.
+// fp32 and bf16, with every redop for the reducing ops, on one rank and on every GPU present (up to
+// 8); the check kernel counts every wrong element (a poisoned output, one flipped value). Each test
+// skips, saying why, where there is no usable GPU.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -50,13 +50,18 @@ TEST_F(GpuCollectives, EveryOpPassesItsDataCheck) {
       for (Dtype dtype : kAllDtypes) {
         // One element per peer, an odd count, and one past NCCL's small-message protocols.
         for (std::size_t count : {std::size_t{1}, std::size_t{1001}, std::size_t{1} << 20}) {
-          const Shape shape = shape_for_count(op, n, count, dtype_size_bytes(dtype));
-          for (bool in_place : {false, true}) {
-            if (in_place && !in_place_checkable(op)) continue;
-            Buffers b(*comms, shape, in_place);
-            EXPECT_EQ(check_collective(*comms, shape, dtype, in_place, 0, b.ptrs), 0)
-                << op_name(op) << " " << dtype_name(dtype) << " ranks=" << n << " count=" << count
-                << " inplace=" << in_place;
+          for (RedOp redop : kAllRedOps) {
+            if (!reduces(op) && redop != RedOp::sum) continue;
+            if (!check_inexact_reason(op, redop, n).empty()) continue;
+            Shape shape = shape_for_count(op, n, count, dtype_size_bytes(dtype));
+            shape.redop = redop;
+            for (bool in_place : {false, true}) {
+              if (in_place && !in_place_checkable(op)) continue;
+              Buffers b(*comms, shape, in_place);
+              EXPECT_EQ(check_collective(*comms, shape, dtype, in_place, 0, b.ptrs), 0)
+                  << op_name(op) << " " << redop_name(redop) << " " << dtype_name(dtype)
+                  << " ranks=" << n << " count=" << count << " inplace=" << in_place;
+            }
           }
         }
       }
@@ -86,7 +91,7 @@ TEST_F(GpuCollectives, CountWrongSeesEveryBadElement) {
     auto* c = counter.get<unsigned long long>();
     auto count = [&](Op op) {
       CUDA_CHECK(cudaMemsetAsync(c, 0, sizeof *c, s));
-      launch_count_wrong(buf.get(), dtype, n, op, 1, 0, 0, n, c, s);
+      launch_count_wrong(buf.get(), dtype, n, op, RedOp::sum, 1, 0, 0, n, c, s);
       unsigned long long got = 0;
       CUDA_CHECK(cudaMemcpyAsync(&got, c, sizeof got, cudaMemcpyDeviceToHost, s));
       CUDA_CHECK(cudaStreamSynchronize(s));
@@ -95,11 +100,12 @@ TEST_F(GpuCollectives, CountWrongSeesEveryBadElement) {
     launch_fill_value(buf.get(), dtype, n, values::kPoison, s);
     EXPECT_EQ(count(Op::all_reduce), n) << dtype_name(dtype);
     // send_recv on one rank receives its own input: filled right, nothing is wrong...
-    launch_fill_input(buf.get(), dtype, n, Op::send_recv, 0, 0, s);
+    launch_fill_input(buf.get(), dtype, n, Op::send_recv, RedOp::sum, 1, 0, 0, s);
     EXPECT_EQ(count(Op::send_recv), 0u) << dtype_name(dtype);
     // ...until one element is off.
     launch_fill_value(static_cast<char*>(buf.get()) + 5 * dtype_size_bytes(dtype), dtype, 1,
-                      values::input_at(Op::send_recv, 0, 5) + 1, s);
+                      static_cast<int>(values::input_at(Op::send_recv, RedOp::sum, 1, 0, 5)) + 1,
+                      s);
     EXPECT_EQ(count(Op::send_recv), 1u) << dtype_name(dtype);
   }
   CUDA_CHECK(cudaStreamDestroy(s));
