@@ -105,6 +105,9 @@ const std::vector<std::pair<const char*, std::vector<const char*>>>& hardware_ke
        {"sm_clock_mhz_max", "memory_clock_mhz_max", "applications_clocks_setting",
         "sm_clock_mhz_start", "sm_clock_mhz_end"}},
       {"libraries", {"cuda_runtime", "cublas_version", "nccl_version"}},
+      // What a collective's time is (nccl-tests' -a: rank 0's, the average, min or max over
+      // ranks): the same run reads up to the slowest rank's skew apart.
+      {"method", {"collective_time_over_ranks"}},
   };
   return keys;
 }

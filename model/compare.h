@@ -44,7 +44,8 @@ double mann_whitney_min_p(int m, int n);
 bool natural_less(const std::string& a, const std::string& b);
 
 // Every difference between two contexts that makes their times incomparable as a like-for-like
-// run: the GPU, the driver, the clocks, the libraries. Keys absent from either side are not
+// run: the GPU, the driver, the clocks, the libraries, what a collective's time is (the
+// average or the maximum over ranks). Keys absent from either side are not
 // reported (they cannot be told). Each entry reads "GPU: gpu_name 'A' vs 'B'".
 std::vector<std::string> hardware_differences(const nlohmann::json& baseline,
                                               const nlohmann::json& candidate);

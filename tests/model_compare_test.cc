@@ -181,6 +181,12 @@ TEST(Hardware, DifferencesNameWhatDiffers) {
   EXPECT_TRUE(different_gpu(a, b));
   // A key absent from a side cannot be told: no warning.
   EXPECT_TRUE(hardware_differences(a, nlohmann::json::object()).empty());
+  // Collectives timed as the average over ranks against the maximum (nccl-tests' -a 1 vs -a 3).
+  nlohmann::json avg = {{"collective_time_over_ranks", "avg"}};
+  nlohmann::json max = {{"collective_time_over_ranks", "max"}};
+  EXPECT_EQ(hardware_differences(avg, max),
+            (std::vector<std::string>{"method: collective_time_over_ranks 'avg' vs 'max'"}));
+  EXPECT_TRUE(hardware_differences(avg, avg).empty());
 }
 
 Regime regime(double latency_s, double bytes_per_s) {
