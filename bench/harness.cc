@@ -1275,7 +1275,16 @@ int run_main(int argc, char** argv, const MainSpec& spec) {
   }
 
   if (listing) {
-    benchmark::RunSpecifiedBenchmarks(display);
+    // Nothing registered (a one-GPU box has no collective): say why, not Google Benchmark's
+    // "Failed to match any benchmarks"; an empty list is still a listing (exit 0).
+    if (plans().empty()) {
+      if (spec.primary) {
+        std::fprintf(stderr, "%s: nothing to list: %s\n", spec.program.c_str(),
+                     spec.nothing_to_run.c_str());
+      }
+    } else {
+      benchmark::RunSpecifiedBenchmarks(display);
+    }
     cleanup();
     return kExitOk;
   }

@@ -32,6 +32,14 @@ if [ "$mode" = single ]; then
   rc=$?
   [ $rc -eq 2 ] || fail "-b 1 -e 8 all_gather on 4 ranks: exit status $rc, expected 2"
   echo "$err" | grep -q "no size from 1 to 8 bytes" || fail "-b 1 -e 8: $err"
+  # No -g on a machine without GPUs: nothing registered; the listing is empty and says why on
+  # stderr (not Google Benchmark's "Failed to match any benchmarks"), exit 0.
+  none=$(CUDA_VISIBLE_DEVICES=-1 "$1" --benchmark_list_tests 2>"${TMPDIR:-/tmp}/list_err.$$")
+  rc=$?
+  err=$(cat "${TMPDIR:-/tmp}/list_err.$$"); rm -f "${TMPDIR:-/tmp}/list_err.$$"
+  [ $rc -eq 0 ] && [ -z "$none" ] || fail "listing with no rank count: exit $rc, stdout '$none'"
+  echo "$err" | grep -q "nothing to list: " || fail "listing with no rank count says: $err"
+  echo "$err" | grep -q "Failed to match" && fail "Google Benchmark's message: $err"
   echo "ok: $(echo "$out" | wc -l) benchmarks"
   exit 0
 fi
