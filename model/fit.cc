@@ -4,6 +4,8 @@
 #include <ceres/ceres.h>
 #include <glog/logging.h>
 
+#include <Eigen/SVD>
+
 #include <algorithm>
 #include <array>
 #include <cmath>
@@ -285,6 +287,27 @@ double t_quantile_975(double dof) {
   double z3 = z * z * z, z5 = z3 * z * z, z7 = z5 * z * z;
   return z + (z3 + z) / (4 * dof) + (5 * z5 + 16 * z3 + 3 * z) / (96 * dof * dof) +
          (3 * z7 + 19 * z5 + 17 * z3 - 15 * z) / (384 * dof * dof * dof);
+}
+
+std::vector<bool> unseen_parameters(const std::vector<double>& jacobian, size_t rows,
+                                    size_t cols) {
+  std::vector<bool> out(cols, false);
+  if (cols == 0) return out;
+  if (rows == 0 || jacobian.size() != rows * cols) return std::vector<bool>(cols, true);
+  const Eigen::Map<const Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>>
+      j(jacobian.data(), static_cast<Eigen::Index>(rows), static_cast<Eigen::Index>(cols));
+  const Eigen::JacobiSVD<Eigen::MatrixXd> svd(j, Eigen::ComputeFullV);
+  const Eigen::VectorXd& sigma = svd.singularValues();  // descending, min(rows, cols) of them
+  const double floor = 1e-7 * (sigma.size() > 0 ? sigma(0) : 0.0);
+  Eigen::Index rank = 0;
+  while (rank < sigma.size() && sigma(rank) > floor) ++rank;
+  const Eigen::MatrixXd& v = svd.matrixV();  // cols x cols; columns rank.. span the null space
+  for (size_t i = 0; i < cols; ++i) {
+    const auto row = static_cast<Eigen::Index>(i);
+    const double in_null = v.row(row).tail(v.cols() - rank).norm();
+    out[i] = in_null > 0.1;
+  }
+  return out;
 }
 
 namespace {

@@ -87,4 +87,11 @@ std::vector<Line> find_regimes(std::vector<std::pair<double, double>> points);
 // the normal quantile, within 1% for dof >= 3; infinite below one degree of freedom.
 double t_quantile_975(double dof);
 
+// The parameters a least-squares fit cannot see, from its Jacobian (`rows` x `cols`, row-major):
+// where the Jacobian is rank deficient (a singular value at most 1e-7 of the largest, the
+// directions Ceres' pseudo-inverse covariance drops, or fewer rows than columns), those with a
+// component above 0.1 in its null space. The pseudo-inverse gives such a parameter a variance
+// near 0, an interval of no width, where the truth is that the data does not bound it.
+std::vector<bool> unseen_parameters(const std::vector<double>& jacobian, size_t rows, size_t cols);
+
 }  // namespace batchcost

@@ -232,7 +232,8 @@ Constants fit_refined(const std::vector<Sample>& samples, const std::vector<size
   std::vector<double> residuals;
   ceres::Problem::EvaluateOptions eo;
   eo.apply_loss_function = false;
-  problem.Evaluate(eo, nullptr, &residuals, nullptr, nullptr);
+  ceres::CRSMatrix crs;
+  problem.Evaluate(eo, nullptr, &residuals, nullptr, &crs);
   for (double& r : residuals) r = std::abs(r);
   std::nth_element(residuals.begin(), residuals.begin() + static_cast<long>(residuals.size() / 2),
                    residuals.end());
@@ -241,17 +242,34 @@ Constants fit_refined(const std::vector<Sample>& samples, const std::vector<size
   const double t = t_quantile_975(static_cast<double>(n) - static_cast<double>(dim));
   ceres::Covariance::Options co;
   co.algorithm_type = ceres::DENSE_SVD;
-  co.null_space_rank = -1;  // a direction the data cannot see gets no (false) precision
+  co.null_space_rank = -1;  // the pseudo-inverse; the directions it drops are unseen_parameters
   co.num_threads = 1;
   ceres::Covariance covariance(co);
   std::vector<std::pair<const double*, const double*>> pairs = {{p.theta.data(), p.theta.data()}};
   if (!covariance.Compute(pairs, &problem)) return c;
   std::vector<double> cov(dim * dim);
   covariance.GetCovarianceBlock(p.theta.data(), p.theta.data(), cov.data());
+  // A parameter the data cannot see (a term no fitted sample depends on) is bounded only by its
+  // bounds: the pseudo-inverse would give it an interval of no width.
+  std::vector<double> dense(static_cast<size_t>(crs.num_rows) * dim, 0.0);
+  for (int r = 0; r < crs.num_rows; ++r) {
+    for (int k = crs.rows[static_cast<size_t>(r)]; k < crs.rows[static_cast<size_t>(r) + 1]; ++k) {
+      dense[static_cast<size_t>(r) * dim + static_cast<size_t>(crs.cols[static_cast<size_t>(k)])] =
+          crs.values[static_cast<size_t>(k)];
+    }
+  }
+  const std::vector<bool> unseen =
+      unseen_parameters(dense, static_cast<size_t>(crs.num_rows), dim);
   auto interval = [&](Estimate& e, int index, double (*map)(double)) {
-    double half = t * scale * std::sqrt(std::max(cov[static_cast<size_t>(index) * (dim + 1)], 0.0));
-    e.low = map(p.theta[static_cast<size_t>(index)] - half);
-    e.high = map(p.theta[static_cast<size_t>(index)] + half);
+    const auto i = static_cast<size_t>(index);
+    if (unseen[i]) {
+      e.low = map(problem.GetParameterLowerBound(p.theta.data(), index));
+      e.high = map(problem.GetParameterUpperBound(p.theta.data(), index));
+      return;
+    }
+    double half = t * scale * std::sqrt(std::max(cov[i * (dim + 1)], 0.0));
+    e.low = map(p.theta[i] - half);
+    e.high = map(p.theta[i] + half);
   };
   double (*exp_map)(double) = [](double x) { return std::exp(x); };
   for (auto& [dtype, e] : c.flops_per_s) interval(e, p.flops.at(dtype), exp_map);

@@ -265,6 +265,47 @@ TEST(Select, RecoversKnownRefinedConstants) {
             sel.heldout.at("gemm").epoch.median_abs_rel_err);
 }
 
+TEST(Select, AParameterTheDataCannotSeeIsBoundedOnlyByItsBounds) {
+  // GEMMs that move no bytes: no sample depends on W or on the overlap p, whose Jacobian columns
+  // are 0. The pseudo-inverse covariance gave such a parameter an interval of no width
+  // ([4.291, 4.291] on the compare fixture); it must span the parameter's bounds instead.
+  std::vector<Sample> s;
+  for (Sample g : sweep(base(), 0.0, 3)) {
+    if (g.family != "gemm") continue;
+    g.work.bytes = 0;
+    g.time_s = predict(base(), g).time_s * (1 + 0.01 * std::sin(g.work.flops));
+    s.push_back(g);
+  }
+  std::vector<size_t> idx(s.size());
+  for (size_t i = 0; i < idx.size(); ++i) idx[i] = i;
+  TermSet overlap_only;
+  overlap_only.overlap = true;
+  const Constants c = fit_refined(s, idx, base(), overlap_only, 132, true);
+  ASSERT_TRUE(c.terms.overlap_p.has_value());
+  EXPECT_NEAR(c.terms.overlap_p->low, 1.05, 1e-9);
+  EXPECT_NEAR(c.terms.overlap_p->high, 201, 1e-9);
+  EXPECT_NEAR(c.hbm_bytes_per_s->low, 3.0e12 / 100, 1e-3 * 3.0e12 / 100);
+  EXPECT_NEAR(c.hbm_bytes_per_s->high, 3.0e12 * 100, 1e-3 * 3.0e12 * 100);
+  // What the samples do see keeps a narrow interval around the truth.
+  const Estimate& p = c.flops_per_s.at("fp8_e4m3");
+  EXPECT_NEAR(p.value / 1.5e15, 1, 0.02);
+  EXPECT_GT(p.high - p.low, 0);
+  EXPECT_LT((p.high - p.low) / p.value, 0.2);
+}
+
+TEST(Select, UnseenParametersFromTheJacobian) {
+  // Full rank: every parameter seen.
+  EXPECT_EQ(unseen_parameters({1, 0, 0, 1, 1, 1}, 3, 2), (std::vector<bool>{false, false}));
+  // A zero column: that parameter alone.
+  EXPECT_EQ(unseen_parameters({1, 0, 2, 0, 3, 0}, 3, 2), (std::vector<bool>{false, true}));
+  // Two parameters only their sum of which the data sees: both.
+  EXPECT_EQ(unseen_parameters({1, 1, 2, 2, 3, 3, 0, 0}, 4, 2), (std::vector<bool>{true, true}));
+  // Fewer samples than parameters: the null space is what the one row does not touch.
+  EXPECT_EQ(unseen_parameters({1, 0, 0}, 1, 3), (std::vector<bool>{false, true, true}));
+  // Nothing to go on.
+  EXPECT_EQ(unseen_parameters({}, 0, 2), (std::vector<bool>{true, true}));
+}
+
 TEST(Select, KeepsThePapersFormWhereTheDataHasNoTerm) {
   std::vector<Sample> s = sweep(base(), 0.01, 11);
   Selection sel = select_form(s, {}, on_sms(132));
