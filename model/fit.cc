@@ -4,8 +4,6 @@
 #include <ceres/ceres.h>
 #include <glog/logging.h>
 
-#include <Eigen/SVD>
-
 #include <algorithm>
 #include <array>
 #include <cmath>
@@ -294,18 +292,61 @@ std::vector<bool> unseen_parameters(const std::vector<double>& jacobian, size_t 
   std::vector<bool> out(cols, false);
   if (cols == 0) return out;
   if (rows == 0 || jacobian.size() != rows * cols) return std::vector<bool>(cols, true);
-  const Eigen::Map<const Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>>
-      j(jacobian.data(), static_cast<Eigen::Index>(rows), static_cast<Eigen::Index>(cols));
-  const Eigen::JacobiSVD<Eigen::MatrixXd> svd(j, Eigen::ComputeFullV);
-  const Eigen::VectorXd& sigma = svd.singularValues();  // descending, min(rows, cols) of them
-  const double floor = 1e-7 * (sigma.size() > 0 ? sigma(0) : 0.0);
-  Eigen::Index rank = 0;
-  while (rank < sigma.size() && sigma(rank) > floor) ++rank;
-  const Eigen::MatrixXd& v = svd.matrixV();  // cols x cols; columns rank.. span the null space
-  for (size_t i = 0; i < cols; ++i) {
-    const auto row = static_cast<Eigen::Index>(i);
-    const double in_null = v.row(row).tail(v.cols() - rank).norm();
-    out[i] = in_null > 0.1;
+  // The eigenvectors of J'J (its eigenvalues are J's squared singular values) by cyclic Jacobi
+  // rotations: a few dozen parameters at most. NOTES: not Eigen's SVD: an instantiation of
+  // Eigen in this library interposes on the one inside the prebuilt Ceres, and the two disagree
+  // on aligned allocation (ASan: "free on address which was not malloc()-ed" in Ceres' BDCSVD).
+  const size_t n = cols;
+  std::vector<double> a(n * n, 0.0), v(n * n, 0.0);
+  for (size_t r = 0; r < rows; ++r) {
+    for (size_t i = 0; i < n; ++i) {
+      for (size_t j = 0; j < n; ++j) a[i * n + j] += jacobian[r * n + i] * jacobian[r * n + j];
+    }
+  }
+  for (size_t i = 0; i < n; ++i) v[i * n + i] = 1;
+  for (int sweep = 0; sweep < 100; ++sweep) {
+    double off = 0, diag = 0;
+    for (size_t i = 0; i < n; ++i) {
+      diag += a[i * n + i] * a[i * n + i];
+      for (size_t j = i + 1; j < n; ++j) off += a[i * n + j] * a[i * n + j];
+    }
+    if (off <= 1e-30 * diag || off == 0) break;
+    for (size_t p = 0; p < n; ++p) {
+      for (size_t q = p + 1; q < n; ++q) {
+        const double apq = a[p * n + q];
+        if (apq == 0) continue;
+        const double theta = (a[q * n + q] - a[p * n + p]) / (2 * apq);
+        const double t = (theta >= 0 ? 1.0 : -1.0) / (std::abs(theta) + std::sqrt(theta * theta + 1));
+        const double c = 1 / std::sqrt(t * t + 1), sn = t * c;
+        for (size_t k = 0; k < n; ++k) {  // A <- A R (columns p, q)
+          const double akp = a[k * n + p], akq = a[k * n + q];
+          a[k * n + p] = c * akp - sn * akq;
+          a[k * n + q] = sn * akp + c * akq;
+        }
+        for (size_t k = 0; k < n; ++k) {  // A <- R' A (rows p, q)
+          const double apk = a[p * n + k], aqk = a[q * n + k];
+          a[p * n + k] = c * apk - sn * aqk;
+          a[q * n + k] = sn * apk + c * aqk;
+        }
+        for (size_t k = 0; k < n; ++k) {  // V <- V R
+          const double vkp = v[k * n + p], vkq = v[k * n + q];
+          v[k * n + p] = c * vkp - sn * vkq;
+          v[k * n + q] = sn * vkp + c * vkq;
+        }
+      }
+    }
+  }
+  double largest = 0;
+  for (size_t i = 0; i < n; ++i) largest = std::max(largest, a[i * n + i]);
+  // Eigenvalues at most 1e-14 of the largest: the singular values at most 1e-7 of the largest,
+  // Ceres' min_reciprocal_condition_number for the covariance.
+  const double floor = 1e-14 * largest;
+  for (size_t i = 0; i < n; ++i) {
+    double in_null = 0;
+    for (size_t k = 0; k < n; ++k) {
+      if (a[k * n + k] <= floor) in_null += v[i * n + k] * v[i * n + k];
+    }
+    out[i] = std::sqrt(in_null) > 0.1;
   }
   return out;
 }
