@@ -316,7 +316,8 @@ std::vector<bool> unseen_parameters(const std::vector<double>& jacobian, size_t 
         const double apq = a[p * n + q];
         if (apq == 0) continue;
         const double theta = (a[q * n + q] - a[p * n + p]) / (2 * apq);
-        const double t = (theta >= 0 ? 1.0 : -1.0) / (std::abs(theta) + std::sqrt(theta * theta + 1));
+        const double t =
+            (theta >= 0 ? 1.0 : -1.0) / (std::abs(theta) + std::sqrt(theta * theta + 1));
         const double c = 1 / std::sqrt(t * t + 1), sn = t * c;
         for (size_t k = 0; k < n; ++k) {  // A <- A R (columns p, q)
           const double akp = a[k * n + p], akq = a[k * n + q];

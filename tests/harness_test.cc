@@ -400,31 +400,34 @@ TEST(HarnessJson, NonFiniteTokensBecomeNullOutsideStrings) {
   EXPECT_EQ(non_finite_to_null(s), s);
 }
 
-TEST(HarnessOutput, NonFiniteValuesAreDroppedNotWritten) {
+// finalize_output on a partial Google Benchmark file with `text`, in a folder of its own; the
+// file it writes, parsed.
+nlohmann::json finalized(const std::string& folder, const std::string& text) {
   namespace fs = std::filesystem;
-  const fs::path dir = fs::temp_directory_path() / "batchcost_nonfinite";
+  const fs::path dir = fs::temp_directory_path() / folder;
   fs::create_directories(dir);
   const fs::path partial = dir / "p.json", out = dir / "o.json";
-  std::ofstream(partial) << R"({"context": {}, "benchmarks": [
-    {"name": "a", "run_type": "iteration", "real_time": 1.0, "zero": 0.0},
-    {"name": "a", "run_type": "aggregate", "aggregate_name": "cv", "real_time": 0.1, "zero": NaN},
-    {"name": "a", "run_type": "aggregate", "aggregate_name": "cv", "real_time": NaN}]})";
+  std::ofstream(partial) << text;
   finalize_output(partial.string(), out.string(), {}, {});
   std::ifstream in(out);
-  const nlohmann::json j = nlohmann::json::parse(in);
+  nlohmann::json j = nlohmann::json::parse(in);
+  fs::remove_all(dir);
+  return j;
+}
+
+TEST(HarnessOutput, NonFiniteValuesAreDroppedNotWritten) {
+  const nlohmann::json j = finalized("batchcost_nonfinite", R"({"context": {}, "benchmarks": [
+    {"name": "a", "run_type": "iteration", "real_time": 1.0, "zero": 0.0},
+    {"name": "a", "run_type": "aggregate", "aggregate_name": "cv", "real_time": 0.1, "zero": NaN},
+    {"name": "a", "run_type": "aggregate", "aggregate_name": "cv", "real_time": NaN}]})");
   ASSERT_EQ(j["benchmarks"].size(), 2u);
   EXPECT_FALSE(j["benchmarks"][1].contains("zero"));
   EXPECT_EQ(j["benchmarks"][0]["zero"], 0.0);
   EXPECT_EQ(j["context"]["non_finite_values_dropped"], 2);
-  fs::remove_all(dir);
 }
 
 TEST(HarnessOutput, SkipsLeaveTheBenchmarksForTheContextFailuresStay) {
-  namespace fs = std::filesystem;
-  const fs::path dir = fs::temp_directory_path() / "batchcost_skips";
-  fs::create_directories(dir);
-  const fs::path partial = dir / "p.json", out = dir / "o.json";
-  std::ofstream(partial) << R"J({"context": {}, "benchmarks": [
+  const nlohmann::json j = finalized("batchcost_skips", R"J({"context": {}, "benchmarks": [
     {"name": "a", "run_type": "iteration", "real_time": 1.5, "time_unit": "ns"},
     {"name": "big", "run_type": "iteration", "repetition_index": 0, "real_time": 0,
      "error_occurred": true, "error_message": "skipped: needs 8 GiB, 1 GiB free"},
@@ -433,10 +436,7 @@ TEST(HarnessOutput, SkipsLeaveTheBenchmarksForTheContextFailuresStay) {
     {"name": "big", "run_type": "iteration", "repetition_index": 2, "real_time": 0,
      "error_occurred": true, "error_message": "skipped: out of memory: cudaMalloc"},
     {"name": "bad", "run_type": "iteration", "real_time": 0, "error_occurred": true,
-     "error_message": "3 of 64 bytes differ (not skipped: a failure)"}]})J";
-  finalize_output(partial.string(), out.string(), {}, {});
-  std::ifstream in(out);
-  const nlohmann::json j = nlohmann::json::parse(in);
+     "error_message": "3 of 64 bytes differ (not skipped: a failure)"}]})J");
   ASSERT_EQ(j["benchmarks"].size(), 2u);
   EXPECT_EQ(j["benchmarks"][0]["name"], "a");
   EXPECT_EQ(j["benchmarks"][1]["name"], "bad");  // a failure stays an error entry
@@ -445,7 +445,6 @@ TEST(HarnessOutput, SkipsLeaveTheBenchmarksForTheContextFailuresStay) {
             nlohmann::json::parse(R"([
               {"name": "big", "reason": "needs 8 GiB, 1 GiB free", "repetitions": 2},
               {"name": "big", "reason": "out of memory: cudaMalloc", "repetitions": 1}])"));
-  fs::remove_all(dir);
 }
 
 TEST(HarnessRecord, RunsOncePerName) {

@@ -138,9 +138,11 @@ if [ -n "$bench_dir" ]; then
     "$real" "${args[@]}" >"$work/replay/stdout" 2>"$work/replay/stderr" </dev/null
     rc=$?
     [ $rc -eq 0 ] || [ $rc -eq 77 ] ||
-      fail "batchcost-$name $rest: exit $rc with the real binary: $(head -n 3 "$work/replay/stderr")"
+      fail "batchcost-$name $rest: exit $rc with the real binary:" \
+        "$(head -n 3 "$work/replay/stderr")"
     replayed=$((replayed + 1))
   done <"$work/calls.log"
   [ "$replayed" -gt 10 ] || fail "only $replayed command lines recorded from run.sh"
 fi
-echo "ok: run.sh took $took s; $replayed command lines accepted by the real binaries; $(tail -n 1 "$work/stderr")"
+echo "ok: run.sh took $took s; $replayed command lines accepted by the real binaries;" \
+  "$(tail -n 1 "$work/stderr")"
