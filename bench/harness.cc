@@ -27,6 +27,7 @@
 #include "model/version.h"
 #include "bench/api_error.h"
 #include "model/atomic_file.h"
+#include "model/results.h"
 
 namespace batchcost {
 namespace {
@@ -567,14 +568,6 @@ std::string progress_line(std::size_t k, std::size_t n, std::string_view name, d
 }
 
 namespace {
-double unit_seconds(const std::string& unit) {
-  if (unit == "ns") return 1e-9;
-  if (unit == "us") return 1e-6;
-  if (unit == "ms") return 1e-3;
-  if (unit == "s") return 1;
-  return 0;
-}
-
 double median_of(std::vector<double> v) {
   std::sort(v.begin(), v.end());
   const std::size_t n = v.size();
@@ -582,24 +575,20 @@ double median_of(std::vector<double> v) {
 }
 }  // namespace
 
+namespace {
+// The start context's GPU slug, or `otherwise`. NOTES: out of line: GCC 12 at -O3 sees a null
+// dereference (-Wnull-dereference) in json::value("gpu_slug", ...) inlined into run_main.
+[[gnu::noinline]] std::string gpu_slug_of(const nlohmann::json& start, const char* otherwise) {
+  const auto it = start.find("gpu_slug");
+  return it != start.end() && it->is_string() ? it->get<std::string>() : otherwise;
+}
+}  // namespace
+
 std::map<std::string, double> benchmark_times_s(const nlohmann::json& results) {
-  std::map<std::string, std::vector<double>> by_name;
-  if (results.is_object() && results.contains("benchmarks") && results["benchmarks"].is_array()) {
-    for (const auto& b : results["benchmarks"]) {
-      if (!b.is_object() || b.value("error_occurred", false)) continue;
-      if (b.value("run_type", std::string("iteration")) != "iteration") continue;
-      if (!b.contains("real_time") || !b["real_time"].is_number()) continue;
-      const double unit = unit_seconds(b.value("time_unit", std::string("ns")));
-      const double t = b["real_time"].get<double>() * unit;
-      if (!(t > 0) || !std::isfinite(t)) continue;
-      const std::string name = b.contains("run_name") && b["run_name"].is_string()
-                                   ? b["run_name"].get<std::string>()
-                                   : b.value("name", std::string());
-      if (!name.empty()) by_name[name].push_back(t);
-    }
-  }
   std::map<std::string, double> out;
-  for (auto& [name, times] : by_name) out[name] = median_of(std::move(times));
+  if (!results.is_object() || !results.contains("benchmarks")) return out;  // nothing was run
+  // The fitter's reader (model/results.h): units, repetitions (their median), errors and skips.
+  for (const Sample& s : parse_google_benchmark(results, "results").samples) out[s.name] = s.time_s;
   return out;
 }
 
@@ -1108,8 +1097,8 @@ int run_per_device(const std::vector<std::string>& argv, const std::vector<int>&
     if (in) {
       try {
         t = benchmark_times_s(nlohmann::json::parse(in));
-      } catch (const nlohmann::json::exception& e) {
-        std::fprintf(stderr, "%s: %s is not valid JSON: %s\n", spec.program.c_str(), path.c_str(),
+      } catch (const std::exception& e) {  // not JSON, or not a results file
+        std::fprintf(stderr, "%s: --devices: %s: %s\n", spec.program.c_str(), path.c_str(),
                      e.what());
       }
     }
@@ -1312,7 +1301,7 @@ int run_main(int argc, char** argv, const MainSpec& spec) {
   }
   if (opts.print_gpu) {
     if (spec.primary) {
-      std::printf("%s\n", start.value("gpu_slug", std::string("unknown-gpu")).c_str());
+      std::printf("%s\n", gpu_slug_of(start, "unknown-gpu").c_str());
     }
     if (spec.shutdown) spec.shutdown();
     cleanup();
@@ -1331,7 +1320,7 @@ int run_main(int argc, char** argv, const MainSpec& spec) {
     benchmark::AddCustomContext(k, v.is_string() ? v.get<std::string>() : v.dump());
   }
   // The estimate of this run with the closest stated GPU, for the record beside the wall time.
-  const std::string stated = closest_stated(start.value("gpu_slug", std::string()));
+  const std::string stated = closest_stated(gpu_slug_of(start, ""));
   const NamedConstants stated_constants = load_constants(stated);
   const double estimate_s =
       print_estimate(nullptr, plans(), filter, stated_constants, opts.policy.repetitions);

@@ -279,11 +279,11 @@ TEST(HarnessProgress, LineAndEta) {
 TEST(HarnessDevices, TimesFromAResultsFile) {
   const nlohmann::json doc = nlohmann::json::parse(R"({"benchmarks": [
     {"name": "a/manual_time", "run_name": "a/manual_time", "run_type": "iteration",
-     "real_time": 2.0, "time_unit": "us"},
+     "repetition_index": 0, "real_time": 2.0, "time_unit": "us"},
     {"name": "a/manual_time", "run_name": "a/manual_time", "run_type": "iteration",
-     "real_time": 4.0, "time_unit": "us"},
+     "repetition_index": 1, "real_time": 4.0, "time_unit": "us"},
     {"name": "a/manual_time", "run_name": "a/manual_time", "run_type": "iteration",
-     "real_time": 3.0, "time_unit": "us"},
+     "repetition_index": 2, "real_time": 3.0, "time_unit": "us"},
     {"name": "a/manual_time_mean", "run_name": "a/manual_time", "run_type": "aggregate",
      "real_time": 3.0, "time_unit": "us"},
     {"name": "b/manual_time", "run_name": "b/manual_time", "run_type": "iteration",

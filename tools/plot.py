@@ -529,6 +529,15 @@ def overlay_needs(name, other, skipped):
     return True
 
 
+def shared_keys(name, a, b, what, skipped):
+    """The keys of both sides' groups, sorted; None (the figure skipped, saying why) if none."""
+    shared = sorted(set(a) & set(b))
+    if not shared:
+        skipped.append((name, f"the two folders share no {what}"))
+        return None
+    return shared
+
+
 def hbm_overlay(r, other, out, written, skipped):
     if not overlay_needs("hbm_overlay", other, skipped):
         return
@@ -557,10 +566,10 @@ def gemm_overlay(r, other, out, written, skipped):
     if not overlay_needs("gemm_overlay", other, skipped):
         return
     a, b = gemm_shapes(r), gemm_shapes(other)
-    shared = sorted(set(a) & set(b))
-    if not shared:
-        return skipped.append(("gemm_overlay", "the two folders share no GEMM shape (N, K) "
-                                               "measured at 2 or more M"))
+    shared = shared_keys("gemm_overlay", a, b, "GEMM shape (N, K) measured at 2 or more M",
+                         skipped)
+    if shared is None:
+        return
     fig, ax = new_figure(f"GEMM throughput against M per layer shape (N, K)\n"
                          f"{r.gpu}: circles, solid; {other.gpu}: squares, dashed")
     for i, key in enumerate(shared):
@@ -577,10 +586,10 @@ def busbw_overlay(r, other, out, written, skipped):
     if not overlay_needs("busbw_overlay", other, skipped):
         return
     ga, gb = swept_per_op(collective_samples(r)), swept_per_op(collective_samples(other))
-    shared = sorted(set(ga) & set(gb))
-    if not shared:
-        return skipped.append(("busbw_overlay", "the two folders share no multi-GPU collective "
-                                                "measured at 2 or more sizes"))
+    shared = shared_keys("busbw_overlay", ga, gb,
+                         "multi-GPU collective measured at 2 or more sizes", skipped)
+    if shared is None:
+        return
     fig, ax = new_figure(f"Bus bandwidth per collective\n{r.gpu}: circles, solid fit; "
                          f"{other.gpu}: squares, dotted fit")
     colors = {key: f"C{i}" for i, key in enumerate(shared)}
