@@ -1,10 +1,10 @@
 // bench/gemm: the arithmetic component P[dtype] of the cost model. cuBLASLt GEMMs
 // Y[M, N] = X[M, K] · W[N, K]ᵀ (row-major activations, weights [out, in]; cuBLASLt computes the
-// column-major Yᵀ = op_T(W) · Xᵀ, "TN", see moe/gemm_reference.h) in bf16, fp16, tf32, fp32
+// column-major Yᵀ = op_T(W) · Xᵀ, "TN", see kernels/gemm_reference.h) in bf16, fp16, tf32, fp32
 // (fp32 accumulation for all) and fp8 e4m3 (bf16 output, sm_89+; skipped with the reason on
 // older GPUs), over
 //   square   M = N = K = 128 … 16384;
-//   layers   the layer shapes of DeepSeek-V3 and Llama-3-70B (bench/gemm_shapes.h) at M = tokens
+//   layers   the layer shapes of DeepSeek-V3 and Llama-3-70B (core/gemm_shapes.h) at M = tokens
 //            = 1 … 16384, the decode and prefill range.
 //
 // Why cuBLASLt for every dtype: fp8 exists only there, and one API (heuristic-chosen algorithm,
@@ -16,7 +16,7 @@
 // when the weights alone exceed it; --cache=hot keeps one set. Work (gemm_shapes.h): flops =
 // 2MNK, bytes = the fewest HBM bytes, launches = 1.
 // Check: once per (shape, dtype), against a double-accumulated reference of up to 128 sampled
-// output rows and all columns, within gemm_tolerance(dtype) (moe/gemm_reference.h).
+// output rows and all columns, within gemm_tolerance(dtype) (kernels/gemm_reference.h).
 //
 // What each profile registers (names gemm/<shape>/<dtype>/m:M/n:N/k:K):
 //   default  square 128 … 16384 (8 sizes) in all 5 dtypes; the 6 layer shapes at all 15 M in
@@ -32,10 +32,10 @@
 #include <memory>
 #include <string>
 
-#include "bench/check.h"
-#include "bench/gemm_shapes.h"
-#include "bench/gpu.h"
-#include "moe/gemm_reference.h"
+#include "kernels/check.h"
+#include "core/gemm_shapes.h"
+#include "harness/gpu.h"
+#include "kernels/gemm_reference.h"
 
 namespace batchcost {
 namespace {

@@ -22,8 +22,8 @@
 #include <string>
 #include <vector>
 
-#include "bench/check.h"
-#include "bench/gpu.h"
+#include "kernels/check.h"
+#include "harness/gpu.h"
 #include "kernels/kernels.h"
 
 namespace batchcost {

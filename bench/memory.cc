@@ -14,8 +14,8 @@
 #include <cstdint>
 #include <string>
 
-#include "bench/check.h"
-#include "bench/gpu.h"
+#include "kernels/check.h"
+#include "harness/gpu.h"
 #include "kernels/kernels.h"
 
 namespace batchcost {

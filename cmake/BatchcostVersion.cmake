@@ -2,7 +2,7 @@
 # project()'s version, the git commit when CMake configured ("unknown" outside a git checkout,
 # "-dirty" where tracked files differed from it), and the build type (set per configuration at
 # build time, so multi-config generators record the right one). The target batchcost_version
-# gives model/version.h its generated half.
+# gives core/version.h its generated half.
 find_package(Git QUIET)
 set(BATCHCOST_GIT_SHA "unknown")
 if(GIT_FOUND)

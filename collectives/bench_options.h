@@ -32,8 +32,8 @@
 #include <string_view>
 #include <vector>
 
-#include "collectives/ops.h"
-#include "collectives/sizes.h"
+#include "core/collective_ops.h"
+#include "core/collective_sizes.h"
 
 namespace batchcost::collective {
 

@@ -19,9 +19,9 @@
 //     benchmark; where the check cannot be exact (avg on a rank count that is not a power of
 //     two) the benchmark is skipped unless -c 0;
 //  3. warms up (once per benchmark, -w collectives), then times the plan's samples
-//     (bench/plan.h). A sample is a batch of `ops` collectives (-n, or the plan's batch: about
+//     (harness/plan.h). A sample is a batch of `ops` collectives (-n, or the plan's batch: about
 //     1 ms, at most kMaxOpsPerSample) queued on every rank's stream behind the harness's blocking
-//     kernel, which holds each stream until the host has enqueued the whole batch (bench/gpu.h):
+//     kernel, which holds each stream until the host has enqueued the whole batch (harness/gpu.h):
 //     the events around the batch on each stream then time device work, not host launch gaps.
 //     Eager mode enqueues each collective of the batch as one NCCL group over the local ranks;
 //     --graph captures the batch once per rank in a CUDA graph and replays it (as nccl-tests'
@@ -59,9 +59,9 @@
 #include <string>
 #include <vector>
 
-#include "bench/check.h"
-#include "bench/gpu.h"
-#include "bench/nccl_check.h"
+#include "kernels/check.h"
+#include "harness/gpu.h"
+#include "kernels/nccl_check.h"
 #include "collectives/bench_options.h"
 #include "collectives/comms.h"
 #include "collectives/report.h"

@@ -3,8 +3,8 @@
 #include <cuda_bf16.h>
 #include <cuda_runtime.h>
 
-#include "bench/check.h"
-#include "collectives/check_values.h"
+#include "kernels/check.h"
+#include "core/collective_values.h"
 #include "collectives/collective_kernels.h"
 
 namespace batchcost::collective {

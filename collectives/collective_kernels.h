@@ -7,7 +7,7 @@
 
 #include <cstddef>
 
-#include "collectives/ops.h"
+#include "core/collective_ops.h"
 
 namespace batchcost::collective {
 

@@ -4,10 +4,10 @@
 #include <stdexcept>
 #include <string>
 
-#include "bench/check.h"
-#include "bench/gpu.h"
-#include "bench/nccl_check.h"
-#include "collectives/check_values.h"
+#include "kernels/check.h"
+#include "harness/gpu.h"
+#include "kernels/nccl_check.h"
+#include "core/collective_values.h"
 #include "collectives/collective_kernels.h"
 
 namespace batchcost::collective {

@@ -11,7 +11,7 @@
 #include <memory>
 #include <vector>
 
-#include "collectives/ops.h"
+#include "core/collective_ops.h"
 
 namespace batchcost::collective {
 

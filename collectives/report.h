@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "collectives/ops.h"
+#include "core/collective_ops.h"
 
 namespace batchcost::collective {
 

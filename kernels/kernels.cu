@@ -7,7 +7,7 @@
 // 128 KB per SM: comfortably enough, which is why a grid of a few blocks per SM suffices.
 #include <cstdint>
 
-#include "bench/check.h"
+#include "kernels/check.h"
 #include "kernels/kernels.h"
 #include "kernels/pattern.h"
 

@@ -7,7 +7,7 @@
 #include <map>
 #include <set>
 
-#include "model/model_file.h"
+#include "core/model_file.h"
 #include "model/report.h"
 
 namespace batchcost {

@@ -13,7 +13,7 @@
 #include <string>
 #include <vector>
 
-#include "model/sample.h"
+#include "core/sample.h"
 
 namespace batchcost {
 

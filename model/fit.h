@@ -35,8 +35,8 @@
 #include <utility>
 #include <vector>
 
-#include "model/cost_model.h"
-#include "model/sample.h"
+#include "core/cost_model.h"
+#include "core/sample.h"
 
 namespace batchcost {
 

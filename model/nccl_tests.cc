@@ -19,7 +19,7 @@
 #include <set>
 #include <sstream>
 
-#include "collectives/ops.h"
+#include "core/collective_ops.h"
 
 namespace batchcost {
 namespace {

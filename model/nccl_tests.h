@@ -49,7 +49,7 @@
 #include <string_view>
 #include <vector>
 
-#include "model/sample.h"
+#include "core/sample.h"
 
 namespace batchcost {
 
@@ -84,7 +84,7 @@ struct NcclTestsLog {
 
 // Reads an nccl-tests text log or -J JSON file. Throws ReadError naming the file (and the line or
 // JSON entry) for a missing or empty file, a row that does not parse, an op that is not in
-// collectives/ops.h, ranks that cannot be told, or numbers that contradict them.
+// core/collective_ops.h, ranks that cannot be told, or numbers that contradict them.
 NcclTestsLog read_nccl_tests(const std::string& path, const NcclTestsOptions& options = {});
 
 // The same on text already in memory; `source` names it in samples and errors.

@@ -7,7 +7,7 @@
 #include <map>
 #include <tuple>
 
-#include "model/model_file.h"
+#include "core/model_file.h"
 
 namespace batchcost {
 namespace {
@@ -81,7 +81,7 @@ std::vector<NamedConstant> named_constants(const Constants& c) {
     out.push_back({"P[" + dtype + "]", "TFLOP/s", 1e12, e});
   if (c.hbm_bytes_per_s) out.push_back({"W", "TB/s", 1e12, *c.hbm_bytes_per_s});
   for (const auto& [kind, e] : c.latency_s) out.push_back({"λ[" + kind + "]", "µs", 1e-6, e});
-  // The refined form's terms (model/forms.h), where the constants hold that form.
+  // The refined form's terms (core/forms.h), where the constants hold that form.
   if (c.form == Form::kRefined) {
     const RefinedTerms& t = c.terms;
     if (t.overlap_p) out.push_back({"overlap p", "", 1, *t.overlap_p});

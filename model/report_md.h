@@ -11,11 +11,11 @@
 #include <string>
 #include <vector>
 
-#include "model/cost_model.h"
+#include "core/cost_model.h"
 #include "model/fit.h"
 #include "model/report.h"
 #include "model/results.h"
-#include "model/sample.h"
+#include "core/sample.h"
 
 namespace batchcost {
 

@@ -11,7 +11,7 @@
 #include <set>
 #include <sstream>
 
-#include "model/input_file.h"
+#include "core/input_file.h"
 #include "model/nccl_tests.h"
 
 namespace batchcost {
@@ -476,7 +476,7 @@ void read_file_into(const std::string& path, Inputs& inputs, const NcclTestsOpti
     }
     return;
   }
-  // batchcost.model/1 and /2 (model/model_file.h); model_from_json checks which.
+  // batchcost.model/1 and /2 (core/model_file.h); model_from_json checks which.
   if (doc.is_object() && doc.contains("schema") &&
       (doc["schema"] == "batchcost.model/1" || doc["schema"] == "batchcost.model/2")) {
     inputs.models.push_back(std::move(doc));

@@ -10,9 +10,9 @@
 #include <string>
 #include <vector>
 
-#include "model/input_error.h"
+#include "core/input_error.h"
 #include "model/nccl_tests.h"
-#include "model/sample.h"
+#include "core/sample.h"
 
 namespace batchcost {
 
@@ -21,7 +21,7 @@ namespace batchcost {
 // swamp every other term of the fit.
 inline constexpr double kMaxWorkPerIteration = 1e18;
 
-// A benchmark the harness skipped (the context's "skipped", bench/harness.h finalize_output).
+// A benchmark the harness skipped (the context's "skipped", harness/harness.h finalize_output).
 struct SkippedBenchmark {
   std::string name;
   std::string reason;

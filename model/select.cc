@@ -10,7 +10,7 @@
 #include <memory>
 
 #include "model/fit.h"
-#include "model/forms.h"
+#include "core/forms.h"
 #include "model/report.h"
 #include "model/results.h"
 

@@ -1,5 +1,5 @@
 // Choosing the cost model's form by held-out error (DESIGN.md): the paper's form ("epoch") is
-// fitted by fit() (model/fit.h); the refined form (model/forms.h) refits P, W and the latencies
+// fitted by fit() (model/fit.h); the refined form (core/forms.h) refits P, W and the latencies
 // together with the terms it holds, network constants kept from the epoch fit.
 //
 // Selection, in short: the fitted samples are split into k folds over shapes (every k-th sample
@@ -15,9 +15,9 @@
 #include <string>
 #include <vector>
 
-#include "model/cost_model.h"
+#include "core/cost_model.h"
 #include "model/fit.h"
-#include "model/sample.h"
+#include "core/sample.h"
 
 namespace batchcost {
 

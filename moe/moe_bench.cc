@@ -4,7 +4,7 @@
 //
 // Configs: DeepSeek-V3 (E = 256, k = 8, H = 7168, I = 2048; 22.5 GiB of expert weights: a GPU
 // with less free memory skips it, saying so) and Qwen3-30B-A3B (E = 128, k = 8, H = 2048,
-// I = 768). Routings: uniform, balanced, zipf1.0, lognormal1.0 (moe/routing.h), seed kRoutingSeed.
+// I = 768). Routings: uniform, balanced, zipf1.0, lognormal1.0 (core/moe_routing.h), seed kRoutingSeed.
 //
 // Names: moe/<config>/dense_equivalent/tokens:B (routing=none) and
 // moe/<config>/<strategy>/<routing>/tokens:B, with strategy per_expert_loop, per_expert_graph,
@@ -33,14 +33,14 @@
 // dense_equivalent's (device-timed too) at the same B in this process. The host-timed ones have
 // none: their time holds host launches and waits, which dense_equivalent's does not.
 //
-// Plans (bench/plan.h): each case's work comes from its routing on the host at registration, so
+// Plans (harness/plan.h): each case's work comes from its routing on the host at registration, so
 // --estimate prices the sweep without a GPU; per_expert_graph declares, when it runs, the node
 // count of the graph it captured (counter planned_graph_nodes keeps the plan's 2·active);
 // grouped may wait for the device inside cublasGemmGroupedBatchedEx and is then timed without
 // the blocking kernel (held=0); grouped_d2h's counts copy is labelled op=d2h (ranks 1).
 //
 // Check: once per benchmark, each strategy's gate+up and down outputs on up to 64 sampled rows
-// against the double-accumulated reference (moe/gemm_reference.h), within the bf16 tolerance.
+// against the double-accumulated reference (kernels/gemm_reference.h), within the bf16 tolerance.
 //
 //   batchcost-moe --benchmark_out=results/<gpu>/moe.json
 #include <algorithm>
@@ -52,8 +52,8 @@
 #include <utility>
 #include <vector>
 
-#include "bench/check.h"
-#include "bench/gpu.h"
+#include "kernels/check.h"
+#include "harness/gpu.h"
 #include "moe/strategies.h"
 
 namespace batchcost {

@@ -6,8 +6,8 @@
 #include <limits>
 #include <sstream>
 
-#include "bench/check.h"
-#include "bench/gpu.h"
+#include "kernels/check.h"
+#include "harness/gpu.h"
 
 namespace batchcost {
 namespace {

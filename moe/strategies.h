@@ -1,15 +1,15 @@
-// The GPU strategies of one MoE layer's expert FFN (moe/work.h names them and declares their
+// The GPU strategies of one MoE layer's expert FFN (core/moe_work.h names them and declares their
 // work): each turns the same grouped tokens and the same per-expert weights into the gate+up
 // output Y1 and the down output Y2 through a different way of dispatching cuBLAS GEMMs.
 //
 // Layout (row-major; weights [out, in] as inference engines store them, see
-// moe/gemm_reference.h for how that maps onto column-major cuBLAS, transa = T, transb = N):
+// kernels/gemm_reference.h for how that maps onto column-major cuBLAS, transa = T, transb = N):
 //   w1  [E][2I][H]  expert e's gate+up weights, [N = 2I, K = H]
 //   w2  [E][H][I]   expert e's down weights,    [N = H,  K = I]
 //   x   [B·k][H]    the tokens grouped by expert: rows [offsets[e], offsets[e+1]) are expert e's
 //   y1  [B·k][2I]   gate+up output
 //   y2  [B·k][H]    down output; the down projection reads the first I columns of y1 (its gate
-//                   half, leading dimension 2I): the SwiGLU is not run (moe/work.h)
+//                   half, leading dimension 2I): the SwiGLU is not run (core/moe_work.h)
 // dense_equivalent has its own weights, w1 [2kI][H] and w2 [H][kI], over B token rows.
 //
 // A runner is built once per (layer, routing) outside timing (pointer arrays uploaded, graph
@@ -26,8 +26,8 @@
 #include <string>
 #include <vector>
 
-#include "moe/gemm_reference.h"
-#include "moe/work.h"
+#include "kernels/gemm_reference.h"
+#include "core/moe_work.h"
 
 namespace batchcost {
 

@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "collectives/bench_options.h"
-#include "collectives/check_values.h"
+#include "core/collective_values.h"
 #include "collectives/report.h"
 
 namespace batchcost::collective {

@@ -9,8 +9,8 @@
 #include <string>
 #include <vector>
 
-#include "collectives/ops.h"
-#include "collectives/sizes.h"
+#include "core/collective_ops.h"
+#include "core/collective_sizes.h"
 
 namespace batchcost::collective {
 namespace {

@@ -1,5 +1,5 @@
 // The benchmark/fitter contract: counter names, labels, families, derived rates.
-#include "model/contract.h"
+#include "core/contract.h"
 
 #include <gtest/gtest.h>
 

@@ -14,8 +14,8 @@
 #include <random>
 
 #include "model/fit.h"
-#include "model/model_file.h"
-#include "model/regimes.h"
+#include "core/model_file.h"
+#include "core/regimes.h"
 #include "model/results.h"
 #include "tests/cli_golden.h"
 

@@ -1,5 +1,5 @@
-// GEMM dtypes, shape sweeps and the work of one GEMM (bench/gemm_shapes.h).
-#include "bench/gemm_shapes.h"
+// GEMM dtypes, shape sweeps and the work of one GEMM (core/gemm_shapes.h).
+#include "core/gemm_shapes.h"
 
 #include <gtest/gtest.h>
 

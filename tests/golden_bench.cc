@@ -3,7 +3,7 @@
 // are fixed. golden_test.cc runs it and compares its JSON with tests/data/golden/.
 #include <stdexcept>
 
-#include "bench/harness.h"
+#include "harness/harness.h"
 
 namespace batchcost {
 namespace {

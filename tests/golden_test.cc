@@ -14,7 +14,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
-#include "model/version.h"
+#include "core/version.h"
 
 namespace {
 
@@ -135,7 +135,7 @@ TEST_F(GoldenBench, CountersAndRatesFollowTheContract) {
   EXPECT_EQ(j["context"]["gpu_name"], "Demo GPU");
   EXPECT_EQ(j["context"]["sm_clock_mhz_end"], 1000);
   EXPECT_EQ(j["context"]["batchcost_profile"], "default");
-  // Which batchcost wrote it (model/version.h).
+  // Which batchcost wrote it (core/version.h).
   EXPECT_EQ(j["context"]["batchcost"], json(batchcost::version_json()));
 }
 

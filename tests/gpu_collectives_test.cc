@@ -8,9 +8,9 @@
 #include <string>
 #include <vector>
 
-#include "bench/check.h"
-#include "bench/gpu.h"
-#include "collectives/check_values.h"
+#include "kernels/check.h"
+#include "harness/gpu.h"
+#include "core/collective_values.h"
 #include "collectives/collective_kernels.h"
 #include "collectives/comms.h"
 #include "tests/gpu_test.h"

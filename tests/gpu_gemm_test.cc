@@ -1,4 +1,4 @@
-// Tests of the GEMM check (moe/gemm_reference.h): its pure choices (tolerances, sampled rows,
+// Tests of the GEMM check (kernels/gemm_reference.h): its pure choices (tolerances, sampled rows,
 // storage types) on any machine; on a GPU, that the reference agrees with cuBLAS in the TN
 // layout the benchmarks use, for every dtype cuBLAS runs without cuBLASLt, and that it fails a
 // wrong (transposed) result. The GPU tests skip, saying why, where there is no GPU.
@@ -9,8 +9,8 @@
 #include <cmath>
 #include <vector>
 
-#include "bench/check.h"
-#include "moe/gemm_reference.h"
+#include "kernels/check.h"
+#include "kernels/gemm_reference.h"
 #include "tests/gpu_test.h"
 
 namespace batchcost {

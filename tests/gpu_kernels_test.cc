@@ -7,7 +7,7 @@
 #include <numeric>
 #include <vector>
 
-#include "bench/check.h"
+#include "kernels/check.h"
 #include "tests/gpu_test.h"
 #include "kernels/kernels.h"
 #include "kernels/pattern.h"

@@ -6,8 +6,8 @@
 #include <string>
 #include <vector>
 
-#include "bench/check.h"
-#include "bench/gpu.h"
+#include "kernels/check.h"
+#include "harness/gpu.h"
 #include "moe/strategies.h"
 #include "tests/gpu_test.h"
 

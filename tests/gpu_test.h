@@ -7,7 +7,7 @@
 
 #include <string>
 
-#include "bench/check.h"
+#include "kernels/check.h"
 
 namespace batchcost {
 

@@ -1,6 +1,6 @@
 // The host half of the benchmark harness: flags, sweeps, rotation, batching, throttle reasons,
 // GPU names, check bookkeeping, error messages, and the output step.
-#include "bench/harness.h"
+#include "harness/harness.h"
 
 #include <gtest/gtest.h>
 
@@ -9,7 +9,7 @@
 #include <fstream>
 #include <set>
 
-#include "bench/api_error.h"
+#include "kernels/api_error.h"
 #include "kernels/pattern.h"
 
 namespace batchcost {

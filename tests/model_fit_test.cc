@@ -1,4 +1,4 @@
-// The cost model and its fit (model/cost_model.h, model/fit.h): prediction by hand, regime
+// The cost model and its fit (core/cost_model.h, model/fit.h): prediction by hand, regime
 // search, recovery of known constants from noisy samples with outliers, absent constants,
 // determinism and speed, model.json round trip, and the comparison's verdicts.
 #include <gtest/gtest.h>
@@ -9,7 +9,7 @@
 
 #include "model/compare.h"
 #include "model/fit.h"
-#include "model/model_file.h"
+#include "core/model_file.h"
 #include "model/results.h"
 
 namespace batchcost {

@@ -1,4 +1,4 @@
-// The refined form (model/forms.h) and its held-out selection (model/select.h): the terms by
+// The refined form (core/forms.h) and its held-out selection (model/select.h): the terms by
 // hand, the epoch form unchanged, recovery of known refined constants, no term kept where the
 // data has none, and the held-out error of both forms on the published Hopper GEMM sets
 // (tests/data/published/, converted by tools/published/), printed per set and family.
@@ -11,8 +11,8 @@
 #include <random>
 
 #include "model/fit.h"
-#include "model/forms.h"
-#include "model/model_file.h"
+#include "core/forms.h"
+#include "core/model_file.h"
 #include "model/results.h"
 #include "model/select.h"
 

@@ -105,7 +105,7 @@ TEST(GoogleBenchmarkReader, SkipsAndCountsErroredEntries) {
   EXPECT_EQ(f.samples[0].name, "launch/a");
 }
 
-// The harness's own form (bench/harness.h finalize_output): skips in the context, times in ns.
+// The harness's own form (harness/harness.h finalize_output): skips in the context, times in ns.
 TEST(GoogleBenchmarkReader, ReadsTheContextsSkippedListAndNanoseconds) {
   ResultFile f = parse_google_benchmark(
       R"({"context": {"gpu_name": "g", "skipped": [

@@ -1,4 +1,4 @@
-// Token routing (moe/routing.h): determinism against checked-in values, the invariants of every
+// Token routing (core/moe_routing.h): determinism against checked-in values, the invariants of every
 // generator, balance, the uniform active-expert formula, Zipf and log-normal skew, statistics.
 #include <gtest/gtest.h>
 
@@ -9,7 +9,7 @@
 #include <set>
 #include <stdexcept>
 
-#include "moe/routing.h"
+#include "core/moe_routing.h"
 
 namespace batchcost {
 namespace {

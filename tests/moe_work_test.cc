@@ -1,4 +1,4 @@
-// The work of each MoE strategy (moe/work.h): formulas checked by hand on a tiny layer, the
+// The work of each MoE strategy (core/moe_work.h): formulas checked by hand on a tiny layer, the
 // invariants across the real sweep, host counts, labels, and efficiency.
 #include <gtest/gtest.h>
 
@@ -6,7 +6,7 @@
 #include <limits>
 #include <stdexcept>
 
-#include "moe/work.h"
+#include "core/moe_work.h"
 
 namespace batchcost {
 namespace {

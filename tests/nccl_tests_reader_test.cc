@@ -5,7 +5,7 @@
 #include <cstdlib>
 #include <string>
 
-#include "collectives/ops.h"
+#include "core/collective_ops.h"
 #include "model/nccl_tests.h"
 
 namespace batchcost {

@@ -1,6 +1,6 @@
-// The sampling plan and the estimate (bench/plan.h): batch and sample counts, the estimate's
+// The sampling plan and the estimate (harness/plan.h): batch and sample counts, the estimate's
 // arithmetic by hand, the filter, and the stated constants compiled in from tools/stated/.
-#include "bench/plan.h"
+#include "harness/plan.h"
 
 #include <gtest/gtest.h>
 

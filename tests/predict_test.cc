@@ -2,7 +2,7 @@
 // parameters and FLOPs, the decode-step ops and their pricing by the fitter's predict(), the
 // memory-bound limit at batch 1, parallel deployments, pipeline, speculative decoding, the serving
 // window, and stated constants.
-#include "model/predict.h"
+#include "predict/predict.h"
 
 #include <gtest/gtest.h>
 
@@ -12,8 +12,8 @@
 #include <fstream>
 #include <sstream>
 
-#include "model/model_file.h"
-#include "moe/routing.h"
+#include "core/model_file.h"
+#include "core/moe_routing.h"
 
 namespace batchcost {
 namespace {

@@ -1,4 +1,4 @@
-// Host tests of what every reader and writer shares (model/input_file.h, model/atomic_file.h) and
+// Host tests of what every reader and writer shares (core/input_file.h, core/atomic_file.h) and
 // of the bounds of the LLM configuration reader: a depth limit and duplicate keys refused while
 // parsing, errno messages, counts checked in 64 bits before narrowing, and the atomic writer
 // (unique temporaries, concurrent writers, a symbolic link at the old fixed name, SIGTERM).
@@ -13,9 +13,9 @@
 #include <sstream>
 #include <string>
 
-#include "model/atomic_file.h"
-#include "model/input_file.h"
-#include "model/model_config.h"
+#include "core/atomic_file.h"
+#include "core/input_file.h"
+#include "predict/model_config.h"
 
 namespace batchcost {
 namespace {

@@ -9,7 +9,7 @@
 #include <cstdlib>
 #include <string>
 
-#include "bench/harness.h"
+#include "harness/harness.h"
 
 namespace batchcost {
 namespace {

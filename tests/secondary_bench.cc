@@ -1,7 +1,7 @@
 // A benchmark binary as an MPI rank other than 0 runs it (MainSpec::primary = false), without MPI
 // or a GPU: it runs its benchmarks, one of which fails its check, but must print nothing and
 // write no results file; its exit status is still 1. expect_silent.sh runs it.
-#include "bench/harness.h"
+#include "harness/harness.h"
 
 namespace batchcost {
 namespace {

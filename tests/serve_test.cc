@@ -1,6 +1,6 @@
 // The serving simulator on hand-made step costs (exact expectations), and its step costs from
 // the predictor on stated constants.
-#include "model/serve.h"
+#include "predict/serve.h"
 
 #include <gtest/gtest.h>
 
@@ -9,9 +9,9 @@
 #include <fstream>
 #include <sstream>
 
-#include "model/model_file.h"
+#include "core/model_file.h"
 #include "model/results.h"
-#include "model/serve_costs.h"
+#include "predict/serve_costs.h"
 
 namespace batchcost {
 namespace {

@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # Fuzzes every reader of user input with libFuzzer, for a bounded time shared by the targets:
 #   results_fuzz      Google Benchmark JSON (model/results.h)
-#   model_fuzz        model.json (model/model_file.h)
+#   model_fuzz        model.json (core/model_file.h)
 #   nccl_text_fuzz    nccl-tests text logs (model/nccl_tests.h)
 #   nccl_json_fuzz    nccl-tests -J JSON (the same reader, seeded with -J files)
-#   llm_predict_fuzz  LLM configurations and the predictor (model/model_config.h, predict.h)
-#   cli_fuzz          the command line's parser and checks (tools/batchcost.cc)
+#   llm_predict_fuzz  LLM configurations and the predictor (predict/model_config.h, predict.h)
+#   cli_fuzz          the command line's parser and checks (cli/main.cc)
 #
 #   tools/fuzz.sh [SECONDS] [TARGET...]   # default 60 s over all six; needs clang with libFuzzer
 #

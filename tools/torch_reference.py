@@ -10,7 +10,7 @@ around a batch of operations after a warm-up. Writes Google Benchmark JSON in th
 contract (model/results.cc reads it): one entry per repetition plus mean / median / stddev / cv
 aggregates, real_time per operation, the work counters (flops, bytes, kernels), and the label
 `counterpart=NAME[,NAME]` naming our benchmarks of the same work. The family is `reference`,
-which the fitter never fits (model/cost_model.h), so `batchcost fit` of a folder holding this
+which the fitter never fits (core/cost_model.h), so `batchcost fit` of a folder holding this
 file is the fit without it, and tools/import.sh prints our times as ratios to these.
 
 Exit status: 0 written; 1 a check failed (the file is still written, the entry marked
@@ -92,7 +92,7 @@ def entries(name, label, work, times_s, error=None):
 
 
 def matmul_work(n):
-    # bf16 inputs read once, the bf16 output written once (bench/gemm_shapes.cc gemm_work).
+    # bf16 inputs read once, the bf16 output written once (core/gemm_shapes.cc gemm_work).
     return {"flops": 2.0 * n ** 3, "bytes": 3.0 * n * n * 2, "kernels": 1.0}
 
 

@@ -1,4 +1,4 @@
-// libFuzzer target for the command line's parser and checks (tools/batchcost.cc, compiled with
+// libFuzzer target for the command line's parser and checks (cli/main.cc, compiled with
 // BATCHCOST_CLI_NO_MAIN): the input is split at NUL and newline bytes into arguments after
 // "batchcost". Parsing stops before any subcommand runs; any exit status is fine, a crash, a hang
 // or undefined behaviour is not. Built and run by tools/fuzz.sh (with -close_fd_mask=3: CLI11

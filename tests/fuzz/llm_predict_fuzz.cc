@@ -8,9 +8,9 @@
 #include <cstdint>
 #include <string>
 
-#include "model/input_file.h"
-#include "model/model_config.h"
-#include "model/predict.h"
+#include "core/input_file.h"
+#include "predict/model_config.h"
+#include "predict/predict.h"
 
 namespace {
 

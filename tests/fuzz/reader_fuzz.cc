@@ -8,8 +8,8 @@
 #include <cstdint>
 #include <string>
 
-#include "model/input_file.h"
-#include "model/model_file.h"
+#include "core/input_file.h"
+#include "core/model_file.h"
 #include "model/nccl_tests.h"
 #include "model/results.h"
 

@@ -1,0 +1,185 @@
+// `batchcost serve` (see serve_command.h and predict/serve.h).
+#include "cli/serve_command.h"
+
+#include <cmath>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+#include "core/model_file.h"
+#include "model/results.h"
+#include "predict/serve.h"
+#include "predict/serve_costs.h"
+#include "predict/serve_report.h"
+
+namespace batchcost {
+namespace {
+
+nlohmann::json read_json(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw InputError(path + ": cannot be read");
+  std::ostringstream text;
+  text << in.rdbuf();
+  try {
+    return nlohmann::json::parse(text.str());
+  } catch (const nlohmann::json::parse_error& e) {
+    throw InputError(path + ": not JSON (" + std::string(e.what()) + ")");
+  }
+}
+
+std::string deployment_text(const Deployment& d) {
+  std::ostringstream o;
+  o << "tp " << d.tp << ", ep " << d.ep << ", pp " << d.pp;
+  if (d.cuda_graphs) o << ", CUDA graphs";
+  return o.str();
+}
+
+}  // namespace
+
+CLI::App* add_serve_command(CLI::App& app, ServeArgs& a) {
+  CLI::App* s = app.add_subcommand(
+      "serve", "simulate a deployment under a request load: TTFT, TPOT, throughput and cost");
+  s->add_option("--hardware", a.hardware, "model.json: the fitted constants of the GPU")->required();
+  s->add_option("--model", a.model, "a shipped model (predict --list-models) or a JSON file")
+      ->required();
+  s->add_option("--stated", a.stated, "model.json-shaped file of stated constants to fill gaps");
+  s->add_option("--gpus", a.deployment.gpus, "GPUs in all (default tp·pp)")
+      ->check(CLI::Range(0, 1 << 20));
+  s->add_option("--tp", a.deployment.tp, "tensor parallelism")->check(CLI::Range(1, 4096))
+      ->capture_default_str();
+  s->add_option("--ep", a.deployment.ep, "expert parallelism")->check(CLI::Range(1, 1 << 16))
+      ->capture_default_str();
+  s->add_option("--pp", a.deployment.pp, "pipeline stages")->check(CLI::Range(1, 4096))
+      ->capture_default_str();
+  s->add_option("--gpus-per-node", a.deployment.gpus_per_node, "GPUs per node")
+      ->check(CLI::Range(1, 4096))->capture_default_str();
+  s->add_flag("--cuda-graphs", a.deployment.cuda_graphs, "kernels as CUDA graph nodes");
+  auto* rate = s->add_option("--rate", a.rates, "Poisson arrival rates, requests/s (a list)")
+                   ->delimiter(',')
+                   ->check(CLI::PositiveNumber);
+  auto* users = s->add_option("--users", a.users, "closed-loop concurrent users (a list)")
+                    ->delimiter(',')
+                    ->check(CLI::Range(std::int64_t{1}, std::int64_t{1} << 24));
+  rate->excludes(users);
+  s->add_option("--think", a.think_s, "closed loop: mean think time between requests, s")
+      ->check(CLI::Range(0.0, 1e6))->capture_default_str();
+  s->add_option("--input-len", a.input_len, "prompt tokens: N, or MEAN:SD (log-normal)")
+      ->capture_default_str();
+  s->add_option("--output-len", a.output_len, "output tokens: N, or MEAN:SD (log-normal)")
+      ->capture_default_str();
+  s->add_option("--requests", a.requests, "requests simulated per load point")
+      ->check(CLI::Range(std::int64_t{1}, std::int64_t{100000000}))->capture_default_str();
+  s->add_option("--seed", a.seed, "seed of the load")->capture_default_str();
+  s->add_option("--policy", a.policies, "continuous, or window:SECONDS (static batches); a list")
+      ->delimiter(',')->capture_default_str();
+  s->add_option("--max-batch", a.max_batch,
+                "running sequences at most (default: the largest that fits, at most 256)")
+      ->check(CLI::Range(std::int64_t{0}, std::int64_t{1} << 20));
+  s->add_option("--token-budget", a.token_budget, "tokens one step processes (decode + prefill)")
+      ->check(CLI::Range(std::int64_t{1}, std::int64_t{1} << 24))->capture_default_str();
+  s->add_option("--price", a.price, "price per GPU-hour")->check(CLI::Range(0.0, 1e6));
+  s->add_option("--slo-ttft", a.slo_ttft_s, "SLO on the p90 time to first token, s")
+      ->check(CLI::Range(0.0, 1e6));
+  s->add_option("--slo-tpot", a.slo_tpot_s, "SLO on the p90 time per output token, s")
+      ->check(CLI::Range(0.0, 1e6));
+  s->add_option("--gpu-memory", a.gpu_memory_gib,
+                "GiB per GPU (default: the hardware context's memory_bytes)")
+      ->check(CLI::Range(0.0, 1e6));
+  s->add_option("--memory-utilization", a.memory_utilization,
+                "share of GPU memory for weights and KV cache")
+      ->check(CLI::Range(0.01, 1.0))->capture_default_str();
+  s->add_flag("--json", a.json, "JSON instead of tables");
+  return s;
+}
+
+int run_serve(const ServeArgs& a) {
+  if (a.rates.empty() && a.users.empty()) {
+    throw InputError("serve needs a load: --rate LIST (requests/s) or --users LIST");
+  }
+  LengthDist in = parse_length(a.input_len, "--input-len");
+  LengthDist out = parse_length(a.output_len, "--output-len");
+  std::vector<Policy> policies;
+  for (const std::string& p : a.policies) policies.push_back(parse_policy(p));
+
+  const nlohmann::json doc = read_json(a.hardware);
+  ModelFile hw = model_from_json(doc, a.hardware);
+  Constants constants = hw.constants;
+  if (!a.stated.empty()) add_stated(constants, model_from_json(read_json(a.stated), a.stated).constants);
+  LlmConfig model = load_llm_config(a.model);
+  PredictOptions po;
+  po.deployment = resolve(a.deployment, model);
+
+  ServeCostOptions so;
+  so.gpu_memory_bytes = a.gpu_memory_gib > 0 ? a.gpu_memory_gib * 1073741824.0
+                        : hw.hardware.contains("memory_bytes") && hw.hardware["memory_bytes"].is_number()
+                            ? hw.hardware["memory_bytes"].get<double>()
+                            : 0;
+  so.memory_utilization = a.memory_utilization;
+  so.token_budget = a.token_budget;
+  // The longest request the load can draw: mean + 4 sd, within the lengths' bound.
+  auto longest = [](const LengthDist& d) {
+    return std::min<double>(static_cast<double>(d.max), std::ceil(d.mean + 4 * d.sd));
+  };
+  so.max_context = longest(in) + longest(out);
+  so.max_batch = a.max_batch > 0 ? a.max_batch : 256;
+  so.token_budget = std::max(a.token_budget, so.max_batch);
+  ServeCostTables tables;
+  try {
+    tables = tabulate_serve_costs(constants, model, po, so);
+  } catch (const MissingConstants& e) {
+    std::string list;
+    for (const std::string& m : e.missing) list += (list.empty() ? "" : ", ") + m;
+    throw InputError(a.hardware + " lacks constants the steps need: " + list +
+                     " (fit with an nccl-tests log of the target machine, or --stated FILE)");
+  }
+  ServeReport r;
+  r.notes.push_back("chunked prefill is priced as its own pass within the step (no fusion with the "
+                    "decode GEMMs): conservative");
+  r.notes.push_back("the KV cache is reserved for a request's whole prompt + output at admission: "
+                    "requests wait for memory, none is preempted");
+  if (a.max_batch == 0) {
+    std::int64_t fit = std::max<std::int64_t>(1, tables.largest_batch_that_fits);
+    if (fit < so.max_batch) {
+      so.max_batch = fit;
+      so.token_budget = std::max(a.token_budget, so.max_batch);
+      tables = tabulate_serve_costs(constants, model, po, so);
+    }
+    r.notes.push_back("max batch " + std::to_string(so.max_batch) +
+                      " (the largest that fits at the longest request, at most 256)");
+  }
+  r.model = model.display_name;
+  r.hardware = a.hardware;
+  r.deployment = deployment_text(po.deployment);
+  r.tables = tables;
+  r.slo = {a.slo_ttft_s, a.slo_tpot_s};
+  r.price_per_gpu_hour = a.price;
+  r.input_len = a.input_len;
+  r.output_len = a.output_len;
+  r.requests = a.requests;
+  r.seed = a.seed;
+  StepCosts costs = step_costs(tables);
+  for (Policy p : policies) {
+    p.max_batch = so.max_batch;
+    p.token_budget = so.token_budget;
+    for (double rate : a.rates) {
+      auto req = poisson_requests(rate, a.requests, in, out, a.seed);
+      r.points.push_back({"rate", rate, p, simulate(costs, p, req)});
+    }
+    for (std::int64_t u : a.users) {
+      ClosedLoop loop{u, a.think_s};
+      r.points.push_back({"users", static_cast<double>(u), p,
+                          simulate_closed(costs, p, loop, a.requests, in, out, a.seed)});
+    }
+  }
+  judge(r.points, r.slo, a.price);
+  if (a.json) {
+    std::cout << serve_json(r).dump(2) << "\n";
+  } else {
+    std::cout << serve_table(r);
+  }
+  std::cout.flush();
+  if (!std::cout) throw InputError("serve: the output could not be written");
+  return 0;
+}
+
+}  // namespace batchcost

@@ -1,0 +1,33 @@
+// `batchcost serve`: its flags and its run (see predict/serve.h). Host C++ only.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <string>
+#include <vector>
+
+#include "predict/predict.h"
+
+namespace batchcost {
+
+struct ServeArgs {
+  std::string hardware, model, stated;
+  Deployment deployment;
+  std::vector<double> rates;
+  std::vector<std::int64_t> users;
+  double think_s = 0;
+  std::string input_len = "1024", output_len = "256";
+  std::int64_t requests = 2000;
+  std::uint64_t seed = 1;
+  std::vector<std::string> policies = {"continuous"};
+  std::int64_t max_batch = 0;  // 0: the largest that fits, at most 256
+  std::int64_t token_budget = 8192;
+  double price = 0, slo_ttft_s = 0, slo_tpot_s = 0;
+  double gpu_memory_gib = 0;  // 0: the hardware context's memory_bytes
+  double memory_utilization = 0.9;
+  bool json = false;
+};
+
+CLI::App* add_serve_command(CLI::App& app, ServeArgs& args);
+int run_serve(const ServeArgs& args);  // throws InputError for the caller to report
+
+}  // namespace batchcost

@@ -1,0 +1,1403 @@
+// The host half of the benchmark harness (see harness.h).
+#include "harness/harness.h"
+
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cctype>
+#include <cerrno>
+#include <cmath>
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <iterator>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <sstream>
+#include <stdexcept>
+#include <thread>
+
+#include "core/version.h"
+#include "kernels/api_error.h"
+#include "core/atomic_file.h"
+#include "model/results.h"
+
+namespace batchcost {
+namespace {
+
+bool starts_with(std::string_view s, std::string_view prefix) {
+  return s.substr(0, prefix.size()) == prefix;
+}
+
+bool has_flag(const std::vector<std::string>& args, std::string_view name) {
+  return std::any_of(args.begin() + 1, args.end(), [&](const std::string& a) {
+    return a == name || starts_with(a, std::string(name) + "=");
+  });
+}
+
+std::atomic<int> g_failures{0};
+// The unit every benchmark is registered with (add()), from --benchmark_time_unit.
+benchmark::TimeUnit g_time_unit = benchmark::kNanosecond;
+std::mutex g_checks_mutex;
+std::map<std::string, std::string> g_check_verdicts;
+
+// Paths the signal handler removes, fixed-size so that the handler only calls async-signal-safe
+// functions (unlink, _exit).
+char g_partial_path[4096];
+
+extern "C" void remove_partial_and_exit(int sig) {
+  if (g_partial_path[0] != '\0') unlink(g_partial_path);
+  _exit(128 + sig);
+}
+
+void write_results_atomically(const std::string& path, const std::string& text) {
+  write_file_atomic(path, text);  // core/atomic_file.h: mkstemp, fsync, rename, signal cleanup
+}
+
+// The display reporter of a non-primary rank: reports nothing.
+class SilentReporter : public benchmark::BenchmarkReporter {
+ public:
+  bool ReportContext(const Context&) override { return true; }
+  void ReportRuns(const std::vector<Run>&) override {}
+};
+
+}  // namespace
+
+std::string_view to_string(CachePolicy c) { return c == CachePolicy::kCold ? "cold" : "hot"; }
+
+namespace {
+
+// A count flag's value: digits only, 1..max.
+int parse_count(const std::string& flag, const std::string& v, int max) {
+  if (v.empty() || v.size() > 6 || v.find_first_not_of("0123456789") != std::string::npos) {
+    throw std::invalid_argument(flag + " needs a whole number from 1 to " + std::to_string(max) +
+                                ", got '" + v + "'");
+  }
+  const int n = std::stoi(v);
+  if (n < 1 || n > max) {
+    throw std::invalid_argument(flag + " needs a whole number from 1 to " + std::to_string(max) +
+                                ", got '" + v + "'");
+  }
+  return n;
+}
+
+// A decimal number flag's value, finite and within [lo, hi] ("0.5", "75", "1e-2").
+double parse_number(const std::string& flag, const std::string& v, double lo, double hi,
+                    const std::string& what) {
+  double x = 0;
+  std::size_t used = 0;
+  bool ok =
+      !v.empty() && v.size() <= 32 && v.find_first_not_of("0123456789.eE+-") == std::string::npos;
+  if (ok) {
+    try {
+      x = std::stod(v, &used);
+    } catch (const std::exception&) {
+      ok = false;
+    }
+  }
+  if (!ok || used != v.size() || !std::isfinite(x) || x < lo || x > hi) {
+    throw std::invalid_argument(flag + " needs " + what + ", got '" + v + "'");
+  }
+  return x;
+}
+
+// --devices' value: "all" or a comma-separated list of distinct device indices.
+std::vector<int> parse_device_list(const std::string& v, bool* all) {
+  *all = v == "all";
+  if (*all) return {};
+  std::vector<int> out;
+  std::size_t pos = 0;
+  while (true) {
+    const std::size_t comma = v.find(',', pos);
+    const std::string item =
+        v.substr(pos, comma == std::string::npos ? std::string::npos : comma - pos);
+    if (item.empty() || item.size() > 4 ||
+        item.find_first_not_of("0123456789") != std::string::npos) {
+      throw std::invalid_argument(
+          "--devices needs 'all' or device indices separated by commas "
+          "(0,1,3), got '" +
+          v + "'");
+    }
+    const int d = std::stoi(item);
+    if (std::find(out.begin(), out.end(), d) != out.end()) {
+      throw std::invalid_argument("--devices lists device " + item + " twice: '" + v + "'");
+    }
+    out.push_back(d);
+    if (comma == std::string::npos) break;
+    pos = comma + 1;
+  }
+  return out;
+}
+
+// A results file that can be written: not a folder, in a folder that exists. (Whether the
+// folder is writable is found out by creating the temporary file, before anything runs.)
+void check_out_path(const std::string& path) {
+  struct stat st{};
+  if (::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) {
+    throw std::invalid_argument("--benchmark_out=" + path + " is a folder, not a file name");
+  }
+  const auto slash = path.find_last_of('/');
+  const std::string dir = slash == std::string::npos ? "." : path.substr(0, slash + 1);
+  if (::stat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
+    throw std::invalid_argument("--benchmark_out=" + path + ": the folder " + dir +
+                                " does not exist");
+  }
+}
+
+void check_one_of(const std::string& flag, const std::string& v,
+                  std::initializer_list<const char*> allowed) {
+  std::string list;
+  for (const char* a : allowed) {
+    if (v == a) return;
+    list += (list.empty() ? "" : ", ") + std::string(a);
+  }
+  throw std::invalid_argument(flag + " must be one of " + list + ", got '" + v + "'");
+}
+
+}  // namespace
+
+benchmark::TimeUnit parse_time_unit(std::string_view unit) {
+  if (unit == "ns") return benchmark::kNanosecond;
+  if (unit == "us") return benchmark::kMicrosecond;
+  if (unit == "ms") return benchmark::kMillisecond;
+  if (unit == "s") return benchmark::kSecond;
+  throw std::invalid_argument("--benchmark_time_unit must be one of ns, us, ms, s, got '" +
+                              std::string(unit) + "'");
+}
+
+benchmark::TimeUnit time_unit() { return g_time_unit; }
+
+Options take_harness_flags(std::vector<std::string>& args) {
+  if (args.empty()) args.emplace_back("benchmark");
+  Options opts;
+  std::vector<std::string> rest{args[0]};
+  int gb_repetitions = 0;
+  std::string filter;
+  benchmark::TimeUnit unit = benchmark::kNanosecond;
+  std::optional<double> max_noise_pct;
+  std::optional<int> min_samples, max_samples;
+  bool device_given = false;
+  for (size_t i = 1; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    const auto eq = a.find('=');
+    const std::string key = a.substr(0, eq);
+    const std::string v = eq == std::string::npos ? "" : a.substr(eq + 1);
+    if (a == "--quick") {
+      opts.quick = true;
+    } else if (a == "--print_gpu") {
+      opts.print_gpu = true;
+    } else if (starts_with(a, "--device=")) {
+      if (v.empty() || v.find_first_not_of("0123456789") != std::string::npos || v.size() > 4) {
+        throw std::invalid_argument("--device needs a device index (0, 1, ...), got '" + v + "'");
+      }
+      opts.device = std::stoi(v);
+      device_given = true;
+    } else if (starts_with(a, "--cache=")) {
+      if (v == "cold") {
+        opts.cache = CachePolicy::kCold;
+      } else if (v == "hot") {
+        opts.cache = CachePolicy::kHot;
+      } else {
+        throw std::invalid_argument("--cache must be cold or hot, got '" + v + "'");
+      }
+    } else if (starts_with(a, "--estimate=")) {
+      if (v.empty()) throw std::invalid_argument("--estimate needs h100, h200 or a model.json file");
+      opts.estimate = v;
+    } else if (starts_with(a, "--samples=")) {
+      opts.samples = parse_count("--samples", v, 1000);
+    } else if (starts_with(a, "--repetitions=")) {
+      opts.repetitions = parse_count("--repetitions", v, 1000);
+    } else if (starts_with(a, "--devices=")) {
+      opts.devices = parse_device_list(v, &opts.devices_all);
+      opts.per_gpu_flags.push_back("--devices");
+    } else if (starts_with(a, "--max-noise=")) {
+      max_noise_pct = parse_number("--max-noise", v, 1e-6, 100,
+                                   "a relative standard deviation in percent (0.5), above 0");
+      opts.per_gpu_flags.push_back("--max-noise");
+    } else if (starts_with(a, "--min-samples=")) {
+      min_samples = parse_count("--min-samples", v, 1000);
+    } else if (starts_with(a, "--max-samples=")) {
+      max_samples = parse_count("--max-samples", v, 1000);
+    } else if (starts_with(a, "--throttle-threshold=")) {
+      opts.throttle.threshold =
+          parse_number("--throttle-threshold", v, 0, 100,
+                       "a percentage of the default SM clock from 0 (off) to 100") /
+          100;
+      opts.per_gpu_flags.push_back("--throttle-threshold");
+    } else if (starts_with(a, "--throttle-recovery-delay=")) {
+      opts.throttle.recovery_delay_s =
+          parse_number("--throttle-recovery-delay", v, 0, 10, "seconds from 0 to 10");
+      opts.per_gpu_flags.push_back("--throttle-recovery-delay");
+    } else if (starts_with(a, "--progress=")) {
+      check_one_of("--progress", v, {"on", "off"});
+      opts.progress = v == "on";
+    } else if (a == "--help" || a == "-h") {
+      opts.help = true;
+      rest.push_back("--help");
+    } else if (a == "--device" || a == "--cache" || a == "--estimate" || a == "--samples" ||
+               a == "--repetitions" || a == "--devices" || a == "--max-noise" ||
+               a == "--min-samples" || a == "--max-samples" || a == "--throttle-threshold" ||
+               a == "--throttle-recovery-delay" || a == "--progress") {
+      throw std::invalid_argument(a + " needs a value: " + a + "=...");
+    } else if (key == "--benchmark_min_time" || key == "--benchmark_min_warmup_time") {
+      throw std::invalid_argument(
+          key + " is not used: every benchmark runs a fixed number of samples per repetition "
+                "(set it with --samples=N, the repetitions with --repetitions=N)");
+    } else {
+      if (key == "--benchmark_out_format" && v != "json") {
+        throw std::invalid_argument(
+            "only --benchmark_out_format=json is supported (the fitter reads JSON), got '" + a +
+            "'");
+      }
+      if (key == "--benchmark_format") check_one_of(key, v, {"console", "json", "csv"});
+      if (key == "--benchmark_time_unit") {
+        // Applied by add() to each benchmark (not passed on), so it holds with a Google
+        // Benchmark that predates the flag too.
+        unit = parse_time_unit(v);
+        continue;
+      }
+      if (key == "--benchmark_repetitions") gb_repetitions = parse_count(key, v, 1000);
+      if (key == "--benchmark_filter") filter = v;
+      if (key == "--benchmark_out") {
+        if (v.empty()) throw std::invalid_argument("--benchmark_out needs a file name");
+        check_out_path(v);
+      }
+      if (key == "--benchmark_repetitions") continue;  // added below, once
+      rest.push_back(a);
+    }
+  }
+  if (gb_repetitions != 0 && opts.repetitions != 0 && gb_repetitions != opts.repetitions) {
+    throw std::invalid_argument("--repetitions and --benchmark_repetitions disagree");
+  }
+  if (opts.repetitions == 0) opts.repetitions = gb_repetitions;
+  (void)BenchmarkFilter(filter);  // a malformed expression is a usage error, before anything runs
+  opts.policy = sampling_policy(opts.quick, opts.samples, opts.repetitions);
+  g_time_unit = unit;
+  if (device_given && (opts.devices_all || !opts.devices.empty())) {
+    throw std::invalid_argument("--device=N and --devices=LIST together: give one of them");
+  }
+  if (opts.samples && (max_noise_pct || min_samples || max_samples)) {
+    throw std::invalid_argument(
+        "--samples=N fixes the samples of a repetition: it does not go "
+        "with --max-noise, --min-samples or --max-samples");
+  }
+  if (min_samples && max_samples && *min_samples > *max_samples) {
+    throw std::invalid_argument("--min-samples=" + std::to_string(*min_samples) +
+                                " is more than --max-samples=" + std::to_string(*max_samples));
+  }
+  // One bound given moves the profile's other one where they would cross.
+  if (min_samples) {
+    opts.policy.min_samples = *min_samples;
+    opts.policy.max_samples = std::max(opts.policy.max_samples, *min_samples);
+  }
+  if (max_samples) {
+    opts.policy.max_samples = *max_samples;
+    opts.policy.min_samples = std::min(opts.policy.min_samples, *max_samples);
+  }
+  if (max_noise_pct) opts.policy.max_noise = *max_noise_pct / 100;
+  rest.push_back("--benchmark_repetitions=" + std::to_string(opts.policy.repetitions));
+  // One Google Benchmark iteration per repetition: each runs the plan's samples in one
+  // KeepRunningBatch, so a repetition's length is the plan's, never grown by Google Benchmark.
+#ifdef BATCHCOST_BENCHMARK_MIN_TIME_SECONDS
+  rest.push_back("--benchmark_min_time=1e-9");
+#else
+  rest.push_back("--benchmark_min_time=1x");
+#endif
+  if (has_flag(rest, "--benchmark_out") && !has_flag(rest, "--benchmark_out_format")) {
+    rest.push_back("--benchmark_out_format=json");
+  }
+  args = std::move(rest);
+  return opts;
+}
+
+std::string harness_help(std::string_view program) {
+  std::ostringstream o;
+  o << "usage: " << program << " [harness flags] [Google Benchmark flags]\n"
+    << "\nharness flags:\n"
+    << "  --quick            coarse sweeps, 2 repetitions of 2-5 samples (smoke tests)\n"
+    << "  --device=N         measure CUDA device N (default 0)\n"
+    << "  --cache=cold|hot   cold (default): inputs rotate through buffers several times the L2;\n"
+    << "                     hot: the same buffers every time (measures the L2 where they fit)\n"
+    << "  --print_gpu        print the GPU's short name (the results/<gpu> folder) and exit\n"
+    << "  --estimate=h100|h200|FILE\n"
+    << "                     print, without a GPU, each benchmark's plan (repetitions x samples,\n"
+    << "                     batch) and estimated time from the cost model with the stated\n"
+    << "                     H100 SXM or H200 constants (tools/stated/) or a model.json, set-up\n"
+    << "                     and warm-up included, then 'estimate: N benchmarks, T s'; honours\n"
+    << "                     --quick, --samples, --repetitions and --benchmark_filter\n"
+    << "  --samples=N        N samples per repetition for every benchmark (default: each\n"
+    << "                     benchmark's plan, 3-10; 2-5 with --quick)\n"
+    << "  --repetitions=N    repetitions (default 5, 2 with --quick; = --benchmark_repetitions)\n"
+    << "  --min-samples=N, --max-samples=N\n"
+    << "                     bounds of the samples a repetition takes (default 3-10, 2-5\n"
+    << "                     with --quick); without --max-noise each plan stays within them\n"
+    << "  --progress=on|off  '[k/N] name  elapsed  ETA' on stderr as each benchmark starts, the\n"
+    << "                     ETA from the estimate scaled by the run so far (default on)\n"
+    << "\nper-GPU binaries only (not the collectives, whose ranks run in step):\n"
+    << "  --devices=LIST|all run the whole binary once per device (0,2,5 or all), one after the\n"
+    << "                     other, each writing <out>.device<N>.json for\n"
+    << "                     --benchmark_out=<out>.json;\n"
+    << "                     then a summary on stderr: each device's median time relative to the\n"
+    << "                     fastest device, the slowest named; exit status the worst device's.\n"
+    << "                     With --estimate: the price of all the runs (a list, or all on a GPU)\n"
+    << "  --max-noise=PCT    NVBench's noise stopping: a repetition stops once the relative\n"
+    << "                     standard deviation of its samples is at most PCT percent, after\n"
+    << "                     --min-samples, or at --max-samples (what --estimate prices); records\n"
+    << "                     the samples taken and noise_pct (default: fixed samples, no "
+       "stopping)\n"
+    << "  --throttle-threshold=PCT\n"
+    << "                     a sample taken with the SM clock below PCT% of the default clock, or\n"
+    << "                     with an NVML slowdown reason, is discarded and taken again after the\n"
+    << "                     recovery delay, at most 3 times a sample and 10 s of waiting a\n"
+    << "                     run, then kept with a warning (NVBench's default 75; 0: off)\n"
+    << "  --throttle-recovery-delay=S\n"
+    << "                     seconds to wait before retrying a throttled sample (default 0.05)\n"
+    << "\nA sample is a batch of operations timed together; real_time is per operation. Device\n"
+    << "time = repetitions x samples x batch x op; warm-up runs once per benchmark. The JSON\n"
+    << "context records wall_time_s and estimate_s (the estimate with the closest stated GPU).\n"
+    << "--benchmark_min_time is refused (sample counts are fixed); --benchmark_out_format is\n"
+    << "json (the default with --benchmark_out).\n"
+    << "\nexit status: 0 done, 1 a check or benchmark failed, 2 usage error, 77 no usable GPU\n"
+    << "  or nothing to run here\n"
+    << "\nGoogle Benchmark flags follow.\n";
+  return o.str();
+}
+
+std::vector<std::int64_t> pow2_sweep(std::int64_t lo, std::int64_t hi, bool quick) {
+  if (lo <= 0 || hi < lo) {
+    throw std::invalid_argument("pow2_sweep: need 0 < lo <= hi, got lo=" + std::to_string(lo) +
+                                " hi=" + std::to_string(hi));
+  }
+  std::vector<std::int64_t> out;
+  int i = 0;
+  for (std::int64_t v = lo; v <= hi; ++i) {
+    if (!quick || i % 4 == 0) out.push_back(v);
+    if (v > hi / 2) break;
+    v *= 2;
+  }
+  if (quick && out.back() != hi && (hi & (hi - 1)) == 0 && hi % lo == 0) out.push_back(hi);
+  return out;
+}
+
+std::string format_bytes(double bytes) {
+  static const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+  int u = 0;
+  while (std::fabs(bytes) >= 1024 && u < 4) {
+    bytes /= 1024;
+    ++u;
+  }
+  char buf[32];
+  if (bytes == std::floor(bytes)) {
+    std::snprintf(buf, sizeof buf, "%.0f %s", bytes, units[u]);
+  } else {
+    std::snprintf(buf, sizeof buf, "%.3g %s", bytes, units[u]);
+  }
+  return buf;
+}
+
+std::int64_t rotation_sets(std::int64_t bytes_per_set, std::int64_t l2_bytes, CachePolicy cache) {
+  if (bytes_per_set <= 0) throw std::invalid_argument("rotation_sets: working set must be > 0 bytes");
+  if (cache == CachePolicy::kHot || l2_bytes <= 0) return 1;
+  std::int64_t span = kColdFactor * l2_bytes;
+  return std::max<std::int64_t>(1, (span + bytes_per_set - 1) / bytes_per_set);
+}
+
+void record(benchmark::State& state, const Work& work, const Labels& labels,
+            double seconds_per_iteration, const std::map<std::string, double>& extra) {
+  state.SetLabel(format_label(labels));
+  for (auto name : kWorkCounterNames) {
+    double v = work_field(work, name);
+    if (v != 0) state.counters[std::string(name)] = v;
+  }
+  if (seconds_per_iteration > 0 && std::isfinite(seconds_per_iteration)) {
+    Rates r = derive_rates(work, seconds_per_iteration);
+    if (work.flops != 0) state.counters["flops_per_s"] = r.flops_per_s;
+    if (work.bytes != 0) state.counters["bytes_per_s"] = r.bytes_per_s;
+    if (work.net_bytes != 0) state.counters["net_bytes_per_s"] = r.net_bytes_per_s;
+  }
+  for (const auto& [name, value] : extra) {
+    if (value != 0) state.counters[name] = value;
+  }
+}
+
+void fail(benchmark::State& state, const std::string& message) {
+  ++g_failures;
+  state.SkipWithError(message.c_str());
+}
+
+void skip(benchmark::State& state, const std::string& reason) {
+  // Google Benchmark < 1.8 has no SkipWithMessage, and 1.8's still writes the entry with a time
+  // of 0: finalize_output moves the entries of this prefix into the context's "skipped".
+  state.SkipWithError((std::string(kSkipPrefix) + reason).c_str());
+}
+
+int failures() { return g_failures.load(); }
+
+bool first_call(const std::string& benchmark_name) {
+  static std::mutex m;
+  static std::set<std::string> seen;
+  std::lock_guard<std::mutex> lock(m);
+  return seen.insert(benchmark_name).second;
+}
+
+std::string check_once(const std::string& shape, const std::function<std::string()>& check) {
+  {
+    std::lock_guard<std::mutex> lock(g_checks_mutex);
+    auto it = g_check_verdicts.find(shape);
+    if (it != g_check_verdicts.end()) return it->second;
+  }
+  std::string verdict = check();
+  std::lock_guard<std::mutex> lock(g_checks_mutex);
+  g_check_verdicts.emplace(shape, verdict);
+  return verdict;
+}
+
+namespace {
+// NVML's clocks event (throttle) reason bits, as nvml.h defines them.
+struct ReasonBit {
+  std::uint64_t bit;
+  const char* name;
+  bool slowdown;
+};
+constexpr ReasonBit kReasons[] = {
+    {0x1, "gpu_idle", false},
+    {0x2, "applications_clocks_setting", false},
+    {0x4, "sw_power_cap", false},  // the normal state at full load
+    {0x8, "hw_slowdown", true},
+    {0x10, "sync_boost", false},
+    {0x20, "sw_thermal_slowdown", true},
+    {0x40, "hw_thermal_slowdown", true},
+    {0x80, "hw_power_brake_slowdown", true},
+    {0x100, "display_clock_setting", false},
+    {0x200, "board_limit", true},  // nvmlClocksEventReasonBoardLimit (NVML 13)
+    {0x400, "reliability", true},  // nvmlClocksEventReasonReliability (NVML 13)
+};
+}  // namespace
+
+std::string describe_throttle_reasons(std::uint64_t mask) {
+  if (mask == 0) return "none";
+  std::string out;
+  for (const auto& r : kReasons) {
+    if (mask & r.bit) {
+      if (!out.empty()) out += ',';
+      out += r.name;
+      mask &= ~r.bit;
+    }
+  }
+  if (mask != 0) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "0x%llx", static_cast<unsigned long long>(mask));
+    if (!out.empty()) out += ',';
+    out += buf;
+  }
+  return out;
+}
+
+bool is_slowdown(std::uint64_t mask) {
+  for (const auto& r : kReasons) {
+    if (r.slowdown && (mask & r.bit)) return true;
+  }
+  return false;
+}
+
+std::vector<std::string> clock_warnings(const std::vector<double>& sm_clock_mhz_samples,
+                                        std::uint64_t throttle_reasons_seen) {
+  std::vector<std::string> out;
+  if (!sm_clock_mhz_samples.empty()) {
+    auto [lo, hi] = std::minmax_element(sm_clock_mhz_samples.begin(), sm_clock_mhz_samples.end());
+    if (*lo < 0.95 * *hi) {
+      char buf[240];
+      std::snprintf(buf, sizeof buf,
+                    "SM clock dropped during the run: %.0f MHz at its lowest against %.0f MHz at "
+                    "its highest (more than 5%%)%s; results mix clock states",
+                    *lo, *hi,
+                    (throttle_reasons_seen & 0x4) ? ", with the software power cap active" : "");
+      out.emplace_back(buf);
+    }
+  }
+  if (is_slowdown(throttle_reasons_seen)) {
+    out.push_back("the GPU throttled during the run: " +
+                  describe_throttle_reasons(throttle_reasons_seen));
+  }
+  return out;
+}
+
+bool is_throttled(const ThrottleProbe& probe, double threshold) {
+  if (!(threshold > 0)) return false;
+  if (is_slowdown(probe.reasons)) return true;
+  return probe.sm_clock_mhz > 0 && probe.reference_clock_mhz > 0 &&
+         probe.sm_clock_mhz < threshold * probe.reference_clock_mhz;
+}
+
+ThrottleAction throttle_action(bool throttled, int retries_of_sample, double waited_s,
+                               const ThrottlePolicy& policy) {
+  if (!throttled) return ThrottleAction::kKeep;
+  if (retries_of_sample < policy.max_retries_per_sample &&
+      waited_s + policy.recovery_delay_s <= policy.max_wait_s) {
+    return ThrottleAction::kRetry;
+  }
+  return ThrottleAction::kKeepThrottled;
+}
+
+std::map<std::string, double> sampling_counters(const SampleStats& stats) {
+  std::map<std::string, double> out{{"samples", stats.samples}};
+  if (stats.noise) out["noise_pct"] = round_significant(*stats.noise * 100, 4);
+  if (stats.throttle_retries > 0) out["throttle_retries"] = stats.throttle_retries;
+  if (stats.throttled_kept > 0) out["throttled_samples"] = stats.throttled_kept;
+  return out;
+}
+
+std::string progress_line(std::size_t k, std::size_t n, std::string_view name, double elapsed_s,
+                          double estimated_done_s, double estimated_left_s) {
+  double scale = 1;
+  if (estimated_done_s > kBinaryStartS && elapsed_s > 0) scale = elapsed_s / estimated_done_s;
+  char buf[96];
+  std::snprintf(buf, sizeof buf, "  elapsed %.1f s  ETA %.0f s", std::max(0.0, elapsed_s),
+                std::max(0.0, estimated_left_s * scale));
+  std::string out = "[";
+  out.append(std::to_string(k)).append("/").append(std::to_string(n)).append("] ");
+  out.append(name).append(buf);
+  return out;
+}
+
+namespace {
+double median_of(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  const std::size_t n = v.size();
+  return n % 2 == 1 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+}  // namespace
+
+namespace {
+// The start context's GPU slug, or `otherwise`. NOTES: out of line: GCC 12 at -O3 sees a null
+// dereference (-Wnull-dereference) in json::value("gpu_slug", ...) inlined into run_main.
+[[gnu::noinline]] std::string gpu_slug_of(const nlohmann::json& start, const char* otherwise) {
+  const auto it = start.find("gpu_slug");
+  return it != start.end() && it->is_string() ? it->get<std::string>() : otherwise;
+}
+}  // namespace
+
+std::map<std::string, double> benchmark_times_s(const nlohmann::json& results) {
+  std::map<std::string, double> out;
+  if (!results.is_object() || !results.contains("benchmarks")) return out;  // nothing was run
+  // The fitter's reader (model/results.h): units, repetitions (their median), errors and skips.
+  for (const Sample& s : parse_google_benchmark(results, "results").samples) out[s.name] = s.time_s;
+  return out;
+}
+
+std::vector<std::string> device_summary(
+    const std::vector<std::pair<int, std::map<std::string, double>>>& times) {
+  // The fastest time of each benchmark over the devices that have it.
+  std::map<std::string, double> fastest;
+  for (const auto& [device, t] : times) {
+    for (const auto& [name, s] : t) {
+      auto it = fastest.find(name);
+      if (it == fastest.end() || s < it->second) fastest[name] = s;
+    }
+  }
+  struct Row {
+    int device;
+    double ratio;
+    std::size_t n;
+  };
+  std::vector<Row> rows;
+  for (const auto& [device, t] : times) {
+    std::vector<double> ratios;
+    for (const auto& [name, s] : t) ratios.push_back(s / fastest[name]);
+    rows.push_back({device, ratios.empty() ? 0 : median_of(ratios), ratios.size()});
+  }
+  std::vector<std::string> out;
+  char buf[160];
+  std::snprintf(buf, sizeof buf,
+                "devices: median over benchmarks of each device's time relative to the fastest "
+                "device (%zu benchmarks)",
+                fastest.size());
+  out.emplace_back(buf);
+  const Row* slowest = nullptr;
+  for (const Row& r : rows) {
+    if (r.n > 0 && (slowest == nullptr || r.ratio > slowest->ratio)) slowest = &r;
+  }
+  const bool compared = rows.size() > 1 && slowest != nullptr;
+  for (const Row& r : rows) {
+    if (r.n == 0) {
+      std::snprintf(buf, sizeof buf, "  device %d  no results", r.device);
+    } else {
+      std::snprintf(buf, sizeof buf, "  device %d  %.3f  (%zu benchmarks)%s", r.device, r.ratio,
+                    r.n, compared && &r == slowest ? "  <- slowest" : "");
+    }
+    out.emplace_back(buf);
+  }
+  if (compared) {
+    std::snprintf(buf, sizeof buf, "slowest: device %d, %.1f%% slower than the fastest (median)",
+                  slowest->device, (slowest->ratio - 1) * 100);
+    out.emplace_back(buf);
+  }
+  return out;
+}
+
+int worst_exit_status(const std::vector<int>& statuses) {
+  auto rank = [](int s) {
+    switch (s) {
+      case kExitOk:
+        return 0;
+      case kExitNoGpu:
+        return 1;
+      case kExitCheckFailed:
+        return 2;
+      case kExitUsage:
+        return 3;
+      default:
+        return 4;  // a crash or a status the harness never gives
+    }
+  };
+  int worst = kExitOk;
+  for (int s : statuses) {
+    if (rank(s) > rank(worst)) worst = s;
+  }
+  return worst;
+}
+
+std::string device_out_path(const std::string& out, int device) {
+  const std::string suffix = ".json";
+  const bool json = out.size() > suffix.size() &&
+                    out.compare(out.size() - suffix.size(), suffix.size(), suffix) == 0;
+  const std::string stem = json ? out.substr(0, out.size() - suffix.size()) : out;
+  return stem + ".device" + std::to_string(device) + ".json";
+}
+
+std::string gpu_slug(std::string_view gpu_name) {
+  std::string name;
+  for (char c : gpu_name) name += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  auto has = [&](std::string_view s) { return name.find(s) != std::string::npos; };
+  auto form = [&](std::string_view chip) -> std::string {
+    std::string c(chip);
+    if (has("pcie")) return c + "-pcie";
+    if (has("nvl")) return c + "-nvl";
+    return c;
+  };
+  if (has("gh200")) return "gh200";
+  if (has("h100")) return has("pcie") || has("nvl") ? form("h100") : "h100-sxm";
+  if (has("h200")) return form("h200");
+  if (has("a100")) return has("pcie") ? "a100-pcie" : "a100-sxm";
+  std::string out;
+  std::string_view rest = name;
+  if (starts_with(rest, "nvidia ")) rest.remove_prefix(7);
+  for (char c : rest) {
+    if (std::isalnum(static_cast<unsigned char>(c))) {
+      out += c;
+    } else if (!out.empty() && out.back() != '-') {
+      out += '-';
+    }
+  }
+  while (!out.empty() && out.back() == '-') out.pop_back();
+  return out.empty() ? "unknown-gpu" : out;
+}
+
+std::string format_gpu_uuid(const unsigned char (&b)[16]) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf,
+                "GPU-%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0],
+                b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13],
+                b[14], b[15]);
+  return buf;
+}
+
+std::string format_cuda_version(int version) {
+  return std::to_string(version / 1000) + "." + std::to_string((version % 1000) / 10);
+}
+
+std::vector<int> parse_cpu_list(std::string_view text) {
+  std::vector<int> out;
+  while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.remove_suffix(1);
+  if (text.empty()) throw std::invalid_argument("not a CPU list: empty");
+  auto number = [&](std::string_view t) {
+    if (t.empty() || t.size() > 6 || t.find_first_not_of("0123456789") != std::string_view::npos) {
+      throw std::invalid_argument("not a CPU list: '" + std::string(text) + "'");
+    }
+    return std::stoi(std::string(t));
+  };
+  while (!text.empty()) {
+    const auto comma = text.find(',');
+    const std::string_view item = text.substr(0, comma);
+    const auto dash = item.find('-');
+    const int lo = number(item.substr(0, dash));
+    const int hi = dash == std::string_view::npos ? lo : number(item.substr(dash + 1));
+    if (hi < lo || (!out.empty() && lo <= out.back())) {
+      throw std::invalid_argument("not a CPU list: '" + std::string(text) + "'");
+    }
+    for (int c = lo; c <= hi; ++c) out.push_back(c);
+    if (comma == std::string_view::npos) break;
+    text.remove_prefix(comma + 1);
+    if (text.empty()) throw std::invalid_argument("not a CPU list: trailing ','");
+  }
+  return out;
+}
+
+std::string non_finite_to_null(std::string_view t) {
+  std::string out;
+  out.reserve(t.size());
+  bool in_string = false;
+  for (size_t i = 0; i < t.size(); ++i) {
+    const char c = t[i];
+    if (in_string) {
+      out += c;
+      if (c == '\\' && i + 1 < t.size()) {
+        out += t[++i];
+      } else if (c == '"') {
+        in_string = false;
+      }
+      continue;
+    }
+    if (c == '"') {
+      in_string = true;
+      out += c;
+      continue;
+    }
+    bool replaced = false;
+    for (std::string_view token : {"-Infinity", "Infinity", "-NaN", "NaN"}) {
+      if (t.substr(i, token.size()) == token) {
+        out += "null";
+        i += token.size() - 1;
+        replaced = true;
+        break;
+      }
+    }
+    if (!replaced) out += c;
+  }
+  return out;
+}
+
+void finalize_output(const std::string& partial_path, const std::string& final_path,
+                     const nlohmann::json& start, const nlohmann::json& end) {
+  std::ifstream in(partial_path, std::ios::binary);
+  if (!in) throw std::runtime_error("benchmark output " + partial_path + " was not written");
+  std::ostringstream buffer;
+  buffer << in.rdbuf();
+  const std::string text = buffer.str();
+  nlohmann::json doc;
+  try {
+    doc = nlohmann::json::parse(non_finite_to_null(text));
+  } catch (const nlohmann::json::exception& e) {
+    throw std::runtime_error("benchmark output " + partial_path + " is not valid JSON: " + e.what());
+  }
+  if (!doc.is_object() || !doc.contains("benchmarks") || !doc["benchmarks"].is_array()) {
+    throw std::runtime_error("benchmark output " + partial_path + " has no \"benchmarks\"");
+  }
+  // A value that was not finite carries nothing: a counter is left out (absent means 0 to the
+  // fitter, and a counter 0 in every repetition is what makes its cv NaN), an aggregate whose
+  // time is not finite is dropped.
+  nlohmann::json kept = nlohmann::json::array();
+  nlohmann::json skipped = nlohmann::json::array();
+  int dropped = 0;
+  for (auto& b : doc["benchmarks"]) {
+    // A skip (skip()) is no result: written as an error with a time of 0, it would be one to
+    // compare.py (whose overall geometric mean it removes). One context entry per benchmark and
+    // reason, with the number of repetitions it ended.
+    if (b.is_object() && b.value("error_occurred", false) && b.contains("error_message") &&
+        b["error_message"].is_string() &&
+        b["error_message"].get_ref<const std::string&>().starts_with(kSkipPrefix)) {
+      const std::string name = b.value("name", std::string());
+      const std::string reason =
+          b["error_message"].get_ref<const std::string&>().substr(kSkipPrefix.size());
+      auto same = std::find_if(skipped.begin(), skipped.end(), [&](const nlohmann::json& s) {
+        return s["name"] == name && s["reason"] == reason;
+      });
+      if (same == skipped.end()) {
+        skipped.push_back({{"name", name}, {"reason", reason}, {"repetitions", 1}});
+      } else {
+        (*same)["repetitions"] = (*same)["repetitions"].get<int>() + 1;
+      }
+      continue;
+    }
+    if (b.is_object() && b.contains("real_time") && b["real_time"].is_null()) {
+      ++dropped;
+      continue;
+    }
+    if (b.is_object()) {
+      for (auto it = b.begin(); it != b.end();) {
+        if (it->is_null()) {
+          ++dropped;
+          it = b.erase(it);
+        } else {
+          ++it;
+        }
+      }
+    }
+    kept.push_back(std::move(b));
+  }
+  doc["benchmarks"] = std::move(kept);
+  nlohmann::json& ctx = doc["context"];
+  // Typed values replace the strings AddCustomContext had to use.
+  for (const auto& part : {start, end}) {
+    if (!part.is_object()) continue;
+    for (const auto& [k, v] : part.items()) ctx[k] = v;
+  }
+  ctx["batchcost"] = version_json();  // which batchcost wrote it (core/version.h)
+  if (dropped > 0) ctx["non_finite_values_dropped"] = dropped;
+  if (!skipped.empty()) ctx["skipped"] = std::move(skipped);
+  write_results_atomically(final_path, doc.dump(2) + "\n");
+  std::remove(partial_path.c_str());
+}
+
+namespace {
+
+std::vector<Plan>& plans() {
+  static std::vector<Plan> p;
+  return p;
+}
+SamplingPolicy g_policy;
+
+// The reference constants plans are resolved against: the stated H200's, compiled in.
+const Constants& reference_constants() {
+  static const Constants c = load_constants("h200").model.constants;
+  return c;
+}
+
+// An out-of-memory error of the CUDA runtime or cuBLAS, which is a skip, not a failure.
+bool is_out_of_memory(const ApiError& e) {
+  return e.error_name() == "cudaErrorMemoryAllocation" ||
+         e.error_name() == "CUBLAS_STATUS_ALLOC_FAILED";
+}
+
+}  // namespace
+
+namespace {
+
+// Throttle detection of this run (set by run_main for a per-GPU binary).
+std::function<std::optional<ThrottleProbe>()> g_throttle_probe;
+ThrottlePolicy g_throttle_policy;
+double g_throttle_waited_s = 0;
+int g_throttle_retries_total = 0;
+int g_throttled_kept_total = 0;
+std::set<std::string> g_throttle_warned;
+
+// Progress of this run: each selected benchmark's estimate, the estimate of those started.
+struct Progress {
+  bool enabled = false;
+  std::chrono::steady_clock::time_point start;
+  std::map<std::string, double> estimate_s;  // by name, the selected benchmarks
+  std::set<std::string> started;
+  double started_estimate_s = 0;
+  double total_estimate_s = 0;
+};
+Progress g_progress;
+
+// Called as a benchmark's body is entered: prints its progress line the first time.
+void progress_benchmark_starts(const std::string& name) {
+  if (!g_progress.enabled || !g_progress.started.insert(name).second) return;
+  const auto it = g_progress.estimate_s.find(name);
+  const double elapsed =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - g_progress.start).count();
+  const std::string line =
+      progress_line(g_progress.started.size(), g_progress.estimate_s.size(), name, elapsed,
+                    kBinaryStartS + g_progress.started_estimate_s,
+                    g_progress.total_estimate_s - g_progress.started_estimate_s);
+  std::fprintf(stderr, "%s\n", line.c_str());
+  if (it != g_progress.estimate_s.end()) g_progress.started_estimate_s += it->second;
+}
+
+}  // namespace
+
+std::function<void()>& oom_reset() {
+  static std::function<void()> f;
+  return f;
+}
+
+void set_out_of_memory_reset(std::function<void()> reset) { oom_reset() = std::move(reset); }
+
+const std::vector<Plan>& registered_plans() { return plans(); }
+const SamplingPolicy& sampling() { return g_policy; }
+
+void add(const std::string& name, Plan plan, Body body) {
+  plan.name = name;
+  resolve_plan(plan, reference_constants(), g_policy);
+  plans().push_back(plan);
+  auto shared = std::make_shared<const Plan>(std::move(plan));
+  auto* b = benchmark::RegisterBenchmark(name.c_str(), [shared, body](benchmark::State& state) {
+    progress_benchmark_starts(shared->name);
+    try {
+      body(state, *shared);
+    } catch (const OutOfDeviceMemory& e) {
+      skip(state, e.what());
+    } catch (const ApiError& e) {
+      if (is_out_of_memory(e)) {
+        if (oom_reset()) oom_reset()();
+        skip(state, std::string("out of memory: ") + e.what());
+      } else {
+        fail(state, e.what());
+      }
+    } catch (const std::exception& e) {
+      fail(state, e.what());
+    }
+  });
+  b->UseManualTime()->Unit(g_time_unit);
+}
+
+double run_samples(benchmark::State& state, const Plan& plan,
+                   const std::function<std::optional<double>(int)>& sample, SampleStats* stats) {
+  std::vector<double> kept;
+  SampleStats st;
+  bool failed = false;
+  // A sample's time, or nothing after a failure (the benchmark is failed here for a non-time).
+  auto take = [&](int k) -> std::optional<double> {
+    const std::optional<double> t = sample(k);
+    if (!t) return std::nullopt;  // the sample failed the benchmark
+    if (!(*t > 0) || !std::isfinite(*t)) {
+      fail(state, "a sample took " + std::to_string(*t) + " s per operation: not a time");
+      return std::nullopt;
+    }
+    return t;
+  };
+  // After a failure the loop asks KeepRunningBatch once more, which then ends the run as Google
+  // Benchmark expects (it checks that a body returns only once the loop said to stop).
+  while (state.KeepRunningBatch(plan.samples)) {
+    kept.clear();
+    const int min_samples = plan.min_samples > 0 ? plan.min_samples : plan.samples;
+    while (!failed && !stop_sampling(kept, min_samples, plan.samples, g_policy.max_noise)) {
+      const int k = static_cast<int>(kept.size());
+      std::optional<double> t = take(k);
+      for (int retries = 0; t && g_throttle_probe;) {
+        const std::optional<ThrottleProbe> probe = g_throttle_probe();
+        const bool throttled = probe && is_throttled(*probe, g_throttle_policy.threshold);
+        const ThrottleAction action =
+            throttle_action(throttled, retries, g_throttle_waited_s, g_throttle_policy);
+        if (action == ThrottleAction::kKeep) break;
+        if (action == ThrottleAction::kKeepThrottled) {
+          ++st.throttled_kept;
+          ++g_throttled_kept_total;
+          if (g_throttle_warned.insert(plan.name).second) {
+            std::fprintf(stderr,
+                         "%s: WARNING: the GPU stayed throttled (SM clock %.0f MHz of %.0f MHz, "
+                         "reasons %s) after %d retries: sample kept\n",
+                         plan.name.c_str(), probe->sm_clock_mhz, probe->reference_clock_mhz,
+                         describe_throttle_reasons(probe->reasons).c_str(), retries);
+          }
+          break;
+        }
+        // Discarded: wait for the clocks to recover and take it again.
+        std::this_thread::sleep_for(
+            std::chrono::duration<double>(g_throttle_policy.recovery_delay_s));
+        g_throttle_waited_s += g_throttle_policy.recovery_delay_s;
+        ++retries;
+        ++st.throttle_retries;
+        ++g_throttle_retries_total;
+        t = take(k);
+      }
+      if (!t) {
+        failed = true;
+      } else {
+        kept.push_back(*t);
+      }
+    }
+    if (!failed && !kept.empty()) {
+      // Google Benchmark divides the manual time by the batch (plan.samples): with fewer samples
+      // kept, the batch's time is their mean times the batch.
+      double sum = 0;
+      for (double t : kept) sum += t;
+      state.SetIterationTime(sum / static_cast<double>(kept.size()) * plan.samples);
+    }
+  }
+  if (failed || kept.empty()) return 0;
+  st.samples = static_cast<int>(kept.size());
+  st.noise = relative_noise(kept);
+  if (stats != nullptr) *stats = st;
+  double sum = 0;
+  for (double t : kept) sum += t;
+  return sum / static_cast<double>(kept.size());
+}
+
+double print_estimate(std::FILE* out, const std::vector<Plan>& list, const BenchmarkFilter& filter,
+                      const NamedConstants& constants, int repetitions, int devices) {
+  double total = 0;
+  std::size_t n = 0;
+  for (const Plan& p : list) {
+    if (!filter.selects(p.name + "/manual_time")) continue;
+    const BenchmarkEstimate e =
+        estimate_benchmark(p, constants.model.constants, repetitions, constants.source);
+    if (out != nullptr) std::fprintf(out, "%s\n", estimate_line(p, repetitions, e).c_str());
+    total += e.total_s();
+    ++n;
+  }
+  if (n > 0) total += kBinaryStartS;
+  if (devices > 1) {
+    if (out != nullptr) {
+      std::fprintf(out, "devices: %d runs of %zu benchmarks, %.1f s each\n", devices, n, total);
+    }
+    n *= static_cast<std::size_t>(devices);
+    total *= devices;
+  }
+  if (out != nullptr) std::fprintf(out, "%s\n", estimate_total_line(n, total).c_str());
+  return total;
+}
+
+namespace {
+
+// --devices: runs this binary (/proc/self/exe) once per device, one after the other, with
+// --device=N and its own results file, then prints the summary. `argv` is the command line as
+// given; `out` the --benchmark_out value ("" for none: the children then write to a temporary
+// folder, removed after the summary).
+int run_per_device(const std::vector<std::string>& argv, const std::vector<int>& devices,
+                   const std::string& out, bool print_gpu, const MainSpec& spec) {
+  std::string tmp_dir;
+  if (out.empty()) {
+    const char* t = std::getenv("TMPDIR");
+    std::string templ =
+        std::string(t != nullptr && *t != '\0' ? t : "/tmp") + "/batchcost-devices-XXXXXX";
+    if (mkdtemp(templ.data()) == nullptr) {
+      std::fprintf(stderr, "%s: --devices: cannot create a temporary folder in %s: %s\n",
+                   spec.program.c_str(), t != nullptr ? t : "/tmp", std::strerror(errno));
+      return kExitUsage;
+    }
+    tmp_dir = templ;
+  }
+  std::vector<int> statuses;
+  std::vector<std::pair<int, std::map<std::string, double>>> times;
+  for (std::size_t i = 0; i < devices.size(); ++i) {
+    const int d = devices[i];
+    const std::string path =
+        out.empty() ? tmp_dir + "/device" + std::to_string(d) + ".json" : device_out_path(out, d);
+    std::vector<std::string> args{argv[0], "--device=" + std::to_string(d),
+                                  "--benchmark_out=" + path};
+    for (std::size_t j = 1; j < argv.size(); ++j) {
+      if (starts_with(argv[j], "--devices=") || starts_with(argv[j], "--benchmark_out=")) continue;
+      args.push_back(argv[j]);
+    }
+    std::fprintf(stderr, "%s: device %d (%zu of %zu)%s%s\n", spec.program.c_str(), d, i + 1,
+                 devices.size(), out.empty() ? "" : ", results in ",
+                 out.empty() ? "" : path.c_str());
+    std::fflush(stdout);
+    std::fflush(stderr);
+    std::vector<char*> cargs;
+    for (auto& a : args) cargs.push_back(a.data());
+    cargs.push_back(nullptr);
+    const pid_t pid = fork();
+    if (pid == 0) {
+      execv("/proc/self/exe", cargs.data());
+      std::fprintf(stderr, "%s: cannot run /proc/self/exe: %s\n", spec.program.c_str(),
+                   std::strerror(errno));
+      _exit(kExitUsage);
+    }
+    int status = 0;
+    if (pid < 0 || waitpid(pid, &status, 0) != pid) {
+      std::fprintf(stderr, "%s: --devices: cannot run device %d: %s\n", spec.program.c_str(), d,
+                   std::strerror(errno));
+      statuses.push_back(kExitUsage);
+      continue;
+    }
+    statuses.push_back(WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
+    std::map<std::string, double> t;
+    std::ifstream in(path, std::ios::binary);
+    if (in) {
+      try {
+        t = benchmark_times_s(nlohmann::json::parse(in));
+      } catch (const std::exception& e) {  // not JSON, or not a results file
+        std::fprintf(stderr, "%s: --devices: %s: %s\n", spec.program.c_str(), path.c_str(),
+                     e.what());
+      }
+    }
+    times.emplace_back(d, std::move(t));
+    if (!tmp_dir.empty()) std::remove(path.c_str());
+  }
+  if (!tmp_dir.empty()) ::rmdir(tmp_dir.c_str());
+  const int worst = worst_exit_status(statuses);
+  if (!print_gpu) {  // --print_gpu measures nothing: the runs printed the names
+    for (const std::string& line : device_summary(times)) {
+      std::fprintf(stderr, "%s\n", line.c_str());
+    }
+  }
+  if (worst != kExitOk) {
+    std::string list;
+    for (std::size_t i = 0; i < devices.size(); ++i) {
+      if (statuses[i] != kExitOk) {
+        list.append(list.empty() ? "" : ", ").append("device ").append(std::to_string(devices[i]));
+        list.append(" exit ").append(std::to_string(statuses[i]));
+      }
+    }
+    std::fprintf(stderr, "%s: --devices: %s\n", spec.program.c_str(), list.c_str());
+  }
+  return worst;
+}
+
+}  // namespace
+
+int run_main(int argc, char** argv, const MainSpec& spec) {
+  const auto wall_start = std::chrono::steady_clock::now();
+  std::vector<std::string> args(argv, argv + argc);
+  Options opts;
+  try {
+    opts = take_harness_flags(args);
+  } catch (const std::invalid_argument& e) {
+    if (spec.primary) std::fprintf(stderr, "%s: %s (see --help)\n", spec.program.c_str(), e.what());
+    return kExitUsage;
+  }
+  if (!spec.per_gpu && !opts.per_gpu_flags.empty()) {
+    if (spec.primary) {
+      std::fprintf(stderr,
+                   "%s: %s is for the per-GPU binaries: every rank here must take the "
+                   "same samples on its own device (see --help)\n",
+                   spec.program.c_str(), opts.per_gpu_flags.front().c_str());
+    }
+    return kExitUsage;
+  }
+  g_policy = opts.policy;
+  g_throttle_policy = opts.throttle;
+  if (spec.per_gpu) g_throttle_probe = spec.throttle_probe;
+  const bool estimating = !opts.estimate.empty();
+  const bool per_device = opts.devices_all || !opts.devices.empty();
+  const bool listing = std::any_of(args.begin(), args.end(), [](const std::string& a) {
+    return a == "--benchmark_list_tests" || a == "--benchmark_list_tests=true";
+  });
+  // The devices of --devices, counted where "all" or a list must be checked against the machine:
+  // without a GPU this fails as a single-device run does (NoDevice, exit 77, one line).
+  std::vector<int> devices = opts.devices;
+  if (per_device && !opts.help && !listing && (!estimating || opts.devices_all)) {
+    try {
+      if (!spec.device_count) throw NoDevice("this binary cannot count its devices");
+      const int count = spec.device_count();
+      if (opts.devices_all) {
+        devices.clear();
+        for (int d = 0; d < count; ++d) devices.push_back(d);
+      }
+      for (int d : devices) {
+        if (d >= count) {
+          throw NoDevice("--devices lists device " + std::to_string(d) + " but only " +
+                         std::to_string(count) + " device(s) are visible");
+        }
+      }
+      if (devices.empty()) throw NoDevice("the CUDA runtime sees no device");
+    } catch (const NoDevice& e) {
+      if (estimating) {
+        std::fprintf(stderr,
+                     "%s: --estimate with --devices=all counts the devices, and %s: list "
+                     "them instead (--devices=0,1,...)\n",
+                     spec.program.c_str(), e.what());
+        return kExitUsage;
+      }
+      std::fprintf(stderr, "%s: no usable CUDA GPU: %s\n", spec.program.c_str(), e.what());
+      return kExitNoGpu;
+    }
+  }
+  if (opts.help && spec.primary) std::fputs(harness_help(spec.program).c_str(), stdout);
+  if (!spec.primary) {  // the primary alone writes the results file
+    std::erase_if(args, [](const std::string& a) {
+      return starts_with(a, "--benchmark_out=") || starts_with(a, "--benchmark_out_format=");
+    });
+  }
+  SilentReporter silent;
+  benchmark::BenchmarkReporter* display = spec.primary ? nullptr : &silent;
+
+  // Google Benchmark writes to <out>.<pid>.partial; the harness renames it into place at the end.
+  std::string final_out, partial_out;
+  for (auto& a : args) {
+    if (starts_with(a, "--benchmark_out=")) {
+      final_out = a.substr(16);
+      partial_out = final_out + "." + std::to_string(getpid()) + ".partial";
+      a = "--benchmark_out=" + partial_out;
+    }
+  }
+  if (!final_out.empty() && !opts.help && !estimating) {
+    std::FILE* probe = std::fopen(partial_out.c_str(), "w");
+    if (probe == nullptr) {
+      std::fprintf(stderr, "%s: cannot write the results file %s: %s\n", spec.program.c_str(),
+                   final_out.c_str(), std::strerror(errno));
+      return kExitUsage;
+    }
+    std::fclose(probe);
+  }
+  if (per_device) {  // the runs per device write their own files; the folder is writable
+    std::remove(partial_out.c_str());
+    partial_out.clear();
+  } else if (!final_out.empty() && !opts.help && !estimating) {
+    std::snprintf(g_partial_path, sizeof g_partial_path, "%s", partial_out.c_str());
+    std::signal(SIGINT, remove_partial_and_exit);
+    std::signal(SIGTERM, remove_partial_and_exit);
+  }
+  auto cleanup = [&] {
+    if (!partial_out.empty() && !estimating) std::remove(partial_out.c_str());
+  };
+
+  std::vector<char*> cargs;
+  for (auto& a : args) cargs.push_back(a.data());
+  cargs.push_back(nullptr);
+  int cargc = static_cast<int>(args.size());
+  benchmark::Initialize(&cargc, cargs.data());
+  if (benchmark::ReportUnrecognizedArguments(cargc, cargs.data())) {
+    cleanup();
+    return kExitUsage;
+  }
+
+  try {
+    spec.register_benchmarks(opts);
+  } catch (const std::exception& e) {
+    if (spec.primary) std::fprintf(stderr, "%s: %s\n", spec.program.c_str(), e.what());
+    cleanup();
+    return kExitUsage;
+  }
+  const BenchmarkFilter filter(benchmark::GetBenchmarkFilter());
+
+  if (estimating) {
+    try {
+      const NamedConstants constants = load_constants(opts.estimate);
+      // Priced in full before anything is printed: a missing constant leaves no partial listing.
+      const int runs = per_device ? static_cast<int>(devices.size()) : 1;
+      (void)print_estimate(nullptr, plans(), filter, constants, opts.policy.repetitions, runs);
+      if (spec.primary) {
+        (void)print_estimate(stdout, plans(), filter, constants, opts.policy.repetitions, runs);
+      }
+    } catch (const std::invalid_argument& e) {
+      if (spec.primary) std::fprintf(stderr, "%s: --estimate: %s\n", spec.program.c_str(), e.what());
+      return kExitUsage;
+    }
+    if (std::fflush(stdout) != 0 || std::ferror(stdout)) {
+      std::fprintf(stderr, "%s: cannot write the estimate: %s\n", spec.program.c_str(),
+                   std::strerror(errno));
+      return kExitUsage;
+    }
+    return kExitOk;
+  }
+
+  if (listing) {
+    // Nothing registered (a one-GPU box has no collective): say why, not Google Benchmark's
+    // "Failed to match any benchmarks"; an empty list is still a listing (exit 0).
+    if (plans().empty()) {
+      if (spec.primary) {
+        std::fprintf(stderr, "%s: nothing to list: %s\n", spec.program.c_str(),
+                     spec.nothing_to_run.c_str());
+      }
+    } else {
+      benchmark::RunSpecifiedBenchmarks(display);
+    }
+    cleanup();
+    return kExitOk;
+  }
+
+  if (per_device && !opts.help) {
+    return run_per_device(std::vector<std::string>(argv, argv + argc), devices, final_out,
+                          opts.print_gpu, spec);
+  }
+
+  nlohmann::json start;
+  try {
+    start = spec.start(opts);
+  } catch (const NoDevice& e) {
+    if (spec.primary) {
+      std::fprintf(stderr, "%s: no usable CUDA GPU: %s\n", spec.program.c_str(), e.what());
+    }
+    cleanup();
+    return kExitNoGpu;
+  } catch (const std::exception& e) {
+    if (spec.primary) {
+      std::fprintf(stderr, "%s: cannot open the GPU: %s\n", spec.program.c_str(), e.what());
+    }
+    cleanup();
+    return kExitCheckFailed;
+  }
+  if (opts.print_gpu) {
+    if (spec.primary) {
+      std::printf("%s\n", gpu_slug_of(start, "unknown-gpu").c_str());
+    }
+    if (spec.shutdown) spec.shutdown();
+    cleanup();
+    return kExitOk;
+  }
+  if (plans().empty()) {
+    if (spec.primary) {
+      std::fprintf(stderr, "%s: nothing to run: %s\n", spec.program.c_str(),
+                   spec.nothing_to_run.c_str());
+    }
+    if (spec.shutdown) spec.shutdown();
+    cleanup();
+    return kExitNoGpu;
+  }
+  for (const auto& [k, v] : start.items()) {
+    benchmark::AddCustomContext(k, v.is_string() ? v.get<std::string>() : v.dump());
+  }
+  // The estimate of this run with the closest stated GPU, for the record beside the wall time.
+  const std::string stated = closest_stated(gpu_slug_of(start, ""));
+  const NamedConstants stated_constants = load_constants(stated);
+  const double estimate_s =
+      print_estimate(nullptr, plans(), filter, stated_constants, opts.policy.repetitions);
+  g_progress.enabled = opts.progress && spec.primary;
+  g_progress.start = wall_start;
+  for (const Plan& p : plans()) {
+    if (!filter.selects(p.name + "/manual_time")) continue;
+    const double e = estimate_benchmark(p, stated_constants.model.constants,
+                                        opts.policy.repetitions, stated_constants.source)
+                         .total_s();
+    g_progress.estimate_s[p.name] = e;
+    g_progress.total_estimate_s += e;
+  }
+
+  size_t ran = benchmark::RunSpecifiedBenchmarks(display);
+  nlohmann::json end = spec.finish ? spec.finish() : nlohmann::json::object();
+  if (g_throttle_retries_total > 0 || g_throttled_kept_total > 0) {
+    end["throttle_retries"] = g_throttle_retries_total;
+    end["throttled_samples_kept"] = g_throttled_kept_total;
+    char buf[200];
+    std::snprintf(buf, sizeof buf,
+                  "%d sample(s) were taken again after the GPU throttled (%.2f s of recovery "
+                  "delay), %d kept although throttled",
+                  g_throttle_retries_total, g_throttle_waited_s, g_throttled_kept_total);
+    if (!end.contains("warnings")) end["warnings"] = nlohmann::json::array();
+    end["warnings"].push_back(buf);
+  }
+  if (end.contains("warnings") && spec.primary) {
+    for (const auto& w : end["warnings"]) {
+      std::fprintf(stderr, "%s: WARNING: %s\n", spec.program.c_str(), w.get<std::string>().c_str());
+    }
+  }
+  benchmark::Shutdown();
+  if (spec.shutdown) spec.shutdown();
+  end["estimate_s"] = round_significant(estimate_s, 4);
+  end["estimate_constants"] = stated;
+  end["wall_time_s"] = round_significant(
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count(), 4);
+  end["samples_policy"] = {{"repetitions", opts.policy.repetitions},
+                           {"min_samples", opts.policy.min_samples},
+                           {"max_samples", opts.policy.max_samples}};
+  if (opts.policy.samples) end["samples_policy"]["samples"] = *opts.policy.samples;
+  if (opts.policy.max_noise) {
+    end["samples_policy"]["max_noise_pct"] = round_significant(*opts.policy.max_noise * 100, 6);
+  }
+  if (spec.per_gpu) {
+    end["throttle_policy"] = {
+        {"threshold_pct", round_significant(opts.throttle.threshold * 100, 6)},
+        {"recovery_delay_s", opts.throttle.recovery_delay_s},
+        {"max_retries_per_sample", opts.throttle.max_retries_per_sample},
+        {"max_wait_s", opts.throttle.max_wait_s}};
+  }
+
+  if (ran == 0) {
+    if (spec.primary) {
+      std::fprintf(stderr, "%s: no benchmark matched --benchmark_filter\n", spec.program.c_str());
+    }
+    cleanup();
+    return kExitUsage;
+  }
+  if (!final_out.empty()) {
+    try {
+      finalize_output(partial_out, final_out, start, end);
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "%s: %s\n", spec.program.c_str(), e.what());
+      cleanup();
+      return kExitUsage;
+    }
+  }
+  if (failures() > 0) {
+    if (spec.primary) {
+      std::fprintf(stderr, "%s: %d benchmark(s) failed their check or hit an error (see above)\n",
+                   spec.program.c_str(), failures());
+    }
+    return kExitCheckFailed;
+  }
+  return kExitOk;
+}
+
+}  // namespace batchcost

@@ -1,0 +1,48 @@
+// The table and JSON of `batchcost predict` (predict.h), and the message that says which
+// constants a deployment lacks and how to supply them. Fixed formatting and order, so the output
+// is the same byte for byte for the same input. Host C++ only.
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "predict/predict.h"
+
+namespace batchcost {
+
+struct PredictReport {
+  LlmConfig model;
+  std::string model_source;  // "models/deepseek-v3.json" or the user's file
+  PredictOptions options;    // options.deployment resolved
+  std::string hardware_source;
+  nlohmann::json hardware = nlohmann::json::object();  // model.json's hardware context
+  Constants constants;
+  std::set<std::string> unmeasured;  // stated constants (predict.h: unmeasured_constants)
+  std::vector<StepPrediction> steps;
+  bool show_ops = false;
+  std::optional<Speculation> speculation;
+  std::vector<SpeculativeStep> speculative;
+  std::optional<ServingWindow> window;
+  std::optional<StepPrediction> window_step;
+  // Requests (--input-len / --output-len): one per shape and concurrency, shapes varying
+  // fastest.
+  std::vector<RequestPrediction> requests;
+  // Where options.gpu_memory_bytes came from: "hardware.memory_bytes", "--gpu-memory", or empty
+  // (unknown: nothing refused).
+  std::string memory_source;
+  std::string draft_source;        // the draft model's file or shipped name, with a draft model
+  std::vector<std::string> notes;  // said by the command line (a fallback it took)
+};
+
+std::string predict_table(const PredictReport& report);
+nlohmann::ordered_json predict_json(const PredictReport& report);
+
+// What is missing and how to supply it (a measurement fitted with the one-GPU results, or a
+// file of stated constants), for stderr.
+std::string missing_constants_message(const MissingConstants& missing,
+                                      const std::string& hardware_source);
+
+}  // namespace batchcost

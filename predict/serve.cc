@@ -1,0 +1,452 @@
+// The serving simulator (see serve.h).
+#include "predict/serve.h"
+
+#include <algorithm>
+#include <cmath>
+#include <deque>
+#include <limits>
+#include <queue>
+#include <random>
+#include <sstream>
+
+#include "model/results.h"
+
+namespace batchcost {
+namespace {
+
+// Portable draws: std::mt19937_64's sequence is fixed by the standard, the library's
+// distributions are not, so the few draws needed are written out (the same seed gives the same
+// load on every standard library).
+class Rng {
+ public:
+  explicit Rng(std::uint64_t seed) : g_(seed) {}
+  double uniform() {  // in [0, 1), 53 bits
+    return static_cast<double>(g_() >> 11) * (1.0 / 9007199254740992.0);
+  }
+  double exponential(double mean) { return -mean * std::log1p(-uniform()); }
+  double normal() {  // Box-Muller, one of the pair
+    double u1 = 1.0 - uniform(), u2 = uniform();
+    return std::sqrt(-2.0 * std::log(u1)) * std::cos(6.283185307179586 * u2);
+  }
+  std::int64_t length(const LengthDist& d) {
+    double v = d.mean;
+    if (d.sd > 0) {
+      double s2 = std::log1p((d.sd * d.sd) / (d.mean * d.mean));
+      v = std::exp(std::log(d.mean) - s2 / 2 + std::sqrt(s2) * normal());
+    }
+    return std::clamp<std::int64_t>(std::llround(v), 1, d.max);
+  }
+
+ private:
+  std::mt19937_64 g_;
+};
+
+double parse_positive(const std::string& text, const std::string& flag, const std::string& what) {
+  size_t used = 0;
+  double v = 0;
+  try {
+    v = std::stod(text, &used);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  if (used != text.size() || text.empty() || !std::isfinite(v) || v <= 0) {
+    throw InputError(flag + ": " + what + " must be a positive number, got '" + text + "'");
+  }
+  return v;
+}
+
+// Where the requests come from: a sorted list (open loop), or users who send the next request
+// a think time after the last one ended (closed loop).
+class Source {
+ public:
+  virtual ~Source() = default;
+  // The next arrival's time, or +inf when none is due any more (a closed loop may get more later).
+  virtual double next_time() const = 0;
+  virtual Request pop() = 0;
+  virtual void completed(double /*now*/) {}
+  virtual bool exhausted() const = 0;  // no request will ever arrive again
+};
+
+class ListSource : public Source {
+ public:
+  explicit ListSource(const std::vector<Request>& r) : r_(r) {}
+  double next_time() const override {
+    return i_ < r_.size() ? r_[i_].arrival_s : std::numeric_limits<double>::infinity();
+  }
+  Request pop() override { return r_[i_++]; }
+  bool exhausted() const override { return i_ >= r_.size(); }
+
+ private:
+  const std::vector<Request>& r_;
+  size_t i_ = 0;
+};
+
+class ClosedSource : public Source {
+ public:
+  ClosedSource(const ClosedLoop& loop, std::int64_t n, const LengthDist& in, const LengthDist& out,
+               std::uint64_t seed)
+      : loop_(loop), n_(n), in_(in), out_(out), rng_(seed) {
+    for (std::int64_t u = 0; u < std::min(loop.users, n); ++u) schedule(0);
+  }
+  double next_time() const override {
+    return due_.empty() ? std::numeric_limits<double>::infinity() : due_.top();
+  }
+  Request pop() override {
+    Request r;
+    r.arrival_s = due_.top();
+    due_.pop();
+    r.input = rng_.length(in_);
+    r.output = rng_.length(out_);
+    return r;
+  }
+  void completed(double now) override {
+    if (issued_ < n_) schedule(now + (loop_.think_s > 0 ? rng_.exponential(loop_.think_s) : 0));
+  }
+  bool exhausted() const override { return due_.empty() && issued_ >= n_; }
+
+ private:
+  void schedule(double t) {
+    due_.push(t);
+    ++issued_;
+  }
+  ClosedLoop loop_;
+  std::int64_t n_, issued_ = 0;
+  LengthDist in_, out_;
+  Rng rng_;
+  std::priority_queue<double, std::vector<double>, std::greater<>> due_;
+};
+
+struct Live {
+  Request r;
+  std::int64_t prompt_left = 0;
+  double first_token_s = -1;
+};
+
+class Simulator {
+ public:
+  Simulator(const StepCosts& c, const Policy& p, Source& s) : c_(c), p_(p), src_(s) {
+    if (c.kv_capacity_tokens <= 0) throw InputError("serve: the KV cache holds no token");
+    if (p.max_batch < 1) throw InputError("--max-batch must be at least 1");
+    if (p.token_budget < p.max_batch) {
+      throw InputError("--token-budget (" + std::to_string(p.token_budget) +
+                       ") must be at least --max-batch (" + std::to_string(p.max_batch) +
+                       "): every running sequence decodes one token per step");
+    }
+    if (c.gpus < 1) throw InputError("serve: the deployment has no GPU");
+  }
+
+  ServeResult run() {
+    if (p_.kind == Policy::Kind::kContinuous) {
+      continuous();
+    } else {
+      window();
+    }
+    return finish();
+  }
+
+ private:
+  // Moves every request that has arrived by now into the waiting queue; the time it spent in
+  // the system before this step boundary is added to Little's integral here.
+  void pull() {
+    while (src_.next_time() <= now_) {
+      Request r = src_.pop();
+      if (!seen_any_) first_arrival_ = r.arrival_s, seen_any_ = true;
+      in_system_integral_ += now_ - r.arrival_s;
+      waiting_.push_back(live_.size());
+      live_.push_back({r, r.input, -1});
+    }
+  }
+
+  // Admits waiting requests, first come first served, while the batch and the KV cache allow.
+  void admit() {
+    while (!waiting_.empty() && running_ < p_.max_batch) {
+      Live& l = live_[waiting_.front()];
+      std::int64_t need = l.r.input + l.r.output;
+      if (need > c_.kv_capacity_tokens) {  // would never fit: refused, not queued forever
+        ++rejected_;
+        waiting_.pop_front();
+        continue;
+      }
+      if (kv_reserved_ + need > c_.kv_capacity_tokens) break;  // waits for memory
+      kv_reserved_ += need;
+      ++running_;
+      prefilling_.push_back(waiting_.front());
+      waiting_.pop_front();
+    }
+  }
+
+  // One step of `dt` seconds: Little's integral and the batch statistics.
+  void account(double dt) {
+    in_system_integral_ += static_cast<double>(waiting_.size() + running_) * dt;
+    batch_integral_ += static_cast<double>(running_) * dt;
+    busy_ += dt;
+    now_ += dt;
+    ++steps_;
+  }
+
+  // Prefill chunks from the front of prefilling_ within `budget` tokens: their tokens and their
+  // token-weighted mean context (a chunk attends to the prompt before it and half of itself).
+  std::pair<std::int64_t, double> take_chunks(std::int64_t budget,
+                                              std::vector<std::size_t>& completed) {
+    std::int64_t tokens = 0;
+    double ctx = 0;
+    for (auto it = prefilling_.begin(); it != prefilling_.end() && budget > 0;) {
+      Live& l = live_[*it];
+      std::int64_t take = std::min(l.prompt_left, budget);
+      double done = static_cast<double>(l.r.input - l.prompt_left);
+      ctx += static_cast<double>(take) * (done + static_cast<double>(take) / 2);
+      tokens += take;
+      budget -= take;
+      l.prompt_left -= take;
+      if (l.prompt_left == 0) {
+        completed.push_back(*it);
+        it = prefilling_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+    return {tokens, tokens > 0 ? ctx / static_cast<double>(tokens) : 0};
+  }
+
+  double step_time(std::int64_t decoding, std::int64_t chunk, double chunk_ctx) {
+    double dt = 0;
+    if (decoding > 0) dt += c_.decode_s(decoding, sum_ctx_ / static_cast<double>(decoding));
+    if (chunk > 0) dt += c_.prefill_s(chunk, chunk_ctx);
+    if (!(dt > 0) || !std::isfinite(dt)) {
+      throw InputError("serve: a step of " + std::to_string(decoding) + " sequences and " +
+                       std::to_string(chunk) + " prompt tokens is priced at " +
+                       std::to_string(dt) + " s");
+    }
+    return dt;
+  }
+
+  void first_token(std::size_t i) {
+    Live& l = live_[i];
+    l.first_token_s = now_;
+    ttft_.push_back(now_ - l.r.arrival_s);
+    if (l.r.output == 1) {
+      done(i);
+    } else {
+      ++decoding_;
+      sum_ctx_ += static_cast<double>(l.r.input + 1);
+      finishing_.push({steps_ + l.r.output - 1, i});
+    }
+  }
+
+  void done(std::size_t i) {
+    Live& l = live_[i];
+    e2e_.push_back(now_ - l.r.arrival_s);
+    if (l.r.output > 1) tpot_.push_back((now_ - l.first_token_s) / static_cast<double>(l.r.output - 1));
+    output_tokens_ += static_cast<double>(l.r.output);
+    kv_reserved_ -= l.r.input + l.r.output;
+    --running_;
+    last_finish_ = now_;
+    src_.completed(now_);
+  }
+
+  // After a step: every decoding sequence gained a token; those at their last token leave.
+  void decode_done() {
+    sum_ctx_ += static_cast<double>(decoding_);
+    while (!finishing_.empty() && finishing_.top().first <= steps_) {
+      std::size_t i = finishing_.top().second;
+      finishing_.pop();
+      --decoding_;
+      sum_ctx_ -= static_cast<double>(live_[i].r.input + live_[i].r.output);
+      done(i);
+    }
+  }
+
+  // Waits, idle, for the next arrival; false when none will come.
+  bool idle_until_next() {
+    if (src_.exhausted() && waiting_.empty()) return false;
+    double t = src_.next_time();
+    if (!std::isfinite(t)) return false;
+    now_ = std::max(now_, t);
+    return true;
+  }
+
+  void continuous() {
+    std::vector<std::size_t> completed;
+    for (;;) {
+      pull();
+      admit();
+      if (running_ == 0) {
+        if (!idle_until_next()) return;
+        continue;
+      }
+      completed.clear();
+      std::int64_t decoding = decoding_;
+      auto [chunk, chunk_ctx] = take_chunks(p_.token_budget - decoding, completed);
+      account(step_time(decoding, chunk, chunk_ctx));
+      decode_done();
+      for (std::size_t i : completed) first_token(i);
+    }
+  }
+
+  void window() {
+    std::vector<std::size_t> completed;
+    for (;;) {
+      pull();
+      if (waiting_.empty()) {
+        if (!idle_until_next()) return;
+        continue;
+      }
+      // The batch leaves at the first window boundary at which the engine is free.
+      double boundary = std::ceil(now_ / p_.window_s - 1e-12) * p_.window_s;
+      if (boundary > now_) {
+        in_system_integral_ += static_cast<double>(waiting_.size()) * (boundary - now_);
+        now_ = boundary;
+        pull();
+      }
+      admit();
+      if (running_ == 0) continue;  // everything waiting was refused
+      while (!prefilling_.empty()) {
+        completed.clear();
+        auto [chunk, chunk_ctx] = take_chunks(p_.token_budget, completed);
+        account(step_time(0, chunk, chunk_ctx));
+        for (std::size_t i : completed) first_token(i);
+      }
+      while (decoding_ > 0) {
+        account(step_time(decoding_, 0, 0));
+        decode_done();
+      }
+      pull();  // arrivals during the batch were in the system all along
+    }
+  }
+
+  ServeResult finish() {
+    ServeResult r;
+    r.requests = static_cast<std::int64_t>(e2e_.size());
+    r.rejected = rejected_;
+    r.ttft_s = percentiles_of(ttft_);
+    r.tpot_s = percentiles_of(tpot_);
+    r.e2e_s = percentiles_of(e2e_);
+    r.steps = steps_;
+    r.output_tokens = output_tokens_;
+    r.makespan_s = seen_any_ ? last_finish_ - first_arrival_ : 0;
+    if (r.makespan_s > 0) {
+      double g = c_.gpus;
+      r.tokens_per_s_per_gpu = output_tokens_ / r.makespan_s / g;
+      r.requests_per_s_per_gpu = static_cast<double>(r.requests) / r.makespan_s / g;
+      r.busy_fraction = busy_ / r.makespan_s;
+      r.mean_in_system = in_system_integral_ / r.makespan_s;
+      r.arrival_rate_s = static_cast<double>(r.requests + rejected_) / r.makespan_s;
+    }
+    if (busy_ > 0) r.mean_batch = batch_integral_ / busy_;
+    if (output_tokens_ > 0) {
+      r.gpu_hours_per_million = c_.gpus * r.makespan_s / 3600.0 / (output_tokens_ / 1e6);
+    }
+    return r;
+  }
+
+  const StepCosts& c_;
+  const Policy& p_;
+  Source& src_;
+  std::vector<Live> live_;
+  std::deque<std::size_t> waiting_, prefilling_;
+  std::priority_queue<std::pair<std::int64_t, std::size_t>,
+                      std::vector<std::pair<std::int64_t, std::size_t>>, std::greater<>>
+      finishing_;
+  std::int64_t running_ = 0, decoding_ = 0, kv_reserved_ = 0, rejected_ = 0, steps_ = 0;
+  double now_ = 0, sum_ctx_ = 0, busy_ = 0, batch_integral_ = 0, in_system_integral_ = 0;
+  double first_arrival_ = 0, last_finish_ = 0, output_tokens_ = 0;
+  bool seen_any_ = false;
+  std::vector<double> ttft_, tpot_, e2e_;
+};
+
+}  // namespace
+
+LengthDist parse_length(const std::string& text, const std::string& flag) {
+  LengthDist d;
+  auto colon = text.find(':');
+  d.mean = parse_positive(text.substr(0, colon), flag, "the length");
+  if (colon != std::string::npos) {
+    std::string sd = text.substr(colon + 1);
+    d.sd = sd == "0" ? 0 : parse_positive(sd, flag, "the standard deviation");
+  }
+  if (d.mean > static_cast<double>(d.max)) {
+    throw InputError(flag + ": a length of " + text.substr(0, colon) + " tokens is above " +
+                     std::to_string(d.max));
+  }
+  return d;
+}
+
+std::vector<Request> poisson_requests(double rate_per_s, std::int64_t n, const LengthDist& input,
+                                      const LengthDist& output, std::uint64_t seed) {
+  if (!(rate_per_s > 0) || !std::isfinite(rate_per_s)) {
+    throw InputError("--rate: requests per second must be positive and finite");
+  }
+  if (n < 1) throw InputError("--requests must be at least 1");
+  Rng rng(seed);
+  std::vector<Request> out(static_cast<std::size_t>(n));
+  double t = 0;
+  for (Request& r : out) {
+    t += rng.exponential(1.0 / rate_per_s);
+    r.arrival_s = t;
+    r.input = rng.length(input);
+    r.output = rng.length(output);
+  }
+  return out;
+}
+
+Policy parse_policy(const std::string& text) {
+  Policy p;
+  if (text == "continuous") return p;
+  if (text.rfind("window:", 0) == 0) {
+    p.kind = Policy::Kind::kWindow;
+    p.window_s = parse_positive(text.substr(7), "--policy", "the window in seconds");
+    return p;
+  }
+  throw InputError("--policy must be continuous or window:SECONDS, got '" + text + "'");
+}
+
+std::string describe(const Policy& p) {
+  std::ostringstream o;
+  if (p.kind == Policy::Kind::kContinuous) {
+    o << "continuous";
+  } else {
+    o << "window:" << p.window_s;
+  }
+  return o.str();
+}
+
+Percentiles percentiles_of(std::vector<double> v) {
+  Percentiles p;
+  if (v.empty()) return p;
+  std::sort(v.begin(), v.end());
+  auto rank = [&](double q) {
+    auto k = static_cast<std::size_t>(std::ceil(q * static_cast<double>(v.size())));
+    return v[std::clamp<std::size_t>(k, 1, v.size()) - 1];
+  };
+  p.p50 = rank(0.50);
+  p.p90 = rank(0.90);
+  p.p99 = rank(0.99);
+  double sum = 0;
+  for (double x : v) sum += x;
+  p.mean = sum / static_cast<double>(v.size());
+  return p;
+}
+
+ServeResult simulate(const StepCosts& costs, const Policy& policy,
+                     const std::vector<Request>& requests) {
+  if (!std::is_sorted(requests.begin(), requests.end(),
+                      [](const Request& a, const Request& b) { return a.arrival_s < b.arrival_s; })) {
+    throw InputError("serve: requests must be sorted by arrival");
+  }
+  ListSource src(requests);
+  return Simulator(costs, policy, src).run();
+}
+
+ServeResult simulate_closed(const StepCosts& costs, const Policy& policy, const ClosedLoop& loop,
+                            std::int64_t n_requests, const LengthDist& input,
+                            const LengthDist& output, std::uint64_t seed) {
+  if (loop.users < 1) throw InputError("--users must be at least 1");
+  if (n_requests < 1) throw InputError("--requests must be at least 1");
+  if (!(loop.think_s >= 0) || !std::isfinite(loop.think_s)) {
+    throw InputError("--think must be a non-negative number of seconds");
+  }
+  ClosedSource src(loop, n_requests, input, output, seed);
+  return Simulator(costs, policy, src).run();
+}
+
+}  // namespace batchcost

@@ -1,0 +1,119 @@
+// Tabulated step costs for the serving simulator (see serve_costs.h).
+#include "predict/serve_costs.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <memory>
+
+namespace batchcost {
+namespace {
+
+// Index i with grid[i] <= x <= grid[i+1] (clamped to the ends) and the weight of grid[i+1].
+std::pair<std::size_t, double> bracket(const std::vector<double>& grid, double x) {
+  if (grid.size() == 1 || x <= grid.front()) return {0, 0};
+  if (x >= grid.back()) return {grid.size() - 2, 1};
+  auto hi = static_cast<std::size_t>(std::upper_bound(grid.begin(), grid.end(), x) - grid.begin());
+  std::size_t lo = hi - 1;
+  return {lo, (x - grid[lo]) / (grid[hi] - grid[lo])};
+}
+
+double bilinear(const std::vector<double>& rows, const std::vector<double>& cols,
+                const std::vector<double>& values, double r, double c) {
+  auto [i, wr] = bracket(rows, r);
+  auto [j, wc] = bracket(cols, c);
+  std::size_t n = cols.size();
+  std::size_t i1 = std::min(i + 1, rows.size() - 1), j1 = std::min(j + 1, cols.size() - 1);
+  double a = values[i * n + j] * (1 - wc) + values[i * n + j1] * wc;
+  double b = values[i1 * n + j] * (1 - wc) + values[i1 * n + j1] * wc;
+  return a * (1 - wr) + b * wr;
+}
+
+std::vector<double> pow2_grid(double lo, double hi) {
+  std::vector<double> g;
+  for (double v = lo; v < hi; v *= 2) g.push_back(v);
+  g.push_back(hi);
+  return g;
+}
+
+}  // namespace
+
+ServeCostTables tabulate_serve_costs(const Constants& constants, const LlmConfig& model,
+                                     const PredictOptions& options, const ServeCostOptions& o) {
+  if (o.max_batch < 1 || o.max_batch > (1 << 20)) {
+    throw InputError("--max-batch must be between 1 and 1048576");
+  }
+  if (o.token_budget < o.max_batch || o.token_budget > (1 << 24)) {
+    throw InputError("--token-budget must be at least --max-batch and at most 16777216");
+  }
+  if (!(o.max_context >= 1) || !std::isfinite(o.max_context) || o.max_context > 1e8) {
+    throw InputError("serve: the longest request (prompt + output) must be 1 to 1e8 tokens");
+  }
+  if (!(o.memory_utilization > 0 && o.memory_utilization <= 1)) {
+    throw InputError("--memory-utilization must be in (0, 1]");
+  }
+  if (!(o.gpu_memory_bytes > 0) || !std::isfinite(o.gpu_memory_bytes)) {
+    throw InputError("serve needs the GPU's memory: the hardware's context has no memory_bytes; "
+                     "give --gpu-memory GIB");
+  }
+  ServeCostTables t;
+  PredictOptions opt = options;
+  opt.tokens_per_sequence = 1;
+  opt.context = 1;
+  const int dp = data_parallel(resolve(options.deployment, model));
+  StepPrediction one = predict_step(constants, model, opt, dp);  // one sequence per group
+  t.gpus = resolve(options.deployment, model).gpus;
+  t.weight_bytes_per_gpu = one.weight_bytes_per_gpu;
+  t.kv_bytes_per_token_per_gpu = one.kv_bytes_per_gpu;  // one sequence of one token per group
+  const double free_bytes = o.gpu_memory_bytes * o.memory_utilization - t.weight_bytes_per_gpu;
+  if (free_bytes <= 0 || t.kv_bytes_per_token_per_gpu <= 0) {
+    char msg[256];
+    std::snprintf(msg, sizeof msg,
+                  "serve: the weights (%.1f GB per GPU) leave no room for a KV cache in %.1f GB "
+                  "(%.0f%% of %.1f GB): use more GPUs, lighter weights or --gpu-memory",
+                  t.weight_bytes_per_gpu / 1e9, o.gpu_memory_bytes * o.memory_utilization / 1e9,
+                  o.memory_utilization * 100, o.gpu_memory_bytes / 1e9);
+    throw InputError(msg);
+  }
+  double per_group = std::floor(free_bytes / t.kv_bytes_per_token_per_gpu);
+  t.kv_capacity_tokens = static_cast<std::int64_t>(std::min(per_group * dp, 1e15));
+  t.largest_batch_that_fits =
+      static_cast<std::int64_t>(std::floor(static_cast<double>(t.kv_capacity_tokens) / o.max_context));
+
+  for (double b = 1; b <= static_cast<double>(o.max_batch); b = b < 64 ? b + 1 : std::ceil(b * 1.125)) {
+    t.batches.push_back(b);
+  }
+  if (t.batches.back() != static_cast<double>(o.max_batch)) t.batches.push_back(static_cast<double>(o.max_batch));
+  t.contexts = pow2_grid(std::min(64.0, o.max_context), std::max(64.0, o.max_context));
+  t.prefill_tokens = pow2_grid(1, static_cast<double>(o.token_budget));
+  for (double b : t.batches) {
+    for (double L : t.contexts) {
+      opt.context = L;
+      t.decode.push_back(predict_step(constants, model, opt, b).step_s);
+    }
+  }
+  for (double c : t.prefill_tokens) {
+    opt.tokens_per_sequence = c;
+    for (double L : t.contexts) {
+      opt.context = L;
+      t.prefill.push_back(predict_step(constants, model, opt, 1).step_s);
+    }
+  }
+  return t;
+}
+
+StepCosts step_costs(const ServeCostTables& tables) {
+  auto t = std::make_shared<const ServeCostTables>(tables);
+  StepCosts c;
+  c.decode_s = [t](std::int64_t b, double L) {
+    return bilinear(t->batches, t->contexts, t->decode, static_cast<double>(b), L);
+  };
+  c.prefill_s = [t](std::int64_t n, double L) {
+    return bilinear(t->prefill_tokens, t->contexts, t->prefill, static_cast<double>(n), L);
+  };
+  c.kv_capacity_tokens = t->kv_capacity_tokens;
+  c.gpus = t->gpus;
+  return c;
+}
+
+}  // namespace batchcost

@@ -1,0 +1,55 @@
+// The step costs of `batchcost serve` from the predictor (predict.h), so that serving is priced
+// by the very operations `batchcost predict` prices. Pure host C++.
+//
+// Pricing a step from scratch (dozens of priced ops) for each of millions of simulated steps
+// would dominate the run, so the costs are tabulated once on a grid and interpolated:
+//   decode_s(b, L)   predict_step(batch b, context L): b on every integer to 64, then on a
+//                    geometric grid (×1.125) to max_batch, and max_batch itself; L on powers of
+//                    two from 64 to max_context. Linear in b and in L between grid points (a
+//                    step's KV-cache reads grow linearly with L; its GEMMs are piecewise linear
+//                    in b between the roofline's corners).
+//   prefill_s(c, L)  a prompt chunk of c tokens of one sequence over a mean context L: the step of
+//                    one sequence at c tokens per sequence (predict's multi-token step, as a
+//                    speculative verify), on powers of two of c to the token budget.
+// The KV capacity is the deployment's GPU memory (times `memory_utilization`, as vLLM's
+// gpu_memory_utilization) less the weights, over the KV bytes of one token, per data-parallel
+// group, summed over the groups (the groups' caches are treated as one pool).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "predict/predict.h"
+#include "predict/serve.h"
+
+namespace batchcost {
+
+struct ServeCostOptions {
+  double gpu_memory_bytes = 0;      // per GPU
+  double memory_utilization = 0.9;  // of gpu_memory_bytes for weights and KV cache
+  std::int64_t max_batch = 256;
+  std::int64_t token_budget = 8192;
+  double max_context = 8192;  // the largest context a step will see (prompt + output)
+};
+
+struct ServeCostTables {
+  std::vector<double> batches, contexts, prefill_tokens;
+  std::vector<double> decode;   // batches × contexts, row-major
+  std::vector<double> prefill;  // prefill_tokens × contexts
+  double weight_bytes_per_gpu = 0;
+  double kv_bytes_per_token_per_gpu = 0;
+  std::int64_t kv_capacity_tokens = 0;
+  std::int64_t largest_batch_that_fits = 0;  // at max_context per sequence
+  int gpus = 0;
+};
+
+// Throws MissingConstants (a constant the steps need) or InputError (a deployment whose weights
+// do not fit, a bad option).
+ServeCostTables tabulate_serve_costs(const Constants& constants, const LlmConfig& model,
+                                     const PredictOptions& options, const ServeCostOptions& o);
+
+// Interpolating StepCosts over the tables (which it copies).
+StepCosts step_costs(const ServeCostTables& tables);
+
+}  // namespace batchcost

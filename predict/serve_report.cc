@@ -1,0 +1,157 @@
+// `batchcost serve` output (see serve_report.h).
+#include "predict/serve_report.h"
+
+#include <cmath>
+#include <map>
+#include <sstream>
+
+#include "core/model_file.h"
+#include "model/report.h"
+
+namespace batchcost {
+
+void judge(std::vector<ServePoint>& points, const Slo& slo, double price) {
+  for (ServePoint& p : points) {
+    p.meets_slo = p.result.requests > 0 && (slo.ttft_s <= 0 || p.result.ttft_s.p90 <= slo.ttft_s) &&
+                  (slo.tpot_s <= 0 || p.result.tpot_s.p90 <= slo.tpot_s);
+    p.cost_per_million = price * p.result.gpu_hours_per_million;
+  }
+}
+
+std::vector<const ServePoint*> largest_meeting_slo(const std::vector<ServePoint>& points) {
+  std::map<std::string, const ServePoint*> best;
+  for (const ServePoint& p : points) {
+    if (!p.meets_slo) continue;
+    const ServePoint*& b = best[describe(p.policy)];
+    if (b == nullptr || p.value > b->value) b = &p;
+  }
+  std::vector<const ServePoint*> out;
+  for (const auto& [policy, p] : best) out.push_back(p);
+  return out;
+}
+
+namespace {
+
+std::string load_cell(const ServePoint& p) {
+  if (p.load == "rate") return format_number(p.value) + " req/s";
+  return format_number(p.value) + (p.value == 1 ? " user" : " users");
+}
+
+// Six significant digits, as model.json: the JSON is compared byte for byte and read by
+// programs, and no simulated number is known to more.
+double r6(double v) { return round_significant(v, 6); }
+
+nlohmann::ordered_json pct(const Percentiles& p) {
+  return {{"p50", r6(p.p50)}, {"p90", r6(p.p90)}, {"p99", r6(p.p99)}, {"mean", r6(p.mean)}};
+}
+
+bool any_slo(const Slo& s) { return s.ttft_s > 0 || s.tpot_s > 0; }
+
+}  // namespace
+
+std::string serve_table(const ServeReport& r) {
+  std::ostringstream o;
+  o << "model: " << r.model << "\nhardware: " << r.hardware << "\ndeployment: " << r.deployment
+    << ", " << r.tables.gpus << " GPUs\n"
+    << "memory per GPU: weights " << format_number(r.tables.weight_bytes_per_gpu / 1e9)
+    << " GB; KV cache for " << format_number(static_cast<double>(r.tables.kv_capacity_tokens))
+    << " tokens in all (" << format_number(static_cast<double>(r.tables.largest_batch_that_fits))
+    << " requests of the longest length at once)\n"
+    << "load: " << r.requests << " requests per point, input " << r.input_len << ", output "
+    << r.output_len << " tokens, seed " << r.seed << "\n\n";
+  bool price = r.price_per_gpu_hour > 0;
+  std::vector<std::string> head = {"policy", "load", "TTFT p50", "TTFT p99", "TPOT p50", "TPOT p99",
+                                   "e2e p50", "e2e p99", "tok/s/GPU", "mean batch",
+                                   "GPU-h/M tok"};
+  std::string align = "llrrrrrrrrr";
+  if (price) head.push_back("$/M tok"), align += 'r';
+  if (any_slo(r.slo)) head.push_back("SLO"), align += 'l';
+  Table t(head, align);
+  for (const ServePoint& p : r.points) {
+    const ServeResult& s = p.result;
+    std::vector<std::string> row = {describe(p.policy),
+                                    load_cell(p),
+                                    format_time(s.ttft_s.p50),
+                                    format_time(s.ttft_s.p99),
+                                    s.tpot_s.p50 > 0 ? format_time(s.tpot_s.p50) : "-",
+                                    s.tpot_s.p99 > 0 ? format_time(s.tpot_s.p99) : "-",
+                                    format_time(s.e2e_s.p50),
+                                    format_time(s.e2e_s.p99),
+                                    format_number(s.tokens_per_s_per_gpu),
+                                    format_number(s.mean_batch),
+                                    format_number(s.gpu_hours_per_million)};
+    if (price) row.push_back(format_number(p.cost_per_million));
+    if (any_slo(r.slo)) row.push_back(p.meets_slo ? "met" : "missed");
+    t.add(row);
+  }
+  o << t.str();
+  if (any_slo(r.slo)) {
+    o << "\nSLO (p90):" << (r.slo.ttft_s > 0 ? " TTFT ≤ " + format_time(r.slo.ttft_s) : "")
+      << (r.slo.tpot_s > 0 ? " TPOT ≤ " + format_time(r.slo.tpot_s) : "") << "\n";
+    auto best = largest_meeting_slo(r.points);
+    if (best.empty()) o << "  no load point meets it\n";
+    for (const ServePoint* p : best) {
+      o << "  " << describe(p->policy) << ": up to " << load_cell(*p) << ", "
+        << format_number(p->result.tokens_per_s_per_gpu) << " tok/s per GPU\n";
+    }
+  }
+  for (const ServePoint& p : r.points) {
+    if (p.result.rejected > 0) {
+      o << "note: " << describe(p.policy) << " at " << load_cell(p) << ": " << p.result.rejected
+        << " requests longer than the whole KV cache were refused\n";
+    }
+  }
+  for (const std::string& n : r.notes) o << "note: " << n << "\n";
+  return o.str();
+}
+
+nlohmann::ordered_json serve_json(const ServeReport& r) {
+  nlohmann::ordered_json j;
+  j["model"] = r.model;
+  j["hardware"] = r.hardware;
+  j["deployment"] = r.deployment;
+  j["gpus"] = r.tables.gpus;
+  j["weight_bytes_per_gpu"] = r6(r.tables.weight_bytes_per_gpu);
+  j["kv_capacity_tokens"] = r.tables.kv_capacity_tokens;
+  j["largest_batch_that_fits"] = r.tables.largest_batch_that_fits;
+  j["requests_per_point"] = r.requests;
+  j["input_len"] = r.input_len;
+  j["output_len"] = r.output_len;
+  j["seed"] = r.seed;
+  if (r.slo.ttft_s > 0) j["slo"]["ttft_p90_s"] = r.slo.ttft_s;
+  if (r.slo.tpot_s > 0) j["slo"]["tpot_p90_s"] = r.slo.tpot_s;
+  j["points"] = nlohmann::ordered_json::array();
+  for (const ServePoint& p : r.points) {
+    const ServeResult& s = p.result;
+    nlohmann::ordered_json e;
+    e["policy"] = describe(p.policy);
+    if (p.load == "users") {
+      e["users"] = static_cast<std::int64_t>(p.value);
+    } else {
+      e["rate"] = r6(p.value);
+    }
+    e["ttft_s"] = pct(s.ttft_s);
+    e["tpot_s"] = pct(s.tpot_s);
+    e["e2e_s"] = pct(s.e2e_s);
+    e["tokens_per_s_per_gpu"] = r6(s.tokens_per_s_per_gpu);
+    e["requests_per_s_per_gpu"] = r6(s.requests_per_s_per_gpu);
+    e["mean_batch"] = r6(s.mean_batch);
+    e["gpu_hours_per_million_tokens"] = r6(s.gpu_hours_per_million);
+    if (r.price_per_gpu_hour > 0) {
+      e["cost_per_million_tokens"] = r6(p.cost_per_million);
+    } else {
+      e["cost_per_million_tokens"] = nullptr;
+    }
+    e["completed"] = s.requests;
+    e["rejected"] = s.rejected;
+    e["busy_fraction"] = r6(s.busy_fraction);
+    e["mean_in_system"] = r6(s.mean_in_system);
+    e["steps"] = s.steps;
+    e["meets_slo"] = p.meets_slo;
+    j["points"].push_back(e);
+  }
+  j["notes"] = r.notes;
+  return j;
+}
+
+}  // namespace batchcost

@@ -1,0 +1,48 @@
+// The table and JSON of `batchcost serve`: one row per load point (a rate or a number of users)
+// and policy, the largest load meeting the SLOs, and what the simulation assumed. Host C++ only.
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "predict/serve.h"
+#include "predict/serve_costs.h"
+
+namespace batchcost {
+
+struct ServePoint {
+  std::string load;  // "rate" or "users"
+  double value = 0;  // requests/s, or users
+  Policy policy;
+  ServeResult result;
+  double cost_per_million = 0;  // 0 without a price
+  bool meets_slo = true;
+};
+
+struct Slo {
+  double ttft_s = 0;  // 0: none; compared with the p90
+  double tpot_s = 0;
+};
+// Marks each point against the SLOs (p90 TTFT and p90 TPOT) and prices it.
+void judge(std::vector<ServePoint>& points, const Slo& slo, double price_per_gpu_hour);
+// The largest load of each policy that meets the SLO, if any.
+std::vector<const ServePoint*> largest_meeting_slo(const std::vector<ServePoint>& points);
+
+struct ServeReport {
+  std::string model, hardware, deployment;
+  ServeCostTables tables;
+  std::vector<ServePoint> points;
+  Slo slo;
+  double price_per_gpu_hour = 0;
+  std::string input_len, output_len;
+  std::int64_t requests = 0;
+  std::uint64_t seed = 0;
+  std::vector<std::string> notes;
+};
+
+std::string serve_table(const ServeReport& report);
+nlohmann::ordered_json serve_json(const ServeReport& report);
+
+}  // namespace batchcost
