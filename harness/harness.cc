@@ -386,22 +386,6 @@ std::vector<std::int64_t> pow2_sweep(std::int64_t lo, std::int64_t hi, bool quic
   return out;
 }
 
-std::string format_bytes(double bytes) {
-  static const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-  int u = 0;
-  while (std::fabs(bytes) >= 1024 && u < 4) {
-    bytes /= 1024;
-    ++u;
-  }
-  char buf[32];
-  if (bytes == std::floor(bytes)) {
-    std::snprintf(buf, sizeof buf, "%.0f %s", bytes, units[u]);
-  } else {
-    std::snprintf(buf, sizeof buf, "%.3g %s", bytes, units[u]);
-  }
-  return buf;
-}
-
 std::int64_t rotation_sets(std::int64_t bytes_per_set, std::int64_t l2_bytes, CachePolicy cache) {
   if (bytes_per_set <= 0) throw std::invalid_argument("rotation_sets: working set must be > 0 bytes");
   if (cache == CachePolicy::kHot || l2_bytes <= 0) return 1;

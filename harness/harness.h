@@ -32,8 +32,9 @@
 #include <string_view>
 #include <vector>
 
-#include "harness/plan.h"
 #include "core/contract.h"
+#include "core/format.h"  // format_bytes, for messages
+#include "harness/plan.h"
 
 namespace batchcost {
 
@@ -103,9 +104,6 @@ benchmark::TimeUnit time_unit();
 // Powers of two from lo to hi inclusive (both > 0, lo <= hi); with `quick`, every fourth power
 // of two plus hi. Throws std::invalid_argument for a bad range.
 std::vector<std::int64_t> pow2_sweep(std::int64_t lo, std::int64_t hi, bool quick);
-
-// "4 KiB", "1.5 MiB", "4 GiB": for messages.
-std::string format_bytes(double bytes);
 
 // How many copies of a working set of `bytes_per_set` bytes a cold-cache benchmark rotates
 // through so that each copy has left the L2 (of l2_bytes) before it is used again: enough for

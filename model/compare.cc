@@ -372,16 +372,6 @@ void compare_contexts(const nlohmann::json& baseline, const nlohmann::json& cand
   out.warnings = hardware_differences(baseline, candidate);
 }
 
-std::string format_bytes(double bytes) {
-  static const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-  int u = 0;
-  while (u < 4 && std::abs(bytes) >= 1024) {
-    bytes /= 1024;
-    ++u;
-  }
-  return format_number(bytes) + " " + units[u];
-}
-
 namespace {
 
 std::string ratio_text(double r) {
@@ -418,7 +408,7 @@ std::string time_estimate_text(const Estimate& e) {
 std::string range_text(const std::optional<std::pair<double, double>>& r, bool present) {
   if (!present) return "-";
   if (!r) return "not stored";
-  return format_bytes(r->first) + " - " + format_bytes(r->second);
+  return format_bytes(r->first, 4) + " - " + format_bytes(r->second, 4);
 }
 
 // Long context values (cache lists, warnings) are cut for the table; --json has them whole.
@@ -509,7 +499,7 @@ std::string comparison_report(const Comparison& c) {
       t.add({name, "fitted on", range_text(d.baseline_range, d.in_baseline),
              range_text(d.candidate_range, d.in_candidate), "", d.note});
       for (const NetworkSizeDiff& s : d.sizes) {
-        t.add({name, format_bytes(s.bytes), time_estimate_text(s.baseline),
+        t.add({name, format_bytes(s.bytes, 4), time_estimate_text(s.baseline),
                time_estimate_text(s.candidate), ratio_text(s.candidate.value / s.baseline.value),
                s.overlap ? "yes" : "no"});
       }

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "core/cost_model.h"
+#include "core/format.h"
 #include "core/sample.h"
 
 namespace batchcost {
@@ -150,8 +151,5 @@ void compare_contexts(const nlohmann::json& baseline, const nlohmann::json& cand
 
 std::string comparison_report(const Comparison& c);
 nlohmann::ordered_json comparison_json(const Comparison& c);
-
-// "8 B", "64 KiB", "1.5 MiB".
-std::string format_bytes(double bytes);
 
 }  // namespace batchcost

@@ -55,12 +55,6 @@ std::string Table::str() const {
   return out;
 }
 
-std::string format_number(double value) {
-  char text[32];
-  std::snprintf(text, sizeof text, "%.4g", value);
-  return text;
-}
-
 std::string format_time(double seconds) {
   static const std::pair<double, const char*> units[] = {{1, "s"}, {1e-3, "ms"}, {1e-6, "µs"}};
   for (const auto& [scale, unit] : units) {

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "core/cost_model.h"
+#include "core/format.h"
 #include "core/sample.h"
 
 namespace batchcost {
@@ -28,8 +29,8 @@ class Table {
   std::string align_;
 };
 
-// Formatting: 4 significant digits; a time in ns, µs, ms or s; a signed percentage.
-std::string format_number(double value);
+// Formatting (format_number and format_bytes are core/format.h's): a time in ns, µs, ms or s;
+// a signed percentage.
 std::string format_time(double seconds);
 std::string format_percent(double fraction);
 

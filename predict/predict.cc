@@ -3,16 +3,17 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstdio>
 #include <cstdint>
+#include <cstdio>
 #include <limits>
 #include <map>
 #include <set>
 
 #include "core/collective_ops.h"
+#include "core/format.h"
 #include "core/model_file.h"
-#include "core/regimes.h"
 #include "core/moe_routing.h"
+#include "core/regimes.h"
 
 namespace batchcost {
 namespace {
@@ -798,17 +799,6 @@ std::set<std::string> add_stated(Constants& base, const Constants& stated) {
   return added;
 }
 
-namespace {
-std::string size_text(double bytes) {
-  static const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-  int u = 0;
-  while (bytes >= 1024 && u < 4) bytes /= 1024, ++u;
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.4g %s", bytes, units[u]);
-  return buf;
-}
-}  // namespace
-
 std::vector<std::string> extrapolated_network(const Constants& constants,
                                               const std::vector<PricedOp>& ops, double factor) {
   std::set<std::string> out;
@@ -822,9 +812,9 @@ std::vector<std::string> extrapolated_network(const Constants& constants,
     const double bytes = w.net_bytes / c;
     if (regime_range_ok(it->second, bytes, factor)) continue;
     const Regime& r = it->second[static_cast<std::size_t>(envelope_regime(it->second, bytes))];
-    out.insert("network " + net_key_name(key) + " at " + size_text(bytes) +
-               " per collective, fitted on " + size_text(r.bytes_min) + " .. " +
-               size_text(r.bytes_max));
+    out.insert("network " + net_key_name(key) + " at " + format_bytes(bytes, 4) +
+               " per collective, fitted on " + format_bytes(r.bytes_min, 4) + " .. " +
+               format_bytes(r.bytes_max, 4));
   }
   return {out.begin(), out.end()};
 }
