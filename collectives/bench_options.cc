@@ -41,8 +41,11 @@ int parse_int(const std::string& flag, const std::string& v, int lowest) {
 
 // -d's value: nccl-tests' names (src/common.cu, test_typenames) and ours.
 Dtype parse_datatype(const std::string& flag, const std::string& v) {
-  if (v == "float" || v == "fp32") return Dtype::fp32;
-  if (v == "bfloat16" || v == "bf16") return Dtype::bf16;
+  const DtypeInfo* d = find_nccl_tests_type(v);
+  if (d == nullptr) d = find_dtype(v);
+  for (Dtype dtype : kAllDtypes) {
+    if (d != nullptr && d->name == dtype_name(dtype)) return dtype;
+  }
   throw std::invalid_argument(flag + ": unsupported datatype '" + v +
                               "' (supported: float, bfloat16, all; also spelled fp32, bf16)");
 }

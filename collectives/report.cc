@@ -206,7 +206,7 @@ std::string format_footer(long long out_of_bounds, double avg_busbw_gbps) {
   return out;
 }
 
-std::string_view nccl_type_name(Dtype dtype) { return dtype == Dtype::bf16 ? "bfloat16" : "float"; }
+std::string_view nccl_type_name(Dtype dtype) { return find_dtype(dtype_name(dtype))->nccl_tests[0]; }
 
 std::string format_table(const std::vector<TableEntry>& entries) {
   std::vector<Section> sections;

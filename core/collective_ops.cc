@@ -116,25 +116,7 @@ RedOp parse_redop(std::string_view name) {
                               "' (expected sum, prod, max, min or avg)");
 }
 
-std::size_t dtype_size_bytes(Dtype dtype) {
-  switch (dtype) {
-    case Dtype::fp32:
-      return 4;
-    case Dtype::bf16:
-      return 2;
-  }
-  throw std::invalid_argument("not a dtype");
-}
-
-std::string_view dtype_name(Dtype dtype) {
-  switch (dtype) {
-    case Dtype::fp32:
-      return "fp32";
-    case Dtype::bf16:
-      return "bf16";
-  }
-  throw std::invalid_argument("not a dtype");
-}
+std::size_t dtype_size_bytes(Dtype dtype) { return static_cast<std::size_t>(dtype_bytes(dtype)); }
 
 Dtype parse_dtype(std::string_view name) {
   for (Dtype d : kAllDtypes) {

@@ -22,6 +22,8 @@
 #include <string>
 #include <string_view>
 
+#include "core/dtype.h"
+
 namespace batchcost::collective {
 
 enum class Op {
@@ -69,13 +71,12 @@ std::string_view redop_name(RedOp redop);
 // The inverse of redop_name; throws std::invalid_argument naming the supported ones.
 RedOp parse_redop(std::string_view name);
 
-// The data types the benchmark sweeps.
-enum class Dtype { fp32, bf16 };
+// The data types the benchmark sweeps: two of core/dtype.h's compute types, named by its table
+// (dtype_name: "fp32", "bf16", the `dtype=` label value; DESIGN.md uses these names, not NCCL's).
+using Dtype = batchcost::Dtype;
 inline constexpr std::array<Dtype, 2> kAllDtypes = {Dtype::fp32, Dtype::bf16};
 std::size_t dtype_size_bytes(Dtype dtype);
-// "fp32", "bf16": the `dtype=` label value (DESIGN.md uses these names, not NCCL's).
-std::string_view dtype_name(Dtype dtype);
-// The inverse of dtype_name; throws std::invalid_argument.
+// The one of kAllDtypes whose name is `name`; throws std::invalid_argument otherwise.
 Dtype parse_dtype(std::string_view name);
 
 // One operation on `ranks` ranks, as the benchmark allocates and calls it. Counts are elements,

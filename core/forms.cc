@@ -3,6 +3,8 @@
 
 #include <stdexcept>
 
+#include "core/dtype.h"
+
 namespace batchcost {
 namespace {
 
@@ -39,12 +41,7 @@ std::string tile_name(const Tile& t) {
   return std::to_string(t.rows) + "x" + std::to_string(t.cols);
 }
 
-double element_bytes(const std::string& dtype) {
-  if (dtype.rfind("fp8", 0) == 0 || dtype == "int8") return 1;
-  if (dtype == "bf16" || dtype == "fp16") return 2;
-  if (dtype == "tf32" || dtype == "fp32") return 4;
-  return 0;
-}
+double element_bytes(const std::string& dtype) { return dtype_bytes_or_zero(dtype); }
 
 Tile parse_tile(const std::string& text) {
   size_t x = text.find('x');

@@ -10,55 +10,20 @@ bool is_power_of_two(std::int64_t x) { return x > 0 && (x & (x - 1)) == 0; }
 
 }  // namespace
 
-std::string_view dtype_label(GemmDtype dtype) {
-  switch (dtype) {
-    case GemmDtype::bf16:
-      return "bf16";
-    case GemmDtype::fp16:
-      return "fp16";
-    case GemmDtype::tf32:
-      return "tf32";
-    case GemmDtype::fp32:
-      return "fp32";
-    case GemmDtype::fp8_e4m3:
-      return "fp8_e4m3";
-  }
-  throw std::invalid_argument("dtype_label: not a GemmDtype");
-}
+std::string_view dtype_label(GemmDtype dtype) { return dtype_name(dtype); }
 
 GemmDtype parse_gemm_dtype(std::string_view label) {
-  for (GemmDtype dtype : kGemmDtypes) {
-    if (dtype_label(dtype) == label) return dtype;
-  }
+  GemmDtype dtype{};
+  if (parse_compute_dtype(label, &dtype)) return dtype;
   throw std::invalid_argument("not a GEMM dtype: '" + std::string(label) +
                               "' (expected bf16, fp16, tf32, fp32 or fp8_e4m3)");
 }
 
-int input_bytes(GemmDtype dtype) {
-  switch (dtype) {
-    case GemmDtype::bf16:
-    case GemmDtype::fp16:
-      return 2;
-    case GemmDtype::tf32:
-    case GemmDtype::fp32:
-      return 4;
-    case GemmDtype::fp8_e4m3:
-      return 1;
-  }
-  throw std::invalid_argument("input_bytes: not a GemmDtype");
-}
+int input_bytes(GemmDtype dtype) { return dtype_bytes(dtype); }
 
 int output_bytes(GemmDtype dtype) {
-  switch (dtype) {
-    case GemmDtype::bf16:
-    case GemmDtype::fp16:
-    case GemmDtype::fp8_e4m3:  // bf16 output
-      return 2;
-    case GemmDtype::tf32:
-    case GemmDtype::fp32:
-      return 4;
-  }
-  throw std::invalid_argument("output_bytes: not a GemmDtype");
+  // fp8 inputs write a bf16 output (gemm_shapes.h).
+  return dtype == GemmDtype::fp8_e4m3 ? dtype_bytes(GemmDtype::bf16) : dtype_bytes(dtype);
 }
 
 bool gemm_dtype_supported(GemmDtype dtype, int compute_capability) {

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "core/contract.h"
+#include "core/dtype.h"
 
 namespace batchcost {
 
@@ -27,9 +28,9 @@ namespace batchcost {
 //   fp32:       4-byte inputs and output, fp32 math.
 //   fp8_e4m3:   1-byte inputs, bf16 output (cuBLASLt's usual fp8 configuration; fp8 output would
 //               need a scale for D that the benchmark has no reason to pick).
-enum class GemmDtype { bf16, fp16, tf32, fp32, fp8_e4m3 };
-inline constexpr std::array<GemmDtype, 5> kGemmDtypes = {
-    GemmDtype::bf16, GemmDtype::fp16, GemmDtype::tf32, GemmDtype::fp32, GemmDtype::fp8_e4m3};
+// The GEMMs sweep every compute type of core/dtype.h.
+using GemmDtype = Dtype;
+inline constexpr std::array<GemmDtype, 5> kGemmDtypes = kComputeDtypes;
 
 // The `dtype=` label value (DESIGN.md): "bf16", "fp16", "tf32", "fp32", "fp8_e4m3".
 std::string_view dtype_label(GemmDtype dtype);

@@ -20,6 +20,7 @@
 #include <sstream>
 
 #include "core/collective_ops.h"
+#include "core/dtype.h"
 
 namespace batchcost {
 namespace {
@@ -257,14 +258,8 @@ std::string format_double(double v) {
 
 // Bytes per element of nccl-tests' type names; 0 for a name it does not know.
 std::size_t element_bytes(std::string_view type) {
-  static const std::vector<std::pair<std::string_view, std::size_t>> kSizes = {
-      {"int8", 1},    {"uint8", 1},    {"char", 1},   {"f8e4m3", 1}, {"f8e5m2", 1}, {"half", 2},
-      {"float16", 2}, {"bfloat16", 2}, {"int32", 4},  {"uint32", 4}, {"int", 4},    {"float", 4},
-      {"float32", 4}, {"int64", 8},    {"uint64", 8}, {"double", 8}, {"float64", 8}};
-  for (const auto& [name, bytes] : kSizes) {
-    if (name == type) return bytes;
-  }
-  return 0;
+  const DtypeInfo* d = find_nccl_tests_type(type);
+  return d != nullptr ? static_cast<std::size_t>(d->bytes) : 0;
 }
 
 // What the table says about the op and the ranks, whatever the log's names say (root, redop,
@@ -919,13 +914,8 @@ ReadError::ReadError(std::string file, int line, const std::string& message)
     : std::runtime_error(where(file, line) + ": " + message), file_(std::move(file)), line_(line) {}
 
 std::string dtype_from_nccl_tests_type(std::string_view type) {
-  if (type == "float" || type == "float32") return "fp32";
-  if (type == "half" || type == "float16") return "fp16";
-  if (type == "bfloat16") return "bf16";
-  if (type == "double" || type == "float64") return "fp64";
-  if (type == "f8e4m3") return "fp8_e4m3";
-  if (type == "f8e5m2") return "fp8_e5m2";
-  return std::string(type);
+  const DtypeInfo* d = find_nccl_tests_type(type);
+  return std::string(d != nullptr ? d->name : type);
 }
 
 NcclTestsLog parse_nccl_tests(std::string_view content, const std::string& source,

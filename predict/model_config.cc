@@ -9,6 +9,7 @@
 #include <stdexcept>
 #include <utility>
 
+#include "core/dtype.h"
 #include "core/input_file.h"
 #include "model/results.h"
 
@@ -99,9 +100,7 @@ std::string lower(std::string s) {
 }  // namespace
 
 int dtype_bytes(const std::string& dtype) {
-  if (dtype == "bf16" || dtype == "fp16") return 2;
-  if (dtype == "fp8_e4m3") return 1;
-  if (dtype == "fp32") return 4;
+  if (const int bytes = dtype_bytes_or_zero(dtype); bytes > 0) return bytes;
   throw std::invalid_argument("unknown dtype '" + dtype + "'");
 }
 
