@@ -15,7 +15,9 @@ TEST(DtypeTable, NamesAreUniqueAndSizesPositive) {
     EXPECT_TRUE(names.insert(d.name).second) << d.name;
     EXPECT_GT(d.bytes, 0) << d.name;
     for (std::string_view n : d.nccl_tests) {
-      if (!n.empty()) EXPECT_TRUE(nccl.insert(n).second) << n;
+      if (!n.empty()) {
+        EXPECT_TRUE(nccl.insert(n).second) << n;
+      }
     }
   }
 }
