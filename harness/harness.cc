@@ -12,6 +12,7 @@
 #include <cerrno>
 #include <cmath>
 #include <csignal>
+#include <optional>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -48,13 +49,35 @@ benchmark::TimeUnit g_time_unit = benchmark::kNanosecond;
 std::mutex g_checks_mutex;
 std::map<std::string, std::string> g_check_verdicts;
 
-// Paths the signal handler removes, fixed-size so that the handler only calls async-signal-safe
-// functions (unlink, _exit).
-char g_partial_path[4096];
+// Told to stop: the signal's number (SIGINT, SIGTERM, SIGHUP), set by the handler, which does
+// nothing else (async-signal-safe); or the deadline, passed. The harness looks at both before
+// each benchmark and each sample, and then writes what finished (finalize_output).
+volatile std::sig_atomic_t g_stop_signal = 0;
+std::atomic<bool> g_deadline_passed{false};
+std::optional<std::chrono::steady_clock::time_point> g_deadline;
 
-extern "C" void remove_partial_and_exit(int sig) {
-  if (g_partial_path[0] != '\0') unlink(g_partial_path);
-  _exit(128 + sig);
+extern "C" void note_stop_signal(int sig) { g_stop_signal = sig; }
+
+void install_stop_handlers() {
+  for (int sig : {SIGINT, SIGTERM, SIGHUP}) {
+    struct sigaction now {};
+    ::sigaction(sig, nullptr, &now);
+    if (!(now.sa_flags & SA_SIGINFO) && now.sa_handler == SIG_IGN) continue;  // nohup: stays
+    struct sigaction ours {};
+    ours.sa_handler = note_stop_signal;
+    ours.sa_flags = SA_RESTART;
+    sigemptyset(&ours.sa_mask);
+    ::sigaction(sig, &ours, nullptr);
+  }
+}
+
+// Whether no new work may start: a stop signal came, or the deadline passed.
+bool stopping() {
+  if (g_stop_signal != 0) return true;
+  if (g_deadline && !g_deadline_passed && std::chrono::steady_clock::now() >= *g_deadline) {
+    g_deadline_passed = true;
+  }
+  return g_deadline_passed;
 }
 
 void write_results_atomically(const std::string& path, const std::string& text) {
@@ -66,6 +89,34 @@ class SilentReporter : public benchmark::BenchmarkReporter {
  public:
   bool ReportContext(const Context&) override { return true; }
   void ReportRuns(const std::vector<Run>&) override {}
+};
+
+// The results file's writer: Google Benchmark's own JSON, kept in memory (the stream is ours
+// from ReportContext on), so that the harness can write what finished at any moment: after each
+// benchmark (a checkpoint, marked incomplete) and at the end, however the run ended.
+class ResultsReporter : public benchmark::JSONReporter {
+ public:
+  std::function<void()> after_runs;  // called after each benchmark's runs are reported
+
+  bool ReportContext(const Context& context) override {
+    SetOutputStream(&text_);
+    SetErrorStream(&errors_);
+    return JSONReporter::ReportContext(context);
+  }
+  void ReportRuns(const std::vector<Run>& runs) override {
+    JSONReporter::ReportRuns(runs);
+    if (after_runs) after_runs();
+  }
+  void Finalize() override {
+    JSONReporter::Finalize();
+    finalized_ = true;
+  }
+  // The document so far, closed as Finalize() closes it.
+  std::string json() const { return finalized_ ? text_.str() : text_.str() + "\n  ]\n}\n"; }
+
+ private:
+  std::ostringstream text_, errors_;
+  bool finalized_ = false;
 };
 
 }  // namespace
@@ -235,6 +286,8 @@ Options take_harness_flags(std::vector<std::string>& args) {
       opts.throttle.recovery_delay_s =
           parse_number("--throttle-recovery-delay", v, 0, 10, "seconds from 0 to 10");
       opts.per_gpu_flags.push_back("--throttle-recovery-delay");
+    } else if (starts_with(a, "--deadline=")) {
+      opts.deadline_s = parse_number("--deadline", v, 1e-3, 1e6, "seconds from 0.001 to 1e6");
     } else if (starts_with(a, "--progress=")) {
       check_one_of("--progress", v, {"on", "off"});
       opts.progress = v == "on";
@@ -244,7 +297,7 @@ Options take_harness_flags(std::vector<std::string>& args) {
     } else if (a == "--device" || a == "--cache" || a == "--estimate" || a == "--samples" ||
                a == "--repetitions" || a == "--devices" || a == "--max-noise" ||
                a == "--min-samples" || a == "--max-samples" || a == "--throttle-threshold" ||
-               a == "--throttle-recovery-delay" || a == "--progress") {
+               a == "--throttle-recovery-delay" || a == "--progress" || a == "--deadline") {
       throw std::invalid_argument(a + " needs a value: " + a + "=...");
     } else if (key == "--benchmark_min_time" || key == "--benchmark_min_warmup_time") {
       throw std::invalid_argument(
@@ -340,6 +393,13 @@ std::string harness_help(std::string_view program) {
     << "                     with --quick); without --max-noise each plan stays within them\n"
     << "  --progress=on|off  '[k/N] name  elapsed  ETA' on stderr as each benchmark starts, the\n"
     << "                     ETA from the estimate scaled by the run so far (default on)\n"
+    << "  --deadline=S       start no benchmark once S seconds have passed since the binary\n"
+    << "                     started; write what finished, marked incomplete, and exit 3.\n"
+    << "                     SIGINT, SIGTERM and SIGHUP do the same at once (a benchmark in\n"
+    << "                     progress finishes its repetitions) and exit 128 + the signal.\n"
+    << "                     While it runs, the results file is rewritten after each benchmark\n"
+    << "                     (at most once a second), marked incomplete until the end, so a\n"
+    << "                     SIGKILL loses at most the last second's benchmarks\n"
     << "\nper-GPU binaries only (not the collectives, whose ranks run in step):\n"
     << "  --devices=LIST|all run the whole binary once per device (0,2,5 or all), one after the\n"
     << "                     other, each writing <out>.device<N>.json for\n"
@@ -364,8 +424,8 @@ std::string harness_help(std::string_view program) {
     << "context records wall_time_s and estimate_s (the estimate with the closest stated GPU).\n"
     << "--benchmark_min_time is refused (sample counts are fixed); --benchmark_out_format is\n"
     << "json (the default with --benchmark_out).\n"
-    << "\nexit status: 0 done, 1 a check or benchmark failed, 2 usage error, 77 no usable GPU\n"
-    << "  or nothing to run here\n"
+    << "\nexit status: 0 done, 1 a check or benchmark failed, 2 usage error, 3 stopped at\n"
+    << "  --deadline, 77 no usable GPU or nothing to run here, 128+N stopped by signal N\n"
     << "\nGoogle Benchmark flags follow.\n";
   return o.str();
 }
@@ -423,6 +483,22 @@ void skip(benchmark::State& state, const std::string& reason) {
 }
 
 int failures() { return g_failures.load(); }
+
+std::string stop_reason() {
+  switch (g_stop_signal) {
+    case 0:
+      return g_deadline_passed ? "deadline" : "";
+    case SIGINT:
+      return "SIGINT";
+    case SIGTERM:
+      return "SIGTERM";
+    case SIGHUP:
+      return "SIGHUP";
+  }
+  return "signal " + std::to_string(static_cast<int>(g_stop_signal));
+}
+
+void request_stop(int signal_number) { g_stop_signal = signal_number; }
 
 bool first_call(const std::string& benchmark_name) {
   static std::mutex m;
@@ -758,13 +834,28 @@ std::string non_finite_to_null(std::string_view t) {
   return out;
 }
 
+std::string plan_name_of(std::string run_name) {
+  for (std::string_view suffix : {"/manual_time", "/real_time"}) {
+    if (run_name.size() > suffix.size() && run_name.ends_with(suffix)) {
+      run_name.resize(run_name.size() - suffix.size());
+    }
+  }
+  return run_name;
+}
+
 void finalize_output(const std::string& partial_path, const std::string& final_path,
                      const nlohmann::json& start, const nlohmann::json& end) {
   std::ifstream in(partial_path, std::ios::binary);
   if (!in) throw std::runtime_error("benchmark output " + partial_path + " was not written");
   std::ostringstream buffer;
   buffer << in.rdbuf();
-  const std::string text = buffer.str();
+  finalize_text(buffer.str(), partial_path, final_path, start, end);
+  std::remove(partial_path.c_str());
+}
+
+std::size_t finalize_text(const std::string& text, const std::string& partial_path,
+                          const std::string& final_path, const nlohmann::json& start,
+                          const nlohmann::json& end) {
   nlohmann::json doc;
   try {
     doc = nlohmann::json::parse(non_finite_to_null(text));
@@ -779,8 +870,18 @@ void finalize_output(const std::string& partial_path, const std::string& final_p
   // time is not finite is dropped.
   nlohmann::json kept = nlohmann::json::array();
   nlohmann::json skipped = nlohmann::json::array();
+  std::set<std::string> not_run;
   int dropped = 0;
   for (auto& b : doc["benchmarks"]) {
+    // Not run because the run stopped: listed by name (without Google Benchmark's suffixes).
+    if (b.is_object() && b.value("error_occurred", false) && b.contains("error_message") &&
+        b["error_message"].is_string() &&
+        b["error_message"].get_ref<const std::string&>().starts_with(kNotRunPrefix)) {
+      not_run.insert(plan_name_of(b.contains("run_name") && b["run_name"].is_string()
+                                      ? b["run_name"].get<std::string>()
+                                      : b.value("name", std::string())));
+      continue;
+    }
     // A skip (skip()) is no result: written as an error with a time of 0, it would be one to
     // compare.py (whose overall geometric mean it removes). One context entry per benchmark and
     // reason, with the number of repetitions it ended.
@@ -826,8 +927,23 @@ void finalize_output(const std::string& partial_path, const std::string& final_p
   ctx["batchcost"] = version_json();  // which batchcost wrote it (core/version.h)
   if (dropped > 0) ctx["non_finite_values_dropped"] = dropped;
   if (!skipped.empty()) ctx["skipped"] = std::move(skipped);
+  if (ctx.contains("incomplete")) {  // what did not finish: the end's list and the cut ones
+    if (ctx.contains("not_run") && ctx["not_run"].is_array()) {
+      for (const auto& n : ctx["not_run"]) not_run.insert(n.get<std::string>());
+    }
+    // A name is "not run" only if no result of it was kept (a benchmark cut off in its third
+    // repetition keeps its first two).
+    for (const auto& b : doc["benchmarks"]) {
+      if (b.contains("run_name") && b["run_name"].is_string()) {
+        not_run.erase(plan_name_of(b["run_name"].get<std::string>()));
+      }
+    }
+    ctx["not_run"] = not_run;
+  } else {
+    not_run.clear();
+  }
   write_results_atomically(final_path, doc.dump(2) + "\n");
-  std::remove(partial_path.c_str());
+  return not_run.size();
 }
 
 namespace {
@@ -905,6 +1021,18 @@ void add(const std::string& name, Plan plan, Body body) {
   plans().push_back(plan);
   auto shared = std::make_shared<const Plan>(std::move(plan));
   auto* b = benchmark::RegisterBenchmark(name.c_str(), [shared, body](benchmark::State& state) {
+    // Told to stop: a benchmark not yet started ends at once, listed in the context's not_run.
+    // One that has started runs its remaining repetitions (seconds at most): Google Benchmark
+    // needs every repetition of a benchmark to run the same iterations.
+    static std::set<std::string> started;
+    if (!started.contains(shared->name)) {
+      if (stopping()) {
+        state.SkipWithError(
+            (std::string(kNotRunPrefix) + "the run stopped (" + stop_reason() + ")").c_str());
+        return;
+      }
+      started.insert(shared->name);
+    }
     progress_benchmark_starts(shared->name);
     try {
       body(state, *shared);
@@ -1132,6 +1260,10 @@ int run_main(int argc, char** argv, const MainSpec& spec) {
   }
   g_policy = opts.policy;
   g_throttle_policy = opts.throttle;
+  if (opts.deadline_s) {
+    g_deadline = wall_start + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                                  std::chrono::duration<double>(*opts.deadline_s));
+  }
   if (spec.per_gpu) g_throttle_probe = spec.throttle_probe;
   const bool estimating = !opts.estimate.empty();
   const bool per_device = opts.devices_all || !opts.devices.empty();
@@ -1198,10 +1330,8 @@ int run_main(int argc, char** argv, const MainSpec& spec) {
   if (per_device) {  // the runs per device write their own files; the folder is writable
     std::remove(partial_out.c_str());
     partial_out.clear();
-  } else if (!final_out.empty() && !opts.help && !estimating) {
-    std::snprintf(g_partial_path, sizeof g_partial_path, "%s", partial_out.c_str());
-    std::signal(SIGINT, remove_partial_and_exit);
-    std::signal(SIGTERM, remove_partial_and_exit);
+  } else if (!opts.help && !estimating && !listing) {
+    install_stop_handlers();  // a stop writes what finished (finalize_text), never nothing
   }
   auto cleanup = [&] {
     if (!partial_out.empty() && !estimating) std::remove(partial_out.c_str());
@@ -1319,8 +1449,41 @@ int run_main(int argc, char** argv, const MainSpec& spec) {
     g_progress.total_estimate_s += e;
   }
 
-  size_t ran = benchmark::RunSpecifiedBenchmarks(display);
+  // The benchmarks this run means to run: what a stop leaves in the context's not_run.
+  std::vector<std::string> selected;
+  for (const Plan& p : plans()) {
+    if (filter.selects(p.name + "/manual_time")) selected.push_back(p.name);
+  }
+  ResultsReporter results;
+  auto last_checkpoint = std::chrono::steady_clock::now();
+  bool checkpoint_warned = false;
+  results.after_runs = [&] {  // a valid file of what finished, at most once a second
+    const auto now = std::chrono::steady_clock::now();
+    if (final_out.empty() || now - last_checkpoint < std::chrono::seconds(1)) return;
+    last_checkpoint = now;
+    const std::string reason = stop_reason();
+    const nlohmann::json progress = {{"incomplete", true},
+                                     {"stopped_by", reason.empty() ? "unfinished" : reason},
+                                     {"not_run", selected}};
+    try {
+      finalize_text(results.json(), partial_out, final_out, start, progress);
+    } catch (const std::exception& e) {  // the end writes it again; say so once
+      if (!checkpoint_warned && spec.primary) {
+        std::fprintf(stderr, "%s: WARNING: checkpoint of %s not written: %s\n",
+                     spec.program.c_str(), final_out.c_str(), e.what());
+      }
+      checkpoint_warned = true;
+    }
+  };
+  size_t ran = final_out.empty() ? benchmark::RunSpecifiedBenchmarks(display)
+                                 : benchmark::RunSpecifiedBenchmarks(display, &results);
   nlohmann::json end = spec.finish ? spec.finish() : nlohmann::json::object();
+  const std::string stopped_by = stop_reason();
+  if (!stopped_by.empty()) {
+    end["incomplete"] = true;
+    end["stopped_by"] = stopped_by;
+    end["not_run"] = selected;
+  }
   if (g_throttle_retries_total > 0 || g_throttled_kept_total > 0) {
     end["throttle_retries"] = g_throttle_retries_total;
     end["throttled_samples_kept"] = g_throttled_kept_total;
@@ -1365,14 +1528,24 @@ int run_main(int argc, char** argv, const MainSpec& spec) {
     cleanup();
     return kExitUsage;
   }
+  std::size_t not_run = 0;
   if (!final_out.empty()) {
     try {
-      finalize_output(partial_out, final_out, start, end);
+      not_run = finalize_text(results.json(), partial_out, final_out, start, end);
+      cleanup();
     } catch (const std::exception& e) {
       std::fprintf(stderr, "%s: %s\n", spec.program.c_str(), e.what());
       cleanup();
       return kExitUsage;
     }
+  }
+  if (!stopped_by.empty() && spec.primary) {
+    std::fprintf(stderr, "%s: stopped (%s): %zu of %zu benchmarks not run%s\n",
+                 spec.program.c_str(), stopped_by.c_str(),
+                 final_out.empty() ? selected.size() : not_run, selected.size(),
+                 final_out.empty() ? ""
+                                   : ("; " + final_out + " holds the rest, marked incomplete")
+                                         .c_str());
   }
   if (failures() > 0) {
     if (spec.primary) {
@@ -1381,6 +1554,8 @@ int run_main(int argc, char** argv, const MainSpec& spec) {
     }
     return kExitCheckFailed;
   }
+  if (g_stop_signal != 0) return 128 + g_stop_signal;
+  if (!stopped_by.empty()) return kExitIncomplete;
   return kExitOk;
 }
 

@@ -14,9 +14,12 @@
 //   plan, so that --estimate prices the run without a GPU;
 // - size sweeps, the L2 rotation policy, names and labels;
 // - turning declared work and measured time into counters and rates;
-// - the output file: Google Benchmark writes to a temporary file; the harness adds the GPU's
-//   state at the end of the run to its context and renames it into place, so an interrupted or
-//   failed run leaves no truncated JSON behind;
+// - the output file: Google Benchmark's JSON, kept in memory; the harness adds the GPU's state
+//   to its context and writes it atomically after each benchmark (a checkpoint, marked
+//   incomplete, at most once a second) and at the end, so a run stopped by --deadline, SIGINT,
+//   SIGTERM or SIGHUP keeps every benchmark it finished (context: incomplete, stopped_by,
+//   not_run), a SIGKILLed one what finished up to its last checkpoint, and none leaves truncated
+//   JSON behind;
 // - one-check-per-shape bookkeeping and the exit status (a failed check fails the binary).
 #pragma once
 
@@ -42,7 +45,11 @@ namespace batchcost {
 inline constexpr int kExitOk = 0;
 inline constexpr int kExitCheckFailed = 1;  // a data check or a benchmark failed
 inline constexpr int kExitUsage = 2;        // bad flag, unwritable output
+inline constexpr int kExitIncomplete = 3;   // stopped at --deadline: the results file holds what
+                                            // finished, its context marked incomplete
 inline constexpr int kExitNoGpu = 77;       // no usable GPU (77: "skipped" to ctest and automake)
+// Stopped by SIGINT, SIGTERM or SIGHUP: 128 + the signal, after writing the results file as for
+// --deadline.
 
 enum class CachePolicy { kCold, kHot };
 std::string_view to_string(CachePolicy c);
@@ -77,6 +84,9 @@ struct Options {
   bool devices_all = false;
   ThrottlePolicy throttle;  // --throttle-threshold=PCT, --throttle-recovery-delay=S
   bool progress = true;     // --progress=on|off: the "[k/N] name  elapsed  ETA" line on stderr
+  // --deadline=SECONDS: wall seconds from the binary's start after which no benchmark starts;
+  // the results file then holds what finished, marked incomplete (exit kExitIncomplete).
+  std::optional<double> deadline_s;
   // The per-GPU-only flags given (--devices, --max-noise, --throttle-*): refused by a binary
   // whose MainSpec::per_gpu is false (the collectives, whose ranks must stay in step).
   std::vector<std::string> per_gpu_flags;
@@ -126,6 +136,14 @@ void fail(benchmark::State& state, const std::string& message);
 // lacks). Not a failure: the console shows it as an error whose message starts with kSkipPrefix,
 // and finalize_output moves it out of the JSON's "benchmarks" into the context's "skipped".
 inline constexpr std::string_view kSkipPrefix = "skipped: ";
+// The error message of a benchmark not run (or cut off) because the run was told to stop:
+// finalize_output lists it in the context's "not_run", never as a result, a failure or a skip.
+inline constexpr std::string_view kNotRunPrefix = "not run: ";
+
+// Why the run stopped early: "" (it did not), "deadline", "SIGINT", "SIGTERM", "SIGHUP".
+std::string stop_reason();
+// Asks the run to stop as a signal would (tests; the signal handler sets the same flag).
+void request_stop(int signal_number);
 void skip(benchmark::State& state, const std::string& reason);
 int failures();
 
@@ -307,6 +325,16 @@ double print_estimate(std::FILE* out, const std::vector<Plan>& plans, const Benc
 // "repetitions"}], one per benchmark and reason, so that no reader of Google Benchmark JSON
 // (compare.py) takes them for results of time 0; failures stay errors. Throws
 // std::runtime_error naming the file when the partial output is missing or not valid JSON.
+// The same from the JSON text itself (the checkpoints and the end of a run write from memory).
+// Where the merged context has "incomplete", its "not_run" becomes the names (plan names: no
+// "/manual_time") of every benchmark without a kept result, those the end listed and those cut
+// off (an error starting with kNotRunPrefix, which never stays in "benchmarks").
+// Returns the number of names in "not_run" (0 for a complete run).
+std::size_t finalize_text(const std::string& text, const std::string& partial_path,
+                          const std::string& final_path, const nlohmann::json& start,
+                          const nlohmann::json& end);
+// A run's name as a plan name: Google Benchmark's "/manual_time" or "/real_time" suffix removed.
+std::string plan_name_of(std::string run_name);
 void finalize_output(const std::string& partial_path, const std::string& final_path,
                      const nlohmann::json& start, const nlohmann::json& end);
 

@@ -458,6 +458,16 @@ void read_file_into(const std::string& path, Inputs& inputs, const NcclTestsOpti
   if (doc.is_object() && doc.contains("benchmarks")) {
     ResultFile file = parse_google_benchmark(doc, path);
     inputs.sources.push_back(path);
+    // A run stopped early (the harness's --deadline or a signal) keeps what finished: its
+    // samples count as any others, and the file says what is missing, once.
+    if (file.context.contains("incomplete") && file.context["incomplete"] == true) {
+      const auto& nr = file.context.contains("not_run") ? file.context["not_run"] : json();
+      const auto& by = file.context.contains("stopped_by") ? file.context["stopped_by"] : json();
+      inputs.warnings.push_back(
+          path + ": incomplete (stopped by " + (by.is_string() ? by.get<std::string>() : "?") +
+          "): " + std::to_string(nr.is_array() ? nr.size() : 0) + " benchmark(s) not run");
+    }
+    for (const char* key : {"incomplete", "stopped_by", "not_run"}) file.context.erase(key);
     inputs.skipped += file.skipped;
     inputs.skips.insert(inputs.skips.end(), file.skips.begin(), file.skips.end());
     for (size_t i = 0; i < file.samples.size(); ++i) {
