@@ -82,4 +82,18 @@ rc=$?
 [ $rc -eq 2 ] || fail "import.sh of a no-GPU run exited $rc, expected 2: $(cat "$work/import.log")"
 grep -q "the run found no GPU" "$work/import.log" || fail "import.sh: $(cat "$work/import.log")"
 [ -z "$(ls -A "$work/results")" ] || fail "import.sh left files in $work/results: $(ls -A "$work/results")"
+# The preflight: BUNDLE.json names the CUDA version and the driver it needs; a driver older than
+# that is refused in one line naming both, before anything runs; no driver at all likewise.
+grep -q '^  "cuda": "[0-9][0-9]*\.[0-9]*",$' "$b/BUNDLE.json" || fail "BUNDLE.json has no cuda"
+need=$(sed -n 's/^  "min_driver": "\([0-9.]*\)",$/\1/p' "$b/BUNDLE.json")
+[ -n "$need" ] || fail "BUNDLE.json has no min_driver: $(cat "$b/BUNDLE.json")"
+echo "NVRM version: NVIDIA UNIX x86_64 Kernel Module  470.57.02  Tue Jul 13 16:14:05 UTC 2021" >"$work/driver"
+BATCHCOST_DRIVER_VERSION_FILE=$work/driver "$b/run.sh" --preflight 2>"$work/preflight.err"
+rc=$?
+[ $rc -eq 77 ] || fail "--preflight with driver 470 exited $rc: $(cat "$work/preflight.err")"
+grep -qF "needs an NVIDIA driver >= $need; this box has 470.57.02" "$work/preflight.err" ||
+  fail "--preflight does not name both drivers: $(cat "$work/preflight.err")"
+BATCHCOST_DRIVER_VERSION_FILE=$work/absent PATH=/usr/bin:/bin "$b/run.sh" --preflight 2>"$work/preflight.err"
+[ $? -eq 77 ] && grep -q "no NVIDIA driver on this box.*needs driver >= $need" "$work/preflight.err" ||
+  fail "--preflight without a driver: $(cat "$work/preflight.err")"
 echo "ok: $(cat "$work/stderr")"

@@ -71,8 +71,24 @@ tamper schema sed -i 's#batchcost.run/1#batchcost.run/9#' run/manifest.json
 refused "$work/schema.tar.gz" "not 'batchcost.run/1'"
 tamper cut sh -c 'head -c 200 run/manifest.json >m && mv m run/manifest.json'
 refused "$work/cut.tar.gz" "malformed JSON"
-tamper unfinished sed -i 's#"complete": true#"complete": false#' run/manifest.json
-refused "$work/unfinished.tar.gz" "the run did not finish"
+# A run that did not finish (run.sh killed, a folder packed by run.sh --pack) is imported, its
+# missing parts listed; so is a step stopped at its deadline, and a results file marked incomplete.
+tamper unfinished sh -c 'sed -i -e "s#\"complete\": true#\"complete\": false#" run/manifest.json &&
+  python3 -c "import json,hashlib,sys
+m=json.load(open(\"run/manifest.json\")); d=json.load(open(\"gemm.json\"))
+d[\"context\"].update(incomplete=True, stopped_by=\"deadline\", not_run=[\"gemm/x\"])
+open(\"gemm.json\",\"w\").write(json.dumps(d))
+m[\"steps\"].append(dict(name=\"bench-gemm\", status=\"partial\", reason=\"stopped at its --deadline\"))
+for f in m[\"files\"]:
+    if f[\"path\"] == \"gemm.json\":
+        b=open(\"gemm.json\",\"rb\").read(); f[\"bytes\"]=len(b); f[\"sha256\"]=hashlib.sha256(b).hexdigest()
+json.dump(m, open(\"run/manifest.json\",\"w\"))"'
+import "$work/unfinished.tar.gz" >"$work/unfinished.log" 2>&1 ||
+  fail "an unfinished run was refused: $(cat "$work/unfinished.log")"
+for what in "the run did not finish" "step bench-gemm: partial" \
+            "gemm.json: incomplete (stopped by deadline): 1 benchmark(s) not run"; do
+  grep -qF "$what" "$work/unfinished.log" || fail "unfinished: no '$what': $(cat "$work/unfinished.log")"
+done
 tamper badname sed -i 's#"gpu": "badname"#"gpu": "../up"#' run/manifest.json
 refused "$work/badname.tar.gz" "is not a folder name"
 tamper nomanifest rm run/manifest.json
@@ -85,4 +101,4 @@ echo "not a tarball" >"$work/junk.tar.gz"
 refused "$work/junk.tar.gz" "not a readable .tar.gz"
 refused "$work/absent.tar.gz" "no such file"
 [ ! -e "$work/results/edited" ] && [ ! -e "$work/results/up" ] || fail "a refused run was unpacked"
-echo "ok: imported, re-fitted, and refused 11 bad tarballs"
+echo "ok: imported, re-fitted, imported an unfinished run, and refused 10 bad tarballs"

@@ -126,6 +126,24 @@ grep -q "bench-gemm: timeout" "$work/stderr" || fail "no progress line for the t
 [ -f "$work/results/h100-sxm/run/manifest.json" ] || fail "import.sh did not keep the manifest"
 grep -q "no reference.json in this run" "$work/import.log" || fail "import.sh: $(cat "$work/import.log")"
 
+# --pack: the folder a killed run.sh leaves (no tarball, the manifest as it was mid-run, or none
+# at all) becomes a tarball that import.sh imports, listing what is missing.
+for case in midrun nomanifest; do
+  k=$work/killed-$case
+  cp -r "$work/out" "$k" && rm -f "$k"/*.tar.gz
+  sed -i 's/^  "complete": true,/  "complete": false,/' "$k/run/manifest.json"
+  [ $case = nomanifest ] && rm "$k/run/manifest.json"
+  "$b/run.sh" --pack "$k" 2>"$work/pack-$case.err" || fail "--pack $case: exit $?: $(cat "$work/pack-$case.err")"
+  packed=("$k"/batchcost-h100-sxm-*.tar.gz)
+  [ -f "${packed[0]}" ] || fail "--pack $case wrote no tarball: $(ls "$k")"
+  "$src/tools/import.sh" "${packed[0]}" --results "$work/results-$case" --batchcost "$batchcost" \
+    --no-plots >"$work/import-$case.log" 2>&1 || fail "import of --pack $case: $(cat "$work/import-$case.log")"
+  grep -q "the run did not finish" "$work/import-$case.log" ||
+    fail "import of --pack $case does not say the run did not finish: $(cat "$work/import-$case.log")"
+  [ -f "$work/results-$case/h100-sxm/model.json" ] || fail "--pack $case: nothing fitted"
+done
+grep -q "step bench-gemm: timeout" "$work/import-midrun.log" || fail "import lists no timed-out step"
+
 replayed=0
 if [ -n "$bench_dir" ]; then
   mkdir -p "$work/replay"

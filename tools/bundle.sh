@@ -166,6 +166,16 @@ newest() {
   for f in "$root"/bin/* "$root"/tests/* "$root"/lib/*; do objdump -p "$f" 2>/dev/null; done |
     grep -oE "$1_[0-9.]+" | sed "s/^$1_//" | sort -uV | tail -n 1
 }
+# The oldest Linux driver the CUDA runtime the bundle is built against runs on (NVIDIA's CUDA
+# Toolkit release notes, "CUDA Toolkit and Corresponding Driver Versions"): CUDA 13.0 needs
+# 580.65.06; CUDA 12.x runs from 525.60.13 on (minor-version compatibility). run.sh's preflight
+# compares the box's driver with it.
+cuda_version=$(echo "$nvcc_version" | cut -d. -f1-2)
+case ${cuda_version%%.*} in
+  13) min_driver=580.65.06 ;;
+  12) min_driver=525.60.13 ;;
+  *) min_driver="" ; echo "bundle.sh: warning: CUDA '$cuda_version': no minimum driver known" >&2 ;;
+esac
 commit=$(git -C "$src" rev-parse HEAD 2>/dev/null || echo unknown)
 dirty=$(git -C "$src" status --porcelain --untracked-files=no 2>/dev/null | head -c1 | wc -c)
 cat >"$root/BUNDLE.json" <<EOF
@@ -177,6 +187,8 @@ cat >"$root/BUNDLE.json" <<EOF
   "build_type": "$build_type",
   "cuda_code": $(json_list $built_archs),
   "nvcc": "$nvcc_version",
+  "cuda": "$cuda_version",
+  "min_driver": "$min_driver",
   "nvml": $nvml,
   "requires": {"glibc": "$(newest GLIBC)", "glibcxx": "$(newest GLIBCXX)"},
   "benchmarks": $(cd "$root/bin" && json_list *),

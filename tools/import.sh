@@ -11,6 +11,10 @@
 # renders the plots with tools/plot.py, and prints the constants and our GEMM and copy as ratios
 # to PyTorch's in the same run (reference.json, written by tools/torch_reference.py).
 #
+# A run that did not finish (run.sh killed, or a folder packed by run.sh --pack: complete false),
+# steps that were stopped early (partial) and results files marked incomplete are imported too:
+# what is missing is listed first, and everything that finished is fitted.
+#
 # Exit status: 0 imported and fitted; 1 the fit or the plots failed (the unpacked results stay);
 # 2 a bad tarball or argument (nothing written).
 set -euo pipefail
@@ -81,12 +85,11 @@ for key, kind in (("gpu", str), ("date", str), ("steps", list), ("files", list),
         fail(f'"{key}" is missing or not a {kind.__name__}')
 if not re.fullmatch(r"[a-z0-9][a-z0-9._-]*", m["gpu"]):
     fail(f'"gpu" {m["gpu"]!r} is not a folder name')
-if not m["complete"]:
-    fail("the run did not finish (complete: false): the tarball was not packed by run.sh's end")
+STATUSES = ("ok", "failed", "timeout", "skipped", "partial")
 for i, step in enumerate(m["steps"]):
     if not isinstance(step, dict) or not isinstance(step.get("name"), str) or \
-       step.get("status") not in ("ok", "failed", "timeout", "skipped"):
-        fail(f"steps[{i}]: needs a name and a status of ok, failed, timeout or skipped")
+       step.get("status") not in STATUSES:
+        fail(f"steps[{i}]: needs a name and a status of {', '.join(STATUSES)}")
 listed = set()
 for i, entry in enumerate(m["files"]):
     if not isinstance(entry, dict) or not isinstance(entry.get("path"), str):
@@ -126,6 +129,32 @@ else
   chmod 755 "$dest"  # mktemp made it private
   echo "import.sh: unpacked $(basename "$tarball") into $dest"
 fi
+
+# What this run does not have: a run that never finished, steps not ok, benchmarks not run.
+"$python" - "$dest" <<'EOF'
+import glob, json, os, sys
+folder = sys.argv[1]
+m = json.load(open(os.path.join(folder, "run", "manifest.json")))
+missing = []
+if not m["complete"]:
+    missing.append("the run did not finish (complete: false): steps after the last recorded one never ran")
+for s in m["steps"]:
+    if s["status"] != "ok":
+        missing.append(f"step {s['name']}: {s['status']}" + (f" ({s['reason']})" if s.get("reason") else ""))
+for path in sorted(glob.glob(os.path.join(folder, "*.json"))):
+    try:
+        ctx = json.load(open(path)).get("context", {})
+    except (ValueError, OSError):
+        continue
+    if isinstance(ctx, dict) and ctx.get("incomplete") is True:
+        nr = ctx.get("not_run") or []
+        missing.append(f"{os.path.basename(path)}: incomplete (stopped by {ctx.get('stopped_by', '?')}): "
+                       f"{len(nr)} benchmark(s) not run" + (f", e.g. {nr[0]}" if nr else ""))
+if missing:
+    print(f"import.sh: this run is missing {len(missing)} thing(s):")
+    for x in missing:
+        print(f"  - {x}")
+EOF
 
 status=0
 echo

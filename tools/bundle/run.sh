@@ -3,7 +3,13 @@
 # it): no compiler, network or package manager needed, only bash, coreutils, tar and gzip.
 #
 #   ./run.sh --out DIR [--quick] [--budget SECONDS]
+#   ./run.sh --preflight        only check that this box can run this bundle (a second or two)
+#   ./run.sh --pack DIR         pack a run folder, however its run ended (run.sh killed, the box
+#                               rebooted), into DIR/batchcost-<gpu>-<date>.tar.gz for import.sh
 #
+# 0. a preflight: the NVIDIA driver against the one the bundle's CUDA needs (BUNDLE.json
+#    min_driver) and every library it needs from the box (needs.txt) resolving; one line says
+#    what is wrong and which bundle to carry instead, and the run exits 77 with the report packed.
 # In order, each step's output written into DIR as it finishes (a run cut short keeps them):
 #   1. environment report (DIR/run/env/): nvidia-smi, driver, OS, the CUDA, cuBLAS, cuBLASLt and
 #      NCCL libraries found (a CUDA toolkit, PyTorch's pip packages site-packages/nvidia/*/lib,
@@ -12,22 +18,34 @@
 #   3. a first-contact probe of each risky path, one benchmark each, one repetition
 #      (DIR/run/probe/): fp8 GEMM at M=1, grouped MoE GEMMs, graph capture, collectives
 #   4. every benchmark binary that fits the rest of the budget (DIR/<name>.json): each binary's
-#      --estimate (h200 or h100 constants, by the GPU's name) decides; what does not fit is
-#      skipped and listed. A binary without --estimate runs under an equal share of what is left.
+#      --estimate (h200 or h100 constants, by the GPU's name; the collectives priced at the box's
+#      GPU count) decides; a binary whose default plan does not fit runs --quick if that fits,
+#      else it is skipped and listed. A binary without --estimate runs under an equal share of
+#      what is left. Each runs with --deadline ahead of its hard limit, so a binary stopped for
+#      time keeps every benchmark it finished (the step's status is then "partial").
 #   5. where python3 has PyTorch, its bf16 matmul 8192^3 and 1 GiB copy (DIR/reference.json,
 #      family `reference`, never fitted)
 # then packs DIR into DIR/batchcost-<gpu>-<date>.tar.gz with DIR/run/manifest.json (each step:
 # command, exit status, wall time, estimate; the files with their sizes and SHA-256).
-# --budget (default 480 s) bounds the whole run; no step starts that cannot finish inside it.
+# --budget (default 480 s) bounds the whole run, every phase included; no step starts that
+# cannot finish inside it, and a watchdog stops run.sh itself at budget + 60 s. SIGINT, SIGTERM
+# and SIGHUP stop the step running (which writes what it finished) and pack what exists.
+# Libraries: the user's LD_LIBRARY_PATH first (a forward-compatibility libcuda.so.1 stays in
+# front), then the bundle's lib/, then the folders where the CUDA and NCCL libraries were found.
 #
-# Exit status: 0 every step passed; 1 some step failed or timed out (the others still ran);
-# 2 usage error; 77 no usable GPU (one line says so; the environment report is packed).
+# Exit status: 0 every step passed; 1 some step failed, timed out or was stopped early (the
+# others still ran); 2 usage error; 77 no usable GPU, or this bundle cannot run on this box (one
+# line says so; the environment report is packed); 130 interrupted (what finished is packed).
 set -uo pipefail  # not -e: a failing step must not stop the run
 
 B=$(cd "$(dirname "$0")" && pwd)
-usage() { echo "run.sh: $*" >&2; echo "usage: run.sh --out DIR [--quick] [--budget SECONDS]" >&2; exit 2; }
+usage() {
+  echo "run.sh: $*" >&2
+  echo "usage: run.sh --out DIR [--quick] [--budget SECONDS] | --preflight | --pack DIR" >&2
+  exit 2
+}
 
-OUT="" quick=0 budget=480
+OUT="" quick=0 budget=480 mode=run
 while [ $# -gt 0 ]; do
   case "$1" in
     --out) [ $# -ge 2 ] || usage "--out needs a folder"; OUT=$2; shift 2 ;;
@@ -35,18 +53,30 @@ while [ $# -gt 0 ]; do
     --quick) quick=1; shift ;;
     --budget) [ $# -ge 2 ] || usage "--budget needs seconds"; budget=$2; shift 2 ;;
     --budget=*) budget=${1#--budget=}; shift ;;
-    -h|--help) sed -n '2,26p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --preflight) mode=preflight; shift ;;
+    --pack) [ $# -ge 2 ] || usage "--pack needs a run folder"; mode=pack; OUT=$2; shift 2 ;;
+    --pack=*) mode=pack; OUT=${1#--pack=}; shift ;;
+    -h|--help) sed -n '2,38p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) usage "unknown argument '$1'" ;;
   esac
 done
-[ -n "$OUT" ] || usage "--out DIR is required"
 [[ $budget =~ ^[0-9]+$ ]] && [ "$budget" -ge 30 ] ||
   usage "--budget '$budget': need a whole number of seconds, at least 30"
-if [ -e "$OUT" ] && { [ ! -d "$OUT" ] || [ -n "$(ls -A "$OUT")" ]; }; then
-  usage "--out $OUT: exists and is not an empty folder (each run gets its own)"
-fi
-mkdir -p "$OUT/run/env" "$OUT/run/logs" "$OUT/run/tests" "$OUT/run/probe" ||
-  usage "--out $OUT: cannot create it"
+case $mode in
+  run)
+    [ -n "$OUT" ] || usage "--out DIR is required"
+    if [ -e "$OUT" ] && { [ ! -d "$OUT" ] || [ -n "$(ls -A "$OUT")" ]; }; then
+      usage "--out $OUT: exists and is not an empty folder (each run gets its own)"
+    fi
+    mkdir -p "$OUT/run/env" "$OUT/run/logs" "$OUT/run/tests" "$OUT/run/probe" ||
+      usage "--out $OUT: cannot create it" ;;
+  pack)
+    [ -d "$OUT/run" ] || usage "--pack $OUT: not a run folder (no run/ in it)" ;;
+  preflight)
+    OUT=$(mktemp -d "${TMPDIR:-/tmp}/batchcost-preflight.XXXXXX") || usage "no temporary folder"
+    mkdir -p "$OUT/run/env"
+    trap 'rm -rf "$OUT"' EXIT ;;
+esac
 OUT=$(cd "$OUT" && pwd)
 cd "$OUT" || exit 2
 
@@ -76,15 +106,19 @@ gpu=nogpu gpu_name="" gpu_reason="" estimate_kind="" have_gpu=0 have_torch=0
 steps=() skipped=() libs=()
 say() { [ $have_gpu -eq 1 ] && echo "run.sh: $*" >&2; return 0; }
 
+list_files() {  # every file of the run folder but tarballs and the manifest, as manifest entries
+  local f files=""
+  while IFS= read -r f; do
+    files+="${files:+,}"$'\n    '"{\"path\": $(json_str "$f"), \"bytes\": $(stat -c %s "$f"),"
+    files+=" \"sha256\": \"$(sha256sum "$f" | cut -d' ' -f1)\"}"
+  done < <(find . -type f ! -name '*.tar.gz' ! -path ./run/manifest.json ! -name '*.partial' |
+           sed 's#^\./##' | LC_ALL=C sort)
+  printf '%s' "$files"
+}
+complete_run=""  # "false": the manifest says incomplete even with an exit status (--pack)
 write_manifest() {  # $1: the run's exit status, or empty while it is still going
   local status=${1:-} files="" f tmp=run/manifest.json.partial
-  if [ -n "$status" ]; then
-    while IFS= read -r f; do
-      files+="${files:+,}"$'\n    '"{\"path\": $(json_str "$f"), \"bytes\": $(stat -c %s "$f"),"
-      files+=" \"sha256\": \"$(sha256sum "$f" | cut -d' ' -f1)\"}"
-    done < <(find . -type f ! -name '*.tar.gz' ! -path ./run/manifest.json ! -name '*.partial' |
-             sed 's#^\./##' | LC_ALL=C sort)
-  fi
+  [ -n "$status" ] && files=$(list_files)
   {
     echo "{"
     echo "  \"schema\": \"batchcost.run/1\","
@@ -98,7 +132,7 @@ write_manifest() {  # $1: the run's exit status, or empty while it is still goin
     echo "  \"budget_s\": $budget,"
     echo "  \"estimate_constants\": $(json_str "$estimate_kind"),"
     echo "  \"wall_s\": $(( $(date +%s) - t_start )),"
-    echo "  \"complete\": $([ -n "$status" ] && echo true || echo false),"
+    echo "  \"complete\": ${complete_run:-$([ -n "$status" ] && echo true || echo false)},"
     echo "  \"exit_status\": $(json_num "$status"),"
     echo "  \"bundle\": $(cat "$B/BUNDLE.json" 2>/dev/null || echo null),"
     local IFS=,
@@ -138,10 +172,19 @@ run_step() {
   CHILD=""
   case $rc in
     0) status=ok ;;
+    3) status=partial; reason="stopped at its --deadline"; failures=$((failures + 1)) ;;
     77) status=skipped; reason=$(last_line "$log") ;;
     124|137) status=timeout; reason="stopped after its limit of $limit s"; failures=$((failures + 1)) ;;
     *) status=failed; reason=$(last_line "$log"); failures=$((failures + 1)) ;;
   esac
+  # A benchmark binary stopped for time (or by a signal) keeps what it finished: partial.
+  if [ -n "${RESULT_FILE:-}" ] && [ -f "$RESULT_FILE" ] && [ "$status" != ok ] &&
+     grep -q '"incomplete": true' "$RESULT_FILE"; then
+    local not_run
+    not_run=$(awk '/"not_run": \[/ { f = 1; next } f && /\]/ { exit } f { n++ } END { print n + 0 }' "$RESULT_FILE")
+    reason="${reason:+$reason; }$not_run benchmark(s) not run, the rest kept"
+    status=partial
+  fi
   local wall
   wall=$(since "$t0")
   add_step "$name" "$kind" "$(show "$@")" "$status" "$rc" "$wall" "$est" "$limit" "$log" "$reason"
@@ -150,20 +193,59 @@ run_step() {
 
 finish() {  # $1: exit status. Writes the manifest with every file's digest, then the tarball.
   local status=$1 tarball="batchcost-$gpu-$date_tag.tar.gz"
+  [ -n "${WATCHDOG:-}" ] && kill "$WATCHDOG" 2>/dev/null
   write_manifest "$status"
   find . -type f ! -name '*.tar.gz' ! -name '*.partial' | sed 's#^\./##' | LC_ALL=C sort |
     tar --owner=0 --group=0 --numeric-owner -czf "$tarball.partial" -T - &&
     mv -f "$tarball.partial" "$tarball"
   TARBALL=$OUT/$tarball
 }
-on_signal() {
+on_signal() {  # $1: the signal's name. The step running writes what it finished, then we pack.
+  trap '' INT TERM HUP
   [ -n "$CHILD" ] && kill -TERM "$CHILD" 2>/dev/null && wait "$CHILD"
-  add_step interrupted signal "" failed 130 "" "" "" "" "run.sh was interrupted"
+  add_step interrupted signal "" failed 130 "" "" "" "" "run.sh was stopped by SIG$1"
   finish 130
-  echo "run.sh: interrupted; what finished is in $TARBALL" >&2
+  echo "run.sh: stopped by SIG$1; what finished is in $TARBALL" >&2
   exit 130
 }
-trap on_signal INT TERM
+
+# ---- --pack DIR: the tarball of a run folder however its run ended ----
+# The steps recorded so far (the manifest is rewritten after every step) are kept; the files
+# are listed afresh; the run is marked incomplete unless it had finished.
+if [ "$mode" = pack ]; then
+  cd "$OUT" || exit 2
+  old=run/manifest.json
+  field() { sed -n "s/^  \"$1\": \"\(.*\)\",\$/\1/p" "$old" 2>/dev/null | head -n 1; }
+  gpu=$(field gpu) gpu_name=$(field gpu_name) date_tag=$(field date)
+  [ -n "$gpu" ] || gpu=$(head -n 1 run/env/gpu.txt 2>/dev/null | tr -cd 'A-Za-z0-9._-' | tr 'A-Z' 'a-z')
+  gpu=${gpu:-unknown}
+  date_tag=${date_tag:-$(date -u -d "@$(stat -c %Y run)" +%Y%m%dT%H%M%SZ)}
+  was_complete=false
+  grep -q '^  "complete": true,' "$old" 2>/dev/null && was_complete=true
+  tmp=run/manifest.json.partial
+  if [ -f "$old" ] && grep -q '^  "files": \[' "$old"; then
+    { sed -n '/^  "files": \[/q; p' "$old" |
+        sed -e "s/^  \"complete\": .*/  \"complete\": $was_complete,/" \
+            -e "s/^  \"schema\": \(.*\)/  \"schema\": \1\n  \"packed_utc\": \"$(date -u +%Y-%m-%dT%H:%M:%SZ)\",/"
+      echo "  \"files\": [$(list_files)"
+      echo "  ]"
+      echo "}"
+    } >"$tmp" && mv -f "$tmp" "$old"
+  else  # killed before its first step was recorded
+    t_start=$(stat -c %Y run) complete_run=false
+    write_manifest 1
+  fi
+  tarball="batchcost-$gpu-$date_tag.tar.gz"
+  find . -type f ! -name '*.tar.gz' ! -name '*.partial' | sed 's#^\./##' | LC_ALL=C sort |
+    tar --owner=0 --group=0 --numeric-owner -czf "$tarball.partial" -T - &&
+    mv -f "$tarball.partial" "$tarball" || { echo "run.sh: --pack: cannot write $OUT/$tarball" >&2; exit 1; }
+  echo "run.sh: packed $OUT/$tarball ($([ $was_complete = true ] && echo complete || echo "incomplete: import.sh lists what is missing"))" >&2
+  exit 0
+fi
+for sig in INT TERM HUP; do trap "on_signal $sig" "$sig"; done
+# The watchdog: should a step hang past every limit, run.sh itself is stopped (and packs).
+( sleep $((budget + 60)) && kill -TERM $$ 2>/dev/null ) </dev/null >/dev/null 2>&1 &
+WATCHDOG=$!
 
 # ---- 1. the environment: libraries, GPU, driver, Python ----
 t_env=$(now)
@@ -209,13 +291,55 @@ lib_dirs=""
     fi
   done
 } >run/env/libraries.txt
-export LD_LIBRARY_PATH="$B/lib${lib_dirs:+:$lib_dirs}${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+# The user's path first: a forward-compatibility libcuda.so.1 (NGC-style containers on an older
+# host driver) must stay in front of the driver's own.
+export LD_LIBRARY_PATH="${LD_LIBRARY_PATH:+$LD_LIBRARY_PATH:}$B/lib${lib_dirs:+:$lib_dirs}"
 
+# ---- 0. preflight: can this box run this bundle at all? ----
+bundle_field() { sed -n "s/^  \"$1\": \"\{0,1\}\([^\",]*\)\"\{0,1\},\{0,1\}\$/\1/p" "$B/BUNDLE.json" 2>/dev/null | head -n 1; }
+version_ge() { [ "$(printf '%s\n%s\n' "$2" "$1" | sort -V | head -n 1)" = "$2" ]; }
+preflight() {  # prints one line and returns 1 where this bundle cannot run here
+  local cuda min_driver driver missing
+  cuda=$(bundle_field cuda) min_driver=$(bundle_field min_driver)
+  driver=$(sed -n 's/.*Kernel Module *\([0-9][0-9.]*\).*/\1/p' "${BATCHCOST_DRIVER_VERSION_FILE:-/proc/driver/nvidia/version}" 2>/dev/null | head -n 1)
+  [ -n "$driver" ] || driver=$(nvidia-smi --query-gpu=driver_version --format=csv,noheader 2>/dev/null | head -n 1)
+  # NOTES: CUDA 12.x runtimes run from driver 525.60.13 on (minor-version compatibility);
+  # tools/bundle.sh builds with the toolkit it finds, so a CUDA 12 bundle needs a CUDA 12 build.
+  local other="a newer driver, or a bundle built with a CUDA 12 toolkit (CUDA 12 runs from driver 525.60.13)"
+  [ "${cuda%%.*}" = 12 ] && other="a newer driver"
+  if [ -z "$driver" ]; then
+    echo "no NVIDIA driver on this box (no ${BATCHCOST_DRIVER_VERSION_FILE:-/proc/driver/nvidia/version}, no nvidia-smi); this bundle (CUDA ${cuda:-?}) needs driver >= ${min_driver:-?}"
+    return 1
+  fi
+  if [ -n "$min_driver" ] && ! version_ge "$driver" "$min_driver"; then
+    echo "this bundle is built with CUDA $cuda and needs an NVIDIA driver >= $min_driver; this box has $driver: carry $other"
+    return 1
+  fi
+  missing=$(awk -F'\t' '$2 == "NOT FOUND" { printf "%s%s", sep, $1; sep = ", " }' run/env/libraries.txt)
+  if [ -n "$missing" ]; then
+    echo "driver $driver is new enough, but $missing cannot be found (a CUDA ${cuda:-?} toolkit, PyTorch's pip packages, or BATCHCOST_CUDA_LIBS=DIR)"
+    return 1
+  fi
+  [ -n "$min_driver" ] || { echo "driver $driver; this bundle records no min_driver (an older bundle): not checked"; return 0; }
+  echo "driver $driver >= $min_driver for CUDA $cuda; every library the bundle needs resolves"
+}
+preflight_line=$(preflight)
+preflight_ok=$?
+echo "$preflight_line" >run/env/preflight.txt
+if [ "$mode" = preflight ]; then
+  kill "$WATCHDOG" 2>/dev/null
+  echo "run.sh: preflight: $preflight_line" >&2
+  [ $preflight_ok -eq 0 ] && exit 0 || exit 77
+fi
+
+# The environment report is bounded as a whole: 90 s, or a tenth of the budget if more.
+env_end=$(( $(date +%s) + (budget / 10 > 90 ? budget / 10 : 90) ))
+env_left() { local l=$(( env_end - $(date +%s) )); [ "$l" -gt 1 ] && echo "$l" || echo 1; }
 capture() {  # FILE CMD...: the command's output (or why there is none) into run/env/FILE
   local file=run/env/$1
   shift
   if command -v "$1" >/dev/null 2>&1; then
-    { echo "\$ $*"; timeout 60 "$@" 2>&1; echo "(exit $?)"; } >"$file"
+    { echo "\$ $*"; timeout "$(min 60 "$(env_left)")" "$@" 2>&1; echo "(exit $?)"; } >"$file"
   else
     echo "$1: not found on this machine" >"$file"
   fi
@@ -244,7 +368,7 @@ for f in "$B"/bin/* "$B"/tests/*; do
   [ -f "$f" ] && { echo "== ${f#$B/}"; ldd "$f" 2>&1; }
 done >run/env/ldd.txt
 if command -v python3 >/dev/null; then
-  { echo "\$ python3 ($(command -v python3))"; timeout 120 python3 - <<'EOF' 2>&1; } >run/env/python.txt
+  { echo "\$ python3 ($(command -v python3))"; timeout "$(min 120 "$(env_left)")" python3 - <<'EOF' 2>&1; } >run/env/python.txt
 import sys
 print("python", sys.version.split()[0])
 try:
@@ -272,6 +396,8 @@ else
 fi
 
 probe_bin=$B/bin/batchcost-memory
+pre=""  # what the preflight found wrong, for the lines that say why nothing ran
+[ $preflight_ok -eq 0 ] || pre="; preflight: $preflight_line"
 timeout 60 "$probe_bin" --print_gpu >run/env/gpu.txt 2>run/env/gpu-stderr.txt
 rc=$?
 if [ $rc -eq 0 ] && [ -s run/env/gpu.txt ]; then
@@ -291,7 +417,7 @@ else
     if nvidia-smi -L 2>/dev/null | grep -q '^GPU'; then
       add_step env env "" failed "$rc" "$(since "$t_env")" "" "" run/env "$gpu_reason"
       finish 1
-      echo "run.sh: a GPU is present but the benchmark binaries cannot run ($gpu_reason); see run/env/ in $TARBALL" >&2
+      echo "run.sh: a GPU is present but the benchmark binaries cannot run ($gpu_reason)$pre; see run/env/ in $TARBALL" >&2
       exit 1
     fi
   fi
@@ -300,7 +426,7 @@ add_step env env "" ok 0 "$(since "$t_env")" "" "" run/env "$gpu_reason"
 
 if [ $have_gpu -eq 0 ]; then
   finish 77
-  echo "run.sh: no usable GPU on this machine (${gpu_reason:-batchcost-memory --print_gpu found none}); nothing measured, environment report in $TARBALL" >&2
+  echo "run.sh: no usable GPU on this machine (${gpu_reason:-batchcost-memory --print_gpu found none})$pre; nothing measured, environment report in $TARBALL" >&2
   exit 77
 fi
 say "$gpu (${gpu_name:-nvidia-smi gives no name}), budget $budget s, profile ${profile[*]:-default}, libraries: $lib_dirs"
@@ -359,15 +485,22 @@ for p in "${probes[@]}"; do
 done
 
 # ---- 4. the benchmark binaries, as far as the budget goes ----
-estimate_of() {  # BIN: seconds from the binary's last line "estimate: N benchmarks, T s", or ""
-  local log=run/logs/estimate-${1##*/}.log lim
+estimate_of() {  # BIN PROFILE-FLAGS...: seconds from the last line "estimate: N benchmarks, T s"
+  local bin=$1 log=run/logs/estimate-${1##*/}${2:+$2}.log lim
+  shift
   lim=$(min 30 "$(left)")  # it needs no GPU: a second or two
   [ "$lim" -gt 0 ] || return 0
-  timeout "$lim" "$1" "${profile[@]}" "--estimate=$estimate_kind" >"$log" 2>&1 </dev/null || return 0
+  timeout "$lim" "$bin" "$@" "--estimate=$estimate_kind" >"$log" 2>&1 </dev/null || return 0
   grep -E '^estimate: *[0-9]+ benchmarks?, *[0-9.]+([eE][+-]?[0-9]+)? *s([^a-z]|$)' "$log" |
     tail -n 1 | sed -E 's/^estimate: *[0-9]+ benchmarks?, *([0-9.eE+-]+) *s.*$/\1/' |
     awk '{ printf "%d", $1 + 0.999 }'
 }
+# The GPUs the collectives span: those CUDA_VISIBLE_DEVICES leaves, else nvidia-smi's count.
+if [ -n "${CUDA_VISIBLE_DEVICES:-}" ]; then
+  ngpus=$(tr ',' '\n' <<<"$CUDA_VISIBLE_DEVICES" | grep -c '^ *[0-9A-Za-z]')
+else
+  ngpus=$(nvidia-smi -L 2>/dev/null | grep -c '^GPU')
+fi
 benches=()
 for name in memory launch gemm moe collectives; do
   [ -x "$B/bin/batchcost-$name" ] && benches+=("$name")
@@ -375,11 +508,22 @@ done
 for i in "${!benches[@]}"; do
   name=${benches[$i]}
   bin=$B/bin/batchcost-$name
-  est=$(estimate_of "$bin")
+  extra=()  # the collectives are priced and run at the box's GPU count
+  [ "$name" = collectives ] && [ "${ngpus:-0}" -ge 2 ] && extra=("--max_ranks=$ngpus")
+  run_profile=("${profile[@]}")
+  est=$(estimate_of "$bin" "${run_profile[@]}" "${extra[@]}")
   avail=$(( $(left) - ref_reserve ))
+  if [ -n "$est" ] && [ "$est" -gt "$avail" ] && [ $quick -eq 0 ]; then
+    # The default plan does not fit: the quick one, which names a subset of the same benchmarks.
+    qest=$(estimate_of "$bin" --quick "${extra[@]}")
+    if [ -n "$qest" ] && [ "$qest" -le "$avail" ]; then
+      say "bench-$name: its estimate, $est s, exceeds the $avail s left: running --quick ($qest s)"
+      run_profile=(--quick) est=$qest
+    fi
+  fi
   if [ -n "$est" ]; then
     if [ "$est" -gt "$avail" ]; then
-      skip "bench-$name" "its estimate, $est s, exceeds the $avail s left of the budget" benchmark "$est"
+      skip "bench-$name" "its estimate, $est s (--quick too), exceeds the $avail s left of the budget" benchmark "$est"
       continue
     fi
     limit=$(min $(( est * 2 + 20 )) "$avail")  # twice the estimate, and start-up
@@ -390,7 +534,13 @@ for i in "${!benches[@]}"; do
     skip "bench-$name" "only $avail s left of the budget" benchmark "$est"
     continue
   fi
-  run_step "bench-$name" benchmark "$limit" "$est" "$bin" "${profile[@]}" "--benchmark_out=$OUT/$name.json"
+  # It stops starting benchmarks at its deadline and writes what it finished before the hard
+  # limit: a tenth of the limit, at least 10 s, is left for the last benchmark and the write.
+  margin=$(( limit / 10 > 10 ? limit / 10 : 10 ))
+  RESULT_FILE=$OUT/$name.json
+  run_step "bench-$name" benchmark "$limit" "$est" "$bin" "${run_profile[@]}" "${extra[@]}" \
+    "--deadline=$(( limit - margin ))" "--benchmark_out=$OUT/$name.json"
+  RESULT_FILE=""
 done
 
 # ---- 5. PyTorch's GEMM and copy, where python3 has it ----
