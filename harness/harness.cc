@@ -29,6 +29,7 @@
 #include "kernels/api_error.h"
 #include "core/atomic_file.h"
 #include "model/results.h"
+#include "harness/environment.h"
 
 namespace batchcost {
 namespace {
@@ -1397,6 +1398,13 @@ int run_main(int argc, char** argv, const MainSpec& spec) {
                           opts.print_gpu, spec);
   }
 
+  // The environment that changes numbers: recorded, and refused where it makes them wrong.
+  const EnvironmentCheck env = check_environment(environ);
+  if (!env.refusal.empty()) {
+    if (spec.primary) std::fprintf(stderr, "%s: %s\n", spec.program.c_str(), env.refusal.c_str());
+    cleanup();
+    return kExitUsage;
+  }
   nlohmann::json start;
   try {
     start = spec.start(opts);
@@ -1430,6 +1438,7 @@ int run_main(int argc, char** argv, const MainSpec& spec) {
     cleanup();
     return kExitNoGpu;
   }
+  start["environment"] = env.recorded;
   for (const auto& [k, v] : start.items()) {
     benchmark::AddCustomContext(k, v.is_string() ? v.get<std::string>() : v.dump());
   }
@@ -1478,6 +1487,10 @@ int run_main(int argc, char** argv, const MainSpec& spec) {
   size_t ran = final_out.empty() ? benchmark::RunSpecifiedBenchmarks(display)
                                  : benchmark::RunSpecifiedBenchmarks(display, &results);
   nlohmann::json end = spec.finish ? spec.finish() : nlohmann::json::object();
+  for (const std::string& w : env.warnings) {
+    if (!end.contains("warnings")) end["warnings"] = nlohmann::json::array();
+    end["warnings"].push_back(w);
+  }
   const std::string stopped_by = stop_reason();
   if (!stopped_by.empty()) {
     end["incomplete"] = true;

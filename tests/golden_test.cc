@@ -32,7 +32,8 @@ int run(const std::string& args) {
 json normalize(json j) {
   for (const char* k : {"date", "host_name", "executable", "num_cpus", "mhz_per_cpu",
                         "cpu_scaling_enabled", "caches", "load_avg", "library_build_type",
-                        "wall_time_s", "batchcost"}) {  // the commit and build type vary
+                        "wall_time_s", "batchcost",  // the commit and build type vary
+                        "environment"}) {  // the machine's CUDA_*, NCCL_*, ... variables
     j["context"].erase(k);
   }
   for (auto& b : j["benchmarks"]) {

@@ -87,4 +87,14 @@ STOP_BENCH_SAMPLE_MS=1 "$bench" "--benchmark_out=$out" >/dev/null 2>"$work/compl
   fail "a full run exited $?"
 python3 -c "import json,sys; c=json.load(open(sys.argv[1]))['context']; assert 'incomplete' not in c and 'not_run' not in c, c" "$out" ||
   fail "a complete run is marked incomplete"
+# CUDA_LAUNCH_BLOCKING=1 would make every latency the kernel's wait: refused before any work,
+# naming the variable, unless allowed; the variables that change numbers are in the context.
+CUDA_LAUNCH_BLOCKING=1 "$bench" "--benchmark_out=$work/blocking.json" >/dev/null 2>"$work/blocking.err"
+rc=$?
+[ $rc -eq 2 ] && grep -q "CUDA_LAUNCH_BLOCKING=1" "$work/blocking.err" && [ ! -e "$work/blocking.json" ] ||
+  fail "CUDA_LAUNCH_BLOCKING=1: exit $rc: $(cat "$work/blocking.err")"
+NCCL_ALGO=Ring STOP_BENCH_SAMPLE_MS=1 "$bench" "--benchmark_out=$work/env.json" >/dev/null 2>&1 ||
+  fail "a run with NCCL_ALGO set failed"
+python3 -c "import json,sys; e=json.load(open(sys.argv[1]))['context']['environment']; assert e.get('NCCL_ALGO') == 'Ring', e" "$work/env.json" ||
+  fail "the context does not record NCCL_ALGO"
 echo "stop_test: every stop kept what finished"
