@@ -14,6 +14,11 @@ fail() { echo "FAIL: $*"; exit 1; }
 BATCHCOST_BUNDLE_MAX_BYTES=1000 "$src/tools/bundle.sh" --from "$build" --out "$work/small.tar.gz" \
   >"$work/small.log" 2>&1 && fail "a 1000-byte limit was not enforced"
 grep -q "over the limit of 1000" "$work/small.log" || fail "no size message: $(cat "$work/small.log")"
+# A build without CUDA is refused in words (it once ended silently under set -e).
+mkdir -p "$work/nocuda" && echo "CMAKE_BUILD_TYPE:STRING=Release" >"$work/nocuda/CMakeCache.txt"
+"$src/tools/bundle.sh" --from "$work/nocuda" --out "$work/nocuda.tar.gz" >"$work/nocuda.log" 2>&1
+[ $? -eq 2 ] && grep -q "configured without CUDA" "$work/nocuda.log" && [ ! -e "$work/nocuda.tar.gz" ] ||
+  fail "a build without CUDA: $(cat "$work/nocuda.log")"
 [ ! -e "$work/small.tar.gz" ] || fail "an oversized bundle was left behind"
 "$src/tools/bundle.sh" --from "$build" 90-real >/dev/null 2>&1 && fail "ARCHS with --from accepted"
 

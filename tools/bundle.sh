@@ -14,8 +14,10 @@
 # torch_reference.py, needs.txt (the CUDA and NCCL sonames run.sh must find on the box) and
 # BUNDLE.json (what was built, from which commit, for which architectures). At most 20 MiB
 # (BATCHCOST_BUNDLE_MAX_BYTES overrides, for tests): larger is an error and no tarball.
-set -euo pipefail
+set -Eeuo pipefail
 src=$(cd "$(dirname "$0")/.." && pwd)
+# Under set -e a failing step would end the script without a word: say which command failed.
+trap 'rc=$?; echo "bundle.sh: failed (exit $rc) at line $LINENO: $BASH_COMMAND" >&2; exit $rc' ERR
 
 die() { echo "bundle.sh: $*" >&2; exit 2; }
 
@@ -56,7 +58,7 @@ build_type=$(cache_value CMAKE_BUILD_TYPE)
 flag_files=("$build/build.ninja")
 while IFS= read -r f; do flag_files+=("$f"); done < <(find "$build" -name flags.make)
 built_archs=$(grep -hoE 'arch=compute_[0-9a-z]+,code=\[?[a-z0-9_,]+' "${flag_files[@]}" 2>/dev/null |
-              sed -E 's/.*code=\[?//' | tr ',' '\n' | sort -u | tr '\n' ' ' | sed 's/ $//')
+              sed -E 's/.*code=\[?//' | tr ',' '\n' | sort -u | tr '\n' ' ' | sed 's/ $//' || true)
 [ -n "$built_archs" ] || die "$build was configured without CUDA: no GPU binary to bundle"
 [[ " $built_archs " == *" sm_90 "* || " $built_archs " == *" compute_"[0-8]?" "* ||
    " $built_archs " == *" compute_90 "* ]] ||
