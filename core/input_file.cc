@@ -99,6 +99,9 @@ std::string read_input_file(const std::string& path, bool allow_empty) {
     text.append(buffer, static_cast<std::size_t>(n));
     if (text.size() > kMaxFileBytes) throw InputError(path + ": larger than 1 GiB: not an input");
   }
+  // A UTF-8 byte-order mark (Windows editors, PowerShell's Out-File) is not content: drop it here,
+  // once, so that every reader sees the text after it and JSON is not taken for a log.
+  if (text.compare(0, 3, "\xEF\xBB\xBF") == 0) text.erase(0, 3);
   if (text.empty() && !allow_empty) throw InputError(path + ": empty file");
   return text;
 }

@@ -28,7 +28,7 @@ std::string errno_text(int err);
 
 // The whole content of a regular file. Throws InputError naming `path` and the cause: no such
 // file, permission denied, too many symbolic links, a folder, a read error (with errno's text),
-// or an empty file when `allow_empty` is false.
+// or an empty file when `allow_empty` is false. A leading UTF-8 byte-order mark is dropped.
 std::string read_input_file(const std::string& path, bool allow_empty = false);
 
 // Parses `text` as one JSON document. Throws InputError "SOURCE: PATH: why" for malformed JSON

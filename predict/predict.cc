@@ -126,6 +126,18 @@ Deployment resolve(const Deployment& in, const LlmConfig& model) {
   if (d.redundant_experts > 0 && d.ep == 1) {
     fail("redundant-experts", "needs expert parallelism (--ep above 1)");
   }
+  if (d.ep > 1) {
+    // Every GPU of an expert group holds the same number of expert slots; a remainder would leave
+    // some GPUs an expert short (and price all_to_all over a group the model cannot form).
+    const long long slots = static_cast<long long>(model.ffn.experts) + d.redundant_experts;
+    if (slots % d.ep != 0) {
+      fail("ep",
+           std::to_string(d.ep) + " does not divide the model's " +
+               std::to_string(model.ffn.experts) + " experts" +
+               (d.redundant_experts > 0 ? " + " + std::to_string(d.redundant_experts) + " redundant"
+                                        : std::string()));
+    }
+  }
   if (!d.dispatch_dtype.empty()) {
     if (d.dispatch_dtype != "fp8" && d.dispatch_dtype != "fp8_e4m3" && d.dispatch_dtype != "bf16" &&
         d.dispatch_dtype != "fp16") {

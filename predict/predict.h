@@ -16,8 +16,8 @@
 // Deployment. gpus = dp·tp·pp: pp pipeline stages of dp·tp GPUs; attention and dense layers are
 // tensor-parallel over tp, with dp attention groups (data parallel) each serving ceil(B/dp) of the
 // B sequences. MoE layers are either tensor-parallel too (ep = 1: every GPU holds 1/tp of every
-// expert) or expert-parallel (ep > 1, dividing dp·tp but not necessarily E: every GPU holds
-// ceil((E + redundant) / ep) whole experts, tokens travel by all-to-all). Stages are taken as
+// expert) or expert-parallel (ep > 1, dividing dp·tp and E + redundant: every GPU holds
+// (E + redundant) / ep whole experts, tokens travel by all-to-all). Stages are taken as
 // balanced: a stage does 1/pp of the model's work.
 //
 // Memory. Weights and KV cache per GPU against options.gpu_memory_bytes: a batch above
@@ -67,9 +67,9 @@ struct Deployment {
   int gpus_per_node = 8;
   int micro_batches = 0;     // 0: pp
   bool cuda_graphs = false;  // kernels as graph nodes, one graph launch per stage and micro-batch
-  // Expert parallelism: ep need not divide the experts. The experts and `redundant_experts`
-  // extra replicas (of the hottest experts, as DeepSeek-V3's EPLB places them) fill
-  // E + redundant slots, ceil((E + redundant) / ep) per GPU.
+  // Expert parallelism: ep divides the E + redundant slots that the experts and
+  // `redundant_experts` extra replicas (of the hottest experts, as DeepSeek-V3's EPLB places
+  // them) fill, (E + redundant) / ep per GPU; resolve() refuses a remainder.
   int redundant_experts = 0;
   // Communication hidden behind compute, per layer, up to the smaller of the two (two
   // micro-batches, one computing while the other communicates).
@@ -81,7 +81,7 @@ struct Deployment {
 // naming the flag that is wrong.
 Deployment resolve(const Deployment& deployment, const LlmConfig& model);
 int data_parallel(const Deployment& resolved);  // dp = gpus / (tp·pp)
-// Expert slots a GPU holds: ceil((E + redundant) / ep) with ep > 1, else E (each split by tp).
+// Expert slots a GPU holds: (E + redundant) / ep with ep > 1, else E (each split by tp).
 int expert_slots_per_gpu(const LlmConfig& model, const Deployment& resolved);
 
 // One operation of a decode step on one GPU: its work per instance and how many instances a step

@@ -283,6 +283,17 @@ TEST_F(InputsTest, AFolderIsItsJsonFilesButModelJsonSortedByName) {
   EXPECT_EQ(in.context["gpu_name"], "test GPU");
 }
 
+TEST_F(InputsTest, AByteOrderMarkIsNotContent) {
+  // Windows editors and PowerShell's Out-File write a UTF-8 BOM before the '{'; the file is still
+  // Google Benchmark JSON, not an nccl-tests log ("no nccl-tests result rows").
+  const std::string bom = "\xEF\xBB\xBF";
+  Inputs in =
+      read_inputs({write("bom.json", bom + doc(entry("launch/a", R"("real_time": 1, )" + kGood)))});
+  ASSERT_EQ(in.samples.size(), 1u);
+  EXPECT_EQ(in.context["gpu_name"], "test GPU");
+  EXPECT_EQ(rejection({write("only.json", bom)}), "only.json: empty file");
+}
+
 TEST_F(InputsTest, RecognisesModelJson) {
   std::string m = write("m.json", R"({"schema": "batchcost.model/1", "constants": {}})");
   Inputs in = read_inputs({m}, /*allow_models=*/true);

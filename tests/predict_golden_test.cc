@@ -152,6 +152,12 @@ TEST(PredictGolden, ClearErrorsForIncompleteFlags) {
   expect_error("--model llama-3-8b --redundant-experts 4", "--redundant-experts");
   expect_error("--model deepseek-v3 --gpus 8 --ep 8 --dispatch-dtype int4", "--dispatch-dtype");
   expect_error("--model llama-3-8b --batch 1.5", "1.5");
+  // --ep must split the experts evenly: the refusal names --ep and the expert count (not the
+  // all_to_all/6 constant that no fit will ever hold).
+  expect_error("--model deepseek-v3 --gpus 6 --ep 6",
+               "--ep: 6 does not divide the model's 256 experts");
+  expect_error("--model deepseek-v3 --gpus 16 --ep 16 --redundant-experts 8",
+               "--ep: 16 does not divide the model's 256 experts + 8 redundant");
   fs::remove(err);
 }
 
