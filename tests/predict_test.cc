@@ -539,32 +539,37 @@ TEST(Overlap, HidesTheSmallerOfNetworkAndComputePerLayer) {
   EXPECT_NEAR(hidden.split.hidden, hidden.split.network, 1e-12);
 }
 
-TEST(ExpertParallel, AnySizeWithRedundantExpertsAndFp8Dispatch) {
+TEST(ExpertParallel, SizesThatDivideTheSlotsWithRedundantExpertsAndFp8Dispatch) {
   const LlmConfig c = load_llm_config("deepseek-v3");
   Deployment in;
   in.gpus = 144;
   in.ep = 144;
   in.gpus_per_node = 8;
   in.redundant_experts = 32;
-  const Deployment d = resolve(in, c);       // 144 does not divide 256
-  EXPECT_EQ(expert_slots_per_gpu(c, d), 2);  // ceil(288 / 144)
+  const Deployment d = resolve(in, c);       // 144 does not divide 256, but does 256 + 32
+  EXPECT_EQ(expert_slots_per_gpu(c, d), 2);  // 288 / 144
   const ParameterCounts pc = parameter_counts(c);
   Deployment no_redundant = in;
   no_redundant.redundant_experts = 0;
-  EXPECT_EQ(expert_slots_per_gpu(c, resolve(no_redundant, c)), 2);  // ceil(256 / 144)
+  try {
+    resolve(no_redundant, c);
+    ADD_FAILURE() << "ep 144 over 256 experts was accepted";
+  } catch (const InputError& e) {
+    EXPECT_EQ(std::string(e.what()), "--ep: 144 does not divide the model's 256 experts");
+  }
   Deployment ep72 = in;
   ep72.gpus = 72;
   ep72.ep = 72;
-  EXPECT_EQ(expert_slots_per_gpu(c, resolve(ep72, c)), 4);  // ceil(288 / 72)
+  EXPECT_EQ(expert_slots_per_gpu(c, resolve(ep72, c)), 4);  // 288 / 72
   // Weights: a slot holds one expert, 1/256 of the routed experts' bytes (fp8: 1 byte each).
-  Deployment ep72_plain = ep72;
-  ep72_plain.redundant_experts = 0;
-  Deployment ep64 = ep72;
-  ep64.gpus = 64;
-  ep64.ep = 64;
+  Deployment ep64_plain = ep72;
+  ep64_plain.gpus = 64;
+  ep64_plain.ep = 64;
+  ep64_plain.redundant_experts = 0;  // 256 slots, 4 per GPU
+  Deployment ep64 = ep64_plain;
   ep64.redundant_experts = 64;  // 320 slots, 5 per GPU
   EXPECT_NEAR(weight_bytes_per_gpu(c, resolve(ep64, c)),
-              weight_bytes_per_gpu(c, resolve(ep72_plain, c)) + pc.routed_experts / 256, 1);
+              weight_bytes_per_gpu(c, resolve(ep64_plain, c)) + pc.routed_experts / 256, 1);
 
   // fp8 dispatch: 1 byte per value and an fp32 scale per 128; combine stays bf16.
   Deployment eight;
