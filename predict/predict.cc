@@ -115,22 +115,19 @@ Deployment resolve(const Deployment& in, const LlmConfig& model) {
                    " KV heads do not divide one another");
   }
   const int stage_gpus = d.gpus / d.pp;
+  if (d.redundant_experts < 0) fail("redundant-experts", "must be at least 0");
+  if (d.redundant_experts > 0 && d.ep == 1) {
+    fail("redundant-experts", "needs expert parallelism (--ep above 1)");
+  }
   if (d.ep > 1) {
     if (!model.ffn.moe) fail("ep", "the model has no experts");
     if (stage_gpus % d.ep != 0) {
       fail("ep", std::to_string(d.ep) + " does not divide the " + std::to_string(stage_gpus) +
                      " GPUs of a stage (gpus / pp)");
     }
-  }
-  if (d.redundant_experts < 0) fail("redundant-experts", "must be at least 0");
-  if (d.redundant_experts > 0 && d.ep == 1) {
-    fail("redundant-experts", "needs expert parallelism (--ep above 1)");
-  }
-  if (d.ep > 1) {
     // Every GPU of an expert group holds the same number of expert slots; a remainder would leave
     // some GPUs an expert short (and price all_to_all over a group the model cannot form).
-    const long long slots = static_cast<long long>(model.ffn.experts) + d.redundant_experts;
-    if (slots % d.ep != 0) {
+    if ((static_cast<long long>(model.ffn.experts) + d.redundant_experts) % d.ep != 0) {
       fail("ep",
            std::to_string(d.ep) + " does not divide the model's " +
                std::to_string(model.ffn.experts) + " experts" +
@@ -156,7 +153,7 @@ int data_parallel(const Deployment& d) { return d.gpus / (d.tp * d.pp); }
 int expert_slots_per_gpu(const LlmConfig& model, const Deployment& d) {
   if (!model.ffn.moe) return 0;
   if (d.ep == 1) return model.ffn.experts;
-  return static_cast<int>((model.ffn.experts + d.redundant_experts + d.ep - 1) / d.ep);
+  return (model.ffn.experts + d.redundant_experts) / d.ep;  // resolve() refused a remainder
 }
 
 namespace {
