@@ -303,9 +303,9 @@ preflight() {  # prints one line and returns 1 where this bundle cannot run here
   cuda=$(bundle_field cuda) min_driver=$(bundle_field min_driver)
   driver=$(sed -n 's/.*Kernel Module *\([0-9][0-9.]*\).*/\1/p' "${BATCHCOST_DRIVER_VERSION_FILE:-/proc/driver/nvidia/version}" 2>/dev/null | head -n 1)
   [ -n "$driver" ] || driver=$(nvidia-smi --query-gpu=driver_version --format=csv,noheader 2>/dev/null | head -n 1)
-  # NOTES: CUDA 12.x runtimes run from driver 525.60.13 on (minor-version compatibility);
-  # tools/bundle.sh builds with the toolkit it finds, so a CUDA 12 bundle needs a CUDA 12 build.
-  local other="a newer driver, or a bundle built with a CUDA 12 toolkit (CUDA 12 runs from driver 525.60.13)"
+  # CUDA 12.x runtimes run from driver 525.60.13 on (minor-version compatibility): an older
+  # driver than a CUDA 13 bundle needs takes the CUDA 12 one (tools/bundle.sh --cuda 12).
+  local other="batchcost-bundle-cuda12.tar.gz instead (tools/bundle.sh --cuda 12; CUDA 12 runs from driver 525.60.13), or update the driver"
   [ "${cuda%%.*}" = 12 ] && other="a newer driver"
   if [ -z "$driver" ]; then
     echo "no NVIDIA driver on this box (no ${BATCHCOST_DRIVER_VERSION_FILE:-/proc/driver/nvidia/version}, no nvidia-smi); this bundle (CUDA ${cuda:-?}) needs driver >= ${min_driver:-?}"
