@@ -13,6 +13,8 @@
 #include <set>
 #include <sstream>
 #include <stdexcept>
+#include <string>
+#include <vector>
 
 #include "kernels/check.h"
 #include "kernels/kernels.h"
@@ -97,6 +99,28 @@ void add_state(nlohmann::json& ctx, const GpuState& s, const std::string& suffix
     ctx["throttle_reasons" + suffix] = describe_throttle_reasons(*s.throttle_reasons);
   }
 }
+
+// Other compute processes on the GPU compete with every measurement: the context lists them
+// ("other_gpu_processes": pid, name, used_bytes) and stderr names them once.
+void record_other_processes(nlohmann::json& ctx, const std::vector<GpuProcess>& others) {
+  nlohmann::json list = nlohmann::json::array();
+  std::string names;
+  for (const GpuProcess& p : others) {
+    nlohmann::json e{{"pid", p.pid}};
+    if (!p.name.empty()) e["name"] = p.name;
+    if (p.used_bytes) e["used_bytes"] = *p.used_bytes;
+    list.push_back(std::move(e));
+    names += (names.empty() ? "" : ", ") + std::string("pid ") + std::to_string(p.pid) +
+             (p.name.empty() ? "" : " (" + p.name + ")");
+  }
+  ctx["other_gpu_processes"] = list;
+  if (!others.empty()) {
+    std::fprintf(stderr,
+                 "warning: %zu other process(es) on this GPU: %s; their work competes with "
+                 "every measurement\n",
+                 others.size(), names.c_str());
+  }
+}
 #endif
 
 }  // namespace
@@ -176,6 +200,7 @@ nlohmann::json Gpu::open(int index, const Options& opts) {
     ctx["driver_version"] = gpu->nvml_->driver_version();
     if (double w = gpu->nvml_->power_limit_w(); w > 0) ctx["power_limit_w"] = w;
     add_state(ctx, gpu->nvml_->read(), "_start");
+    record_other_processes(ctx, gpu->nvml_->other_processes());
   } else {
     ctx["nvml"] = "unavailable: " + why;
   }
@@ -238,7 +263,7 @@ void Gpu::require_free(std::size_t bytes, const std::string& what) const {
 double Gpu::sample_state() {
 #ifdef BATCHCOST_HAVE_NVML
   if (nvml_) {
-    GpuState s = nvml_->read();
+    GpuState s = nvml_->read_clock();
     reasons_seen_ |= s.throttle_reasons.value_or(0);
     last_reading_ = ThrottleProbe{s.sm_clock_mhz.value_or(0), s.throttle_reasons.value_or(0),
                                   default_clock_mhz_};

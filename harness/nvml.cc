@@ -4,6 +4,7 @@
 
 #include <dlfcn.h>
 #include <nvml.h>
+#include <unistd.h>
 
 namespace batchcost {
 
@@ -20,6 +21,9 @@ struct Nvml::Impl {
   nvmlReturn_t (*temperature_v)(nvmlDevice_t, nvmlTemperature_t*) = nullptr;
   nvmlReturn_t (*reasons)(nvmlDevice_t, unsigned long long*) = nullptr;
   nvmlReturn_t (*driver_version)(char*, unsigned) = nullptr;
+  // Optional: the _v3 entry point (drivers from R510 on), else _v2; both fill nvmlProcessInfo_t.
+  nvmlReturn_t (*processes)(nvmlDevice_t, unsigned*, nvmlProcessInfo_t*) = nullptr;
+  nvmlReturn_t (*process_name)(unsigned, char*, unsigned) = nullptr;
 };
 
 namespace {
@@ -59,6 +63,10 @@ std::unique_ptr<Nvml> Nvml::open(const std::string& uuid, std::string* why) {
     dlclose(impl->lib);
     return nullptr;
   }
+  if (!load(impl->lib, "nvmlDeviceGetComputeRunningProcesses_v3", impl->processes)) {
+    (void)load(impl->lib, "nvmlDeviceGetComputeRunningProcesses_v2", impl->processes);
+  }
+  (void)load(impl->lib, "nvmlSystemGetProcessName", impl->process_name);
   if (nvmlReturn_t r = init(); r != NVML_SUCCESS) {
     *why = std::string("nvmlInit failed: ") + error_string(r);
     dlclose(impl->lib);
@@ -81,10 +89,8 @@ Nvml::~Nvml() {
 }
 
 GpuState Nvml::read() const {
-  GpuState s;
+  GpuState s = read_clock();
   unsigned v = 0;
-  unsigned long long mask = 0;
-  if (impl_->clock_info(impl_->device, NVML_CLOCK_SM, &v) == NVML_SUCCESS) s.sm_clock_mhz = v;
   if (impl_->clock_info(impl_->device, NVML_CLOCK_MEM, &v) == NVML_SUCCESS) s.memory_clock_mhz = v;
   if (impl_->power_usage(impl_->device, &v) == NVML_SUCCESS) s.power_w = v / 1000.0;  // mW
   if (impl_->temperature_v != nullptr) {
@@ -96,6 +102,14 @@ GpuState Nvml::read() const {
              impl_->temperature(impl_->device, NVML_TEMPERATURE_GPU, &v) == NVML_SUCCESS) {
     s.temperature_c = v;
   }
+  return s;
+}
+
+GpuState Nvml::read_clock() const {
+  GpuState s;
+  unsigned v = 0;
+  unsigned long long mask = 0;
+  if (impl_->clock_info(impl_->device, NVML_CLOCK_SM, &v) == NVML_SUCCESS) s.sm_clock_mhz = v;
   if (impl_->reasons(impl_->device, &mask) == NVML_SUCCESS) s.throttle_reasons = mask;
   return s;
 }
@@ -104,6 +118,38 @@ std::string Nvml::driver_version() const {
   char buf[NVML_SYSTEM_DRIVER_VERSION_BUFFER_SIZE] = {};
   if (impl_->driver_version(buf, sizeof buf) != NVML_SUCCESS) return "";
   return buf;
+}
+
+std::vector<GpuProcess> Nvml::other_processes() const {
+  std::vector<GpuProcess> out;
+  if (impl_->processes == nullptr) return out;
+  // NVML_ERROR_INSUFFICIENT_SIZE with the count needed: the list may grow between the calls.
+  std::vector<nvmlProcessInfo_t> infos(16);
+  unsigned count = 0;
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    count = static_cast<unsigned>(infos.size());
+    nvmlReturn_t r = impl_->processes(impl_->device, &count, infos.data());
+    if (r == NVML_SUCCESS) break;
+    if (r != NVML_ERROR_INSUFFICIENT_SIZE) return out;
+    infos.resize(count + 8);
+    count = 0;
+  }
+  const auto self = static_cast<unsigned>(getpid());
+  for (unsigned i = 0; i < count && i < infos.size(); ++i) {
+    if (infos[i].pid == self) continue;
+    GpuProcess p;
+    p.pid = infos[i].pid;
+    if (infos[i].usedGpuMemory != static_cast<unsigned long long>(NVML_VALUE_NOT_AVAILABLE)) {
+      p.used_bytes = static_cast<double>(infos[i].usedGpuMemory);
+    }
+    char name[256] = {};
+    if (impl_->process_name != nullptr &&
+        impl_->process_name(p.pid, name, sizeof name) == NVML_SUCCESS) {
+      p.name = name;
+    }
+    out.push_back(std::move(p));
+  }
+  return out;
 }
 
 double Nvml::power_limit_w() const {

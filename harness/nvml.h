@@ -7,6 +7,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace batchcost {
 
@@ -20,6 +21,13 @@ struct GpuState {
   std::optional<std::uint64_t> throttle_reasons;  // NVML clocks event reason bits
 };
 
+// A compute process on the GPU (NVML's nvmlProcessInfo_t, and its name where NVML gives it).
+struct GpuProcess {
+  unsigned pid = 0;
+  std::optional<double> used_bytes;  // empty where NVML does not say (NVML_VALUE_NOT_AVAILABLE)
+  std::string name;                  // "" where NVML does not say
+};
+
 class Nvml {
  public:
   // NVML for the GPU with this UUID ("GPU-…"), or nullptr with *why saying what was missing.
@@ -28,8 +36,15 @@ class Nvml {
   Nvml(const Nvml&) = delete;
   Nvml& operator=(const Nvml&) = delete;
 
+  // Everything GpuState holds (five NVML calls): for the context.
   GpuState read() const;
+  // Only the SM clock and the throttle reasons (two calls): what a sample records, read once per
+  // sample while its batch runs.
+  GpuState read_clock() const;
   std::string driver_version() const;
+  // The compute processes on the GPU other than this one (their work competes with every
+  // measurement); empty where NVML cannot list them (a container may hide them).
+  std::vector<GpuProcess> other_processes() const;
   double power_limit_w() const;
   double max_sm_clock_mhz() const;
 

@@ -143,12 +143,20 @@ BenchmarkEstimate estimate_benchmark(const Plan& plan, const Constants& constant
   e.op_s = op_seconds(constants, plan, source);
   const auto sync = constants.latency_s.find("sync");
   const double sync_s = sync == constants.latency_s.end() ? 0 : sync->second.value;
-  const double sample_overhead = kSampleOverheadS + sync_s;
+  const double sample_overhead = kSampleOverheadS + kClockReadS + sync_s;
+  // A device-timed batch is enqueued while the blocking kernel holds the stream: the host's
+  // launches (λ[launch] each) come before the device time, not under it. A host-timed op's
+  // prediction holds its launches already.
+  const auto launch = constants.latency_s.find("launch");
+  const double enqueue_s = plan.timing == Timing::kDevice && launch != constants.latency_s.end()
+                               ? std::max(plan.work.kernels, 1.0) * launch->second.value
+                               : 0;
   // A host-timed benchmark runs one more, untimed batch per repetition (its clock reading).
   const int batches = plan.samples + (plan.timing == Timing::kHost ? 1 : 0);
-  e.timed_s = static_cast<double>(repetitions) * batches * (plan.batch * e.op_s + sample_overhead);
+  e.timed_s = static_cast<double>(repetitions) * batches *
+              (plan.batch * (e.op_s + enqueue_s) + sample_overhead);
   // One eager op and one held batch, each waited for.
-  e.warmup_s = (1.0 + plan.batch) * e.op_s + 2 * sample_overhead;
+  e.warmup_s = (1.0 + plan.batch) * (e.op_s + enqueue_s) + 2 * sample_overhead;
   e.setup_s = kBenchmarkOverheadS + plan.setup_s;
   if (plan.setup_bytes > 0) {
     if (!constants.hbm_bytes_per_s) {

@@ -114,9 +114,14 @@ bool stop_sampling(const std::vector<double>& times, int min_samples, int max_sa
                    std::optional<double> max_noise);
 
 // Fixed costs the estimate adds (seconds): per sample (launching the blocking kernel, recording
-// and waiting for the events), per benchmark (Google Benchmark's bookkeeping, allocations), and
-// per binary (CUDA context, library handles) when it runs at least one benchmark.
+// and waiting for the events, reading the clock), per device-timed op the host's enqueue
+// (λ[launch] per kernel, paid before the held batch runs), per benchmark (Google Benchmark's
+// bookkeeping, allocations), and per binary (CUDA context, library handles) when it runs at least
+// one benchmark.
 inline constexpr double kSampleOverheadS = 30e-6;
+// Per sample: the SM clock and throttle reasons read through NVML while the batch runs (two
+// calls; a planning figure for a driver round trip each, not a measurement).
+inline constexpr double kClockReadS = 40e-6;
 inline constexpr double kBenchmarkOverheadS = 3e-3;
 inline constexpr double kBinaryStartS = 2.0;
 

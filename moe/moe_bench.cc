@@ -49,11 +49,12 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <tuple>
 #include <utility>
 #include <vector>
 
-#include "kernels/check.h"
 #include "harness/gpu.h"
+#include "kernels/check.h"
 #include "moe/strategies.h"
 
 namespace batchcost {
@@ -132,6 +133,23 @@ struct Case {
   std::string key;  // the benchmark's name without the family
 };
 
+// route() is deterministic in its arguments and costs milliseconds at the larger batches: the
+// plans (every strategy of a batch size), every repetition and the batch share one result per
+// (routing, tokens, experts, top_k), computed once per process.
+const Routing& routed(const Case& c) {
+  using Key = std::tuple<std::string, std::int64_t, int, int>;
+  static std::map<Key, Routing> cache;
+  Key key{routing_label(c.routing), c.tokens, c.config.experts, c.config.top_k};
+  auto it = cache.find(key);
+  if (it == cache.end()) {
+    it = cache
+             .emplace(key,
+                      route(c.routing, c.tokens, c.config.experts, c.config.top_k, kRoutingSeed))
+             .first;
+  }
+  return it->second;
+}
+
 Batch& batch_for(const Case& c, const Weights& w, std::int64_t sets) {
   if (g_batch != nullptr && g_batch->key == c.key) return *g_batch;
   delete g_batch;
@@ -144,7 +162,7 @@ Batch& batch_for(const Case& c, const Weights& w, std::int64_t sets) {
   const cudaDataType_t t = input_type(kDtype);
   auto b = std::make_unique<Batch>();
   b->key = c.key;
-  b->routing = route(c.routing, B, cfg.experts, k, kRoutingSeed);
+  b->routing = routed(c);
   const bool dense = c.strategy == MoeStrategy::dense_equivalent;
   const std::int64_t rows = dense ? B : B * k;  // rows of y1 and y2
   const std::int64_t y1_cols = dense ? 2 * k * I : 2 * I;
@@ -199,8 +217,7 @@ void moe(benchmark::State& state, const Plan& plan, const Case& c) {
   Gpu& g = Gpu::get();
   const bool dense = c.strategy == MoeStrategy::dense_equivalent;
   // dense_equivalent does not depend on the routing; its work comes from any routing's counts.
-  const Routing counts_only =
-      route(c.routing, c.tokens, c.config.experts, c.config.top_k, kRoutingSeed);
+  const Routing& counts_only = routed(c);
   const MoeWorkOptions wopts{.counts_from_device = c.counts_from_device};
   const MoeWork mw = moe_work(c.strategy, c.config, kDtype, counts_only, wopts);
   Weights& w = weights_for(c.config);
@@ -282,8 +299,7 @@ constexpr double kCheckSlowdown = 10;
 // The plan of one case: its work from the routing (host code), how it is timed, its set-up.
 Plan moe_plan(const Case& c, CachePolicy cache, bool first_of_config) {
   const MoeWorkOptions wopts{.counts_from_device = c.counts_from_device};
-  const Routing r = route(c.routing, c.tokens, c.config.experts, c.config.top_k, kRoutingSeed);
-  const MoeWork mw = moe_work(c.strategy, c.config, kDtype, r, wopts);
+  const MoeWork mw = moe_work(c.strategy, c.config, kDtype, routed(c), wopts);
   const bool dense = c.strategy == MoeStrategy::dense_equivalent;
   Plan p;
   p.work = mw.work;

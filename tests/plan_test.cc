@@ -126,14 +126,17 @@ TEST(PlanEstimate, ArithmeticByHand) {
          .setup_bytes = 4e6,
          .check_work = Work{.flops = 1e9}};
   const BenchmarkEstimate e = estimate_benchmark(p, hand_constants(), 5, "hand");
-  const double op = 2e-6, overhead = kSampleOverheadS + 10e-6;
+  // Per sample: the fixed overhead, the clock reading and the sync; per device-timed op the
+  // host's enqueue of its one kernel (λ[launch] 2 µs), paid before the held batch runs.
+  const double op = 2e-6, enqueue = 2e-6, overhead = kSampleOverheadS + kClockReadS + 10e-6;
   EXPECT_DOUBLE_EQ(e.op_s, op);
-  EXPECT_DOUBLE_EQ(e.timed_s, 5 * 10 * (100 * op + overhead));
-  EXPECT_DOUBLE_EQ(e.warmup_s, 101 * op + 2 * overhead);
+  EXPECT_DOUBLE_EQ(e.timed_s, 5 * 10 * (100 * (op + enqueue) + overhead));
+  EXPECT_DOUBLE_EQ(e.warmup_s, 101 * (op + enqueue) + 2 * overhead);
   // Set-up: bookkeeping, host set-up, 4 MB at W, the check's 1 GFLOP at fp32.
   EXPECT_DOUBLE_EQ(e.setup_s, kBenchmarkOverheadS + 0.5 + 4e-6 + 1e-4);
   EXPECT_DOUBLE_EQ(e.total_s(), e.timed_s + e.warmup_s + e.setup_s);
-  // Host timing adds one untimed batch per repetition (the clock reading).
+  // Host timing adds one untimed batch per repetition (the clock reading); its op's prediction
+  // holds its launch already, so nothing is added for enqueueing.
   p.timing = Timing::kHost;
   p.work = Work{.launches = 1};
   const BenchmarkEstimate h = estimate_benchmark(p, hand_constants(), 5, "hand");
