@@ -25,6 +25,7 @@ packages=(
   "libbenchmark-tools:Google Benchmark's compare.py, run on our JSON by tests/gbench_compat_test.py"
   "python3-scipy:the U test of compare.py"
   "clang:libFuzzer targets for the result readers"
+  "curl:fetches Google Benchmark's Debian source once, for the GPU bundle's static build"
 )
 
 apt_ok=1
