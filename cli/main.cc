@@ -43,20 +43,21 @@
 #include <tuple>
 #include <vector>
 
-#include "model/compare.h"
-#include "model/export.h"
-#include "model/fit.h"
+#include "cli/serve_command.h"
 #include "core/forms.h"
 #include "core/input_file.h"
 #include "core/model_file.h"
-#include "predict/predict.h"
-#include "predict/predict_report.h"
+#include "core/version.h"
+#include "model/compare.h"
+#include "model/export.h"
+#include "model/fit.h"
 #include "model/report.h"
 #include "model/report_md.h"
 #include "model/results.h"
-#include "core/version.h"
 #include "model/select.h"
-#include "cli/serve_command.h"
+#include "predict/hardware.h"
+#include "predict/predict.h"
+#include "predict/predict_report.h"
 
 namespace batchcost {
 namespace {
@@ -95,12 +96,7 @@ std::string hardware_line(const nlohmann::json& context) {
 // The form selection's options for these inputs: the SMs of a wave from the results' context,
 // and --form (auto: selected by held-out error).
 SelectOptions select_options(const Inputs& in, const std::string& form) {
-  SelectOptions o;
-  auto sms = in.context.find("sm_count");
-  if (sms != in.context.end() && sms->is_number_integer() && sms->get<long long>() > 0 &&
-      sms->get<long long>() < 100000) {
-    o.sm_count = sms->get<int>();
-  }
+  SelectOptions o = select_options_for(in.context);
   if (form != "auto") {
     try {
       o.force = parse_form(form);
@@ -434,10 +430,6 @@ std::vector<std::pair<double, double>> request_shapes(const PredictArgs& a) {
   return out;
 }
 
-nlohmann::json read_json_file(const std::string& path) {
-  return parse_json_input(read_input_file(path), path);
-}
-
 // The most GPUs a deployment may name: far above any cluster, and small enough that products of
 // the parallelism degrees stay exact in 32-bit integers downstream.
 constexpr std::int64_t kMaxGpus = std::int64_t{1} << 20;
@@ -496,54 +488,25 @@ int run_predict(PredictArgs a, bool json) {
     *field = value;
   }
   r.hardware_source = a.hardware;
-  if (std::filesystem::is_directory(a.hardware)) {
-    // A results folder: fitted here, as `batchcost fit` does.
-    Inputs in = read_inputs({a.hardware});
-    Selection fitted = select_form(in.samples, options_with({}), select_options(in, "auto"));
-    for (const std::string& w : in.warnings) std::cerr << "warning: " << w << "\n";
-    r.hardware = in.context;
-    r.constants = fitted.chosen();
-    r.notes.push_back(a.hardware + " is a results folder: its " +
-                      std::to_string(in.samples.size()) +
-                      " samples were fitted on the fly, as batchcost fit does");
-  } else {
-    const nlohmann::json doc = read_json_file(a.hardware);
-    ModelFile hw = model_from_json(doc, a.hardware);
-    r.hardware = hw.hardware;
-    r.constants = hw.constants;
-    r.unmeasured = unmeasured_constants(doc, a.hardware);
-  }
-  if (r.constants.form == Form::kRefined) {
-    r.notes.push_back("priced in the refined form of " + a.hardware + " (core/forms.h)");
-  }
-  if (!a.stated.empty()) {
-    const nlohmann::json stated_doc = read_json_file(a.stated);
-    Constants stated = model_from_json(stated_doc, a.stated).constants;
-    std::set<std::string> added = add_stated(r.constants, stated);
-    for (const std::string& n : constant_names(stated)) {
-      if (!added.count(n)) {
-        std::cerr << "warning: " << a.stated << ": " << n << " is measured in " << a.hardware
-                  << "; the measured value is used\n";
-      }
-    }
-    r.unmeasured.insert(added.begin(), added.end());
-  }
+  Hardware hw = load_hardware(a.hardware, a.stated);
+  for (const std::string& w : hw.warnings) std::cerr << "warning: " << w << "\n";
+  r.hardware = hw.context;
+  r.constants = hw.constants;
+  r.unmeasured = hw.unmeasured;
+  r.notes.insert(r.notes.end(), hw.notes.begin(), hw.notes.end());
   r.options = a.options;
   r.options.deployment = resolve(a.options.deployment, r.model);
-  const nlohmann::json& hwc = r.hardware;
-  const bool context_memory = hwc.is_object() && hwc.contains("memory_bytes") &&
-                              hwc["memory_bytes"].is_number() &&
-                              hwc["memory_bytes"].get<double>() > 0;
+  const std::optional<double> context_memory = hw.memory_bytes();
   if (a.gpu_memory_gb > 0) {
     r.options.gpu_memory_bytes = a.gpu_memory_gb * 1e9;
     r.memory_source = "--gpu-memory";
     if (context_memory) {
       r.notes.push_back("--gpu-memory " + format_number(a.gpu_memory_gb) + " GB replaces " +
-                        a.hardware + "'s memory_bytes of " +
-                        format_number(hwc["memory_bytes"].get<double>() / 1e9) + " GB");
+                        a.hardware + "'s memory_bytes of " + format_number(*context_memory / 1e9) +
+                        " GB");
     }
   } else if (context_memory) {
-    r.options.gpu_memory_bytes = hwc["memory_bytes"].get<double>();
+    r.options.gpu_memory_bytes = *context_memory;
     r.memory_source = "hardware.memory_bytes";
   }
   r.show_ops = a.show_ops;

@@ -2,30 +2,18 @@
 #include "cli/serve_command.h"
 
 #include <cmath>
-#include <fstream>
 #include <iostream>
 #include <sstream>
 
 #include "core/model_file.h"
 #include "model/results.h"
+#include "predict/hardware.h"
 #include "predict/serve.h"
 #include "predict/serve_costs.h"
 #include "predict/serve_report.h"
 
 namespace batchcost {
 namespace {
-
-nlohmann::json read_json(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw InputError(path + ": cannot be read");
-  std::ostringstream text;
-  text << in.rdbuf();
-  try {
-    return nlohmann::json::parse(text.str());
-  } catch (const nlohmann::json::parse_error& e) {
-    throw InputError(path + ": not JSON (" + std::string(e.what()) + ")");
-  }
-}
 
 std::string deployment_text(const Deployment& d) {
   std::ostringstream o;
@@ -101,19 +89,16 @@ int run_serve(const ServeArgs& a) {
   std::vector<Policy> policies;
   for (const std::string& p : a.policies) policies.push_back(parse_policy(p));
 
-  const nlohmann::json doc = read_json(a.hardware);
-  ModelFile hw = model_from_json(doc, a.hardware);
-  Constants constants = hw.constants;
-  if (!a.stated.empty()) add_stated(constants, model_from_json(read_json(a.stated), a.stated).constants);
+  const Hardware hw = load_hardware(a.hardware, a.stated);
+  for (const std::string& w : hw.warnings) std::cerr << "warning: " << w << "\n";
+  const Constants& constants = hw.constants;
   LlmConfig model = load_llm_config(a.model);
   PredictOptions po;
   po.deployment = resolve(a.deployment, model);
 
   ServeCostOptions so;
-  so.gpu_memory_bytes = a.gpu_memory_gib > 0 ? a.gpu_memory_gib * 1073741824.0
-                        : hw.hardware.contains("memory_bytes") && hw.hardware["memory_bytes"].is_number()
-                            ? hw.hardware["memory_bytes"].get<double>()
-                            : 0;
+  so.gpu_memory_bytes =
+      a.gpu_memory_gib > 0 ? a.gpu_memory_gib * 1073741824.0 : hw.memory_bytes().value_or(0);
   so.memory_utilization = a.memory_utilization;
   so.token_budget = a.token_budget;
   // The longest request the load can draw: mean + 4 sd, within the lengths' bound.

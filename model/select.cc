@@ -508,4 +508,15 @@ Selection select_form(const std::vector<Sample>& samples, const FitOptions& opti
   return out;
 }
 
+SelectOptions select_options_for(const nlohmann::json& context) {
+  SelectOptions o;
+  if (!context.is_object()) return o;
+  auto sms = context.find("sm_count");
+  if (sms != context.end() && sms->is_number_integer() && sms->get<long long>() > 0 &&
+      sms->get<long long>() < 100000) {
+    o.sm_count = sms->get<int>();
+  }
+  return o;
+}
+
 }  // namespace batchcost

@@ -11,13 +11,14 @@
 #pragma once
 
 #include <map>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "core/cost_model.h"
-#include "model/fit.h"
 #include "core/sample.h"
+#include "model/fit.h"
 
 namespace batchcost {
 
@@ -78,5 +79,9 @@ std::string heldout_table(const std::map<std::string, HeldOutQuality>& heldout);
 // Throws InputError (results.h) when no sample can be fitted.
 Selection select_form(const std::vector<Sample>& samples, const FitOptions& options,
                       const SelectOptions& select = {});
+
+// The selection's options for results with this (merged) context: the SMs of a wave from its
+// sm_count where that is a plausible positive integer; everything else the defaults.
+SelectOptions select_options_for(const nlohmann::json& context);
 
 }  // namespace batchcost

@@ -1,0 +1,35 @@
+// The one way from a `--hardware` argument to the constants predict and serve price with.
+//
+// A model.json is read through the hardened reader (core/input_file.h: size and depth limits, a
+// byte-order mark dropped, the file and the cause named) and core/model_file.h; a results folder
+// is read as `batchcost fit` reads it (model/results.h) and fitted on the fly with the same form
+// selection (model/select.h). `--stated FILE` then fills in what the calibration lacks, each name
+// it adds marked unmeasured. Every error is an InputError naming the path.
+#pragma once
+
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "core/model_file.h"
+
+namespace batchcost {
+
+struct Hardware {
+  std::string source;                          // the path as given
+  Constants constants;                         // what a prediction prices with
+  nlohmann::json context = nlohmann::json::object();  // model.json's "hardware", or the results'
+  std::set<std::string> unmeasured;            // stated, not measured (predict.h's names)
+  std::vector<std::string> notes;              // for the report: how the constants were made
+  std::vector<std::string> warnings;           // for stderr: what the reader and --stated found
+  // The context's memory_bytes, where it is a positive number.
+  std::optional<double> memory_bytes() const;
+};
+
+// `path` a model.json or a results folder; `stated` a model.json of stated constants, or "".
+Hardware load_hardware(const std::string& path, const std::string& stated = "");
+
+}  // namespace batchcost
