@@ -7,24 +7,23 @@
 // it adds marked unmeasured. Every error is an InputError naming the path.
 #pragma once
 
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <set>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "core/model_file.h"
 
 namespace batchcost {
 
 struct Hardware {
-  std::string source;                          // the path as given
-  Constants constants;                         // what a prediction prices with
+  std::string source;                                 // the path as given
+  Constants constants;                                // what a prediction prices with
   nlohmann::json context = nlohmann::json::object();  // model.json's "hardware", or the results'
-  std::set<std::string> unmeasured;            // stated, not measured (predict.h's names)
-  std::vector<std::string> notes;              // for the report: how the constants were made
-  std::vector<std::string> warnings;           // for stderr: what the reader and --stated found
+  std::set<std::string> unmeasured;                   // stated, not measured (predict.h's names)
+  std::vector<std::string> notes;                     // for the report: how the constants were made
+  std::vector<std::string> warnings;  // for stderr: what the reader and --stated found
   // The context's memory_bytes, where it is a positive number.
   std::optional<double> memory_bytes() const;
 };

@@ -5,7 +5,7 @@
 #   nccl_text_fuzz    nccl-tests text logs (model/nccl_tests.h)
 #   nccl_json_fuzz    nccl-tests -J JSON (the same reader, seeded with -J files)
 #   llm_predict_fuzz  LLM configurations and the predictor (predict/model_config.h, predict.h)
-#   cli_fuzz          the command line's parser and checks (cli/main.cc)
+#   cli_fuzz          the command line's parser and checks (cli/cli.h)
 #
 #   tools/fuzz.sh [SECONDS] [TARGET...]   # default 60 s over all six; needs clang with libFuzzer
 #

@@ -1,5 +1,5 @@
-// libFuzzer target for the command line's parser and checks (cli/main.cc, compiled with
-// BATCHCOST_CLI_NO_MAIN): the input is split at NUL and newline bytes into arguments after
+// libFuzzer target for the command line's parser and checks (cli/cli.h, the batchcost_cli
+// library): the input is split at NUL and newline bytes into arguments after
 // "batchcost". Parsing stops before any subcommand runs; any exit status is fine, a crash, a hang
 // or undefined behaviour is not. Built and run by tools/fuzz.sh (with -close_fd_mask=3: CLI11
 // prints usage and errors).
@@ -8,9 +8,7 @@
 #include <string>
 #include <vector>
 
-namespace batchcost {
-int batchcost_cli(int argc, char** argv, bool parse_only);
-}
+#include "cli/cli.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::vector<std::string> args{"batchcost"};

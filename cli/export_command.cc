@@ -1,0 +1,50 @@
+// `batchcost export` (see export_command.h).
+#include "cli/export_command.h"
+
+#include <algorithm>
+#include <iostream>
+
+#include "core/input_error.h"
+#include "core/model_file.h"
+#include "model/compare.h"
+#include "model/export.h"
+#include "model/results.h"
+
+namespace batchcost {
+
+CLI::App* add_export_command(CLI::App& app, ExportArgs& a) {
+  CLI::App* exp = app.add_subcommand(
+      "export",
+      "results as one tidy CSV: a row per repetition and per median, parameters and "
+      "labels as columns");
+  exp->add_option("PATH", a.paths, "results folders or files")->required();
+  exp->add_option("--csv", a.csv, "the CSV file to write")->required();
+  return exp;
+}
+
+int run_export(const ExportArgs& a) {
+  const std::vector<std::string>& paths = a.paths;
+  const std::string& csv_path = a.csv;
+  // Each file on its own: two runs (or two GPUs) of the same benchmarks are rows side by side,
+  // told apart by their source, not contradictory duplicates.
+  Inputs in;
+  for (const std::string& path : paths) {
+    for (const std::string& file : expand_path(path)) read_file_into(file, in);
+  }
+  if (!in.models.empty()) {
+    throw InputError(in.model_sources.front() + ": a model.json; export reads results");
+  }
+  if (in.samples.empty()) throw InputError("no usable samples in the paths given");
+  for (const std::string& w : in.warnings) std::cerr << "warning: " << w << "\n";
+  std::stable_sort(in.samples.begin(), in.samples.end(), [](const Sample& x, const Sample& y) {
+    return x.name != y.name ? natural_less(x.name, y.name) : x.source < y.source;
+  });
+  write_file_atomically(csv_path, export_csv(in.samples));
+  size_t rows = 0;
+  for (const Sample& s : in.samples) rows += 1 + s.repetition_times_s.size();
+  std::cout << "wrote " << csv_path << ": " << in.samples.size() << " samples, " << rows
+            << " rows (one per repetition, one per median)\n";
+  return 0;
+}
+
+}  // namespace batchcost
