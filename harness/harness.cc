@@ -1238,6 +1238,266 @@ int run_per_device(const std::vector<std::string>& argv, const std::vector<int>&
   return worst;
 }
 
+// --devices against the machine, where "all" or a list must be checked: without a GPU this fails
+// as a single-device run does (NoDevice, exit 77, one line). Fills `devices` for "all"; returns
+// the exit status where the run stops here.
+std::optional<int> count_devices(const Options& opts, const MainSpec& spec,
+                                 std::vector<int>& devices) {
+  const bool estimating = !opts.estimate.empty();
+  try {
+    if (!spec.device_count) throw NoDevice("this binary cannot count its devices");
+    const int count = spec.device_count();
+    if (opts.devices_all) {
+      devices.clear();
+      for (int d = 0; d < count; ++d) devices.push_back(d);
+    }
+    for (int d : devices) {
+      if (d >= count) {
+        throw NoDevice("--devices lists device " + std::to_string(d) + " but only " +
+                       std::to_string(count) + " device(s) are visible");
+      }
+    }
+    if (devices.empty()) throw NoDevice("the CUDA runtime sees no device");
+  } catch (const NoDevice& e) {
+    if (estimating) {
+      std::fprintf(stderr,
+                   "%s: --estimate with --devices=all counts the devices, and %s: list "
+                   "them instead (--devices=0,1,...)\n",
+                   spec.program.c_str(), e.what());
+      return kExitUsage;
+    }
+    std::fprintf(stderr, "%s: no usable CUDA GPU: %s\n", spec.program.c_str(), e.what());
+    return kExitNoGpu;
+  }
+  return std::nullopt;
+}
+
+// --estimate: every selected benchmark's plan and cost with the named constants, priced in full
+// before anything is printed (a missing constant leaves no partial listing); `runs` the devices.
+int run_estimate(const Options& opts, const MainSpec& spec, const BenchmarkFilter& filter,
+                 int runs) {
+  try {
+    const NamedConstants constants = load_constants(opts.estimate);
+    (void)print_estimate(nullptr, plans(), filter, constants, opts.policy.repetitions, runs);
+    if (spec.primary) {
+      (void)print_estimate(stdout, plans(), filter, constants, opts.policy.repetitions, runs);
+    }
+  } catch (const std::invalid_argument& e) {
+    if (spec.primary) std::fprintf(stderr, "%s: --estimate: %s\n", spec.program.c_str(), e.what());
+    return kExitUsage;
+  }
+  if (std::fflush(stdout) != 0 || std::ferror(stdout)) {
+    std::fprintf(stderr, "%s: cannot write the estimate: %s\n", spec.program.c_str(),
+                 std::strerror(errno));
+    return kExitUsage;
+  }
+  return kExitOk;
+}
+
+// The progress line's estimates: each selected benchmark's, with the stated constants.
+void plan_progress(const Options& opts, const MainSpec& spec, const BenchmarkFilter& filter,
+                   const NamedConstants& stated_constants,
+                   std::chrono::steady_clock::time_point wall_start) {
+  g_progress.enabled = opts.progress && spec.primary;
+  g_progress.start = wall_start;
+  for (const Plan& p : plans()) {
+    if (!filter.selects(p.name + "/manual_time")) continue;
+    const double e = estimate_benchmark(p, stated_constants.model.constants,
+                                        opts.policy.repetitions, stated_constants.source)
+                         .total_s();
+    g_progress.estimate_s[p.name] = e;
+    g_progress.total_estimate_s += e;
+  }
+}
+
+// The end of the context: the environment's warnings, what a stop left not run, the throttle
+// retries; every warning printed once.
+void add_stop_and_warnings(nlohmann::json& end, const MainSpec& spec, const EnvironmentCheck& env,
+                           const std::string& stopped_by,
+                           const std::vector<std::string>& selected) {
+  for (const std::string& w : env.warnings) {
+    if (!end.contains("warnings")) end["warnings"] = nlohmann::json::array();
+    end["warnings"].push_back(w);
+  }
+  if (!stopped_by.empty()) {
+    end["incomplete"] = true;
+    end["stopped_by"] = stopped_by;
+    end["not_run"] = selected;
+  }
+  if (g_throttle_retries_total > 0 || g_throttled_kept_total > 0) {
+    end["throttle_retries"] = g_throttle_retries_total;
+    end["throttled_samples_kept"] = g_throttled_kept_total;
+    char buf[200];
+    std::snprintf(buf, sizeof buf,
+                  "%d sample(s) were taken again after the GPU throttled (%.2f s of recovery "
+                  "delay), %d kept although throttled",
+                  g_throttle_retries_total, g_throttle_waited_s, g_throttled_kept_total);
+    if (!end.contains("warnings")) end["warnings"] = nlohmann::json::array();
+    end["warnings"].push_back(buf);
+  }
+  if (end.contains("warnings") && spec.primary) {
+    for (const auto& w : end["warnings"]) {
+      std::fprintf(stderr, "%s: WARNING: %s\n", spec.program.c_str(), w.get<std::string>().c_str());
+    }
+  }
+}
+
+// The record of the run: its estimate beside its wall time, and the sampling and throttle
+// policies it ran under.
+void add_run_record(nlohmann::json& end, const Options& opts, const MainSpec& spec,
+                    double estimate_s, const std::string& stated,
+                    std::chrono::steady_clock::time_point wall_start) {
+  end["estimate_s"] = round_significant(estimate_s, 4);
+  end["estimate_constants"] = stated;
+  end["wall_time_s"] = round_significant(
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count(), 4);
+  end["samples_policy"] = {{"repetitions", opts.policy.repetitions},
+                           {"min_samples", opts.policy.min_samples},
+                           {"max_samples", opts.policy.max_samples}};
+  if (opts.policy.samples) end["samples_policy"]["samples"] = *opts.policy.samples;
+  if (opts.policy.max_noise) {
+    end["samples_policy"]["max_noise_pct"] = round_significant(*opts.policy.max_noise * 100, 6);
+  }
+  if (spec.per_gpu) {
+    end["throttle_policy"] = {
+        {"threshold_pct", round_significant(opts.throttle.threshold * 100, 6)},
+        {"recovery_delay_s", opts.throttle.recovery_delay_s},
+        {"max_retries_per_sample", opts.throttle.max_retries_per_sample},
+        {"max_wait_s", opts.throttle.max_wait_s}};
+  }
+}
+
+// The measurement: the environment checked, the GPU opened, every selected benchmark run and its
+// results file written (checkpointed as it goes), then the exit status.
+int run_benchmarks(const Options& opts, const MainSpec& spec, const BenchmarkFilter& filter,
+                   const std::string& final_out, const std::string& partial_out,
+                   benchmark::BenchmarkReporter* display,
+                   std::chrono::steady_clock::time_point wall_start,
+                   const std::function<void()>& cleanup) {
+  // The environment that changes numbers: recorded, and refused where it makes them wrong.
+  const EnvironmentCheck env = check_environment(environ);
+  if (!env.refusal.empty()) {
+    if (spec.primary) std::fprintf(stderr, "%s: %s\n", spec.program.c_str(), env.refusal.c_str());
+    cleanup();
+    return kExitUsage;
+  }
+  nlohmann::json start;
+  try {
+    start = spec.start(opts);
+  } catch (const NoDevice& e) {
+    if (spec.primary) {
+      std::fprintf(stderr, "%s: no usable CUDA GPU: %s\n", spec.program.c_str(), e.what());
+    }
+    cleanup();
+    return kExitNoGpu;
+  } catch (const std::exception& e) {
+    if (spec.primary) {
+      std::fprintf(stderr, "%s: cannot open the GPU: %s\n", spec.program.c_str(), e.what());
+    }
+    cleanup();
+    return kExitCheckFailed;
+  }
+  if (opts.print_gpu) {
+    if (spec.primary) {
+      std::printf("%s\n", gpu_slug_of(start, "unknown-gpu").c_str());
+    }
+    if (spec.shutdown) spec.shutdown();
+    cleanup();
+    return kExitOk;
+  }
+  if (plans().empty()) {
+    if (spec.primary) {
+      std::fprintf(stderr, "%s: nothing to run: %s\n", spec.program.c_str(),
+                   spec.nothing_to_run.c_str());
+    }
+    if (spec.shutdown) spec.shutdown();
+    cleanup();
+    return kExitNoGpu;
+  }
+  start["environment"] = env.recorded;
+  for (const auto& [k, v] : start.items()) {
+    benchmark::AddCustomContext(k, v.is_string() ? v.get<std::string>() : v.dump());
+  }
+  // The estimate of this run with the closest stated GPU, for the record beside the wall time.
+  const std::string stated = closest_stated(gpu_slug_of(start, ""));
+  const NamedConstants stated_constants = load_constants(stated);
+  const double estimate_s =
+      print_estimate(nullptr, plans(), filter, stated_constants, opts.policy.repetitions);
+  plan_progress(opts, spec, filter, stated_constants, wall_start);
+
+  // The benchmarks this run means to run: what a stop leaves in the context's not_run.
+  std::vector<std::string> selected;
+  for (const Plan& p : plans()) {
+    if (filter.selects(p.name + "/manual_time")) selected.push_back(p.name);
+  }
+  ResultsReporter results;
+  auto last_checkpoint = std::chrono::steady_clock::now();
+  bool checkpoint_warned = false;
+  results.after_runs = [&] {  // a valid file of what finished, at most once a second
+    const auto now = std::chrono::steady_clock::now();
+    if (final_out.empty() || now - last_checkpoint < std::chrono::seconds(1)) return;
+    last_checkpoint = now;
+    const std::string reason = stop_reason();
+    const nlohmann::json progress = {{"incomplete", true},
+                                     {"stopped_by", reason.empty() ? "unfinished" : reason},
+                                     {"not_run", selected}};
+    try {
+      finalize_text(results.json(), partial_out, final_out, start, progress);
+    } catch (const std::exception& e) {  // the end writes it again; say so once
+      if (!checkpoint_warned && spec.primary) {
+        std::fprintf(stderr, "%s: WARNING: checkpoint of %s not written: %s\n",
+                     spec.program.c_str(), final_out.c_str(), e.what());
+      }
+      checkpoint_warned = true;
+    }
+  };
+  size_t ran = final_out.empty() ? benchmark::RunSpecifiedBenchmarks(display)
+                                 : benchmark::RunSpecifiedBenchmarks(display, &results);
+  nlohmann::json end = spec.finish ? spec.finish() : nlohmann::json::object();
+  const std::string stopped_by = stop_reason();
+  add_stop_and_warnings(end, spec, env, stopped_by, selected);
+  benchmark::Shutdown();
+  if (spec.shutdown) spec.shutdown();
+  add_run_record(end, opts, spec, estimate_s, stated, wall_start);
+
+  if (ran == 0) {
+    if (spec.primary) {
+      std::fprintf(stderr, "%s: no benchmark matched --benchmark_filter\n", spec.program.c_str());
+    }
+    cleanup();
+    return kExitUsage;
+  }
+  std::size_t not_run = 0;
+  if (!final_out.empty()) {
+    try {
+      not_run = finalize_text(results.json(), partial_out, final_out, start, end);
+      cleanup();
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "%s: %s\n", spec.program.c_str(), e.what());
+      cleanup();
+      return kExitUsage;
+    }
+  }
+  if (!stopped_by.empty() && spec.primary) {
+    std::fprintf(stderr, "%s: stopped (%s): %zu of %zu benchmarks not run%s\n",
+                 spec.program.c_str(), stopped_by.c_str(),
+                 final_out.empty() ? selected.size() : not_run, selected.size(),
+                 final_out.empty() ? ""
+                                   : ("; " + final_out + " holds the rest, marked incomplete")
+                                         .c_str());
+  }
+  if (failures() > 0) {
+    if (spec.primary) {
+      std::fprintf(stderr, "%s: %d benchmark(s) failed their check or hit an error (see above)\n",
+                   spec.program.c_str(), failures());
+    }
+    return kExitCheckFailed;
+  }
+  if (g_stop_signal != 0) return 128 + g_stop_signal;
+  if (!stopped_by.empty()) return kExitIncomplete;
+  return kExitOk;
+}
+
 }  // namespace
 
 int run_main(int argc, char** argv, const MainSpec& spec) {
@@ -1271,35 +1531,9 @@ int run_main(int argc, char** argv, const MainSpec& spec) {
   const bool listing = std::any_of(args.begin(), args.end(), [](const std::string& a) {
     return a == "--benchmark_list_tests" || a == "--benchmark_list_tests=true";
   });
-  // The devices of --devices, counted where "all" or a list must be checked against the machine:
-  // without a GPU this fails as a single-device run does (NoDevice, exit 77, one line).
   std::vector<int> devices = opts.devices;
   if (per_device && !opts.help && !listing && (!estimating || opts.devices_all)) {
-    try {
-      if (!spec.device_count) throw NoDevice("this binary cannot count its devices");
-      const int count = spec.device_count();
-      if (opts.devices_all) {
-        devices.clear();
-        for (int d = 0; d < count; ++d) devices.push_back(d);
-      }
-      for (int d : devices) {
-        if (d >= count) {
-          throw NoDevice("--devices lists device " + std::to_string(d) + " but only " +
-                         std::to_string(count) + " device(s) are visible");
-        }
-      }
-      if (devices.empty()) throw NoDevice("the CUDA runtime sees no device");
-    } catch (const NoDevice& e) {
-      if (estimating) {
-        std::fprintf(stderr,
-                     "%s: --estimate with --devices=all counts the devices, and %s: list "
-                     "them instead (--devices=0,1,...)\n",
-                     spec.program.c_str(), e.what());
-        return kExitUsage;
-      }
-      std::fprintf(stderr, "%s: no usable CUDA GPU: %s\n", spec.program.c_str(), e.what());
-      return kExitNoGpu;
-    }
+    if (std::optional<int> status = count_devices(opts, spec, devices)) return *status;
   }
   if (opts.help && spec.primary) std::fputs(harness_help(spec.program).c_str(), stdout);
   if (!spec.primary) {  // the primary alone writes the results file
@@ -1358,24 +1592,7 @@ int run_main(int argc, char** argv, const MainSpec& spec) {
   const BenchmarkFilter filter(benchmark::GetBenchmarkFilter());
 
   if (estimating) {
-    try {
-      const NamedConstants constants = load_constants(opts.estimate);
-      // Priced in full before anything is printed: a missing constant leaves no partial listing.
-      const int runs = per_device ? static_cast<int>(devices.size()) : 1;
-      (void)print_estimate(nullptr, plans(), filter, constants, opts.policy.repetitions, runs);
-      if (spec.primary) {
-        (void)print_estimate(stdout, plans(), filter, constants, opts.policy.repetitions, runs);
-      }
-    } catch (const std::invalid_argument& e) {
-      if (spec.primary) std::fprintf(stderr, "%s: --estimate: %s\n", spec.program.c_str(), e.what());
-      return kExitUsage;
-    }
-    if (std::fflush(stdout) != 0 || std::ferror(stdout)) {
-      std::fprintf(stderr, "%s: cannot write the estimate: %s\n", spec.program.c_str(),
-                   std::strerror(errno));
-      return kExitUsage;
-    }
-    return kExitOk;
+    return run_estimate(opts, spec, filter, per_device ? static_cast<int>(devices.size()) : 1);
   }
 
   if (listing) {
@@ -1398,178 +1615,7 @@ int run_main(int argc, char** argv, const MainSpec& spec) {
                           opts.print_gpu, spec);
   }
 
-  // The environment that changes numbers: recorded, and refused where it makes them wrong.
-  const EnvironmentCheck env = check_environment(environ);
-  if (!env.refusal.empty()) {
-    if (spec.primary) std::fprintf(stderr, "%s: %s\n", spec.program.c_str(), env.refusal.c_str());
-    cleanup();
-    return kExitUsage;
-  }
-  nlohmann::json start;
-  try {
-    start = spec.start(opts);
-  } catch (const NoDevice& e) {
-    if (spec.primary) {
-      std::fprintf(stderr, "%s: no usable CUDA GPU: %s\n", spec.program.c_str(), e.what());
-    }
-    cleanup();
-    return kExitNoGpu;
-  } catch (const std::exception& e) {
-    if (spec.primary) {
-      std::fprintf(stderr, "%s: cannot open the GPU: %s\n", spec.program.c_str(), e.what());
-    }
-    cleanup();
-    return kExitCheckFailed;
-  }
-  if (opts.print_gpu) {
-    if (spec.primary) {
-      std::printf("%s\n", gpu_slug_of(start, "unknown-gpu").c_str());
-    }
-    if (spec.shutdown) spec.shutdown();
-    cleanup();
-    return kExitOk;
-  }
-  if (plans().empty()) {
-    if (spec.primary) {
-      std::fprintf(stderr, "%s: nothing to run: %s\n", spec.program.c_str(),
-                   spec.nothing_to_run.c_str());
-    }
-    if (spec.shutdown) spec.shutdown();
-    cleanup();
-    return kExitNoGpu;
-  }
-  start["environment"] = env.recorded;
-  for (const auto& [k, v] : start.items()) {
-    benchmark::AddCustomContext(k, v.is_string() ? v.get<std::string>() : v.dump());
-  }
-  // The estimate of this run with the closest stated GPU, for the record beside the wall time.
-  const std::string stated = closest_stated(gpu_slug_of(start, ""));
-  const NamedConstants stated_constants = load_constants(stated);
-  const double estimate_s =
-      print_estimate(nullptr, plans(), filter, stated_constants, opts.policy.repetitions);
-  g_progress.enabled = opts.progress && spec.primary;
-  g_progress.start = wall_start;
-  for (const Plan& p : plans()) {
-    if (!filter.selects(p.name + "/manual_time")) continue;
-    const double e = estimate_benchmark(p, stated_constants.model.constants,
-                                        opts.policy.repetitions, stated_constants.source)
-                         .total_s();
-    g_progress.estimate_s[p.name] = e;
-    g_progress.total_estimate_s += e;
-  }
-
-  // The benchmarks this run means to run: what a stop leaves in the context's not_run.
-  std::vector<std::string> selected;
-  for (const Plan& p : plans()) {
-    if (filter.selects(p.name + "/manual_time")) selected.push_back(p.name);
-  }
-  ResultsReporter results;
-  auto last_checkpoint = std::chrono::steady_clock::now();
-  bool checkpoint_warned = false;
-  results.after_runs = [&] {  // a valid file of what finished, at most once a second
-    const auto now = std::chrono::steady_clock::now();
-    if (final_out.empty() || now - last_checkpoint < std::chrono::seconds(1)) return;
-    last_checkpoint = now;
-    const std::string reason = stop_reason();
-    const nlohmann::json progress = {{"incomplete", true},
-                                     {"stopped_by", reason.empty() ? "unfinished" : reason},
-                                     {"not_run", selected}};
-    try {
-      finalize_text(results.json(), partial_out, final_out, start, progress);
-    } catch (const std::exception& e) {  // the end writes it again; say so once
-      if (!checkpoint_warned && spec.primary) {
-        std::fprintf(stderr, "%s: WARNING: checkpoint of %s not written: %s\n",
-                     spec.program.c_str(), final_out.c_str(), e.what());
-      }
-      checkpoint_warned = true;
-    }
-  };
-  size_t ran = final_out.empty() ? benchmark::RunSpecifiedBenchmarks(display)
-                                 : benchmark::RunSpecifiedBenchmarks(display, &results);
-  nlohmann::json end = spec.finish ? spec.finish() : nlohmann::json::object();
-  for (const std::string& w : env.warnings) {
-    if (!end.contains("warnings")) end["warnings"] = nlohmann::json::array();
-    end["warnings"].push_back(w);
-  }
-  const std::string stopped_by = stop_reason();
-  if (!stopped_by.empty()) {
-    end["incomplete"] = true;
-    end["stopped_by"] = stopped_by;
-    end["not_run"] = selected;
-  }
-  if (g_throttle_retries_total > 0 || g_throttled_kept_total > 0) {
-    end["throttle_retries"] = g_throttle_retries_total;
-    end["throttled_samples_kept"] = g_throttled_kept_total;
-    char buf[200];
-    std::snprintf(buf, sizeof buf,
-                  "%d sample(s) were taken again after the GPU throttled (%.2f s of recovery "
-                  "delay), %d kept although throttled",
-                  g_throttle_retries_total, g_throttle_waited_s, g_throttled_kept_total);
-    if (!end.contains("warnings")) end["warnings"] = nlohmann::json::array();
-    end["warnings"].push_back(buf);
-  }
-  if (end.contains("warnings") && spec.primary) {
-    for (const auto& w : end["warnings"]) {
-      std::fprintf(stderr, "%s: WARNING: %s\n", spec.program.c_str(), w.get<std::string>().c_str());
-    }
-  }
-  benchmark::Shutdown();
-  if (spec.shutdown) spec.shutdown();
-  end["estimate_s"] = round_significant(estimate_s, 4);
-  end["estimate_constants"] = stated;
-  end["wall_time_s"] = round_significant(
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count(), 4);
-  end["samples_policy"] = {{"repetitions", opts.policy.repetitions},
-                           {"min_samples", opts.policy.min_samples},
-                           {"max_samples", opts.policy.max_samples}};
-  if (opts.policy.samples) end["samples_policy"]["samples"] = *opts.policy.samples;
-  if (opts.policy.max_noise) {
-    end["samples_policy"]["max_noise_pct"] = round_significant(*opts.policy.max_noise * 100, 6);
-  }
-  if (spec.per_gpu) {
-    end["throttle_policy"] = {
-        {"threshold_pct", round_significant(opts.throttle.threshold * 100, 6)},
-        {"recovery_delay_s", opts.throttle.recovery_delay_s},
-        {"max_retries_per_sample", opts.throttle.max_retries_per_sample},
-        {"max_wait_s", opts.throttle.max_wait_s}};
-  }
-
-  if (ran == 0) {
-    if (spec.primary) {
-      std::fprintf(stderr, "%s: no benchmark matched --benchmark_filter\n", spec.program.c_str());
-    }
-    cleanup();
-    return kExitUsage;
-  }
-  std::size_t not_run = 0;
-  if (!final_out.empty()) {
-    try {
-      not_run = finalize_text(results.json(), partial_out, final_out, start, end);
-      cleanup();
-    } catch (const std::exception& e) {
-      std::fprintf(stderr, "%s: %s\n", spec.program.c_str(), e.what());
-      cleanup();
-      return kExitUsage;
-    }
-  }
-  if (!stopped_by.empty() && spec.primary) {
-    std::fprintf(stderr, "%s: stopped (%s): %zu of %zu benchmarks not run%s\n",
-                 spec.program.c_str(), stopped_by.c_str(),
-                 final_out.empty() ? selected.size() : not_run, selected.size(),
-                 final_out.empty() ? ""
-                                   : ("; " + final_out + " holds the rest, marked incomplete")
-                                         .c_str());
-  }
-  if (failures() > 0) {
-    if (spec.primary) {
-      std::fprintf(stderr, "%s: %d benchmark(s) failed their check or hit an error (see above)\n",
-                   spec.program.c_str(), failures());
-    }
-    return kExitCheckFailed;
-  }
-  if (g_stop_signal != 0) return 128 + g_stop_signal;
-  if (!stopped_by.empty()) return kExitIncomplete;
-  return kExitOk;
+  return run_benchmarks(opts, spec, filter, final_out, partial_out, display, wall_start, cleanup);
 }
 
 }  // namespace batchcost
