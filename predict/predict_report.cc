@@ -333,8 +333,11 @@ ordered_json request_json(const PredictReport& r, const RequestPrediction& q) {
 
 }  // namespace
 
-std::string predict_table(const PredictReport& r) {
-  std::ostringstream o;
+namespace {
+
+// The model, deployment, pricing and hardware lines and the constants used; true where a stated
+// constant is among them.
+bool table_header(std::ostringstream& o, const PredictReport& r) {
   const LlmConfig& m = r.model;
   const ParameterCounts pc = parameter_counts(m);
   const double ctx = r.options.context;
@@ -367,7 +370,11 @@ std::string predict_table(const PredictReport& r) {
   o << "constants used:\n" << constants.str();
   if (any_stated) o << "  * stated, not measured\n";
   o << "\n";
+  return any_stated;
+}
 
+// One row per batch: the step, its four components, throughput, cost, memory, the front.
+void table_steps(std::ostringstream& o, const PredictReport& r, bool any_stated) {
   const bool priced = r.options.price_per_gpu_hour > 0;
   const bool overlap = r.options.deployment.overlap;
   const double limit = memory_limit(r);
@@ -421,7 +428,10 @@ std::string predict_table(const PredictReport& r) {
       << " GB; the largest batch that fits is " << max_batch(r) << "\n";
   }
   if (any_stated) o << "*: priced with stated constants, not measured\n";
+}
 
+// --input-len/--output-len/--concurrency: one row per request shape and concurrency.
+void table_requests(std::ostringstream& o, const PredictReport& r) {
   if (!r.requests.empty()) {
     o << "\nrequests: TTFT = the prefill of one prompt per attention group"
       << (r.options.chunk > 0 ? " in chunks of " + num(r.options.chunk) + " tokens" : "")
@@ -449,7 +459,10 @@ std::string predict_table(const PredictReport& r) {
     }
     o << q.str();
   }
+}
 
+// --ops: the operations of each step, and of the first request's prefill.
+void table_ops(std::ostringstream& o, const PredictReport& r) {
   if (r.show_ops) {
     for (const StepPrediction& s : r.steps) {
       o << "\nbatch " << num(s.batch) << ": the ops of one stage and micro-batch ("
@@ -467,6 +480,11 @@ std::string predict_table(const PredictReport& r) {
         << ops_table(last.ops).str() << kernel_line(r, last.ops);
     }
   }
+}
+
+// --gamma/--acceptance: the speculative cycle per batch.
+void table_speculation(std::ostringstream& o, const PredictReport& r) {
+  const bool priced = r.options.price_per_gpu_hour > 0;
   if (r.speculation) {
     const Speculation& sp = *r.speculation;
     o << "\nspeculative decoding: γ " << sp.gamma << ", acceptance " << num(sp.acceptance) << ", "
@@ -508,6 +526,10 @@ std::string predict_table(const PredictReport& r) {
     }
     o << s.str();
   }
+}
+
+// --arrival-rate/--window: the batch a serving window forms and its step.
+void table_window(std::ostringstream& o, const PredictReport& r) {
   if (r.window && r.window_step) {
     const ServingWindow& w = *r.window;
     const StepPrediction& s = *r.window_step;
@@ -518,6 +540,18 @@ std::string predict_table(const PredictReport& r) {
       << num(s.gpu_hours_per_million) << " GPU-h per million tokens)"
       << (s.fits ? "" : " — impossible: it does not fit in memory") << "\n";
   }
+}
+
+}  // namespace
+
+std::string predict_table(const PredictReport& r) {
+  std::ostringstream o;
+  const bool any_stated = table_header(o, r);
+  table_steps(o, r, any_stated);
+  if (!r.requests.empty()) table_requests(o, r);
+  if (r.show_ops) table_ops(o, r);
+  if (r.speculation) table_speculation(o, r);
+  if (r.window && r.window_step) table_window(o, r);
   const std::vector<std::string> n = notes(r);
   if (!n.empty()) o << "\n";
   for (const std::string& line : n) o << "note: " << line << "\n";
