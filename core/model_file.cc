@@ -181,6 +181,142 @@ ordered_json model_to_json(const ModelFile& m) {
   return doc;
 }
 
+namespace {
+
+// constants.network: {op: {ranks: [regime, ...]}}, each regime with its interval and, where
+// fitted, the sizes it was fitted on.
+void read_network(Reader& r, const json& c, const json* iv, Constants& constants) {
+  for (const auto& [op, by_ranks] : r.object(c, "network", "constants.").items()) {
+    if (!by_ranks.is_object()) r.fail("constants.network." + op, "not an object");
+    for (const auto& [ranks_text, list] : by_ranks.items()) {
+      std::string where = "network." + op + "." + ranks_text;
+      int ranks = 0;
+      try {
+        size_t used = 0;
+        ranks = std::stoi(ranks_text, &used);
+        if (used != ranks_text.size() || ranks < 1 || ranks > (1 << 20)) ranks = 0;
+      } catch (const std::exception&) {
+      }
+      if (ranks == 0) r.fail("constants." + where, "ranks is not an integer in [1, 2^20]");
+      if (!list.is_array() || list.empty()) r.fail("constants." + where, "not a list of regimes");
+      const json* iv_list = child(child(child(iv, "network"), op), ranks_text);
+      std::vector<Regime>& regimes = constants.network[{op, ranks}];
+      for (size_t i = 0; i < list.size(); ++i) {
+        std::string at = where + "[" + std::to_string(i) + "]";
+        if (!list[i].is_object() || !list[i].contains("latency_s") ||
+            !list[i].contains("bytes_per_s")) {
+          r.fail("constants." + at, "needs latency_s and bytes_per_s");
+        }
+        const json* iv_i = child(iv_list, i);
+        regimes.push_back(
+            {r.estimate(list[i]["latency_s"], child(iv_i, "latency_s"), at + ".latency_s"),
+             r.estimate(list[i]["bytes_per_s"], child(iv_i, "bytes_per_s"), at + ".bytes_per_s")});
+        if (list[i].contains("bytes_range")) {
+          const json& br = list[i]["bytes_range"];
+          if (!br.is_array() || br.size() != 2 || !br[0].is_number() || !br[1].is_number() ||
+              !(br[0].get<double>() >= 0) || !(br[1].get<double>() >= br[0].get<double>()) ||
+              !std::isfinite(br[1].get<double>())) {
+            r.fail("constants." + at + ".bytes_range", "not [low, high] bytes");
+          }
+          if (!list[i].contains("n") || !list[i]["n"].is_number_unsigned() ||
+              list[i]["n"].get<std::uint64_t>() < 1 ||
+              list[i]["n"].get<std::uint64_t>() > 1000000000) {
+            r.fail("constants." + at + ".n", "not a positive sample count");
+          }
+          regimes.back().bytes_min = br[0].get<double>();
+          regimes.back().bytes_max = br[1].get<double>();
+          regimes.back().n = static_cast<int>(list[i]["n"].get<std::uint64_t>());
+        }
+      }
+    }
+  }
+}
+
+// quality: {family: {n, role, median_abs_rel_err, p90_abs_rel_err}}.
+void read_quality(Reader& r, const json& doc, std::map<std::string, Quality>& quality) {
+  for (const auto& [family, q] : r.object(doc, "quality", "").items()) {
+    if (!q.is_object()) r.fail("quality." + family, "not an object");
+    Quality& out = quality[family];
+    if (q.contains("n")) {
+      const json& n = q["n"];
+      if (!n.is_number_integer() ||
+          (n.is_number_unsigned() && n.get<std::uint64_t>() > 1'000'000'000) ||
+          n.get<std::int64_t>() < 0 || n.get<std::int64_t>() > 1'000'000'000) {
+        r.fail("quality." + family + ".n", "not a count of samples");
+      }
+      out.n = static_cast<int>(n.get<std::int64_t>());
+    }
+    if (q.contains("role") && q["role"].is_string()) out.role = q["role"].get<std::string>();
+    if (q.contains("median_abs_rel_err") && q["median_abs_rel_err"].is_number()) {
+      out.median_abs_rel_err = q["median_abs_rel_err"].get<double>();
+    }
+    if (q.contains("p90_abs_rel_err") && q["p90_abs_rel_err"].is_number()) {
+      out.p90_abs_rel_err = q["p90_abs_rel_err"].get<double>();
+    }
+  }
+}
+
+// constants.terms of the refined form (core/forms.h), with their intervals.
+void read_terms(Reader& r, const json& c, const json* iv, RefinedTerms& terms) {
+  const json& t = r.object(c, "terms", "constants.");
+  const json* it = child(iv, "terms");
+  auto read = [&](const char* key, std::optional<Estimate>& e) {
+    if (t.contains(key)) e = r.estimate(t[key], child(it, key), std::string("terms.") + key);
+  };
+  read("overlap_p", terms.overlap_p);
+  read("k_half", terms.k_half);
+  read("grouped_bandwidth_ratio", terms.grouped_bandwidth_ratio);
+  read("saturating_sms", terms.saturating_sms);
+  read("l2_bytes_per_s", terms.l2_bytes_per_s);
+  if (terms.overlap_p && terms.overlap_p->value < 1) {
+    r.fail("constants.terms.overlap_p", "below 1 (p = 1 is the sum of compute and memory)");
+  }
+  if (terms.saturating_sms && terms.saturating_sms->value > 1) {
+    r.fail("constants.terms.saturating_sms", "above 1 (a share of the SMs)");
+  }
+  if (t.contains("tile")) {
+    for (const auto& [dtype, v] : r.object(t, "tile", "constants.terms.").items()) {
+      if (!v.is_string()) r.fail("constants.terms.tile." + dtype, "not \"ROWSxCOLS\"");
+      try {
+        terms.tile[dtype] = parse_tile(v.get<std::string>());
+      } catch (const std::invalid_argument& e) {
+        r.fail("constants.terms.tile." + dtype, e.what());
+      }
+    }
+    if (!t.contains("sm_count") || !t["sm_count"].is_number_integer() ||
+        t["sm_count"].get<long long>() < 1 || t["sm_count"].get<long long>() > 100000) {
+      r.fail("constants.terms.sm_count", "a tile needs the SM count, a positive integer");
+    }
+    terms.sm_count = t["sm_count"].get<int>();
+  }
+}
+
+// heldout: {family: {role, epoch: quality, refined: quality}} (schema 2).
+void read_heldout(Reader& r, const json& doc, std::map<std::string, HeldOutQuality>& heldout) {
+  for (const auto& [family, h] : r.object(doc, "heldout", "").items()) {
+    if (!h.is_object()) r.fail("heldout." + family, "not an object");
+    HeldOutQuality& out = heldout[family];
+    std::string role =
+        h.contains("role") && h["role"].is_string() ? h["role"].get<std::string>() : "";
+    for (auto [name, q] :
+         {std::pair<const char*, Quality*>{"epoch", &out.epoch}, {"refined", &out.refined}}) {
+      q->role = role;
+      if (!h.contains(name)) continue;
+      const json& v = h[name];
+      if (!v.is_object()) r.fail("heldout." + family + "." + name, "not an object");
+      if (v.contains("n") && v["n"].is_number_integer()) q->n = v["n"].get<int>();
+      if (v.contains("median_abs_rel_err") && v["median_abs_rel_err"].is_number()) {
+        q->median_abs_rel_err = v["median_abs_rel_err"].get<double>();
+      }
+      if (v.contains("p90_abs_rel_err") && v["p90_abs_rel_err"].is_number()) {
+        q->p90_abs_rel_err = v["p90_abs_rel_err"].get<double>();
+      }
+    }
+  }
+}
+
+}  // namespace
+
 ModelFile model_from_json(const json& doc, const std::string& source) {
   Reader r(source);
   if (!doc.is_object() || !doc.contains("schema") ||
@@ -211,75 +347,8 @@ ModelFile model_from_json(const json& doc, const std::string& source) {
           r.estimate(v, child(child(iv, "latency_s"), kind), "latency_s." + kind);
     }
   }
-  if (c.contains("network")) {
-    for (const auto& [op, by_ranks] : r.object(c, "network", "constants.").items()) {
-      if (!by_ranks.is_object()) r.fail("constants.network." + op, "not an object");
-      for (const auto& [ranks_text, list] : by_ranks.items()) {
-        std::string where = "network." + op + "." + ranks_text;
-        int ranks = 0;
-        try {
-          size_t used = 0;
-          ranks = std::stoi(ranks_text, &used);
-          if (used != ranks_text.size() || ranks < 1 || ranks > (1 << 20)) ranks = 0;
-        } catch (const std::exception&) {
-        }
-        if (ranks == 0) r.fail("constants." + where, "ranks is not an integer in [1, 2^20]");
-        if (!list.is_array() || list.empty()) r.fail("constants." + where, "not a list of regimes");
-        const json* iv_list = child(child(child(iv, "network"), op), ranks_text);
-        std::vector<Regime>& regimes = m.constants.network[{op, ranks}];
-        for (size_t i = 0; i < list.size(); ++i) {
-          std::string at = where + "[" + std::to_string(i) + "]";
-          if (!list[i].is_object() || !list[i].contains("latency_s") ||
-              !list[i].contains("bytes_per_s")) {
-            r.fail("constants." + at, "needs latency_s and bytes_per_s");
-          }
-          const json* iv_i = child(iv_list, i);
-          regimes.push_back(
-              {r.estimate(list[i]["latency_s"], child(iv_i, "latency_s"), at + ".latency_s"),
-               r.estimate(list[i]["bytes_per_s"], child(iv_i, "bytes_per_s"),
-                          at + ".bytes_per_s")});
-          if (list[i].contains("bytes_range")) {
-            const json& br = list[i]["bytes_range"];
-            if (!br.is_array() || br.size() != 2 || !br[0].is_number() || !br[1].is_number() ||
-                !(br[0].get<double>() >= 0) || !(br[1].get<double>() >= br[0].get<double>()) ||
-                !std::isfinite(br[1].get<double>())) {
-              r.fail("constants." + at + ".bytes_range", "not [low, high] bytes");
-            }
-            if (!list[i].contains("n") || !list[i]["n"].is_number_unsigned() ||
-                list[i]["n"].get<std::uint64_t>() < 1 ||
-                list[i]["n"].get<std::uint64_t>() > 1000000000) {
-              r.fail("constants." + at + ".n", "not a positive sample count");
-            }
-            regimes.back().bytes_min = br[0].get<double>();
-            regimes.back().bytes_max = br[1].get<double>();
-            regimes.back().n = static_cast<int>(list[i]["n"].get<std::uint64_t>());
-          }
-        }
-      }
-    }
-  }
-  if (doc.contains("quality")) {
-    for (const auto& [family, q] : r.object(doc, "quality", "").items()) {
-      if (!q.is_object()) r.fail("quality." + family, "not an object");
-      Quality& out = m.quality[family];
-      if (q.contains("n")) {
-        const json& n = q["n"];
-        if (!n.is_number_integer() ||
-            (n.is_number_unsigned() && n.get<std::uint64_t>() > 1'000'000'000) ||
-            n.get<std::int64_t>() < 0 || n.get<std::int64_t>() > 1'000'000'000) {
-          r.fail("quality." + family + ".n", "not a count of samples");
-        }
-        out.n = static_cast<int>(n.get<std::int64_t>());
-      }
-      if (q.contains("role") && q["role"].is_string()) out.role = q["role"].get<std::string>();
-      if (q.contains("median_abs_rel_err") && q["median_abs_rel_err"].is_number()) {
-        out.median_abs_rel_err = q["median_abs_rel_err"].get<double>();
-      }
-      if (q.contains("p90_abs_rel_err") && q["p90_abs_rel_err"].is_number()) {
-        out.p90_abs_rel_err = q["p90_abs_rel_err"].get<double>();
-      }
-    }
-  }
+  if (c.contains("network")) read_network(r, c, iv, m.constants);
+  if (doc.contains("quality")) read_quality(r, doc, m.quality);
   if (doc.contains("identification") && doc["identification"].is_object()) {
     m.identification = nlohmann::ordered_json::parse(doc["identification"].dump());
   }
@@ -293,38 +362,7 @@ ModelFile model_from_json(const json& doc, const std::string& source) {
     }
   }
   if (m.constants.form == Form::kRefined && c.contains("terms")) {
-    const json& t = r.object(c, "terms", "constants.");
-    const json* it = child(iv, "terms");
-    RefinedTerms& terms = m.constants.terms;
-    auto read = [&](const char* key, std::optional<Estimate>& e) {
-      if (t.contains(key)) e = r.estimate(t[key], child(it, key), std::string("terms.") + key);
-    };
-    read("overlap_p", terms.overlap_p);
-    read("k_half", terms.k_half);
-    read("grouped_bandwidth_ratio", terms.grouped_bandwidth_ratio);
-    read("saturating_sms", terms.saturating_sms);
-    read("l2_bytes_per_s", terms.l2_bytes_per_s);
-    if (terms.overlap_p && terms.overlap_p->value < 1) {
-      r.fail("constants.terms.overlap_p", "below 1 (p = 1 is the sum of compute and memory)");
-    }
-    if (terms.saturating_sms && terms.saturating_sms->value > 1) {
-      r.fail("constants.terms.saturating_sms", "above 1 (a share of the SMs)");
-    }
-    if (t.contains("tile")) {
-      for (const auto& [dtype, v] : r.object(t, "tile", "constants.terms.").items()) {
-        if (!v.is_string()) r.fail("constants.terms.tile." + dtype, "not \"ROWSxCOLS\"");
-        try {
-          terms.tile[dtype] = parse_tile(v.get<std::string>());
-        } catch (const std::invalid_argument& e) {
-          r.fail("constants.terms.tile." + dtype, e.what());
-        }
-      }
-      if (!t.contains("sm_count") || !t["sm_count"].is_number_integer() ||
-          t["sm_count"].get<long long>() < 1 || t["sm_count"].get<long long>() > 100000) {
-        r.fail("constants.terms.sm_count", "a tile needs the SM count, a positive integer");
-      }
-      terms.sm_count = t["sm_count"].get<int>();
-    }
+    read_terms(r, c, iv, m.constants.terms);
   }
   if (v2 && doc.contains("epoch")) {
     const json& e = r.object(doc, "epoch", "");
@@ -333,28 +371,7 @@ ModelFile model_from_json(const json& doc, const std::string& source) {
     if (e.contains("intervals")) inner["intervals"] = e["intervals"];
     m.epoch = model_from_json(inner, source + " (epoch)").constants;
   }
-  if (v2 && doc.contains("heldout")) {
-    for (const auto& [family, h] : r.object(doc, "heldout", "").items()) {
-      if (!h.is_object()) r.fail("heldout." + family, "not an object");
-      HeldOutQuality& out = m.heldout[family];
-      std::string role =
-          h.contains("role") && h["role"].is_string() ? h["role"].get<std::string>() : "";
-      for (auto [name, q] :
-           {std::pair<const char*, Quality*>{"epoch", &out.epoch}, {"refined", &out.refined}}) {
-        q->role = role;
-        if (!h.contains(name)) continue;
-        const json& v = h[name];
-        if (!v.is_object()) r.fail("heldout." + family + "." + name, "not an object");
-        if (v.contains("n") && v["n"].is_number_integer()) q->n = v["n"].get<int>();
-        if (v.contains("median_abs_rel_err") && v["median_abs_rel_err"].is_number()) {
-          q->median_abs_rel_err = v["median_abs_rel_err"].get<double>();
-        }
-        if (v.contains("p90_abs_rel_err") && v["p90_abs_rel_err"].is_number()) {
-          q->p90_abs_rel_err = v["p90_abs_rel_err"].get<double>();
-        }
-      }
-    }
-  }
+  if (v2 && doc.contains("heldout")) read_heldout(r, doc, m.heldout);
   if (v2 && doc.contains("selection") && doc["selection"].is_array()) {
     for (const auto& s : doc["selection"]) {
       if (s.is_string()) m.selection.push_back(s.get<std::string>());
