@@ -160,10 +160,69 @@ namespace {
 
 // Decode (prefill = false: `context` tokens cached, attention over them) or one prefill chunk
 // (prefill = true: `context` = the prior tokens cached, causal attention over the chunk).
+// The MoE layers' ops for `m` tokens on this GPU: the router, the shared experts, the dispatch
+// and combine all-to-alls under expert parallelism, and the grouped expert GEMMs over the experts
+// expected to be active. `w`, `a` the bytes of a weight and an activation, `g` the GEMMs' type.
+void add_moe_ops(Builder& b, const LlmConfig& model, const Deployment& d, double m,
+                 double moe_layers, double w, double a, const std::string& g) {
+  const FfnConfig& f = model.ffn;
+  const double h = static_cast<double>(model.hidden);
+  const double tp = d.tp, ep = d.ep;
+  const std::string& act = model.precision.activations;
+  b.layer = "moe";
+  const double e = f.experts, k = f.top_k;
+  const bool expert_parallel = d.ep > 1;
+  // Tokens this GPU routes, the tokens of its expert group, the experts it holds.
+  const double own = expert_parallel ? m / tp : m;
+  const double group = expert_parallel ? ep * own : m;
+  const double i_e = static_cast<double>(f.expert_intermediate) / (expert_parallel ? 1 : tp);
+  const double c = own * k;  // (token, expert) assignments this GPU computes
+  // The expected active experts' share of this GPU's slots (E / ep whole experts when ep
+  // divides E and nothing is redundant; 1/tp of every expert when ep = 1).
+  const double slots = expert_parallel ? expert_slots_per_gpu(model, d) : e;
+  const double active = expected_active_experts(e, k, group) / e * slots;
+  Work router = b.kernels(2);  // the gate GEMM and the top-k
+  router.flops = 2 * own * h * e;
+  router.bytes = h * e * a + own * (h + e) * a;
+  b.add("router", "gemm", moe_layers, router, act);
+  if (f.shared_experts > 0) {
+    const double i_s =
+        static_cast<double>(f.shared_intermediate) * f.shared_experts / (expert_parallel ? 1 : tp);
+    b.gemm("shared_gate_up", moe_layers, own, h, 2 * i_s, w, a, g);
+    b.elementwise("shared_activation", moe_layers, 3 * own * i_s * a, 1);
+    b.gemm("shared_down", moe_layers, own, i_s, h, w, a, g);
+  }
+  if (expert_parallel) {
+    const std::string& dt = d.dispatch_dtype.empty() ? act : d.dispatch_dtype;
+    const double per_value = dtype_bytes(dt) + (dtype_bytes(dt) == 1 ? 4.0 / 128 : 0);
+    b.collective("moe_dispatch", moe_layers, collective::Op::all_to_all, d.ep, c * h * per_value);
+  }
+  b.elementwise("moe_permute", moe_layers, 4 * c * h * a, 2);
+  // Grouped GEMMs over the active experts (core/moe_work.h, strategy grouped): each active
+  // expert's weights read once, each assignment's activations in and out.
+  Work gate_up = b.kernels(1);
+  gate_up.flops = 2 * c * h * 2 * i_e;
+  gate_up.bytes = active * h * 2 * i_e * w + c * (h + 2 * i_e) * a;
+  b.add("experts_gate_up", "gemm", moe_layers, gate_up, g);
+  b.elementwise("experts_activation", moe_layers, 3 * c * i_e * a, 1);
+  Work down = b.kernels(1);
+  down.flops = 2 * c * i_e * h;
+  down.bytes = active * i_e * h * w + c * (i_e + h) * a;
+  b.add("experts_down", "gemm", moe_layers, down, g);
+  if (expert_parallel) {
+    b.collective("moe_combine", moe_layers, collective::Op::all_to_all, d.ep, c * h * a);
+    if (d.tp > 1) {
+      b.collective("moe_all_gather", moe_layers, collective::Op::all_gather, d.tp, m * h * a);
+    }
+  } else if (d.tp > 1) {
+    b.collective("moe_all_reduce", moe_layers, collective::Op::all_reduce, d.tp, m * h * a);
+  }
+}
+
 std::vector<Op> build_ops(const LlmConfig& model, const Deployment& d, double sequences,
                           double tokens_per_sequence, double context, bool prefill, bool last) {
   Builder b{model, d, {}};
-  const double tp = d.tp, pp = d.pp, ep = d.ep;
+  const double tp = d.tp, pp = d.pp;
   const double h = static_cast<double>(model.hidden);
   const double m = sequences * tokens_per_sequence;
   // Decode: every token attends to the `context` cached tokens. Prefill: token j of the chunk
@@ -243,56 +302,7 @@ std::vector<Op> build_ops(const LlmConfig& model, const Deployment& d, double se
       b.collective("ffn_all_reduce", dense_layers, collective::Op::all_reduce, d.tp, m * h * a);
     }
   }
-  if (moe_layers > 0) {
-    b.layer = "moe";
-    const double e = f.experts, k = f.top_k;
-    const bool expert_parallel = d.ep > 1;
-    // Tokens this GPU routes, the tokens of its expert group, the experts it holds.
-    const double own = expert_parallel ? m / tp : m;
-    const double group = expert_parallel ? ep * own : m;
-    const double i_e = static_cast<double>(f.expert_intermediate) / (expert_parallel ? 1 : tp);
-    const double c = own * k;  // (token, expert) assignments this GPU computes
-    // The expected active experts' share of this GPU's slots (E / ep whole experts when ep
-    // divides E and nothing is redundant; 1/tp of every expert when ep = 1).
-    const double slots = expert_parallel ? expert_slots_per_gpu(model, d) : e;
-    const double active = expected_active_experts(e, k, group) / e * slots;
-    Work router = b.kernels(2);  // the gate GEMM and the top-k
-    router.flops = 2 * own * h * e;
-    router.bytes = h * e * a + own * (h + e) * a;
-    b.add("router", "gemm", moe_layers, router, act);
-    if (f.shared_experts > 0) {
-      const double i_s = static_cast<double>(f.shared_intermediate) * f.shared_experts /
-                         (expert_parallel ? 1 : tp);
-      b.gemm("shared_gate_up", moe_layers, own, h, 2 * i_s, w, a, g);
-      b.elementwise("shared_activation", moe_layers, 3 * own * i_s * a, 1);
-      b.gemm("shared_down", moe_layers, own, i_s, h, w, a, g);
-    }
-    if (expert_parallel) {
-      const std::string& dt = d.dispatch_dtype.empty() ? act : d.dispatch_dtype;
-      const double per_value = dtype_bytes(dt) + (dtype_bytes(dt) == 1 ? 4.0 / 128 : 0);
-      b.collective("moe_dispatch", moe_layers, collective::Op::all_to_all, d.ep, c * h * per_value);
-    }
-    b.elementwise("moe_permute", moe_layers, 4 * c * h * a, 2);
-    // Grouped GEMMs over the active experts (core/moe_work.h, strategy grouped): each active
-    // expert's weights read once, each assignment's activations in and out.
-    Work gate_up = b.kernels(1);
-    gate_up.flops = 2 * c * h * 2 * i_e;
-    gate_up.bytes = active * h * 2 * i_e * w + c * (h + 2 * i_e) * a;
-    b.add("experts_gate_up", "gemm", moe_layers, gate_up, g);
-    b.elementwise("experts_activation", moe_layers, 3 * c * i_e * a, 1);
-    Work down = b.kernels(1);
-    down.flops = 2 * c * i_e * h;
-    down.bytes = active * i_e * h * w + c * (i_e + h) * a;
-    b.add("experts_down", "gemm", moe_layers, down, g);
-    if (expert_parallel) {
-      b.collective("moe_combine", moe_layers, collective::Op::all_to_all, d.ep, c * h * a);
-      if (d.tp > 1) {
-        b.collective("moe_all_gather", moe_layers, collective::Op::all_gather, d.tp, m * h * a);
-      }
-    } else if (d.tp > 1) {
-      b.collective("moe_all_reduce", moe_layers, collective::Op::all_reduce, d.tp, m * h * a);
-    }
-  }
+  if (moe_layers > 0) add_moe_ops(b, model, d, m, moe_layers, w, a, g);
 
   // Once per model, spread over the stages; and the send from one stage to the next.
   b.layer = "stage";
