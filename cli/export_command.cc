@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <iostream>
+#include <map>
 
 #include "core/input_error.h"
 #include "core/model_file.h"
@@ -28,8 +29,20 @@ int run_export(const ExportArgs& a) {
   // Each file on its own: two runs (or two GPUs) of the same benchmarks are rows side by side,
   // told apart by their source, not contradictory duplicates.
   Inputs in;
+  std::map<std::string, std::string> gpu_of_source;
   for (const std::string& path : paths) {
-    for (const std::string& file : expand_path(path)) read_file_into(file, in);
+    for (const std::string& file : expand_path(path)) {
+      Inputs one;
+      read_file_into(file, one);
+      auto gpu = one.context.find("gpu_name");
+      if (gpu != one.context.end() && gpu->is_string())
+        gpu_of_source[file] = gpu->get<std::string>();
+      in.samples.insert(in.samples.end(), one.samples.begin(), one.samples.end());
+      in.warnings.insert(in.warnings.end(), one.warnings.begin(), one.warnings.end());
+      in.models.insert(in.models.end(), one.models.begin(), one.models.end());
+      in.model_sources.insert(in.model_sources.end(), one.model_sources.begin(),
+                              one.model_sources.end());
+    }
   }
   if (!in.models.empty()) {
     throw InputError(in.model_sources.front() + ": a model.json; export reads results");
@@ -39,7 +52,7 @@ int run_export(const ExportArgs& a) {
   std::stable_sort(in.samples.begin(), in.samples.end(), [](const Sample& x, const Sample& y) {
     return x.name != y.name ? natural_less(x.name, y.name) : x.source < y.source;
   });
-  write_file_atomically(csv_path, export_csv(in.samples));
+  write_file_atomically(csv_path, export_csv(in.samples, gpu_of_source));
   size_t rows = 0;
   for (const Sample& s : in.samples) rows += 1 + s.repetition_times_s.size();
   std::cout << "wrote " << csv_path << ": " << in.samples.size() << " samples, " << rows

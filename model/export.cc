@@ -46,7 +46,8 @@ std::string number(double v) {
 
 }  // namespace
 
-std::string export_csv(const std::vector<Sample>& samples) {
+std::string export_csv(const std::vector<Sample>& samples,
+                       const std::map<std::string, std::string>& gpu_of_source) {
   std::vector<std::string> params;  // in order of first appearance
   std::set<std::string> seen, label_keys;
   for (const Sample& s : samples) {
@@ -55,8 +56,8 @@ std::string export_csv(const std::vector<Sample>& samples) {
     }
     for (const auto& [key, value] : s.labels) label_keys.insert(key);
   }
-  std::vector<std::string> header = {"source",      "name",   "family", "kind", "repetition",
-                                     "repetitions", "time_s", "cv",     "ranks"};
+  std::vector<std::string> header = {"source",     "gpu_name",    "name",   "family", "kind",
+                                     "repetition", "repetitions", "time_s", "cv",     "ranks"};
   for (auto counter : kWorkCounterNames) header.emplace_back(counter);
   for (const std::string& p : params) header.push_back("param_" + p);
   for (const std::string& l : label_keys) header.push_back("label_" + l);
@@ -72,8 +73,10 @@ std::string export_csv(const std::vector<Sample>& samples) {
   for (const Sample& s : samples) {
     std::map<std::string, std::string> values;
     for (const auto& [key, value] : name_parameters(s.name)) values.emplace(key, value);
+    const auto gpu = gpu_of_source.find(s.source);
     auto row = [&](const std::string& kind, const std::string& index, double time_s) {
       std::vector<std::string> cells = {s.source,
+                                        gpu == gpu_of_source.end() ? "" : gpu->second,
                                         s.name,
                                         s.family,
                                         kind,

@@ -4,12 +4,14 @@
 // Rows: for every sample, one row per repetition whose time the file kept (kind "repetition",
 // with its index), and one row for the sample itself (kind "median": the median of the
 // repetitions, or the file's median aggregate, the time the fitter uses). Columns: source,
-// name, family, kind, repetition, repetitions, time_s (seconds per iteration), cv, ranks; the
+// gpu_name (the source's context.gpu_name; empty where it has none, as an nccl-tests log), name,
+// family, kind, repetition, repetitions, time_s (seconds per iteration), cv, ranks; the
 // work counters (flops, bytes, net_bytes, launches, kernels, graph_nodes, syncs, collectives:
 // per iteration, 0 where absent); then one column per key:value segment of the names
 // (param_<key>) and per label key (label_<key>), empty where a sample has none.
 #pragma once
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -24,7 +26,9 @@ std::vector<std::pair<std::string, std::string>> name_parameters(const std::stri
 // One CSV field, quoted (RFC 4180) where it holds a comma, a quote or a line break.
 std::string csv_field(const std::string& text);
 
-// The CSV text of `samples` (header first, rows in the order of the samples).
-std::string export_csv(const std::vector<Sample>& samples);
+// The CSV text of `samples` (header first, rows in the order of the samples); `gpu_of_source`
+// the GPU's name by source file.
+std::string export_csv(const std::vector<Sample>& samples,
+                       const std::map<std::string, std::string>& gpu_of_source = {});
 
 }  // namespace batchcost

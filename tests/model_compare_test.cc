@@ -277,22 +277,23 @@ TEST(Export, OneRowPerRepetitionAndOnePerMedian) {
   Sample g = sample("gemm/bf16/m:512/manual_time", {5.0});
   g.labels = {{"dtype", "bf16"}};
   g.work.flops = 2e9;
-  std::string csv = export_csv({a, g});
+  std::string csv = export_csv({a, g}, {{"dir,with comma/r.json", "NVIDIA H100 80GB HBM3"}});
   std::vector<std::string> lines;
   for (size_t start = 0, end; (end = csv.find('\n', start)) != std::string::npos; start = end + 1) {
     lines.push_back(csv.substr(start, end - start));
   }
   ASSERT_EQ(lines.size(), 1u + 4u + 1u);
   EXPECT_EQ(lines[0],
-            "source,name,family,kind,repetition,repetitions,time_s,cv,ranks,flops,bytes,"
+            "source,gpu_name,name,family,kind,repetition,repetitions,time_s,cv,ranks,flops,bytes,"
             "net_bytes,launches,kernels,graph_nodes,syncs,collectives,param_bytes,param_m,"
             "label_cache,label_dtype");
   EXPECT_EQ(lines[1],
-            "\"dir,with comma/r.json\",memory/copy/bytes:1024/manual_time,memory,repetition,0,3,"
+            "\"dir,with comma/r.json\",NVIDIA H100 80GB HBM3,memory/copy/bytes:1024/manual_time,"
+            "memory,repetition,0,3,"
             "2e-06,0.01,0,0,1,0,0,0,0,0,0,1024,,cold,");
   EXPECT_EQ(lines[4].substr(lines[4].find(",memory,") + 8, 10), "median,,3,");
   EXPECT_EQ(lines[5],
-            ",gemm/bf16/m:512/manual_time,gemm,median,,1,5e-06,,0,2000000000,1,0,0,0,0,0,0,,512,"
+            ",,gemm/bf16/m:512/manual_time,gemm,median,,1,5e-06,,0,2000000000,1,0,0,0,0,0,0,,512,"
             ",bf16");
 }
 

@@ -4,20 +4,24 @@
 
   tools/plot.py RESULTS_DIR [OTHER_DIR] [--out DIR] [--format png|svg|pdf] [--batchcost PATH]
 
-Reads our Google Benchmark JSON (*.json but model.json; the median aggregate where repetitions
-were run; skipped and failed entries left out) and the folder's model.json (the fitted
-constants), and writes figures into --out (default: RESULTS_DIR itself), in --format (png):
+Takes every sample from `batchcost export` (the folder's *.json but model.json, and its *.log:
+the project's own readers, one row a sample) and every model curve from `batchcost validate
+--model model.json --json` (the cost model in the form model.json holds, named in the legends),
+so no reader and no formula of the model lives here; reads model.json itself only for the values
+the legends and the ratio chart print. Writes figures into --out (default: RESULTS_DIR itself),
+in --format (png):
 
-  roofline          GEMM TFLOP/s against arithmetic intensity, with the fitted roof min(P, W·I)
+  roofline          GEMM TFLOP/s against arithmetic intensity, with the model's at each GEMM
   gemm_tokens       GEMM TFLOP/s against tokens (M) for each layer shape (N, K), with the model's
-                    min(P, W·I) per shape: where decode GEMMs sit far below the roof
-  memory            memory bandwidth against bytes moved, with the fitted bytes / (λ + bytes/W)
-  launch            launch, kernel, graph and sync costs against the number of events, with the fit
+                    per shape: where decode GEMMs sit far below the roof
+  memory            memory bandwidth against bytes moved, with the model's
+  launch            launch, kernel, graph and sync costs against the number of events, with the
+                    model's
   moe               MoE time per token against batch for each strategy, the model's
                     prediction (batchcost validate) drawn over it
-  collectives       bus bandwidth against bytes received per GPU, with the latency-bandwidth
-                    fit (the lower envelope of its regimes)
-  transfers         host-device copies (h2d, d2h): GB/s against bytes, with the fit
+  collectives       bus bandwidth against bytes received per GPU, with the model's (its
+                    latency-bandwidth regimes)
+  transfers         host-device copies (h2d, d2h): GB/s against bytes, with the model's
   speed_cost        predicted tokens/s per user against GPU-hours per million tokens for
                     DeepSeek-V3 and Llama-3-70B (batchcost predict --json); batches whose weights
                     and KV cache exceed a GPU's memory are marked with a red cross
@@ -29,10 +33,11 @@ With OTHER_DIR, the two GPUs side by side:
 
 A figure whose data is absent or too thin (fewer than two sizes) is skipped, saying why. Log axes
 carry plain tick labels (1, 2, 5, 10; 1 KiB, 1 MiB), never 1.4×10⁰. Needs matplotlib (Debian:
-python3-matplotlib); `batchcost` (for moe's prediction and speed_cost) is taken from --batchcost,
-else build*/tools/batchcost in this checkout, else PATH.
+python3-matplotlib) and `batchcost`, taken from --batchcost, else build*/tools/batchcost in this
+checkout, else PATH.
 """
 import argparse
+import csv
 import glob
 import json
 import math
@@ -40,6 +45,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 
 try:
     import matplotlib
@@ -51,7 +57,6 @@ except ImportError:  # pragma: no cover - the test skips instead
     sys.exit("plot.py: needs matplotlib (Debian: apt-get install python3-matplotlib)")
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-UNIT = {"ns": 1e-9, "us": 1e-6, "ms": 1e-3, "s": 1.0}
 COUNTERS = ("flops", "bytes", "net_bytes", "launches", "kernels", "graph_nodes", "syncs",
             "collectives")
 EVENTS = ("launches", "kernels", "graph_nodes", "syncs")  # the latency counters
@@ -59,28 +64,23 @@ FORMAT = {"ext": "png"}  # --format
 
 
 class Results:
-    """One folder: samples by family, the model.json constants, the GPU's name."""
+    """One folder: its samples (batchcost export), the model's time of each (batchcost validate),
+    the model.json constants, the GPU's name."""
 
-    def __init__(self, folder, batchcost=None):
+    def __init__(self, folder, batchcost):
         self.folder = folder
-        self.samples = []
-        self.gpu = os.path.basename(os.path.normpath(folder))
         self.model = None
-        for path in sorted(glob.glob(os.path.join(folder, "*.json"))):
-            with open(path) as f:
-                doc = json.load(f)
-            if os.path.basename(path) == "model.json":
-                self.model = doc
-                continue
-            if not isinstance(doc, dict) or "benchmarks" not in doc:
-                continue
-            self.gpu = doc.get("context", {}).get("gpu_name", self.gpu)
-            self.samples += read_samples(doc["benchmarks"])
+        model_json = os.path.join(folder, "model.json")
+        if os.path.isfile(model_json):
+            with open(model_json) as f:
+                self.model = json.load(f)
         logs = sorted(glob.glob(os.path.join(folder, "*.log")))
-        if logs and batchcost:
-            self.samples += read_logs(batchcost, logs)
+        self.samples = export_samples(batchcost, [folder] + logs)
+        gpus = sorted({s["gpu"] for s in self.samples if s["gpu"]})
+        self.gpu = gpus[0] if gpus else os.path.basename(os.path.normpath(folder))
         if self.model:
             self.gpu = self.model.get("hardware", {}).get("gpu_name", self.gpu)
+        self.predicted = predicted_times(batchcost, folder, logs, self.model)
 
     def family(self, name):
         return [s for s in self.samples if s["name"].split("/")[0] == name]
@@ -88,40 +88,20 @@ class Results:
     def constants(self):
         return (self.model or {}).get("constants", {})
 
-
-def read_samples(entries):
-    """One sample per run: its median aggregate where there is one, else the iteration."""
-    medians, iterations = {}, {}
-    for e in entries:
-        if e.get("error_occurred") or e.get("skipped"):
-            continue
-        run = e.get("run_name", e["name"])
-        if e.get("run_type") == "aggregate":
-            if e.get("aggregate_name") == "median":
-                medians[run] = e
-        else:
-            iterations.setdefault(run, e)
-    out = []
-    for run, e in sorted({**iterations, **medians}.items()):
-        labels = dict(kv.split("=", 1) for kv in e.get("label", "").split() if "=" in kv)
-        s = {"name": run, "time_s": e["real_time"] * UNIT[e.get("time_unit", "ns")],
-             "labels": labels, "ranks": e.get("ranks", 0)}
-        for c in COUNTERS:
-            s[c] = float(e.get(c, 0))
-        out.append(s)
-    return out
+    def form(self):
+        """The form of the cost model model.json holds, for the legends."""
+        return (self.model or {}).get("form", "epoch")
 
 
-def read_logs(batchcost, logs):
-    """nccl-tests logs, read by batchcost's own reader (`batchcost export`): one sample a size."""
-    import csv
-    import tempfile
+def export_samples(batchcost, paths):
+    """Every sample of these folders and files, read by batchcost's own readers (`batchcost
+    export`): its median row (the time the fitter uses), with its GPU's name."""
     with tempfile.TemporaryDirectory() as tmp:
-        out = os.path.join(tmp, "logs.csv")
-        done = subprocess.run([batchcost, "export", *logs, "--csv", out],
+        out = os.path.join(tmp, "samples.csv")
+        done = subprocess.run([batchcost, "export", *paths, "--csv", out],
                               capture_output=True, text=True)
         if done.returncode != 0:
-            print(f"plot.py: the nccl-tests logs were not read: {done.stderr.strip()}",
+            print(f"plot.py: no samples read from {paths[0]}: {done.stderr.strip()}",
                   file=sys.stderr)
             return []
         with open(out, newline="") as f:
@@ -130,15 +110,36 @@ def read_logs(batchcost, logs):
     for row in rows:
         labels = {k[len("label_"):]: v for k, v in row.items() if k.startswith("label_") and v}
         s = {"name": row["name"], "time_s": float(row["time_s"]), "labels": labels,
-             "ranks": int(row["ranks"] or 0)}
+             "ranks": int(row["ranks"] or 0), "gpu": row.get("gpu_name", "")}
         for c in COUNTERS:
             s[c] = float(row.get(c) or 0)
         samples.append(s)
     return samples
 
 
-def network_time(regimes, x):
-    return min(r["latency_s"] + x / r["bytes_per_s"] for r in regimes)
+def predicted_times(batchcost, folder, logs, model):
+    """Benchmark name -> the model's time, from `batchcost validate --model` (the one formula,
+    in model.json's form); empty without a model.json."""
+    if not model:
+        return {}
+    run = subprocess.run([batchcost, "validate", folder, *logs, "--model",
+                          os.path.join(folder, "model.json"), "--json"],
+                         capture_output=True, text=True)
+    if run.returncode != 0:
+        print(f"plot.py: no model curves for {folder}: {run.stderr.strip()}", file=sys.stderr)
+        return {}
+    return {b["name"]: b["predicted_s"] for b in json.loads(run.stdout)["benchmarks"]
+            if b.get("predicted_s")}
+
+
+def model_line(ax, r, points, style="--", **kwargs):
+    """The model's curve through (x, samples -> y) points of measured samples, where the model
+    prices them: `points` is [(x, sample, y_of(time_s))]."""
+    drawn = [(x, y(r.predicted[s["name"]])) for x, s, y in sorted(points, key=lambda t: t[0])
+             if s["name"] in r.predicted]
+    if drawn:
+        ax.plot(*zip(*drawn), style, **kwargs)
+    return bool(drawn)
 
 
 def new_figure(title):
@@ -251,14 +252,14 @@ def roofline(r, out, written, skipped):
         ax.scatter([s["flops"] / s["bytes"] for s in ss],
                    [s["flops"] / s["time_s"] / 1e12 for s in ss], label=f"measured {dtype}", s=18)
     c = r.constants()
-    intensity = [s["flops"] / s["bytes"] for s in gemm]
-    lo, hi = min(intensity) / 2, max(intensity) * 2
-    xs = [lo * (hi / lo) ** (i / 200) for i in range(201)]
     w = c.get("hbm_bytes_per_s")
-    for dtype, p in sorted(c.get("flops_per_s", {}).items()):
-        if dtype in by_dtype and w:
-            ax.plot(xs, [min(p, w * x) / 1e12 for x in xs], "--",
-                    label=f"fitted roof {dtype}: P {p / 1e12:.0f} TFLOP/s, W {w / 1e12:.2f} TB/s")
+    for dtype, ss in sorted(by_dtype.items()):
+        p = c.get("flops_per_s", {}).get(dtype)
+        values = f": P {p / 1e12:.0f} TFLOP/s, W {w / 1e12:.2f} TB/s" if p and w else ""
+        # One point per GEMM: the shapes of one intensity differ in size, so no line joins them.
+        model_line(ax, r, [(s["flops"] / s["bytes"], s, lambda t, s=s: s["flops"] / t / 1e12)
+                           for s in ss], "x", color="black", markersize=5,
+                   label=f"model {dtype} ({r.form()}){values}")
     finish_log_log(fig, ax, out, "roofline", written,
                    "arithmetic intensity (FLOP / byte of HBM traffic)", "throughput (TFLOP/s)")
 
@@ -280,17 +281,12 @@ def gemm_tokens(r, out, written, skipped):
     if not shapes:
         return skipped.append(("gemm_tokens", "no GEMM shape (N, K) measured at 2 or more M"))
     fig, ax = new_figure(f"GEMM throughput against tokens (M) per layer shape: {r.gpu}")
-    c = r.constants()
-    w = c.get("hbm_bytes_per_s")
     for i, ((dtype, n, k), group) in enumerate(sorted(shapes.items())):
         ms = [m for m, _ in group]
         ax.plot(ms, [s["flops"] / s["time_s"] / 1e12 for _, s in group], "o", color=f"C{i}",
                 label=f"measured {dtype} N {n}, K {k}")
-        p = c.get("flops_per_s", {}).get(dtype)
-        if p and w:
-            # The model without latency: flops / max(flops / P, bytes / W), bf16 operands.
-            model = [s["flops"] / max(s["flops"] / p, s["bytes"] / w) / 1e12 for _, s in group]
-            ax.plot(ms, model, "--", color=f"C{i}", label=f"model min(P, W·I) N {n}, K {k}")
+        model_line(ax, r, [(m, s, lambda t, s=s: s["flops"] / t / 1e12) for m, s in group], "--",
+                   color=f"C{i}", label=f"model ({r.form()}) N {n}, K {k}")
     finish_log_log(fig, ax, out, "gemm_tokens", written, "tokens in the batch (GEMM M)",
                    "throughput (TFLOP/s)", x_base=2, legend_size=7)
 
@@ -308,18 +304,15 @@ def memory(r, out, written, skipped):
     kinds = {}
     for s in mem:
         kinds.setdefault(s["name"].split("/")[1], []).append(s)
-    for kind, ss in sorted(kinds.items()):
+    for i, (kind, ss) in enumerate(sorted(kinds.items())):
         ss.sort(key=lambda s: s["bytes"])
         ax.plot([s["bytes"] for s in ss], [s["bytes"] / s["time_s"] / 1e9 for s in ss], "o",
-                label=f"measured {kind}", markersize=4)
-    c = r.constants()
-    lat = c.get("latency_s", {})
-    w, fixed = c.get("hbm_bytes_per_s"), lat.get("kernel", lat.get("launch", 0))
-    if w:
-        lo, hi = min(s["bytes"] for s in mem), max(s["bytes"] for s in mem)
-        xs = [lo * (hi / lo) ** (i / 200) for i in range(201)]
-        ax.plot(xs, [x / (fixed + x / w) / 1e9 for x in xs], "--",
-                label=f"fit: bytes / (λ + bytes / W), W {w / 1e12:.2f} TB/s")
+                color=f"C{i}", label=f"measured {kind}", markersize=4)
+    w = r.constants().get("hbm_bytes_per_s")
+    for i, (kind, ss) in enumerate(sorted(kinds.items())):
+        model_line(ax, r, [(s["bytes"], s, lambda t, s=s: s["bytes"] / t / 1e9) for s in ss],
+                   "--", color=f"C{i}",
+                   label=f"model {kind} ({r.form()})" + (f", W {w / 1e12:.2f} TB/s" if w else ""))
     finish_log_log(fig, ax, out, "memory", written, "bytes read + written per kernel",
                    "bandwidth (GB/s)", x_kind="bytes")
 
@@ -338,17 +331,14 @@ def launch(r, out, written, skipped):
     kinds = {}
     for s in ss:
         kinds.setdefault(s["name"].split("/")[1], []).append(s)
-    pairs = (("launch", "launches"), ("kernel", "kernels"), ("graph_node", "graph_nodes"),
-             ("sync", "syncs"))
     for i, (kind, group) in enumerate(sorted(kinds.items())):
         group.sort(key=events)
         xs = [events(s) for s in group]
         color = f"C{i}"
         ax.plot(xs, [s["time_s"] * 1e6 for s in group], "o", color=color,
                 label=f"measured {kind}")
-        if all(k in lat for k, c in pairs if any(s[c] for s in group)):
-            pred = [sum(s[c] * lat.get(k, 0) for k, c in pairs) * 1e6 for s in group]
-            ax.plot(xs, pred, "--", color=color, label=f"fit {kind}")
+        model_line(ax, r, [(events(s), s, lambda t: t * 1e6) for s in group], "--", color=color,
+                   label=f"model {kind} ({r.form()})")
     text = ", ".join(f"λ[{k}] {v * 1e6:.2f} µs" for k, v in sorted(lat.items()))
     if text:
         ax.text(0.02, 0.97, text, transform=ax.transAxes, va="top", fontsize=8)
@@ -361,19 +351,6 @@ def tokens_of(name):
     return param(name, "tokens")
 
 
-def predicted_times(r, batchcost):
-    """Benchmark name -> the model's time, from `batchcost validate --model` (one formula)."""
-    if not batchcost or not r.model:
-        return {}
-    run = subprocess.run([batchcost, "validate", r.folder, "--model",
-                          os.path.join(r.folder, "model.json"), "--json"],
-                         capture_output=True, text=True)
-    if run.returncode != 0:
-        return {}
-    return {b["name"]: b["predicted_s"] for b in json.loads(run.stdout)["benchmarks"]
-            if b.get("predicted_s")}
-
-
 def moe(r, out, written, skipped, batchcost):
     ss = [s for s in r.family("moe") if tokens_of(s["name"])]
     why = too_thin([tokens_of(s["name"]) for s in ss], "moe batch sizes (tokens:B in names)")
@@ -382,7 +359,7 @@ def moe(r, out, written, skipped, batchcost):
     routings = {s["labels"].get("routing", "") for s in ss}
     routing = "uniform" if "uniform" in routings else sorted(routings)[0]
     ss = [s for s in ss if s["labels"].get("routing", "") in (routing, "none")]
-    predicted = predicted_times(r, batchcost)
+    predicted = r.predicted
     models = sorted({s["labels"].get("model", "?") for s in ss})
     fig, axes = plt.subplots(1, len(models), figsize=(8 * len(models), 5.5), dpi=100,
                              squeeze=False)
@@ -400,7 +377,7 @@ def moe(r, out, written, skipped, batchcost):
             pred = [(t, predicted[s["name"]] / t * 1e6) for s, t in zip(group, b)
                     if s["name"] in predicted]
             if pred:
-                ax.plot(*zip(*pred), "--", color=f"C{i}", label=f"model {strategy}")
+                ax.plot(*zip(*pred), "--", color=f"C{i}", label=f"model {strategy} ({r.form()})")
         ax.set_title(f"MoE expert FFN ({model}, routing {routing}): {r.gpu}")
         ax.set_xscale("log", base=2)
         ax.set_yscale("log")
@@ -411,7 +388,7 @@ def moe(r, out, written, skipped, batchcost):
         ax.set_ylabel("time per token (µs)")
         ax.legend(fontsize=7)
     if not predicted:
-        fig.text(0.01, 0.01, "no prediction: model.json or batchcost not found", fontsize=8)
+        fig.text(0.01, 0.01, "no prediction: no model.json", fontsize=8)
     save(fig, out, "moe", written)
 
 
@@ -431,17 +408,20 @@ def swept_per_op(samples):
     return {k: v for k, v in per_op(samples).items() if len(v) >= 2}
 
 
-def network_curves(ax, r, groups, style="--", colors=None, suffix=""):
-    network = r.constants().get("network", {})
-    for i, ((op, ranks), points) in enumerate(sorted(groups.items())):
-        regimes = network.get(op, {}).get(str(ranks))
-        if not regimes:
-            continue
-        lo, hi = points[0][0], points[-1][0]
-        fit = [lo * (hi / lo) ** (j / 200) for j in range(201)]
-        color = (colors or {}).get((op, ranks), f"C{i}")
-        ax.plot(fit, [x / network_time(regimes, x) / 1e9 for x in fit], style, color=color,
-                label=f"fit {op}/{ranks}{suffix}: {len(regimes)} regime(s)")
+def network_curves(ax, r, samples, keys, style="--", colors=None, suffix=""):
+    """The model's GB/s for each (op, ranks) of `keys`, at the sizes measured."""
+    by_key = {}
+    for s in samples:
+        by_key.setdefault((s["labels"].get("op", "?"), int(s["ranks"])), []).append(s)
+    for i, key in enumerate(sorted(keys)):
+        points = []
+        for s in by_key.get(key, []):
+            c = max(s["collectives"], 1)
+            x = s["net_bytes"] / c
+            points.append((x, s, lambda t, x=x, c=c: x / (t / c) / 1e9))
+        color = (colors or {}).get(key, f"C{i}")
+        model_line(ax, r, points, style, color=color,
+                   label=f"model {key[0]}/{key[1]}{suffix} ({r.form()})")
 
 
 def collective_samples(r):
@@ -458,7 +438,7 @@ def bandwidth_figure(r, out, written, skipped, name, samples, empty, title, labe
     fig, ax = new_figure(title)
     for i, ((op, ranks), points) in enumerate(sorted(groups.items())):
         ax.plot(*zip(*points), "o", color=f"C{i}", label=label(op, ranks))
-    network_curves(ax, r, groups)
+    network_curves(ax, r, samples, groups)
     finish_log_log(fig, ax, out, name, written, xlabel, ylabel, x_kind="bytes")
 
 
@@ -552,12 +532,10 @@ def hbm_overlay(r, other, out, written, skipped):
         xs = [s["bytes"] for s in mem]
         ax.plot(xs, [s["bytes"] / s["time_s"] / 1e9 for s in mem], "o", color=f"C{i}",
                 markersize=4, label=f"measured {g.gpu}")
-        c = g.constants()
-        lat = c.get("latency_s", {})
-        w, fixed = c.get("hbm_bytes_per_s"), lat.get("kernel", lat.get("launch", 0))
-        if w:
-            ax.plot(xs, [x / (fixed + x / w) / 1e9 for x in xs], "--", color=f"C{i}",
-                    label=f"fit {g.gpu}: W {w / 1e12:.2f} TB/s")
+        w = g.constants().get("hbm_bytes_per_s")
+        model_line(ax, g, [(s["bytes"], s, lambda t, s=s: s["bytes"] / t / 1e9) for s in mem],
+                   "--", color=f"C{i}",
+                   label=f"model {g.gpu} ({g.form()})" + (f": W {w / 1e12:.2f} TB/s" if w else ""))
     finish_log_log(fig, ax, out, "hbm_overlay", written, "bytes read + written per kernel",
                    "bandwidth (GB/s)", x_kind="bytes")
 
@@ -597,7 +575,7 @@ def busbw_overlay(r, other, out, written, skipped):
         for key in shared:
             ax.plot(*zip(*groups[key]), marker, color=colors[key], markersize=4,
                     linestyle="none", label=f"{g.gpu}: {key[0]}/{key[1]}")
-        network_curves(ax, g, {k: groups[k] for k in shared}, style, colors, f" {g.gpu}")
+        network_curves(ax, g, collective_samples(g), shared, style, colors, f" {g.gpu}")
     finish_log_log(fig, ax, out, "busbw_overlay", written, "bytes received per GPU per operation",
                    "bus bandwidth (GB/s)", x_kind="bytes", legend_size=7, ncol=2, loc="lower right")
 
@@ -693,6 +671,9 @@ def main(argv=None):
     out = args.out or args.results
     os.makedirs(out, exist_ok=True)
     batchcost = find_batchcost(args.batchcost)
+    if not batchcost:
+        ap.error("batchcost not found (build it, or --batchcost PATH): plot.py reads samples "
+                 "and the model through it")
     r = Results(args.results, batchcost)
     other = Results(args.other, batchcost) if args.other else None
     written, skipped = [], []
