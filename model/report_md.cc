@@ -8,7 +8,9 @@
 #include <map>
 #include <tuple>
 
+#include "core/forms.h"
 #include "model/compare.h"
+#include "model/select.h"
 
 namespace batchcost {
 namespace {
@@ -169,9 +171,10 @@ std::string run_section(const RunReport& run) {
     out += md_table({"key", "value"}, rows, "ll") + "\n";
   }
 
-  out +=
-      "### Constants\n\n95% intervals from the covariance of the robust fit. *From*: the files "
-      "whose fitted samples are priced with the constant.\n\n";
+  out += "### Constants\n\nForm: **" + form_name(run.fit.constants.form) +
+         "** (selected by held-out error, as `batchcost fit` does; core/forms.h). 95% intervals "
+         "from the covariance of the robust fit. *From*: the files whose fitted samples are "
+         "priced with the constant.\n\n";
   std::map<std::string, std::set<std::string>> origins =
       constant_origins(in.samples, run.fit.roles);
   std::vector<std::vector<std::string>> rows;
@@ -362,7 +365,13 @@ RunReport make_run_report(const std::string& path, const FitOptions& options) {
   RunReport run;
   run.path = path;
   run.inputs = read_inputs({path});
-  run.fit = fit(run.inputs.samples, options);
+  // The constants `fit` writes: the form selected by held-out error (model/select.h), as every
+  // other command and figure shows them.
+  const Selection sel =
+      select_form(run.inputs.samples, options, select_options_for(run.inputs.context));
+  run.fit = sel.full;
+  run.fit.constants = sel.chosen();
+  run.fit.quality = quality_of(run.inputs.samples, run.fit.roles, run.fit.constants);
   run.validation = validation_rows(run.inputs.samples, run.fit.roles, run.fit.constants);
   run.held_out = held_out_check(run.inputs.samples, options);
   return run;
@@ -374,8 +383,9 @@ std::string markdown_report(const std::vector<RunReport>& runs,
   for (size_t i = 0; i < runs.size(); ++i) out += (i ? ", " : "") + title_of(runs[i]);
   out +=
       "\n\nThe cost model `t = Σ count·λ + c·T_net(net_bytes/c) + max(flops/P, bytes/W)` "
-      "fitted to measured times (docs/DESIGN.md). A constant no sample determines is absent, "
-      "not guessed.\n\n";
+      "(the paper's form, epoch) or its refined form (core/forms.h), whichever predicts held-out "
+      "samples better, fitted to measured times (docs/DESIGN.md); each run names its form. A "
+      "constant no sample determines is absent, not guessed.\n\n";
   for (const RunReport& run : runs) out += run_section(run);
   for (size_t i = 1; i < runs.size(); ++i) out += comparison_section(runs[0], runs[i]);
   out += "## Plots\n\n";
@@ -398,8 +408,9 @@ std::string report_summary(const RunReport& run) {
     t.add({c.name, format_number(c.estimate.value / c.scale), interval_text(c.estimate, c.scale),
            c.unit, joined(origins[origin_key(c.name)])});
   }
-  std::string out =
-      "constants (95% intervals; from: the files whose samples price them)\n" + t.str();
+  std::string out = "form: " + form_name(run.fit.constants.form) +
+                    "\nconstants (95% intervals; from: the files whose samples price them)\n" +
+                    t.str();
   for (const std::string& n : run.fit.notes) out += "note: " + n + "\n";
   std::vector<ValidationRow> rows = run.held_out.rows;
   for (const ValidationRow& r : run.validation) {
