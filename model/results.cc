@@ -478,7 +478,14 @@ void read_file_into(const std::string& path, Inputs& inputs, const NcclTestsOpti
       auto it = inputs.context.find(key);
       if (it == inputs.context.end()) {
         inputs.context[key] = value;
-      } else if (*it != value && (key == "gpu_uuid" || key == "gpu_name")) {
+      } else if (*it != value && key == "gpu_name") {
+        // One fit is of one GPU type: a model.json labelled with one GPU's name must not hold
+        // another's samples. Several GPUs of one type (their UUIDs differ) stay allowed.
+        throw InputError(path + ": gpu_name " + context_value(value) + " differs from " +
+                         context_value(*it) +
+                         " of the files before it: read one GPU type at a time (batchcost "
+                         "compare A B sets two GPUs side by side)");
+      } else if (*it != value && key == "gpu_uuid") {
         inputs.warnings.push_back(path + ": " + key + " " + context_value(value) +
                                   " differs from " + context_value(*it) +
                                   " of the files before it");
