@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <array>
 #include <cstdio>
 #include <sstream>
 #include <stdexcept>
@@ -132,8 +133,40 @@ benchmark::TimeUnit parse_time_unit(std::string_view unit) {
 
 benchmark::TimeUnit time_unit() { return g_time_unit; }
 
+// The harness's flags that take a value. NVBench writes them with a space ("--devices 0,1",
+// "--max-noise 0.5") and spells --devices -d: both are taken as "--flag=value".
+constexpr std::array<std::string_view, 13> kValuedFlags = {"--device",
+                                                           "--cache",
+                                                           "--estimate",
+                                                           "--samples",
+                                                           "--repetitions",
+                                                           "--devices",
+                                                           "--max-noise",
+                                                           "--min-samples",
+                                                           "--max-samples",
+                                                           "--throttle-threshold",
+                                                           "--throttle-recovery-delay",
+                                                           "--progress",
+                                                           "--deadline"};
+
+std::vector<std::string> joined_values(const std::vector<std::string>& args) {
+  std::vector<std::string> out{args[0]};
+  for (size_t i = 1; i < args.size(); ++i) {
+    std::string a = args[i] == "-d" ? "--devices" : args[i];
+    const bool valued =
+        std::find(kValuedFlags.begin(), kValuedFlags.end(), a) != kValuedFlags.end();
+    if (valued && i + 1 < args.size() && !starts_with(args[i + 1], "-")) {
+      out.push_back(a + "=" + args[++i]);
+    } else {
+      out.push_back(std::move(a));
+    }
+  }
+  return out;
+}
+
 Options take_harness_flags(std::vector<std::string>& args) {
   if (args.empty()) args.emplace_back("benchmark");
+  args = joined_values(args);
   Options opts;
   std::vector<std::string> rest{args[0]};
   int gb_repetitions = 0;
@@ -207,6 +240,14 @@ Options take_harness_flags(std::vector<std::string>& args) {
                a == "--min-samples" || a == "--max-samples" || a == "--throttle-threshold" ||
                a == "--throttle-recovery-delay" || a == "--progress" || a == "--deadline") {
       throw std::invalid_argument(a + " needs a value: " + a + "=...");
+    } else if (key == "--min-time") {
+      throw std::invalid_argument(
+          "--min-time (NVBench's) is not used here: every benchmark runs a fixed plan of "
+          "samples (--samples=N, --repetitions=N), or stops at --max-noise=PCT");
+    } else if (key == "--timeout") {
+      throw std::invalid_argument(
+          "--timeout (NVBench's) is not used here: --deadline=SECONDS stops starting "
+          "benchmarks after SECONDS and writes every one that finished");
     } else if (key == "--benchmark_min_time" || key == "--benchmark_min_warmup_time") {
       throw std::invalid_argument(
           key +

@@ -175,6 +175,32 @@ TEST(HarnessFlags, NvbenchHabits) {
   EXPECT_EQ(l.policy.max_samples, 2);
 }
 
+TEST(HarnessFlags, NvbenchSpellingsWithASpace) {
+  auto args = args_of({"--devices", "0,1", "--max-noise", "5", "--repetitions", "7", "--quick"});
+  Options o = take_harness_flags(args);
+  EXPECT_EQ(o.devices, (std::vector<int>{0, 1}));
+  ASSERT_TRUE(o.policy.max_noise.has_value());
+  EXPECT_DOUBLE_EQ(*o.policy.max_noise, 0.05);
+  EXPECT_EQ(o.policy.repetitions, 7);
+  EXPECT_TRUE(o.quick);
+  auto d = args_of({"-d", "2"});
+  EXPECT_EQ(take_harness_flags(d).devices, (std::vector<int>{2}));
+  // A flag followed by another flag still needs its value.
+  auto missing = args_of({"--devices", "--quick"});
+  EXPECT_THROW(take_harness_flags(missing), std::invalid_argument);
+  // NVBench's flags that mean nothing here are refused naming what does it.
+  for (const auto& [flag, names] :
+       {std::pair{"--min-time=0.5", "--samples=N"}, std::pair{"--timeout", "--deadline=SECONDS"}}) {
+    auto bad = args_of({flag});
+    try {
+      take_harness_flags(bad);
+      ADD_FAILURE() << flag << " accepted";
+    } catch (const std::invalid_argument& e) {
+      EXPECT_NE(std::string(e.what()).find(names), std::string::npos) << e.what();
+    }
+  }
+}
+
 TEST(HarnessFlags, NvbenchHabitsRefuseBadValues) {
   for (const char* bad : {"--devices=",
                           "--devices=1,,2",
