@@ -2,12 +2,14 @@
 #include "cli/compare_command.h"
 
 #include <iostream>
+#include <map>
 #include <regex>
 
 #include "cli/common.h"
 #include "core/forms.h"
 #include "core/input_error.h"
 #include "core/model_file.h"
+#include "model/fit.h"
 #include "model/results.h"
 #include "model/select.h"
 
@@ -20,6 +22,7 @@ struct Side {
   Constants constants;
   NetRanges net_ranges;  // the sizes its network constants were fitted on
   nlohmann::json context;
+  std::map<std::string, std::string> unidentified;  // constants its fit did not identify
   bool has_samples = false;
 };
 
@@ -35,12 +38,17 @@ Side read_side(const std::string& path, const FitOptions& options) {
     side.constants = m.constants;
     side.context = m.hardware;
     side.net_ranges = net_ranges_of_model(in.models.front());
+    side.unidentified =
+        unidentified_constants(in.models.front().value("identification", nlohmann::json()));
     return side;
   }
   side.samples = in.samples;
   side.has_samples = true;
   side.context = in.context;
-  side.constants = select_form(in.samples, options, select_options(in, "auto")).chosen();
+  const Selection sel = select_form(in.samples, options, select_options(in, "auto"));
+  side.constants = sel.chosen();
+  side.unidentified = unidentified_constants(
+      nlohmann::json::parse(identification_json(sel.full.identification).dump()));
   side.net_ranges = net_ranges_of_samples(in.samples, options);
   return side;
 }
@@ -96,7 +104,7 @@ int run_compare(const CompareArgs& a) {
         "--filter and --family select benchmarks: both sides must be results, not "
         "model.json");
   }
-  compare_constants(b.constants, c.constants, cmp);
+  compare_constants(b.constants, c.constants, cmp, b.unidentified, c.unidentified);
   compare_network(b.constants, b.net_ranges, c.constants, c.net_ranges, cmp);
   compare_contexts(b.context, c.context, cmp);
   for (const std::string& w : cmp.warnings) {

@@ -270,7 +270,23 @@ void compare_samples(const std::vector<Sample>& baseline, const std::vector<Samp
   std::sort(out.only_candidate.begin(), out.only_candidate.end(), natural_less);
 }
 
-void compare_constants(const Constants& baseline, const Constants& candidate, Comparison& out) {
+std::map<std::string, std::string> unidentified_constants(const nlohmann::json& identification) {
+  std::map<std::string, std::string> out;
+  if (!identification.is_object()) return out;
+  for (const auto& [name, id] : identification.items()) {
+    if (!id.is_object()) continue;
+    const auto status = id.find("status");
+    if (status == id.end() || !status->is_string() || *status == "identified") continue;
+    const auto why = id.find("why");
+    out[name] = status->get<std::string>() +
+                (why != id.end() && why->is_string() ? ": " + why->get<std::string>() : "");
+  }
+  return out;
+}
+
+void compare_constants(const Constants& baseline, const Constants& candidate, Comparison& out,
+                       const std::map<std::string, std::string>& baseline_unidentified,
+                       const std::map<std::string, std::string>& candidate_unidentified) {
   out.have_constants = true;
   Constants b_only = baseline, c_only = candidate;
   b_only.network.clear();
@@ -281,12 +297,18 @@ void compare_constants(const Constants& baseline, const Constants& candidate, Co
     for (ConstantDiff& d : list) {
       if (d.name == n.name) return d;
     }
-    list.push_back({n.name, n.unit, n.scale, std::nullopt, std::nullopt, false});
+    list.push_back({n.name, n.unit, n.scale, std::nullopt, std::nullopt, false, ""});
     return list.back();
   };
   for (const NamedConstant& n : b) find(diffs, n).baseline = n.estimate;
   for (const NamedConstant& n : c) find(diffs, n).candidate = n.estimate;
   for (ConstantDiff& d : diffs) {
+    for (const auto& [side, marked] : {std::pair{"baseline", &baseline_unidentified},
+                                       std::pair{"candidate", &candidate_unidentified}}) {
+      auto it = marked->find(d.name);
+      if (it == marked->end()) continue;
+      d.unidentified += (d.unidentified.empty() ? "" : "; ") + std::string(side) + " " + it->second;
+    }
     if (d.baseline && d.candidate) {
       d.overlap = d.baseline->low <= d.candidate->high && d.candidate->low <= d.baseline->high;
     }
@@ -483,13 +505,20 @@ std::string comparison_report(const Comparison& c) {
   if (c.have_constants) {
     Table t({"constant", "baseline [95%]", "candidate [95%]", "ratio", "overlap", "unit"},
             "lrrrll");
+    std::string not_identified;
     for (const ConstantDiff& d : c.constants) {
-      bool both = d.baseline && d.candidate;
+      const bool both = d.baseline && d.candidate;
+      const bool judged = both && d.unidentified.empty();
       t.add({d.name, estimate_text(d.baseline, d.scale), estimate_text(d.candidate, d.scale),
-             both ? ratio_text(d.candidate->value / d.baseline->value) : "-",
-             both ? (d.overlap ? "yes" : "no") : "-", d.unit});
+             judged ? ratio_text(d.candidate->value / d.baseline->value) : "-",
+             judged ? (d.overlap ? "yes" : "no") : (d.unidentified.empty() ? "-" : "!"), d.unit});
+      if (!d.unidentified.empty()) not_identified += "  " + d.name + ": " + d.unidentified + "\n";
     }
-    out += "constants (ratio = candidate / baseline)\n" + t.str() + "\n";
+    out += "constants (ratio = candidate / baseline)\n" + t.str();
+    if (!not_identified.empty()) {
+      out += "! not identified by a side's fit: no ratio and no verdict\n" + not_identified;
+    }
+    out += "\n";
   }
   if (!c.network.empty()) {
     Table t({"operation", "bytes", "baseline [95%]", "candidate [95%]", "ratio", "overlap"},
@@ -563,7 +592,9 @@ nlohmann::ordered_json comparison_json(const Comparison& c) {
       nlohmann::ordered_json row = {{"name", d.name},
                                     {"baseline", estimate_json(d.baseline)},
                                     {"candidate", estimate_json(d.candidate)}};
-      if (d.baseline && d.candidate) {
+      if (!d.unidentified.empty()) {
+        row["not_identified"] = d.unidentified;  // no ratio, no verdict
+      } else if (d.baseline && d.candidate) {
         row["ratio"] = round_significant(d.candidate->value / d.baseline->value, 6);
         row["overlap"] = d.overlap;
       }

@@ -86,7 +86,14 @@ struct ConstantDiff {
   double scale = 1;
   std::optional<Estimate> baseline, candidate;
   bool overlap = false;  // the two 95% intervals overlap
+  // Why a side's fit did not identify it ("candidate: no sample where its term is half the
+  // time"); such a constant gets no ratio and no verdict.
+  std::string unidentified;
 };
+
+// The constants a fit's identification (model.json's "identification": name -> {status, why})
+// marks other than identified (unidentified, or held at the data's bound), with the reason.
+std::map<std::string, std::string> unidentified_constants(const nlohmann::json& identification);
 
 // The sizes (bytes each GPU receives per collective) one side's network constants were fitted
 // on, per operation.
@@ -142,7 +149,9 @@ NetRanges net_ranges_of_model(const nlohmann::json& model);
 void compare_samples(const std::vector<Sample>& baseline, const std::vector<Sample>& candidate,
                      Comparison& out);
 // P, W and the latencies (the network is compare_network's).
-void compare_constants(const Constants& baseline, const Constants& candidate, Comparison& out);
+void compare_constants(const Constants& baseline, const Constants& candidate, Comparison& out,
+                       const std::map<std::string, std::string>& baseline_unidentified = {},
+                       const std::map<std::string, std::string>& candidate_unidentified = {});
 void compare_network(const Constants& baseline, const NetRanges& baseline_ranges,
                      const Constants& candidate, const NetRanges& candidate_ranges,
                      Comparison& out);

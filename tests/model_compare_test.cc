@@ -196,6 +196,34 @@ Regime regime(double latency_s, double bytes_per_s) {
 
 // Two fits of one network with different regime counts: regimes by index would give a 28×
 // "bandwidth ratio"; T_net at the same sizes agrees.
+TEST(CompareConstants, AConstantEitherFitDidNotIdentifyGetsNoRatio) {
+  Constants b, c;
+  b.hbm_bytes_per_s = Estimate{3e12, 2.9e12, 3.1e12};
+  c.hbm_bytes_per_s = Estimate{4.8e12, 4.6e12, 5e12};
+  b.latency_s["sync"] = Estimate{1e-5, 9e-6, 1.1e-5};
+  c.latency_s["sync"] = Estimate{5.4, 1e-6, 1e3};
+  const nlohmann::json ids = {{"W", {{"status", "identified"}}},
+                              {"λ[sync]", {{"status", "unidentified"}, {"why", "no sample"}}},
+                              {"P[bf16]", {{"status", "bounded"}}}};
+  const std::map<std::string, std::string> weak = unidentified_constants(ids);
+  EXPECT_EQ(weak, (std::map<std::string, std::string>{{"λ[sync]", "unidentified: no sample"},
+                                                      {"P[bf16]", "bounded"}}));
+  Comparison cmp;
+  compare_constants(b, c, cmp, {}, weak);
+  const std::string report = comparison_report(cmp);
+  EXPECT_NE(report.find("λ[sync]: candidate unidentified: no sample"), std::string::npos) << report;
+  const nlohmann::ordered_json j = comparison_json(cmp);
+  for (const auto& row : j["constants"]) {
+    if (row["name"] == "W") {
+      EXPECT_NEAR(row["ratio"].get<double>(), 1.6, 1e-9);
+    } else {
+      EXPECT_FALSE(row.contains("ratio")) << row.dump();
+      EXPECT_FALSE(row.contains("overlap")) << row.dump();
+      EXPECT_TRUE(row.contains("not_identified")) << row.dump();
+    }
+  }
+}
+
 TEST(CompareNetwork, ReferenceSizesNotRegimeIndices) {
   Constants one, three;
   const NetKey key{"all_reduce", 8};

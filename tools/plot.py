@@ -479,7 +479,14 @@ def compare(r, other, out, written, skipped):
     if not r.model or not other.model:
         return skipped.append(("compare", "a folder lacks model.json (batchcost fit --out)"))
     a, b = named_constants(r.model), named_constants(other.model)
-    keys = [k for k in a if k in b]
+    # A constant either fit did not identify gets no ratio (as in batchcost compare).
+    weak = set()
+    for m in (r.model, other.model):
+        for name, e in (m.get("identification") or {}).items():
+            if isinstance(e, dict) and e.get("status", "identified") != "identified":
+                weak.add(name)
+    left_out = [k.split("\n")[0] for k in a if k in b and k.split("\n")[0] in weak]
+    keys = [k for k in a if k in b and k.split("\n")[0] not in weak]
     if not keys:
         return skipped.append(("compare", "the two models share no constant"))
     fig, ax = plt.subplots(figsize=(max(8, 0.9 * len(keys)), 5.5), dpi=100)
@@ -499,6 +506,9 @@ def compare(r, other, out, written, skipped):
     ax.set_yscale("log")
     ax.set_ylim(min(ratios + [1]) / 1.25, max(ratios + [1]) * 1.25)
     plain_log_axis(ax, "y")
+    if left_out:
+        fig.text(0.01, 0.01, "not drawn, not identified by a fit: " + ", ".join(left_out),
+                 fontsize=7)
     save(fig, out, "compare", written)
 
 
