@@ -27,7 +27,10 @@ std::string deployment_text(const Deployment& d) {
 CLI::App* add_serve_command(CLI::App& app, ServeArgs& a) {
   CLI::App* s = app.add_subcommand(
       "serve", "simulate a deployment under a request load: TTFT, TPOT, throughput and cost");
-  s->add_option("--hardware", a.hardware, "model.json: the fitted constants of the GPU")->required();
+  s->add_option("--hardware", a.hardware,
+                "model.json (the fitted constants of the GPU), a results folder to fit, or "
+                "h100|h200 (the stated constants)")
+      ->required();
   s->add_option("--model", a.model, "a shipped model (predict --list-models) or a JSON file")
       ->required();
   s->add_option("--stated", a.stated, "model.json-shaped file of stated constants to fill gaps");

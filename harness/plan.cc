@@ -11,12 +11,10 @@
 #include <stdexcept>
 #include <utility>
 
+#include "core/input_file.h"
 #include "model/results.h"
 
 namespace batchcost {
-
-// tools/stated/*.json, compiled in by cmake/BatchcostEmbedJson.cmake: (stem, text).
-const std::vector<std::pair<std::string, std::string>>& shipped_stated_files();
 
 std::string_view to_string(Timing timing) { return timing == Timing::kDevice ? "device" : "host"; }
 
@@ -195,47 +193,21 @@ bool BenchmarkFilter::selects(std::string_view full_name) const {
 }
 
 NamedConstants load_constants(std::string_view name_or_file) {
-  std::string stem;
-  if (name_or_file == "h100" || name_or_file == "h100-sxm") stem = "h100-sxm";
-  if (name_or_file == "h200") stem = "h200";
-  NamedConstants out;
-  std::string text;
-  if (!stem.empty()) {
-    for (const auto& [s, t] : shipped_stated_files()) {
-      if (s == stem) text = t;
-    }
-    if (text.empty()) throw std::logic_error("tools/stated/" + stem + ".json is not compiled in");
-    out.source = std::string(name_or_file) + " (stated, tools/stated/" + stem + ".json)";
-  } else {
+  try {
+    if (std::optional<NamedConstants> shipped = shipped_stated(name_or_file)) return *shipped;
     const std::string path(name_or_file);
-    if (path.empty())
+    if (path.empty()) {
       throw std::invalid_argument("--estimate needs h100, h200 or a model.json file");
-    std::ifstream in(path, std::ios::binary);
-    if (!in) {
-      throw std::invalid_argument(path + ": cannot be read (--estimate takes h100, h200 or a " +
-                                  "model.json file)");
     }
-    std::ostringstream buffer;
-    buffer << in.rdbuf();
-    text = buffer.str();
+    NamedConstants out;
     out.source = path;
-  }
-  nlohmann::json doc;
-  try {
-    doc = nlohmann::json::parse(text);
-  } catch (const nlohmann::json::exception& e) {
-    throw std::invalid_argument(out.source + ": malformed JSON: " + e.what());
-  }
-  try {
-    out.model = model_from_json(doc, out.source);
+    out.doc = parse_json_input(read_input_file(path), path);
+    out.model = model_from_json(out.doc, out.source);
+    return out;
   } catch (const InputError& e) {
-    throw std::invalid_argument(e.what());
+    throw std::invalid_argument(std::string(e.what()) +
+                                " (--estimate takes h100, h200 or a model.json file)");
   }
-  return out;
-}
-
-std::string closest_stated(std::string_view gpu_slug) {
-  return gpu_slug.substr(0, 4) == "h100" ? "h100" : "h200";
 }
 
 std::string estimate_line(const Plan& plan, int repetitions, const BenchmarkEstimate& e) {

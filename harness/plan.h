@@ -26,6 +26,7 @@
 
 #include "core/cost_model.h"
 #include "core/model_file.h"
+#include "core/stated.h"
 
 namespace batchcost {
 
@@ -149,16 +150,10 @@ class BenchmarkFilter {
   bool negative_ = false;
 };
 
-// The stated constants shipped in tools/stated/ and compiled in: "h100" (h100-sxm.json) or
-// "h200" (h200.json); any other text is read as a model.json file. Throws std::invalid_argument
-// naming the file and what is wrong with it.
-struct NamedConstants {
-  std::string source;  // "h200 (tools/stated/h200.json)" or the file name
-  ModelFile model;
-};
+// The constants --estimate prices with: the shipped stated ones by name (core/stated.h: "h100",
+// "h200"), or any other text read as a model.json file through the hardened reader. Throws
+// std::invalid_argument naming the file and what is wrong with it.
 NamedConstants load_constants(std::string_view name_or_file);
-// The shipped constants closest to a GPU (its gpu_slug): h100* -> h100, everything else h200.
-std::string closest_stated(std::string_view gpu_slug);
 
 // One line of --estimate's listing, and its last line ("estimate: N benchmarks, T s").
 std::string estimate_line(const Plan& plan, int repetitions, const BenchmarkEstimate& e);

@@ -4,6 +4,7 @@
 #include <filesystem>
 
 #include "core/input_file.h"
+#include "core/stated.h"
 #include "model/results.h"
 #include "model/select.h"
 #include "predict/predict.h"
@@ -20,7 +21,17 @@ std::optional<double> Hardware::memory_bytes() const {
 Hardware load_hardware(const std::string& path, const std::string& stated) {
   Hardware hw;
   hw.source = path;
-  if (std::filesystem::is_directory(path)) {
+  std::optional<NamedConstants> shipped;
+  if (!std::filesystem::exists(path)) shipped = shipped_stated(path);
+  if (shipped) {
+    // A shipped name: the stated constants, every one marked stated.
+    hw.context = shipped->model.hardware;
+    hw.constants = shipped->model.constants;
+    hw.unmeasured = unmeasured_constants(shipped->doc, shipped->source);
+    hw.notes.push_back(shipped->source +
+                       ": data-sheet peaks and planning latencies, not a measurement of a GPU "
+                       "(a model.json fitted to its results replaces them)");
+  } else if (std::filesystem::is_directory(path)) {
     // A results folder: fitted here, as `batchcost fit` does.
     Inputs in = read_inputs({path});
     Selection fitted = select_form(in.samples, FitOptions{}, select_options_for(in.context));

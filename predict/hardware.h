@@ -1,5 +1,7 @@
 // The one way from a `--hardware` argument to the constants predict and serve price with.
 //
+// A shipped name ("h100", "h200"; core/stated.h) where no such file exists gives the stated
+// constants, every one marked stated.
 // A model.json is read through the hardened reader (core/input_file.h: size and depth limits, a
 // byte-order mark dropped, the file and the cause named) and core/model_file.h; a results folder
 // is read as `batchcost fit` reads it (model/results.h) and fitted on the fly with the same form
@@ -28,7 +30,8 @@ struct Hardware {
   std::optional<double> memory_bytes() const;
 };
 
-// `path` a model.json or a results folder; `stated` a model.json of stated constants, or "".
+// `path` a model.json, a results folder or a shipped name; `stated` a model.json of stated
+// constants, or "".
 Hardware load_hardware(const std::string& path, const std::string& stated = "");
 
 }  // namespace batchcost

@@ -1,0 +1,29 @@
+// The stated constants shipped in tools/stated/ (data-sheet peaks and planning latencies, each
+// number with its source), compiled into every binary that links core, by name: "h100" (or
+// "h100-sxm", tools/stated/h100-sxm.json) and "h200" (tools/stated/h200.json). They price an
+// estimate without a GPU (--estimate=h100) and a prediction without a calibration
+// (--hardware h100), and every constant of them is marked stated ("measured": false).
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "core/model_file.h"
+
+namespace batchcost {
+
+struct NamedConstants {
+  std::string source;  // "h200 (stated, tools/stated/h200.json)" or the file name
+  ModelFile model;
+  nlohmann::json doc;  // the model.json as read
+};
+
+// The shipped stated constants of `name` ("h100", "h100-sxm", "h200"); empty for any other name.
+std::optional<NamedConstants> shipped_stated(std::string_view name);
+
+// The shipped constants closest to a GPU (its gpu_slug): h100* -> h100, everything else h200.
+std::string closest_stated(std::string_view gpu_slug);
+
+}  // namespace batchcost
