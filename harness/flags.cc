@@ -29,10 +29,6 @@ bool has_flag(const std::vector<std::string>& args, std::string_view name) {
 // The unit every benchmark is registered with (add()), from --benchmark_time_unit.
 benchmark::TimeUnit g_time_unit = benchmark::kNanosecond;
 
-}  // namespace
-
-namespace {
-
 // A count flag's value: digits only, 1..max.
 int parse_count(const std::string& flag, const std::string& v, int max) {
   if (v.empty() || v.size() > 6 || v.find_first_not_of("0123456789") != std::string::npos) {
@@ -133,6 +129,8 @@ benchmark::TimeUnit parse_time_unit(std::string_view unit) {
 
 benchmark::TimeUnit time_unit() { return g_time_unit; }
 
+namespace {
+
 // The harness's flags that take a value. NVBench writes them with a space ("--devices 0,1",
 // "--max-noise 0.5") and spells --devices -d: both are taken as "--flag=value".
 constexpr std::array<std::string_view, 13> kValuedFlags = {"--device",
@@ -149,13 +147,15 @@ constexpr std::array<std::string_view, 13> kValuedFlags = {"--device",
                                                            "--progress",
                                                            "--deadline"};
 
+bool is_valued_flag(std::string_view a) {
+  return std::find(kValuedFlags.begin(), kValuedFlags.end(), a) != kValuedFlags.end();
+}
+
 std::vector<std::string> joined_values(const std::vector<std::string>& args) {
   std::vector<std::string> out{args[0]};
   for (size_t i = 1; i < args.size(); ++i) {
     std::string a = args[i] == "-d" ? "--devices" : args[i];
-    const bool valued =
-        std::find(kValuedFlags.begin(), kValuedFlags.end(), a) != kValuedFlags.end();
-    if (valued && i + 1 < args.size() && !starts_with(args[i + 1], "-")) {
+    if (is_valued_flag(a) && i + 1 < args.size() && !starts_with(args[i + 1], "-")) {
       out.push_back(a + "=" + args[++i]);
     } else {
       out.push_back(std::move(a));
@@ -163,6 +163,8 @@ std::vector<std::string> joined_values(const std::vector<std::string>& args) {
   }
   return out;
 }
+
+}  // namespace
 
 Options take_harness_flags(std::vector<std::string>& args) {
   if (args.empty()) args.emplace_back("benchmark");
@@ -235,10 +237,7 @@ Options take_harness_flags(std::vector<std::string>& args) {
     } else if (a == "--help" || a == "-h") {
       opts.help = true;
       rest.push_back("--help");
-    } else if (a == "--device" || a == "--cache" || a == "--estimate" || a == "--samples" ||
-               a == "--repetitions" || a == "--devices" || a == "--max-noise" ||
-               a == "--min-samples" || a == "--max-samples" || a == "--throttle-threshold" ||
-               a == "--throttle-recovery-delay" || a == "--progress" || a == "--deadline") {
+    } else if (is_valued_flag(a)) {
       throw std::invalid_argument(a + " needs a value: " + a + "=...");
     } else if (key == "--min-time") {
       throw std::invalid_argument(
