@@ -11,21 +11,45 @@ namespace batchcost {
 
 // tools/stated/*.json, compiled in by cmake/BatchcostEmbedJson.cmake: (stem, text).
 const std::vector<std::pair<std::string, std::string>>& shipped_stated_files();
+// tools/calibrated/*.json, likewise.
+const std::vector<std::pair<std::string, std::string>>& shipped_calibrated_files();
 
-std::optional<NamedConstants> shipped_stated(std::string_view name) {
-  std::string stem;
-  if (name == "h100" || name == "h100-sxm") stem = "h100-sxm";
-  if (name == "h200") stem = "h200";
+namespace {
+
+// The file stem of a shipped name, or "".
+std::string stem_of(std::string_view name) {
+  if (name == "h100" || name == "h100-sxm") return "h100-sxm";
+  if (name == "h200") return "h200";
+  return "";
+}
+
+std::optional<NamedConstants> shipped(std::string_view name, std::string_view folder,
+                                      std::string_view kind,
+                                      const std::vector<std::pair<std::string, std::string>>& files,
+                                      bool required) {
+  const std::string stem = stem_of(name);
   if (stem.empty()) return std::nullopt;
-  for (const auto& [s, text] : shipped_stated_files()) {
+  const std::string file = std::string(folder) + "/" + stem + ".json";
+  for (const auto& [s, text] : files) {
     if (s != stem) continue;
     NamedConstants out;
-    out.source = std::string(name) + " (stated, tools/stated/" + stem + ".json)";
+    out.source = std::string(name) + " (" + std::string(kind) + ", " + file + ")";
     out.doc = parse_json_input(text, out.source);
     out.model = model_from_json(out.doc, out.source);
     return out;
   }
-  throw std::logic_error("tools/stated/" + stem + ".json is not compiled in");
+  if (required) throw std::logic_error(file + " is not compiled in");
+  return std::nullopt;
+}
+
+}  // namespace
+
+std::optional<NamedConstants> shipped_stated(std::string_view name) {
+  return shipped(name, "tools/stated", "stated", shipped_stated_files(), true);
+}
+
+std::optional<NamedConstants> shipped_calibration(std::string_view name) {
+  return shipped(name, "tools/calibrated", "calibrated", shipped_calibrated_files(), false);
 }
 
 std::string closest_stated(std::string_view gpu_slug) {

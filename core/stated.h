@@ -23,6 +23,13 @@ struct NamedConstants {
 // The shipped stated constants of `name` ("h100", "h100-sxm", "h200"); empty for any other name.
 std::optional<NamedConstants> shipped_stated(std::string_view name);
 
+// The shipped calibration of `name` (the same names): tools/calibrated/<stem>.json, a model.json
+// that tools/calibrate.sh fits from the published reference sets of that GPU type (reference/);
+// empty for any other name. Its constants are measured (by others, on their machines), but only
+// those its "identification" marks identified stand for the GPU: predict/hardware.h drops the
+// rest and fills them in from shipped_stated().
+std::optional<NamedConstants> shipped_calibration(std::string_view name);
+
 // The shipped constants closest to a GPU (its gpu_slug): h100* -> h100, everything else h200.
 std::string closest_stated(std::string_view gpu_slug);
 

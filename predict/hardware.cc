@@ -18,19 +18,87 @@ std::optional<double> Hardware::memory_bytes() const {
   return m->get<double>();
 }
 
+namespace {
+
+// Removes from `c` every constant but the network's that `doc`'s identification does not mark
+// identified (held at a bound the data gave it, or no sample where its term is half the time):
+// its value says nothing about the GPU. Returns "name (why)" per constant removed.
+std::vector<std::string> drop_unidentified(Constants& c, const nlohmann::json& doc) {
+  std::vector<std::string> dropped;
+  const auto id = doc.find("identification");
+  if (id == doc.end() || !id->is_object()) return dropped;
+  for (const auto& [name, entry] : id->items()) {
+    if (!entry.is_object() || entry.value("status", "") == "identified") continue;
+    bool removed = false;
+    if (name == "W" && c.hbm_bytes_per_s) {
+      c.hbm_bytes_per_s.reset();
+      removed = true;
+    } else if (name.size() > 3 && name.back() == ']') {
+      const std::string inner = name.substr(name.find('[') + 1, name.size() - name.find('[') - 2);
+      if (name.rfind("P[", 0) == 0) removed = c.flops_per_s.erase(inner) > 0;
+      if (name.rfind("λ[", 0) == 0) removed = c.latency_s.erase(inner) > 0;
+    }
+    if (removed) dropped.push_back(name + " (" + entry.value("status", "") + ")");
+  }
+  return dropped;
+}
+
+// A shipped calibration (core/stated.h): its identified constants, then the stated ones for the
+// rest, each of those marked stated; the memory size likewise.
+void load_calibration(Hardware& hw, const NamedConstants& calibrated,
+                      const NamedConstants& stated) {
+  hw.context = calibrated.model.hardware;
+  hw.constants = calibrated.model.constants;
+  const std::vector<std::string> dropped = drop_unidentified(hw.constants, calibrated.doc);
+  hw.unmeasured = add_stated(hw.constants, stated.model.constants);
+  std::string sets;
+  const auto sources = calibrated.doc.find("sources");
+  if (sources != calibrated.doc.end() && sources->is_array()) {
+    for (const auto& s : *sources) {
+      if (!s.is_string()) continue;
+      const std::string folder = std::filesystem::path(s.get<std::string>()).parent_path().string();
+      if (sets.find(folder) == std::string::npos) sets += (sets.empty() ? "" : ", ") + folder;
+    }
+  }
+  hw.notes.push_back(calibrated.source +
+                     ": fitted by tools/calibrate.sh from published "
+                     "measurements (" +
+                     sets + ")");
+  for (const std::string& d : dropped) {
+    hw.notes.push_back(d + " is not identified by those measurements: its stated value is used");
+  }
+  if (!hw.unmeasured.empty()) {
+    std::string names;
+    for (const std::string& n : hw.unmeasured) names += (names.empty() ? "" : ", ") + n;
+    hw.notes.push_back(stated.source +
+                       " fills in what no published set measures, marked *: " + names);
+  }
+  if (!hw.memory_bytes() && stated.model.hardware.contains("memory_bytes")) {
+    hw.context["memory_bytes"] = stated.model.hardware["memory_bytes"];
+    hw.notes.push_back("memory size from " + stated.source);
+  }
+}
+
+}  // namespace
+
 Hardware load_hardware(const std::string& path, const std::string& stated) {
   Hardware hw;
   hw.source = path;
   std::optional<NamedConstants> shipped;
   if (!std::filesystem::exists(path)) shipped = shipped_stated(path);
   if (shipped) {
-    // A shipped name: the stated constants, every one marked stated.
-    hw.context = shipped->model.hardware;
-    hw.constants = shipped->model.constants;
-    hw.unmeasured = unmeasured_constants(shipped->doc, shipped->source);
-    hw.notes.push_back(shipped->source +
-                       ": data-sheet peaks and planning latencies, not a measurement of a GPU "
-                       "(a model.json fitted to its results replaces them)");
+    std::optional<NamedConstants> calibrated = shipped_calibration(path);
+    if (calibrated) {
+      load_calibration(hw, *calibrated, *shipped);
+    } else {
+      // No calibration of this GPU type: the stated constants, every one marked stated.
+      hw.context = shipped->model.hardware;
+      hw.constants = shipped->model.constants;
+      hw.unmeasured = unmeasured_constants(shipped->doc, shipped->source);
+      hw.notes.push_back(shipped->source +
+                         ": data-sheet peaks and planning latencies, not a measurement of a GPU "
+                         "(a model.json fitted to its results replaces them)");
+    }
   } else if (std::filesystem::is_directory(path)) {
     // A results folder: fitted here, as `batchcost fit` does.
     Inputs in = read_inputs({path});

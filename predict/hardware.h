@@ -1,7 +1,10 @@
 // The one way from a `--hardware` argument to the constants predict and serve price with.
 //
-// A shipped name ("h100", "h200"; core/stated.h) where no such file exists gives the stated
-// constants, every one marked stated.
+// A shipped name ("h100", "h200"; core/stated.h) where no such file exists gives the shipped
+// calibration of that GPU type (tools/calibrated/, fitted from published measurements): the
+// constants its identification marks identified, and for the rest (and what it lacks) the stated
+// constants, each of those marked stated; the notes name both. Without a calibration, the
+// stated constants alone.
 // A model.json is read through the hardened reader (core/input_file.h: size and depth limits, a
 // byte-order mark dropped, the file and the cause named) and core/model_file.h; a results folder
 // is read as `batchcost fit` reads it (model/results.h) and fitted on the fly with the same form

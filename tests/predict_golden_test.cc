@@ -9,8 +9,10 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <utility>
 
 #include "tests/cli_golden.h"
 
@@ -109,6 +111,38 @@ TEST(PredictGolden, HardwareFolderIsFittedOnTheFly) {
                 1e-3 * b["steps"][i]["step_s"].get<double>());
   }
   EXPECT_NE(folder.out.find("fitted on the fly"), std::string::npos);
+}
+
+// --hardware h100|h200 prices with the shipped calibration (tools/calibrated/, fitted from the
+// published reference sets): a constant those sets identify is measured and is the
+// calibration's value; one they leave unidentified (λ[launch], which BabelStream's host-timed
+// samples cannot separate) and one they lack (P[bf16]) are the stated ones, marked.
+TEST(PredictGolden, ShippedNamesPriceWithThePublishedCalibration) {
+  const fs::path root = fs::path(BATCHCOST_SOURCE_DIR);
+  for (const auto& [name, stem] : {std::pair{"h100", "h100-sxm"}, std::pair{"h200", "h200"}}) {
+    Result run =
+        batchcost(std::string("predict --hardware ") + name + " --model llama-3-70b --tp 8 --json");
+    ASSERT_EQ(run.status, 0) << name;
+    const auto out = nlohmann::json::parse(run.out);
+    const auto calibrated =
+        nlohmann::json::parse(read(root / "tools" / "calibrated" / (std::string(stem) + ".json")));
+    const auto stated =
+        nlohmann::json::parse(read(root / "tools" / "stated" / (std::string(stem) + ".json")));
+    std::map<std::string, nlohmann::json> used;
+    for (const auto& c : out["constants"]) used[c["name"].get<std::string>()] = c;
+    ASSERT_TRUE(used.count("W") && used.count("λ[launch]") && used.count("P[bf16]")) << name;
+    EXPECT_TRUE(used["W"]["measured"].get<bool>()) << name;
+    EXPECT_EQ(used["W"]["value"].get<double>(),
+              calibrated["constants"]["hbm_bytes_per_s"].get<double>())
+        << name;
+    EXPECT_EQ(calibrated["identification"]["λ[launch]"]["status"], "bounded") << name;
+    EXPECT_FALSE(used["λ[launch]"]["measured"].get<bool>()) << name;
+    EXPECT_EQ(used["λ[launch]"]["value"].get<double>(),
+              stated["constants"]["latency_s"]["launch"].get<double>())
+        << name;
+    EXPECT_FALSE(used["P[bf16]"]["measured"].get<bool>()) << name;
+    EXPECT_NE(run.out.find("tools/calibrated/" + std::string(stem) + ".json"), std::string::npos);
+  }
 }
 
 TEST(PredictGolden, EveryShippedModelPredicts) {

@@ -201,6 +201,25 @@ mkdir -p "$report_dir"
 : >"$report_dir/main-predict.err"
 pages=() failed=0
 folders=()
+# First the shipped calibrations (tools/calibrated/: tools/calibrate.sh fits them from the
+# published reference sets of each GPU type), what `--hardware h100|h200` prices with: the two
+# compared constant by constant, then one dense model's batch sweep on each.
+echo
+echo "== Shipped calibrations: H100 SXM and H200, fitted from published measurements (tools/calibrated/)"
+if "$fitter" compare tools/calibrated/h100-sxm.json tools/calibrated/h200.json \
+    >"$report_dir/calibrations-compare.txt" 2>/dev/null; then
+  sed -n '/^constants/,/^hardware and software/p' "$report_dir/calibrations-compare.txt" |
+    sed '$d' | sed 's/^/  /'
+else
+  echo "main.sh: comparing the shipped calibrations failed" >&2
+  failed=1
+fi
+for hw in h100 h200; do
+  echo "  llama-3-70b, tensor parallel over 8 GPUs, on --hardware $hw (* stated: what no published set measures)"
+  "$fitter" predict --hardware "$hw" --model llama-3-70b --tp 8 --batch 1,64,256 \
+      2>>"$report_dir/main-predict.err" | sed -n '/^batch /,/^$/p' | sed '/^$/d' | sed 's/^/    /' ||
+    failed=1
+done
 for d in reference/*/ results/*/; do folders+=("${d%/}"); done
 if [ ${#folders[@]} -eq 0 ]; then
   echo "   No reference set under reference/ and no results under results/: nothing to fit."
