@@ -16,10 +16,12 @@ namespace batchcost {
 CLI::App* add_export_command(CLI::App& app, ExportArgs& a) {
   CLI::App* exp = app.add_subcommand(
       "export",
-      "results as one tidy CSV: a row per repetition and per median, parameters and "
-      "labels as columns");
+      "results as one tidy CSV: a row per repetition (--medians: one per sample, the time the "
+      "fitter uses), parameters and labels as columns");
   exp->add_option("PATH", a.paths, "results folders or files")->required();
   exp->add_option("--csv", a.csv, "the CSV file to write")->required();
+  exp->add_flag("--medians", a.medians,
+                "one row per sample (kind median) instead of one per repetition");
   return exp;
 }
 
@@ -52,11 +54,11 @@ int run_export(const ExportArgs& a) {
   std::stable_sort(in.samples.begin(), in.samples.end(), [](const Sample& x, const Sample& y) {
     return x.name != y.name ? natural_less(x.name, y.name) : x.source < y.source;
   });
-  write_file_atomically(csv_path, export_csv(in.samples, gpu_of_source));
-  size_t rows = 0;
-  for (const Sample& s : in.samples) rows += 1 + s.repetition_times_s.size();
-  std::cout << "wrote " << csv_path << ": " << in.samples.size() << " samples, " << rows
-            << " rows (one per repetition, one per median)\n";
+  const ExportRows rows = a.medians ? ExportRows::kMedians : ExportRows::kRepetitions;
+  write_file_atomically(csv_path, export_csv(in.samples, gpu_of_source, rows));
+  std::cout << "wrote " << csv_path << ": " << in.samples.size() << " samples, "
+            << export_rows(in.samples, rows) << " rows ("
+            << (a.medians ? "one per sample, its median" : "one per repetition") << ")\n";
   return 0;
 }
 

@@ -10,6 +10,7 @@ namespace batchcost {
 struct ExportArgs {
   std::vector<std::string> paths;
   std::string csv;
+  bool medians = false;
 };
 
 CLI::App* add_export_command(CLI::App& app, ExportArgs& args);

@@ -1,6 +1,7 @@
 // The tidy CSV of `batchcost export` (see export.h).
 #include "model/export.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <map>
 #include <set>
@@ -46,8 +47,15 @@ std::string number(double v) {
 
 }  // namespace
 
+size_t export_rows(const std::vector<Sample>& samples, ExportRows rows) {
+  if (rows == ExportRows::kMedians) return samples.size();
+  size_t n = 0;
+  for (const Sample& s : samples) n += std::max<size_t>(1, s.repetition_times_s.size());
+  return n;
+}
+
 std::string export_csv(const std::vector<Sample>& samples,
-                       const std::map<std::string, std::string>& gpu_of_source) {
+                       const std::map<std::string, std::string>& gpu_of_source, ExportRows rows) {
   std::vector<std::string> params;  // in order of first appearance
   std::set<std::string> seen, label_keys;
   for (const Sample& s : samples) {
@@ -96,10 +104,17 @@ std::string export_csv(const std::vector<Sample>& samples,
       }
       line(cells);
     };
-    for (size_t i = 0; i < s.repetition_times_s.size(); ++i) {
-      row("repetition", std::to_string(i), s.repetition_times_s[i]);
+    if (rows == ExportRows::kMedians) {
+      row("median", "", s.time_s);
+    } else if (!s.repetition_times_s.empty()) {
+      for (size_t i = 0; i < s.repetition_times_s.size(); ++i) {
+        row("repetition", std::to_string(i), s.repetition_times_s[i]);
+      }
+    } else if (s.repetitions > 1) {
+      row("median", "", s.time_s);  // the file kept only the aggregate
+    } else {
+      row("repetition", "0", s.time_s);
     }
-    row("median", "", s.time_s);
   }
   return out;
 }

@@ -1,9 +1,12 @@
 // `batchcost export`: results as one tidy CSV table for pandas, R or a spreadsheet, so that no
 // one parses benchmark names with regexes. Host C++ only.
 //
-// Rows: for every sample, one row per repetition whose time the file kept (kind "repetition",
-// with its index), and one row for the sample itself (kind "median": the median of the
-// repetitions, or the file's median aggregate, the time the fitter uses). Columns: source,
+// Rows, so that a plain groupby counts each measurement once: by default one row per repetition
+// whose time the file kept (kind "repetition", with its index), and for a sample whose file kept
+// no repetition times its one time (kind "repetition", index 0, for a single run; kind "median"
+// where the file kept only the median aggregate); with ExportRows::kMedians one row per sample
+// (kind "median": the median of the repetitions, or the file's median aggregate, the time the
+// fitter uses). Columns: source,
 // gpu_name (the source's context.gpu_name; empty where it has none, as an nccl-tests log), name,
 // family, kind, repetition, repetitions, time_s (seconds per iteration), cv, ranks; the
 // work counters (flops, bytes, net_bytes, launches, kernels, graph_nodes, syncs, collectives:
@@ -26,9 +29,15 @@ std::vector<std::pair<std::string, std::string>> name_parameters(const std::stri
 // One CSV field, quoted (RFC 4180) where it holds a comma, a quote or a line break.
 std::string csv_field(const std::string& text);
 
+enum class ExportRows { kRepetitions, kMedians };
+
 // The CSV text of `samples` (header first, rows in the order of the samples); `gpu_of_source`
 // the GPU's name by source file.
 std::string export_csv(const std::vector<Sample>& samples,
-                       const std::map<std::string, std::string>& gpu_of_source = {});
+                       const std::map<std::string, std::string>& gpu_of_source = {},
+                       ExportRows rows = ExportRows::kRepetitions);
+
+// The number of rows export_csv writes for `samples` (the header aside).
+size_t export_rows(const std::vector<Sample>& samples, ExportRows rows);
 
 }  // namespace batchcost

@@ -121,12 +121,17 @@ TEST(ExportGolden, WritesAtomicallyAndRefusesBadPaths) {
   Result ok = batchcost(
       "compare", "export default_a.json default_b.json --csv '" + csv.string() + "'", "/dev/null");
   EXPECT_EQ(ok.status, 0);
-  EXPECT_EQ(ok.out, "wrote " + csv.string() +
-                        ": 10 samples, 46 rows (one per repetition, one per median)\n");
+  EXPECT_EQ(ok.out, "wrote " + csv.string() + ": 10 samples, 38 rows (one per repetition)\n");
+  // --medians: one row per sample, the time the fitter uses.
+  ok = batchcost("compare",
+                 "export default_a.json default_b.json --medians --csv '" + csv.string() + "'",
+                 "/dev/null");
+  EXPECT_EQ(ok.status, 0);
+  EXPECT_EQ(ok.out,
+            "wrote " + csv.string() + ": 10 samples, 10 rows (one per sample, its median)\n");
   ok = batchcost("compare", "export default_b.json --csv '" + csv.string() + "'", "/dev/null");
   ASSERT_EQ(ok.status, 0);
-  EXPECT_EQ(ok.out, "wrote " + csv.string() +
-                        ": 5 samples, 21 rows (one per repetition, one per median)\n");
+  EXPECT_EQ(ok.out, "wrote " + csv.string() + ": 5 samples, 17 rows (one per repetition)\n");
   EXPECT_EQ(read(csv), read(fixture_dir("compare") / "default_b.csv"));
   if (std::getenv("BATCHCOST_UPDATE_GOLDEN")) {
     fs::copy_file(csv, fixture_dir("compare") / "default_b.csv",

@@ -1,7 +1,8 @@
 #!/usr/bin/python3
-"""`batchcost export` output loads with Python's csv module into one row per sample: for every
-run of the input JSON (read here directly, the way a user's script would), one "median" row with
-its time, and one "repetition" row per repetition; parameters from the names and labels as
+"""`batchcost export` output loads with Python's csv module: for every run of the input JSON
+(read here directly, the way a user's script would), by default one "repetition" row per
+repetition (a single run: one, index 0), and with --medians one "median" row with its time, so
+that a plain groupby counts each measurement once; parameters from the names and labels as
 columns; skipped and failed entries absent. Run by ctest:
 
   export_test.py --batchcost build-ci/tools/batchcost
@@ -44,23 +45,31 @@ def main():
               for n in ("default_a.json", "default_b.json", "quick.json")]
     inputs.append(os.path.join(ROOT, "tests", "data", "fit", "h100", "results.json"))
     failures = []
-    with tempfile.TemporaryDirectory() as tmp:
-        out = os.path.join(tmp, "results.csv")
-        run = subprocess.run([batchcost, "export", *inputs, "--csv", out], capture_output=True,
-                             text=True)
-        if run.returncode != 0:
-            print(run.stdout, run.stderr)
-            return 1
-        with open(out, newline="") as f:
-            rows = list(csv.DictReader(f))
-    by_key = {}
+
+    def export(*extra):
+        with tempfile.TemporaryDirectory() as tmp:
+            out = os.path.join(tmp, "results.csv")
+            run = subprocess.run([batchcost, "export", *inputs, "--csv", out, *extra],
+                                 capture_output=True, text=True)
+            if run.returncode != 0:
+                sys.exit(f"{run.stdout}{run.stderr}")
+            with open(out, newline="") as f:
+                return list(csv.DictReader(f))
+
+    rows = export("--medians")
+    repetition_rows = export()
+    by_key, reps_by_key = {}, {}
     for r in rows:
         by_key.setdefault((r["source"], r["name"]), []).append(r)
+    for r in repetition_rows:
+        reps_by_key.setdefault((r["source"], r["name"]), []).append(r)
+    if any(r["kind"] != "median" for r in rows):
+        failures.append("--medians wrote a row that is not a median")
     for path in inputs:
         for name, want in expected_runs(path).items():
             got = by_key.pop((path, name), [])
             medians = [r for r in got if r["kind"] == "median"]
-            reps = [r for r in got if r["kind"] == "repetition"]
+            reps = reps_by_key.pop((path, name), [])
             if len(medians) != 1:
                 failures.append(f"{path}: {name}: {len(medians)} median rows")
                 continue
@@ -69,6 +78,14 @@ def main():
                 len(want["reps"]) // 2]
             if abs(float(m["time_s"]) - median) > 1e-12 * median:
                 failures.append(f"{name}: time_s {m['time_s']} != {median}")
+            if not want["reps"]:
+                # The file kept only the median aggregate: its one row is that median.
+                if ([r["kind"] for r in reps] != ["median"] or
+                        abs(float(reps[0]["time_s"]) - median) > 1e-12 * median):
+                    failures.append(f"{name}: aggregates only, but not one median row")
+                continue
+            if any(r["kind"] != "repetition" for r in reps):
+                failures.append(f"{name}: a default row is not a repetition")
             if [float(r["time_s"]) for r in reps] != [float(f"{t:.15g}") for t in want["reps"]]:
                 failures.append(f"{name}: repetition times differ")
             if [r["repetition"] for r in reps] != [str(i) for i in range(len(reps))]:
@@ -89,6 +106,8 @@ def main():
             # A parameter column is a number pandas can read, not a "bytes:1024" string.
             if m.get("param_bytes"):
                 int(m["param_bytes"])
+    for key in reps_by_key:
+        failures.append(f"unexpected repetition rows for {key}")
     for key in by_key:
         failures.append(f"unexpected rows for {key}")
     if any(r["name"].startswith("memory/copy_kernel/bytes:137438953472") for r in rows):

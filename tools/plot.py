@@ -98,7 +98,7 @@ def export_samples(batchcost, paths):
     export`): its median row (the time the fitter uses), with its GPU's name."""
     with tempfile.TemporaryDirectory() as tmp:
         out = os.path.join(tmp, "samples.csv")
-        done = subprocess.run([batchcost, "export", *paths, "--csv", out],
+        done = subprocess.run([batchcost, "export", *paths, "--csv", out, "--medians"],
                               capture_output=True, text=True)
         if done.returncode != 0:
             print(f"plot.py: no samples read from {paths[0]}: {done.stderr.strip()}",
