@@ -91,7 +91,7 @@ CLI::App* add_predict_command(CLI::App& app, PredictArgs& pa) {
   pred->option_defaults()->always_capture_default();
   pred->add_option("--hardware", pa.hardware,
                    "model.json (the fitted constants of the GPU), a results folder to fit, or "
-                   "h100|h200 (the stated constants)");
+                   "h100|h200 (the shipped calibration; stated constants where it has none)");
   pred->add_option("--model", pa.model, "a shipped model (--list-models) or a JSON file");
   pred->add_flag("--list-models", pa.list_models, "list the shipped models");
   // Ranges: far beyond any real deployment, and within what the arithmetic holds exactly (a batch

@@ -29,7 +29,7 @@ CLI::App* add_serve_command(CLI::App& app, ServeArgs& a) {
       "serve", "simulate a deployment under a request load: TTFT, TPOT, throughput and cost");
   s->add_option("--hardware", a.hardware,
                 "model.json (the fitted constants of the GPU), a results folder to fit, or "
-                "h100|h200 (the stated constants)")
+                "h100|h200 (the shipped calibration; stated constants where it has none)")
       ->required();
   s->add_option("--model", a.model, "a shipped model (predict --list-models) or a JSON file")
       ->required();
@@ -145,6 +145,9 @@ int run_serve(const ServeArgs& a) {
   r.output_len = a.output_len;
   r.requests = a.requests;
   r.seed = a.seed;
+  r.constants = constants;
+  r.unmeasured = hw.unmeasured;
+  r.notes.insert(r.notes.begin(), hw.notes.begin(), hw.notes.end());
   StepCosts costs = step_costs(tables);
   for (Policy p : policies) {
     p.max_batch = so.max_batch;

@@ -333,6 +333,32 @@ ordered_json request_json(const PredictReport& r, const RequestPrediction& q) {
 
 }  // namespace
 
+std::string constants_used_text(const Constants& c, const std::set<std::string>& used,
+                                const std::set<std::string>& unmeasured) {
+  bool any_stated = false;
+  Table constants({"  constant", "value", ""}, "lll");
+  for (const std::string& n : used) {
+    const bool stated = unmeasured.count(n) > 0;
+    any_stated |= stated;
+    constants.add({"  " + n, constant_text(c, n), stated ? "*" : ""});
+  }
+  std::string out = "constants used:\n" + constants.str();
+  if (any_stated) out += "  * stated, not measured\n";
+  return out;
+}
+
+nlohmann::ordered_json constants_used_json(const Constants& c, const std::set<std::string>& used,
+                                           const std::set<std::string>& unmeasured) {
+  ordered_json constants = ordered_json::array();
+  for (const std::string& n : used) {
+    ordered_json one = {{"name", n}};
+    constant_json(c, n, one);
+    one["measured"] = unmeasured.count(n) == 0;
+    constants.push_back(one);
+  }
+  return constants;
+}
+
 namespace {
 
 // The model, deployment, pricing and hardware lines and the constants used; true where a stated
@@ -360,15 +386,8 @@ bool table_header(std::ostringstream& o, const PredictReport& r) {
   }
   o << "\n";
   const std::set<std::string> used = all_used(r);
-  bool any_stated = false;
-  Table constants({"  constant", "value", ""}, "lll");
-  for (const std::string& n : used) {
-    bool stated = r.unmeasured.count(n) > 0;
-    any_stated |= stated;
-    constants.add({"  " + n, constant_text(r.constants, n), stated ? "*" : ""});
-  }
-  o << "constants used:\n" << constants.str();
-  if (any_stated) o << "  * stated, not measured\n";
+  const bool any_stated = unmeasured_in(r, used);
+  o << constants_used_text(r.constants, used, r.unmeasured);
   o << "\n";
   return any_stated;
 }
@@ -606,14 +625,7 @@ ordered_json predict_json(const PredictReport& r) {
   }
   memory["weight_bytes_per_gpu"] = r6(weight_bytes_per_gpu(m, d));
   j["memory"] = memory;
-  ordered_json constants = ordered_json::array();
-  for (const std::string& n : all_used(r)) {
-    ordered_json c = {{"name", n}};
-    constant_json(r.constants, n, c);
-    c["measured"] = r.unmeasured.count(n) == 0;
-    constants.push_back(c);
-  }
-  j["constants"] = constants;
+  j["constants"] = constants_used_json(r.constants, all_used(r), r.unmeasured);
   ordered_json steps = ordered_json::array();
   for (const StepPrediction& s : r.steps) steps.push_back(step_json(r, s));
   j["steps"] = steps;

@@ -38,6 +38,15 @@ struct PredictReport {
 };
 
 std::string predict_table(const PredictReport& report);
+
+// The "constants used:" block of predict and serve: each constant of `used` with its value, `*`
+// where it is in `unmeasured` (stated), and the legend when one is; and its JSON (name, value or
+// regimes, measured).
+std::string constants_used_text(const Constants& constants, const std::set<std::string>& used,
+                                const std::set<std::string>& unmeasured);
+nlohmann::ordered_json constants_used_json(const Constants& constants,
+                                           const std::set<std::string>& used,
+                                           const std::set<std::string>& unmeasured);
 nlohmann::ordered_json predict_json(const PredictReport& report);
 
 // What is missing and how to supply it (a measurement fitted with the one-GPU results, or a

@@ -89,14 +89,18 @@ ServeCostTables tabulate_serve_costs(const Constants& constants, const LlmConfig
   for (double b : t.batches) {
     for (double L : t.contexts) {
       opt.context = L;
-      t.decode.push_back(predict_step(constants, model, opt, b).step_s);
+      const StepPrediction step = predict_step(constants, model, opt, b);
+      t.constants.insert(step.constants.begin(), step.constants.end());
+      t.decode.push_back(step.step_s);
     }
   }
   for (double c : t.prefill_tokens) {
     opt.tokens_per_sequence = c;
     for (double L : t.contexts) {
       opt.context = L;
-      t.prefill.push_back(predict_step(constants, model, opt, 1).step_s);
+      const StepPrediction step = predict_step(constants, model, opt, 1);
+      t.constants.insert(step.constants.begin(), step.constants.end());
+      t.prefill.push_back(step.step_s);
     }
   }
   return t;

@@ -17,6 +17,7 @@
 #pragma once
 
 #include <cstdint>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -42,6 +43,7 @@ struct ServeCostTables {
   std::int64_t kv_capacity_tokens = 0;
   std::int64_t largest_batch_that_fits = 0;  // at max_context per sequence
   int gpus = 0;
+  std::set<std::string> constants;  // every constant a tabulated step used (predict.h's names)
 };
 
 // Throws MissingConstants (a constant the steps need) or InputError (a deployment whose weights

@@ -7,6 +7,7 @@
 
 #include "core/model_file.h"
 #include "model/report.h"
+#include "predict/predict_report.h"
 
 namespace batchcost {
 
@@ -47,6 +48,14 @@ nlohmann::ordered_json pct(const Percentiles& p) {
 
 bool any_slo(const Slo& s) { return s.ttft_s > 0 || s.tpot_s > 0; }
 
+// True where a constant the steps used is stated: every simulated time then is, and is marked.
+bool any_stated(const ServeReport& r) {
+  for (const std::string& n : r.tables.constants) {
+    if (r.unmeasured.count(n)) return true;
+  }
+  return false;
+}
+
 }  // namespace
 
 std::string serve_table(const ServeReport& r) {
@@ -58,25 +67,31 @@ std::string serve_table(const ServeReport& r) {
     << " tokens in all (" << format_number(static_cast<double>(r.tables.largest_batch_that_fits))
     << " requests of the longest length at once)\n"
     << "load: " << r.requests << " requests per point, input " << r.input_len << ", output "
-    << r.output_len << " tokens, seed " << r.seed << "\n\n";
-  bool price = r.price_per_gpu_hour > 0;
-  std::vector<std::string> head = {"policy", "load", "TTFT p50", "TTFT p99", "TPOT p50", "TPOT p99",
-                                   "e2e p50", "e2e p99", "tok/s/GPU", "mean batch",
-                                   "GPU-h/M tok"};
-  std::string align = "llrrrrrrrrr";
+    << r.output_len << " tokens, seed " << r.seed << "\n"
+    << constants_used_text(r.constants, r.tables.constants, r.unmeasured) << "\n";
+  const bool price = r.price_per_gpu_hour > 0;
+  const std::string star = any_stated(r) ? "*" : "";
+  // p90 beside p50 and p99: the SLO is judged on it.
+  std::vector<std::string> head = {"policy",    "load",       "TTFT p50",   "TTFT p90", "TTFT p99",
+                                   "TPOT p50",  "TPOT p90",   "TPOT p99",   "e2e p50",  "e2e p99",
+                                   "tok/s/GPU", "mean batch", "GPU-h/M tok"};
+  std::string align = "llrrrrrrrrrrr";
   if (price) head.push_back("$/M tok"), align += 'r';
   if (any_slo(r.slo)) head.push_back("SLO"), align += 'l';
   Table t(head, align);
+  auto time = [&](double s) { return s > 0 ? format_time(s) + star : "-"; };
   for (const ServePoint& p : r.points) {
     const ServeResult& s = p.result;
     std::vector<std::string> row = {describe(p.policy),
                                     load_cell(p),
-                                    format_time(s.ttft_s.p50),
-                                    format_time(s.ttft_s.p99),
-                                    s.tpot_s.p50 > 0 ? format_time(s.tpot_s.p50) : "-",
-                                    s.tpot_s.p99 > 0 ? format_time(s.tpot_s.p99) : "-",
-                                    format_time(s.e2e_s.p50),
-                                    format_time(s.e2e_s.p99),
+                                    time(s.ttft_s.p50),
+                                    time(s.ttft_s.p90),
+                                    time(s.ttft_s.p99),
+                                    time(s.tpot_s.p50),
+                                    time(s.tpot_s.p90),
+                                    time(s.tpot_s.p99),
+                                    time(s.e2e_s.p50),
+                                    time(s.e2e_s.p99),
                                     format_number(s.tokens_per_s_per_gpu),
                                     format_number(s.mean_batch),
                                     format_number(s.gpu_hours_per_million)};
@@ -85,6 +100,7 @@ std::string serve_table(const ServeReport& r) {
     t.add(row);
   }
   o << t.str();
+  if (!star.empty()) o << "*: priced with stated constants, not measured\n";
   if (any_slo(r.slo)) {
     o << "\nSLO (p90):" << (r.slo.ttft_s > 0 ? " TTFT ≤ " + format_time(r.slo.ttft_s) : "")
       << (r.slo.tpot_s > 0 ? " TPOT ≤ " + format_time(r.slo.tpot_s) : "") << "\n";
@@ -118,6 +134,7 @@ nlohmann::ordered_json serve_json(const ServeReport& r) {
   j["input_len"] = r.input_len;
   j["output_len"] = r.output_len;
   j["seed"] = r.seed;
+  j["constants"] = constants_used_json(r.constants, r.tables.constants, r.unmeasured);
   if (r.slo.ttft_s > 0) j["slo"]["ttft_p90_s"] = r.slo.ttft_s;
   if (r.slo.tpot_s > 0) j["slo"]["tpot_p90_s"] = r.slo.tpot_s;
   j["points"] = nlohmann::ordered_json::array();

@@ -4,6 +4,7 @@
 
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -39,6 +40,8 @@ struct ServeReport {
   std::string input_len, output_len;
   std::int64_t requests = 0;
   std::uint64_t seed = 0;
+  Constants constants;               // what the steps were priced with
+  std::set<std::string> unmeasured;  // the stated ones among them (predict/hardware.h)
   std::vector<std::string> notes;
 };
 

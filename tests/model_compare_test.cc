@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <map>
 
 #include "model/compare.h"
 #include "model/export.h"
@@ -298,19 +299,27 @@ TEST(Export, QuotesFieldsThatNeedIt) {
   EXPECT_EQ(csv_field("two\nlines"), "\"two\nlines\"");
 }
 
-TEST(Export, OneRowPerRepetitionAndOnePerMedian) {
+TEST(Export, OneRowPerRepetitionOrWithMediansOnePerSample) {
   Sample a = sample("memory/copy/bytes:1024/manual_time", {2.0, 2.1, 2.2});
   a.source = "dir,with comma/r.json";
   a.labels = {{"cache", "cold"}};
   Sample g = sample("gemm/bf16/m:512/manual_time", {5.0});
   g.labels = {{"dtype", "bf16"}};
   g.work.flops = 2e9;
-  std::string csv = export_csv({a, g}, {{"dir,with comma/r.json", "NVIDIA H100 80GB HBM3"}});
-  std::vector<std::string> lines;
-  for (size_t start = 0, end; (end = csv.find('\n', start)) != std::string::npos; start = end + 1) {
-    lines.push_back(csv.substr(start, end - start));
-  }
-  ASSERT_EQ(lines.size(), 1u + 4u + 1u);
+  auto lines_of = [](const std::string& csv) {
+    std::vector<std::string> lines;
+    for (size_t start = 0, end; (end = csv.find('\n', start)) != std::string::npos;
+         start = end + 1) {
+      lines.push_back(csv.substr(start, end - start));
+    }
+    return lines;
+  };
+  const std::map<std::string, std::string> gpus = {
+      {"dir,with comma/r.json", "NVIDIA H100 80GB HBM3"}};
+  // By default: a's three repetitions, and g's single run as its repetition 0.
+  std::vector<std::string> lines = lines_of(export_csv({a, g}, gpus));
+  ASSERT_EQ(lines.size(), 1u + 3u + 1u);
+  EXPECT_EQ(export_rows({a, g}, ExportRows::kRepetitions), 4u);
   EXPECT_EQ(lines[0],
             "source,gpu_name,name,family,kind,repetition,repetitions,time_s,cv,ranks,flops,bytes,"
             "net_bytes,launches,kernels,graph_nodes,syncs,collectives,param_bytes,param_m,"
@@ -319,8 +328,16 @@ TEST(Export, OneRowPerRepetitionAndOnePerMedian) {
             "\"dir,with comma/r.json\",NVIDIA H100 80GB HBM3,memory/copy/bytes:1024/manual_time,"
             "memory,repetition,0,3,"
             "2e-06,0.01,0,0,1,0,0,0,0,0,0,1024,,cold,");
-  EXPECT_EQ(lines[4].substr(lines[4].find(",memory,") + 8, 10), "median,,3,");
-  EXPECT_EQ(lines[5],
+  EXPECT_EQ(lines[3].substr(lines[3].find(",memory,") + 8, 13), "repetition,2,");
+  EXPECT_EQ(lines[4],
+            ",,gemm/bf16/m:512/manual_time,gemm,repetition,0,1,5e-06,,0,2000000000,1,0,0,0,0,0,0,"
+            ",512,,bf16");
+  // --medians: one row per sample, the time the fitter uses.
+  lines = lines_of(export_csv({a, g}, gpus, ExportRows::kMedians));
+  ASSERT_EQ(lines.size(), 1u + 2u);
+  EXPECT_EQ(export_rows({a, g}, ExportRows::kMedians), 2u);
+  EXPECT_EQ(lines[1].substr(lines[1].find(",memory,") + 8, 10), "median,,3,");
+  EXPECT_EQ(lines[2],
             ",,gemm/bf16/m:512/manual_time,gemm,median,,1,5e-06,,0,2000000000,1,0,0,0,0,0,0,,512,"
             ",bf16");
 }
