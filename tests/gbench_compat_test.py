@@ -12,6 +12,10 @@ Where google/benchmark's own compare.py is installed (Debian's libbenchmark-tool
 the same files and on the harness binary itself (it runs the binary with --benchmark_out); else
 that part is skipped, saying why.
 
+Every Google Benchmark JSON the project ships (reference/*/*.json, tests/data/published/*.json)
+is read the same way: each entry must carry what compare.py indexes (time_unit, real_time,
+cpu_time), and where compare.py runs, it compares each file with itself.
+
 compare.py is vendored nowhere, so its reading is reimplemented here from
 google/benchmark tools/gbench/util.py (load_benchmark_results, sort_benchmark_results) and
 tools/gbench/report.py (partition_benchmarks, get_difference_report, calc_utest,
@@ -357,6 +361,43 @@ def check_real_compare_py(compare_py, batchcost, golden_bench, tmp, files, failu
         failures.append(f"compare.py golden_bench golden_bench: rows {sorted(names)}")
 
 
+def shipped_json():
+    """The Google Benchmark JSON files the project ships: the reference sets and the published
+    sets they are copied from."""
+    out = []
+    for folder in sorted(os.listdir(os.path.join(ROOT, "reference"))):
+        d = os.path.join(ROOT, "reference", folder)
+        if os.path.isdir(d):
+            out += [os.path.join(d, n) for n in sorted(os.listdir(d)) if n.endswith(".json")]
+    d = os.path.join(ROOT, "tests", "data", "published")
+    out += [os.path.join(d, n) for n in sorted(os.listdir(d)) if n.endswith(".json")]
+    return out
+
+
+def check_shipped(compare_py, tmp, failures):
+    """Every shipped result file reads as compare.py reads it (and, where it runs, compares
+    with itself)."""
+    files = shipped_json()
+    for path in files:
+        rel = os.path.relpath(path, ROOT)
+        entries = load(path)["benchmarks"]
+        missing = [e.get("name", "?") for e in entries if not comparable(e)]
+        if not entries or missing:
+            failures.append(f"{rel}: {len(missing)} of {len(entries)} entries lack time_unit, "
+                            f"real_time or cpu_time (compare.py's KeyError): {missing[:3]}")
+        if compare_py:
+            try:
+                _, report = run_compare_py(compare_py, tmp, path, path)
+            except RuntimeError as e:
+                failures.append(f"{rel}: {e}")
+                continue
+            if len([r for r in report if r["name"] != "OVERALL_GEOMEAN"]) != len(
+                    {e["name"] for e in entries}):
+                failures.append(f"{rel}: compare.py reports {len(report)} rows for "
+                                f"{len(entries)} entries")
+    return len(files)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--batchcost", required=True)
@@ -380,6 +421,8 @@ def main():
                                       failures)
         else:
             print("note: no --golden-bench: the harness's own JSON is not checked")
+        shipped = check_shipped(compare_py, tmp, failures)
+    print(f"{shipped} shipped result files read as compare.py reads them")
     if compare_py is None:
         print(f"note: google/benchmark's compare.py not run: {why_not}")
     elif args.golden_bench:
