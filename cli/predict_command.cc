@@ -115,7 +115,12 @@ CLI::App* add_predict_command(CLI::App& app, PredictArgs& pa) {
   pred->add_flag("--cuda-graphs", dep.cuda_graphs, "kernels as CUDA graph nodes");
   pred->add_option("--price", pa.options.price_per_gpu_hour, "price per GPU-hour")
       ->check(finite_in(0, 1e6));
-  pred->add_option("--stated", pa.stated, "model.json-shaped file of stated constants");
+  auto* stated = pred->add_option("--stated", pa.stated,
+                                  "model.json-shaped file of stated constants to fill gaps "
+                                  "(default: the stated constants of an H100 or H200's type)");
+  pred->add_flag("--no-stated", pa.no_stated,
+                 "price with the measured constants alone; name what is missing")
+      ->excludes(stated);
   pred->add_flag("--whole-step", pa.options.whole_step,
                  "overlap arithmetic and memory over the whole step, not per op");
   pred->add_flag("--ops", pa.show_ops, "the operations of each step");
@@ -209,7 +214,7 @@ int run_predict(const PredictArgs& a) {
     *field = value;
   }
   r.hardware_source = a.hardware;
-  Hardware hw = load_hardware(a.hardware, a.stated);
+  Hardware hw = load_hardware(a.hardware, a.stated, !a.no_stated);
   for (const std::string& w : hw.warnings) std::cerr << "warning: " << w << "\n";
   r.hardware = hw.context;
   r.constants = hw.constants;

@@ -12,6 +12,7 @@ namespace batchcost {
 // The arguments of `batchcost predict`.
 struct PredictArgs {
   std::string hardware, model, stated, weights, kv_cache, draft_model;
+  bool no_stated = false;  // --no-stated: no constants from the GPU type's stated ones
   std::vector<long long> batches = {1, 8, 64, 512, 4096};
   std::vector<long long> input_lens, output_lens;
   std::vector<long long> concurrency = {1};

@@ -33,7 +33,12 @@ CLI::App* add_serve_command(CLI::App& app, ServeArgs& a) {
       ->required();
   s->add_option("--model", a.model, "a shipped model (predict --list-models) or a JSON file")
       ->required();
-  s->add_option("--stated", a.stated, "model.json-shaped file of stated constants to fill gaps");
+  auto* stated = s->add_option("--stated", a.stated,
+                               "model.json-shaped file of stated constants to fill gaps "
+                               "(default: the stated constants of an H100 or H200's type)");
+  s->add_flag("--no-stated", a.no_stated,
+              "price with the measured constants alone; name what is missing")
+      ->excludes(stated);
   s->add_option("--gpus", a.deployment.gpus, "GPUs in all (default tp·pp)")
       ->check(CLI::Range(0, 1 << 20));
   s->add_option("--tp", a.deployment.tp, "tensor parallelism")->check(CLI::Range(1, 4096))
@@ -92,7 +97,7 @@ int run_serve(const ServeArgs& a) {
   std::vector<Policy> policies;
   for (const std::string& p : a.policies) policies.push_back(parse_policy(p));
 
-  const Hardware hw = load_hardware(a.hardware, a.stated);
+  const Hardware hw = load_hardware(a.hardware, a.stated, !a.no_stated);
   for (const std::string& w : hw.warnings) std::cerr << "warning: " << w << "\n";
   const Constants& constants = hw.constants;
   LlmConfig model = load_llm_config(a.model);

@@ -11,6 +11,7 @@ namespace batchcost {
 
 struct ServeArgs {
   std::string hardware, model, stated;
+  bool no_stated = false;  // --no-stated: no constants from the GPU type's stated ones
   Deployment deployment;
   std::vector<double> rates;
   std::vector<std::int64_t> users;

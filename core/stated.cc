@@ -1,6 +1,7 @@
 // The shipped stated constants (see stated.h).
 #include "core/stated.h"
 
+#include <cctype>
 #include <stdexcept>
 #include <utility>
 #include <vector>
@@ -50,6 +51,18 @@ std::optional<NamedConstants> shipped_stated(std::string_view name) {
 
 std::optional<NamedConstants> shipped_calibration(std::string_view name) {
   return shipped(name, "tools/calibrated", "calibrated", shipped_calibrated_files(), false);
+}
+
+std::string shipped_name_of_gpu(std::string_view gpu_slug_or_name) {
+  std::string name;
+  for (char c : gpu_slug_or_name) {
+    name += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  }
+  auto has = [&](std::string_view s) { return name.find(s) != std::string::npos; };
+  if (has("pcie") || has("nvl") || has("gh200")) return "";
+  if (has("h100")) return "h100";
+  if (has("h200")) return "h200";
+  return "";
 }
 
 std::string closest_stated(std::string_view gpu_slug) {

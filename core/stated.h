@@ -30,6 +30,11 @@ std::optional<NamedConstants> shipped_stated(std::string_view name);
 // rest and fills them in from shipped_stated().
 std::optional<NamedConstants> shipped_calibration(std::string_view name);
 
+// The shipped name of the GPU type a results context names (its gpu_slug, else its gpu_name):
+// "h100" for an H100 SXM, "h200" for an H200 SXM, "" for any other GPU (a PCIe or NVL part
+// included: their clocks and links differ from the stated ones).
+std::string shipped_name_of_gpu(std::string_view gpu_slug_or_name);
+
 // The shipped constants closest to a GPU (its gpu_slug): h100* -> h100, everything else h200.
 std::string closest_stated(std::string_view gpu_slug);
 

@@ -79,9 +79,35 @@ void load_calibration(Hardware& hw, const NamedConstants& calibrated,
   }
 }
 
+// Completes `hw` from the stated constants of its GPU type, where the context names one.
+void fill_from_gpu_type(Hardware& hw) {
+  std::string gpu;
+  for (const char* key : {"gpu_slug", "gpu_name"}) {
+    if (gpu.empty() && hw.context.is_object() && hw.context.contains(key) &&
+        hw.context[key].is_string()) {
+      gpu = shipped_name_of_gpu(hw.context[key].get<std::string>());
+    }
+  }
+  if (gpu.empty()) return;
+  const std::optional<NamedConstants> stated = shipped_stated(gpu);
+  const std::set<std::string> added = add_stated(hw.constants, stated->model.constants);
+  hw.unmeasured.insert(added.begin(), added.end());
+  if (!added.empty()) {
+    std::string names;
+    for (const std::string& n : added) names += (names.empty() ? "" : ", ") + n;
+    hw.notes.push_back(stated->source + ", the stated constants of the same GPU type, fill in " +
+                       "what " + hw.source +
+                       " does not measure, marked * (--no-stated: none): " + names);
+  }
+  if (!hw.memory_bytes() && stated->model.hardware.contains("memory_bytes")) {
+    hw.context["memory_bytes"] = stated->model.hardware["memory_bytes"];
+    hw.notes.push_back("memory size from " + stated->source);
+  }
+}
+
 }  // namespace
 
-Hardware load_hardware(const std::string& path, const std::string& stated) {
+Hardware load_hardware(const std::string& path, const std::string& stated, bool fill_from_type) {
   Hardware hw;
   hw.source = path;
   std::optional<NamedConstants> shipped;
@@ -118,6 +144,9 @@ Hardware load_hardware(const std::string& path, const std::string& stated) {
   if (hw.constants.form == Form::kRefined) {
     hw.notes.push_back("priced in the refined form of " + path + " (core/forms.h)");
   }
+  // A file of stated constants is not completed from other stated ones: only a measurement.
+  const bool measured_file = !shipped && hw.unmeasured.empty();
+  if (stated.empty() && fill_from_type && measured_file) fill_from_gpu_type(hw);
   if (!stated.empty()) {
     const nlohmann::json doc = parse_json_input(read_input_file(stated), stated);
     const Constants s = model_from_json(doc, stated).constants;
