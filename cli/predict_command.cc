@@ -219,6 +219,7 @@ int run_predict(const PredictArgs& a) {
   r.hardware = hw.context;
   r.constants = hw.constants;
   r.unmeasured = hw.unmeasured;
+  r.unidentified = hw.unidentified;
   r.notes.insert(r.notes.end(), hw.notes.begin(), hw.notes.end());
   r.options = a.options;
   r.options.deployment = resolve(a.options.deployment, r.model);

@@ -152,6 +152,7 @@ int run_serve(const ServeArgs& a) {
   r.seed = a.seed;
   r.constants = constants;
   r.unmeasured = hw.unmeasured;
+  r.unidentified = hw.unidentified;
   r.notes.insert(r.notes.begin(), hw.notes.begin(), hw.notes.end());
   StepCosts costs = step_costs(tables);
   for (Policy p : policies) {

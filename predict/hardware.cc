@@ -43,6 +43,19 @@ std::vector<std::string> drop_unidentified(Constants& c, const nlohmann::json& d
   return dropped;
 }
 
+// The P, W and λ constants `doc`'s identification marks other than identified (a network
+// regime's α or R is judged with its regime, not here).
+std::set<std::string> unidentified_in(const nlohmann::json& doc) {
+  std::set<std::string> out;
+  const auto id = doc.find("identification");
+  if (id == doc.end() || !id->is_object()) return out;
+  for (const auto& [name, entry] : id->items()) {
+    if (name.rfind("network ", 0) == 0 || !entry.is_object()) continue;
+    if (entry.value("status", "identified") != "identified") out.insert(name);
+  }
+  return out;
+}
+
 // A shipped calibration (core/stated.h): its identified constants, then the stated ones for the
 // rest, each of those marked stated; the memory size likewise.
 void load_calibration(Hardware& hw, const NamedConstants& calibrated,
@@ -140,6 +153,7 @@ Hardware load_hardware(const std::string& path, const std::string& stated, bool 
     hw.context = m.hardware;
     hw.constants = m.constants;
     hw.unmeasured = unmeasured_constants(doc, path);
+    hw.unidentified = unidentified_in(doc);
   }
   if (hw.constants.form == Form::kRefined) {
     hw.notes.push_back("priced in the refined form of " + path + " (core/forms.h)");

@@ -27,6 +27,9 @@ struct Hardware {
   Constants constants;                                // what a prediction prices with
   nlohmann::json context = nlohmann::json::object();  // model.json's "hardware", or the results'
   std::set<std::string> unmeasured;                   // stated, not measured (predict.h's names)
+  // P, W and λ constants the fit behind a model.json did not identify (its identification:
+  // held at a bound, or no sample where the term is half the time), as weak as stated ones.
+  std::set<std::string> unidentified;
   std::vector<std::string> notes;                     // for the report: how the constants were made
   std::vector<std::string> warnings;  // for stderr: what the reader and --stated found
   // The context's memory_bytes, where it is a positive number.

@@ -139,6 +139,17 @@ long long max_batch(const PredictReport& r) {
                              : -1;
 }
 
+std::set<std::string> weak_constants(const PredictReport& r) {
+  std::set<std::string> weak = r.unmeasured;
+  weak.insert(r.unidentified.begin(), r.unidentified.end());
+  return weak;
+}
+
+// True where more than kWeakShareMark of the step's time is priced with weak constants.
+bool weak_step(const PredictReport& r, const StepPrediction& s) {
+  return weak_share(s.ops, weak_constants(r)).share > kWeakShareMark;
+}
+
 bool unmeasured_in(const PredictReport& r, const std::set<std::string>& used) {
   for (const std::string& n : used) {
     if (r.unmeasured.count(n)) return true;
@@ -300,6 +311,7 @@ ordered_json step_json(const PredictReport& r, const StepPrediction& s) {
   j["kv_cache_bytes_per_gpu"] = r6(s.kv_bytes_per_gpu);
   j["pareto"] = s.pareto;
   j["unmeasured_constants"] = stated_json(r, s.constants);
+  j["weak_share"] = r6(weak_share(s.ops, weak_constants(r)).share);
   if (r.show_ops) j["ops"] = ops_json(s.ops);
   return j;
 }
@@ -334,16 +346,22 @@ ordered_json request_json(const PredictReport& r, const RequestPrediction& q) {
 }  // namespace
 
 std::string constants_used_text(const Constants& c, const std::set<std::string>& used,
-                                const std::set<std::string>& unmeasured) {
-  bool any_stated = false;
+                                const std::set<std::string>& unmeasured,
+                                const std::set<std::string>& unidentified) {
+  bool any_stated = false, any_unidentified = false;
   Table constants({"  constant", "value", ""}, "lll");
   for (const std::string& n : used) {
     const bool stated = unmeasured.count(n) > 0;
+    const bool weak = !stated && unidentified.count(n) > 0;
     any_stated |= stated;
-    constants.add({"  " + n, constant_text(c, n), stated ? "*" : ""});
+    any_unidentified |= weak;
+    constants.add({"  " + n, constant_text(c, n), stated ? "*" : weak ? "!" : ""});
   }
   std::string out = "constants used:\n" + constants.str();
   if (any_stated) out += "  * stated, not measured\n";
+  if (any_unidentified) {
+    out += "  ! not identified by the fit behind it (model.json's identification)\n";
+  }
   return out;
 }
 
@@ -357,6 +375,35 @@ nlohmann::ordered_json constants_used_json(const Constants& c, const std::set<st
     constants.push_back(one);
   }
   return constants;
+}
+
+WeakShare weak_share(const std::vector<PricedOp>& ops, const std::set<std::string>& weak) {
+  WeakShare w;
+  double total = 0;
+  for (const PricedOp& p : ops) {
+    const Split& x = p.split;
+    total += x.arithmetic + x.memory + x.network + x.latency;
+    std::vector<std::string> flops, network, latency;
+    for (const std::string& n : p.constants) {
+      if (!weak.count(n)) continue;
+      if (n.rfind("P[", 0) == 0) flops.push_back(n);
+      if (n.rfind("network ", 0) == 0) network.push_back(n);
+      if (n.rfind("λ[", 0) == 0) latency.push_back(n);
+    }
+    auto give = [&](const std::vector<std::string>& names, double seconds) {
+      for (const std::string& n : names) w.by_constant[n] += seconds / names.size();
+    };
+    give(flops, x.arithmetic);
+    if (weak.count("W") && p.constants.count("W")) w.by_constant["W"] += x.memory;
+    give(network, x.network);
+    give(latency, x.latency);
+  }
+  if (!(total > 0)) return {};
+  for (auto& [n, seconds] : w.by_constant) {
+    seconds /= total;
+    w.share += seconds;
+  }
+  return w;
 }
 
 namespace {
@@ -387,7 +434,7 @@ bool table_header(std::ostringstream& o, const PredictReport& r) {
   o << "\n";
   const std::set<std::string> used = all_used(r);
   const bool any_stated = unmeasured_in(r, used);
-  o << constants_used_text(r.constants, used, r.unmeasured);
+  o << constants_used_text(r.constants, used, r.unmeasured, r.unidentified);
   o << "\n";
   return any_stated;
 }
@@ -422,7 +469,7 @@ void table_steps(std::ostringstream& o, const PredictReport& r, bool any_stated)
       row.resize(header.size() - 2, "-");
     } else {
       row = {num(s.batch),
-             dur(s.step_s) + (unmeasured_in(r, s.constants) ? "*" : ""),
+             dur(s.step_s) + (weak_step(r, s) ? "*" : ""),
              dur(s.split.arithmetic),
              dur(s.split.memory),
              dur(s.split.network),
@@ -446,7 +493,32 @@ void table_steps(std::ostringstream& o, const PredictReport& r, bool any_stated)
     o << "impossible: weights and KV cache (GB/GPU, marked !) exceed the GPU's " << gigabytes(limit)
       << " GB; the largest batch that fits is " << max_batch(r) << "\n";
   }
-  if (any_stated) o << "*: priced with stated constants, not measured\n";
+  // Which weak constants price the marked steps, by their largest share of one.
+  std::map<std::string, double> largest;
+  bool any_fits = false;
+  for (const StepPrediction& s : r.steps) {
+    any_fits |= s.fits;
+    if (!s.fits || !weak_step(r, s)) continue;
+    for (const auto& [n, share] : weak_share(s.ops, weak_constants(r)).by_constant) {
+      largest[n] = std::max(largest[n], share);
+    }
+  }
+  if (!largest.empty()) {
+    std::vector<std::pair<double, std::string>> order;
+    for (const auto& [n, share] : largest) order.push_back({-share, n});
+    std::sort(order.begin(), order.end());
+    std::string list;
+    for (const auto& [share, n] : order) {
+      if (-share < 0.005) continue;  // below half a percent: not worth naming
+      list += (list.empty() ? "" : ", ") + n + " up to " +
+              std::to_string(static_cast<int>(std::lround(-share * 100))) + "%";
+    }
+    o << "*: more than " << num(kWeakShareMark * 100)
+      << "% of the step priced with stated or unidentified constants: " << list << "\n";
+  } else if (any_stated && any_fits) {
+    o << "stated constants (marked * above) price at most " << num(kWeakShareMark * 100)
+      << "% of any step\n";
+  }
 }
 
 // --input-len/--output-len/--concurrency: one row per request shape and concurrency.

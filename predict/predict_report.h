@@ -3,6 +3,7 @@
 // is the same byte for byte for the same input. Host C++ only.
 #pragma once
 
+#include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <set>
@@ -21,6 +22,9 @@ struct PredictReport {
   nlohmann::json hardware = nlohmann::json::object();  // model.json's hardware context
   Constants constants;
   std::set<std::string> unmeasured;  // stated constants (predict.h: unmeasured_constants)
+  // Constants the fit behind them did not identify (model.json's identification: held at a
+  // bound, or no sample where their term is half the time); like stated ones, weak.
+  std::set<std::string> unidentified;
   std::vector<StepPrediction> steps;
   bool show_ops = false;
   std::optional<Speculation> speculation;
@@ -39,11 +43,24 @@ struct PredictReport {
 
 std::string predict_table(const PredictReport& report);
 
+// The share of a step's time (its ops' arithmetic, memory, network and latency) priced with weak
+// constants (`weak`: stated or unidentified), in all and per constant (an op's arithmetic goes
+// to its P, memory to W, network to its network constant, latency to its λs).
+struct WeakShare {
+  double share = 0;
+  std::map<std::string, double> by_constant;
+};
+WeakShare weak_share(const std::vector<PricedOp>& ops, const std::set<std::string>& weak);
+// NOTES: a cell is marked where more than this share of its time is weak: a stated λ[graph_node]
+// that prices 1% of a memory-bound step does not make the step a guess.
+constexpr double kWeakShareMark = 0.10;
+
 // The "constants used:" block of predict and serve: each constant of `used` with its value, `*`
-// where it is in `unmeasured` (stated), and the legend when one is; and its JSON (name, value or
-// regimes, measured).
+// where it is in `unmeasured` (stated), `!` where in `unidentified`, and the legend of each mark
+// used; and its JSON (name, value or regimes, measured).
 std::string constants_used_text(const Constants& constants, const std::set<std::string>& used,
-                                const std::set<std::string>& unmeasured);
+                                const std::set<std::string>& unmeasured,
+                                const std::set<std::string>& unidentified = {});
 nlohmann::ordered_json constants_used_json(const Constants& constants,
                                            const std::set<std::string>& used,
                                            const std::set<std::string>& unmeasured);

@@ -48,10 +48,11 @@ nlohmann::ordered_json pct(const Percentiles& p) {
 
 bool any_slo(const Slo& s) { return s.ttft_s > 0 || s.tpot_s > 0; }
 
-// True where a constant the steps used is stated: every simulated time then is, and is marked.
+// True where a constant the steps used is stated or unidentified: every simulated time then
+// depends on it, and is marked.
 bool any_stated(const ServeReport& r) {
   for (const std::string& n : r.tables.constants) {
-    if (r.unmeasured.count(n)) return true;
+    if (r.unmeasured.count(n) || r.unidentified.count(n)) return true;
   }
   return false;
 }
@@ -68,7 +69,7 @@ std::string serve_table(const ServeReport& r) {
     << " requests of the longest length at once)\n"
     << "load: " << r.requests << " requests per point, input " << r.input_len << ", output "
     << r.output_len << " tokens, seed " << r.seed << "\n"
-    << constants_used_text(r.constants, r.tables.constants, r.unmeasured) << "\n";
+    << constants_used_text(r.constants, r.tables.constants, r.unmeasured, r.unidentified) << "\n";
   const bool price = r.price_per_gpu_hour > 0;
   const std::string star = any_stated(r) ? "*" : "";
   // p90 beside p50 and p99: the SLO is judged on it.
@@ -100,7 +101,7 @@ std::string serve_table(const ServeReport& r) {
     t.add(row);
   }
   o << t.str();
-  if (!star.empty()) o << "*: priced with stated constants, not measured\n";
+  if (!star.empty()) o << "*: priced with stated or unidentified constants\n";
   if (any_slo(r.slo)) {
     o << "\nSLO (p90):" << (r.slo.ttft_s > 0 ? " TTFT ≤ " + format_time(r.slo.ttft_s) : "")
       << (r.slo.tpot_s > 0 ? " TPOT ≤ " + format_time(r.slo.tpot_s) : "") << "\n";

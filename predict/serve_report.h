@@ -42,6 +42,7 @@ struct ServeReport {
   std::uint64_t seed = 0;
   Constants constants;               // what the steps were priced with
   std::set<std::string> unmeasured;  // the stated ones among them (predict/hardware.h)
+  std::set<std::string> unidentified;  // those the fit behind them did not identify
   std::vector<std::string> notes;
 };
 

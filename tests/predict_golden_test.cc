@@ -146,6 +146,35 @@ TEST(PredictGolden, ShippedNamesPriceWithThePublishedCalibration) {
   }
 }
 
+// A constant the fit did not identify is as weak as a stated one: marked ! in the constants
+// used, and a step more than 10% priced by it is marked * with the constant and its share named.
+// The fixture's model.json with W marked unidentified (as `batchcost fit` marks a W no sample
+// binds).
+TEST(PredictGolden, MarksStepsPricedByAnUnidentifiedConstant) {
+  auto doc = nlohmann::json::parse(read(data_dir() / ".." / "fit" / "h100" / "model.json"));
+  doc["identification"]["W"] = {{"status", "unidentified"},
+                                {"why", "no sample where it is half the time or more"}};
+  const fs::path model = fs::temp_directory_path() / "batchcost_unidentified_w.json";
+  std::ofstream(model) << doc.dump(1);
+  Result run =
+      batchcost("predict --hardware " + model.string() + " --model llama-3-8b --batch 1,64");
+  ASSERT_EQ(run.status, 0);
+  EXPECT_NE(run.out.find("  W          2.991 TB/s   !"), std::string::npos) << run.out;
+  EXPECT_NE(run.out.find("! not identified by the fit behind it"), std::string::npos);
+  EXPECT_NE(run.out.find("*: more than 10% of the step priced with stated or unidentified "
+                         "constants: W up to "),
+            std::string::npos)
+      << run.out;
+  // The same file with W identified: no step is marked for W.
+  doc["identification"]["W"]["status"] = "identified";
+  std::ofstream(model) << doc.dump(1);
+  Result plain =
+      batchcost("predict --hardware " + model.string() + " --model llama-3-8b --batch 1,64");
+  ASSERT_EQ(plain.status, 0);
+  EXPECT_EQ(plain.out.find("W up to"), std::string::npos) << plain.out;
+  fs::remove(model);
+}
+
 TEST(PredictGolden, EveryShippedModelPredicts) {
   for (const char* name : {"deepseek-v3", "llama-3-8b", "llama-3-70b", "llama-3-405b",
                            "mixtral-8x22b", "qwen3-30b-a3b"}) {
