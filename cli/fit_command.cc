@@ -11,6 +11,7 @@
 #include "model/report.h"
 #include "model/results.h"
 #include "model/select.h"
+#include "model/sources.h"
 
 namespace batchcost {
 namespace {
@@ -96,6 +97,13 @@ int run_fit(const FitArgs& a) {
     return 3;
   }
   ModelFile m = model_of(in, sel);
+  // Several sources: where they disagree beyond their intervals, said (the fit pools them).
+  for (const std::string& c : source_conflicts(in.samples, options_with(a.validate))) {
+    m.notes.push_back(
+        "sources disagree (each fitted alone, 95% intervals apart; the fit pools "
+        "them): " +
+        c);
+  }
   nlohmann::ordered_json model = model_to_json(m);
   model["batchcost"] = version_json();  // which batchcost fitted it
   std::string doc = model.dump(2) + "\n";

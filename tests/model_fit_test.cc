@@ -7,10 +7,11 @@
 #include <cmath>
 #include <random>
 
+#include "core/model_file.h"
 #include "model/compare.h"
 #include "model/fit.h"
-#include "core/model_file.h"
 #include "model/results.h"
+#include "model/sources.h"
 
 namespace batchcost {
 namespace {
@@ -434,6 +435,37 @@ TEST(Compare, ConstantsOverlapAndContexts) {
   ASSERT_EQ(c.contexts.size(), 2u);
   EXPECT_TRUE(c.contexts[0].differs);
   EXPECT_FALSE(c.contexts[1].differs);
+}
+
+// Two sources of one GPU type fitted together: where each, fitted alone, puts W outside the
+// other's interval, the conflict is named with both sources and intervals; two sources that
+// agree give none; one source gives none.
+TEST(SourceConflicts, NamesConstantsWhoseIntervalsAreApart) {
+  auto memory_source = [](const std::string& folder, double w, uint64_t seed) {
+    Constants c = truth();
+    c.hbm_bytes_per_s = exact(w);
+    Generator g(c, 0.01, seed);
+    for (int i = 20; i <= 31; ++i) {
+      const double b = std::pow(2.0, i);
+      g.add("memory/copy_kernel/bytes:" + std::to_string(i), {.bytes = 2 * b, .kernels = 1},
+            {{"cache", "cold"}});
+    }
+    for (Sample& s : g.samples) s.source = folder + "/results.json";
+    return g.samples;
+  };
+  std::vector<Sample> a = memory_source("ref/a", 3.0e12, 1);
+  std::vector<Sample> apart = memory_source("ref/b", 2.0e12, 2);
+  std::vector<Sample> agrees = memory_source("ref/c", 3.0e12, 3);
+  std::vector<Sample> both = a;
+  both.insert(both.end(), apart.begin(), apart.end());
+  std::vector<std::string> c = source_conflicts(both, {});
+  ASSERT_EQ(c.size(), 1u) << (c.empty() ? "" : c[0]);
+  EXPECT_EQ(c[0].rfind("W: ref/a 3", 0), 0u) << c[0];
+  EXPECT_NE(c[0].find(", ref/b 1.99"), std::string::npos) << c[0];
+  both = a;
+  both.insert(both.end(), agrees.begin(), agrees.end());
+  EXPECT_TRUE(source_conflicts(both, {}).empty());
+  EXPECT_TRUE(source_conflicts(a, {}).empty());
 }
 
 }  // namespace
