@@ -449,10 +449,20 @@ Selection select_form(const std::vector<Sample>& samples, const FitOptions& opti
   double score = epoch_score;
   TermSet cur;
   best_ratios = epoch_ratios;
-  out.steps.push_back("epoch: held-out mean |log error| " + percent(epoch_score) + " (" +
-                      std::to_string(k) + " folds over shapes, " +
-                      std::to_string(f.fit_idx.size()) + " samples)");
-  while (true) {
+  // No held-out sample with an arithmetic or memory term (collectives, launches alone): the
+  // forms differ only there, so there is nothing to select on, and the epoch form stands.
+  const bool nothing_to_select = epoch_score == std::numeric_limits<double>::infinity();
+  if (nothing_to_select) {
+    out.steps.push_back(
+        "epoch: nothing to select on (no held-out sample has an arithmetic or "
+        "memory term, where the forms differ; " +
+        std::to_string(f.fit_idx.size()) + " samples)");
+  } else {
+    out.steps.push_back("epoch: held-out mean |log error| " + percent(epoch_score) + " (" +
+                        std::to_string(k) + " folds over shapes, " +
+                        std::to_string(f.fit_idx.size()) + " samples)");
+  }
+  while (!nothing_to_select) {
     double best = std::numeric_limits<double>::infinity();
     TermSet best_set;
     std::map<size_t, double> best_here;
