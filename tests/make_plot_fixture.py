@@ -10,6 +10,12 @@ before real results are committed. Regenerate, then fit each GPU's model.json:
   /usr/bin/python3 tests/make_plot_fixture.py
   for g in h100 h200; do build-host/tools/batchcost fit tests/data/plot/$g \
       --out tests/data/plot/$g/model.json; done
+
+`write(root, wide=True)` (tests/plot_test.py, into a temporary folder) adds what a full run has
+many of and the committed fixture has few: the six layer shapes of DeepSeek-V3 and Llama-3-70B
+in bf16, fp8_e4m3 and fp16 (18 GEMM series), and all_reduce, all_gather, reduce_scatter and
+all_to_all on 2, 4 and 8 ranks (12 collective series), the extra entries after the committed
+ones, which stay as they are.
 """
 import json
 import math
@@ -32,17 +38,32 @@ GPUS = {
 }
 
 
-def model_time(g, w, op=None, ranks=0):
+WIDE_DTYPES = {"bf16": 1.0, "fp8_e4m3": 2.0, "fp16": 1.0}  # P relative to bf16's
+WIDE_OPS = {"all_reduce": 2.0, "all_gather": 1.0, "reduce_scatter": 1.0, "all_to_all": 1.0}
+
+
+def network(g, op, ranks):
+    """The stated regimes of (op, ranks); those the wide fixture adds derive from all_reduce/8's:
+    a latency growing and a rate falling with fewer ranks' share of the links."""
+    if (op, ranks) in g["net"]:
+        return g["net"][(op, ranks)]
+    f = {"all_reduce": 1.0, "all_gather": 1.1, "reduce_scatter": 1.05, "all_to_all": 0.7}[op]
+    return [(a * (0.6 + ranks / 20), r * f * (0.5 + ranks / 16))
+            for a, r in g["net"][("all_reduce", 8)]]
+
+
+def model_time(g, w, op=None, ranks=0, dtype="bf16"):
     t = w.get("launches", 0) * g["launch"] + w.get("graph_nodes", 0) * g["graph_node"]
     t += w.get("kernels", 0) * g["kernel"]
     t += w.get("syncs", 0) * g["sync"]
     if w.get("net_bytes", 0) > 0:
-        t += min(a + w["net_bytes"] / r for a, r in g["net"][(op, ranks)])
-    return t + max(w.get("flops", 0) / g["P"], w.get("bytes", 0) / g["W"])
+        t += min(a + w["net_bytes"] / r for a, r in network(g, op, ranks))
+    p = g["P"] * WIDE_DTYPES[dtype]
+    return t + max(w.get("flops", 0) / p, w.get("bytes", 0) / g["W"])
 
 
-def entry(g, i, name, work, label, op=None, ranks=0):
-    t = model_time(g, work, op, ranks) * (1 + 0.03 * math.sin(1.7 * i))
+def entry(g, i, name, work, label, op=None, ranks=0, dtype="bf16"):
+    t = model_time(g, work, op, ranks, dtype) * (1 + 0.03 * math.sin(1.7 * i))
     e = {"name": name, "run_name": name, "run_type": "iteration", "repetitions": 1,
          "iterations": 100, "real_time": t * 1e6, "cpu_time": t * 1e6, "time_unit": "us",
          "label": label}
@@ -56,7 +77,7 @@ def gemm(m, n, k):
     return {"flops": 2.0 * m * n * k, "bytes": 2.0 * (m * k + k * n + m * n), "kernels": 1}
 
 
-def families(g):
+def families(g, wide=False):
     out = {"gemm": [], "memory": [], "launch": [], "moe": [], "collective": []}
     i = 0
     for s in [128, 256, 512, 1024, 2048, 4096, 8192, 16384]:
@@ -67,6 +88,16 @@ def families(g):
         for m in [1, 16, 64, 256, 1024, 4096]:
             out["gemm"].append(entry(g, i, f"gemm/bf16/m:{m}/n:{n}/k:{k}/manual_time",
                                      gemm(m, n, k), "cache=cold dtype=bf16 timing=device")); i += 1
+    if wide:  # DeepSeek-V3's shapes too, and two more dtypes
+        for dtype in WIDE_DTYPES:
+            for n, k in [(8192, 8192), (28672, 8192), (8192, 28672), (4096, 7168), (7168, 2048),
+                         (18432, 7168)]:
+                if dtype == "bf16" and n in (8192, 28672) and k in (8192, 28672):
+                    continue  # the committed ones, above
+                for m in [1, 16, 64, 256, 1024, 4096]:
+                    out["gemm"].append(entry(
+                        g, i, f"gemm/{dtype}/m:{m}/n:{n}/k:{k}/manual_time", gemm(m, n, k),
+                        f"cache=cold dtype={dtype} timing=device", dtype=dtype)); i += 1
     for p in range(12, 31, 2):
         b = 2 ** p
         out["memory"].append(entry(g, i, f"memory/copy_kernel/bytes:{b}/manual_time",
@@ -111,6 +142,17 @@ def families(g):
         out["collective"].append(entry(g, i, f"collective/all_to_all/ranks:8/bytes:{size}/manual_time",
                                        {"net_bytes": 7 / 8 * size, "collectives": 1},
                                        "dtype=bf16 op=all_to_all", "all_to_all", 8)); i += 1
+    if wide:
+        for op, factor in WIDE_OPS.items():
+            for ranks in (2, 4, 8):
+                if ranks == 8 and op in ("all_reduce", "all_to_all"):
+                    continue  # the committed ones, above
+                for p in range(10, 31, 2):
+                    size = 2 ** p
+                    out["collective"].append(entry(
+                        g, i, f"collective/{op}/ranks:{ranks}/bytes:{size}/manual_time",
+                        {"net_bytes": factor * (ranks - 1) / ranks * size, "collectives": 1},
+                        f"dtype=bf16 op={op}", op, ranks)); i += 1
     for p in range(12, 31, 3):
         size = 2 ** p
         for op in ("h2d", "d2h"):
@@ -120,11 +162,11 @@ def families(g):
     return out
 
 
-def main():
-    root = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data", "plot")
+def write(root, wide=False):
+    """root/<gpu>/<family>.json for each GPU (no model.json: batchcost fit writes that)."""
     for slug, g in GPUS.items():
         os.makedirs(os.path.join(root, slug), exist_ok=True)
-        for family, entries in families(g).items():
+        for family, entries in families(g, wide).items():
             doc = {"context": {"synthetic": True, "note": "stated constants, not measured",
                                "gpu_name": g["gpu_name"], "gpu_slug": slug,
                                "memory_bytes": g["memory_bytes"], "executable": "bench/" + family},
@@ -132,6 +174,10 @@ def main():
             with open(os.path.join(root, slug, family + ".json"), "w") as f:
                 json.dump(doc, f, indent=1, sort_keys=True)
                 f.write("\n")
+
+
+def main():
+    write(os.path.join(os.path.dirname(os.path.abspath(__file__)), "data", "plot"))
 
 
 if __name__ == "__main__":

@@ -11,30 +11,41 @@ so no reader and no formula of the model lives here; reads model.json itself onl
 the legends and the ratio chart print. Writes figures into --out (default: RESULTS_DIR itself),
 in --format (png):
 
-  roofline          GEMM TFLOP/s against arithmetic intensity, with the model's at each GEMM
-  gemm_tokens       GEMM TFLOP/s against tokens (M) for each layer shape (N, K), with the model's
-                    per shape: where decode GEMMs sit far below the roof
-  memory            memory bandwidth against bytes moved, with the model's
-  launch            launch, kernel, graph and sync costs against the number of events, with the
-                    model's
-  moe               MoE time per token against batch for each strategy, the model's
-                    prediction (batchcost validate) drawn over it
-  collectives       bus bandwidth against bytes received per GPU, with the model's (its
-                    latency-bandwidth regimes)
+  roofline          GEMM TFLOP/s against arithmetic intensity, a colour per dtype, with the
+                    model's (black crosses) at each GEMM
+  gemm_tokens       GEMM TFLOP/s against tokens (M), one panel per layer shape (N, K), a colour
+                    per dtype, with the model's: where decode GEMMs sit far below the roof
+  memory            memory bandwidth against bytes moved, a colour per kernel, with the model's
+  launch            launch, kernel, graph and sync costs against the number of events, a colour
+                    per benchmark, with the model's; the fitted λ in the title
+  moe               MoE time per token against batch, one panel per MoE model, a colour per
+                    strategy, the model's prediction (batchcost validate) drawn over it
+  collectives       bus bandwidth against bytes received per GPU, one panel per collective op, a
+                    colour per rank count, with the model's (its latency-bandwidth regimes)
   transfers         host-device copies (h2d, d2h): GB/s against bytes, with the model's
   speed_cost        predicted tokens/s per user against GPU-hours per million tokens for
                     DeepSeek-V3 and Llama-3-70B (batchcost predict --json); batches whose weights
                     and KV cache exceed a GPU's memory are marked with a red cross
 With OTHER_DIR, the two GPUs side by side:
-  compare           the fitted constants' ratios
-  hbm_overlay       HBM bandwidth against bytes moved, both GPUs
-  gemm_overlay      GEMM TFLOP/s against M for each layer shape (N, K), both GPUs
-  busbw_overlay     bus bandwidth against bytes received per GPU, per collective, both GPUs
+  compare           the fitted constants' ratios (second / first), each with its interval: the
+                    two 95% intervals combined (candidate low / baseline high to candidate high /
+                    baseline low); constants a fit did not identify are left out, named below
+  hbm_overlay       HBM bandwidth against bytes moved, a colour per GPU
+  gemm_overlay      GEMM TFLOP/s against M, one panel per layer shape (N, K), a colour per dtype,
+                    the GPUs told apart by marker and line (circles, solid; squares, dashed)
+  busbw_overlay     bus bandwidth against bytes received per GPU, one panel per collective op, a
+                    colour per rank count, the GPUs told apart by marker and fit line
+
+Measured points are markers, the model a dashed line (or crosses) of the same colour; each
+legend, outside the data on the right, names each colour once and explains those styles once
+(in grey), so that no legend has more than 8 entries and no colour of tab10 (less its grey)
+repeats within an axes; where a figure has more series than that, a panel's series are split
+over several panels, each with its own legend. Panels of one figure share their scales.
 
 A figure whose data is absent or too thin (fewer than two sizes) is skipped, saying why. Log axes
-carry plain tick labels (1, 2, 5, 10; 1 KiB, 1 MiB), never 1.4×10⁰. Needs matplotlib (Debian:
-python3-matplotlib) and `batchcost`, taken from --batchcost, else build*/tools/batchcost in this
-checkout, else PATH.
+carry plain, round tick labels (1, 2, 5, 10; 1 KiB, 1 MiB; 20, 22, 24 GiB within a factor of 2),
+never 1.4×10⁰ nor 19.5578 GiB. Needs matplotlib (Debian: python3-matplotlib) and `batchcost`,
+taken from --batchcost, else build*/tools/batchcost in this checkout, else PATH.
 """
 import argparse
 import csv
@@ -46,6 +57,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import textwrap
 
 try:
     import matplotlib
@@ -53,6 +65,8 @@ try:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     from matplotlib import ticker
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
 except ImportError:  # pragma: no cover - the test skips instead
     sys.exit("plot.py: needs matplotlib (Debian: apt-get install python3-matplotlib)")
 
@@ -142,11 +156,127 @@ def model_line(ax, r, points, style="--", **kwargs):
     return bool(drawn)
 
 
-def new_figure(title):
-    fig, ax = plt.subplots(figsize=(8, 5.5), dpi=100)
-    ax.set_title(title)
-    ax.grid(True, which="both", alpha=0.3)
-    return fig, ax
+def priced(r, samples):
+    """Whether the model prices any of these samples (a model curve will be drawn)."""
+    return any(s["name"] in r.predicted for s in samples)
+
+
+# --- legends, colours, panels ---
+
+MAX_LEGEND = 8  # entries in one legend, and series in one axes
+# One qualitative map, tab10, less its grey (C7: the style entries are grey): 8 distinct colours.
+PALETTE = tuple(c for i, c in enumerate(plt.get_cmap("tab10").colors) if i != 7)[:MAX_LEGEND]
+MEASURED = ("measured", {"marker": "o", "linestyle": "none", "markersize": 4})
+
+
+def model_style(r, extra="", linestyle="--"):
+    """The legend entry that explains the model's curves: a grey line of their style."""
+    return (f"model ({r.form()}){extra}", {"linestyle": linestyle})
+
+
+def wrap(text, width=34):
+    return textwrap.fill(text, width) if len(text) > width else text
+
+
+def legend_outside(ax, handles, title=None):
+    """The legend right of the axes box, its top at the box's top: never over the data."""
+    if len(handles) > MAX_LEGEND:
+        raise ValueError(f"{len(handles)} legend entries (at most {MAX_LEGEND})")
+    ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.02, 1), borderaxespad=0,
+              fontsize=8, title=title, title_fontsize=8)
+
+
+def key_handles(series, styles):
+    """A colour swatch per series, then the styles (markers, line styles) in grey, explained
+    once for all series."""
+    return ([Patch(facecolor=c, edgecolor=c, label=wrap(label)) for label, c in series] +
+            [Line2D([], [], color="0.35", label=wrap(label), **kw) for label, kw in styles])
+
+
+class Facets:
+    """A figure of one or more panels, one per value of a natural key (a layer shape, a
+    collective op, a model), over the same log axes. Each series has its own colour of PALETTE;
+    the legend, right of the top-right panel, names each colour once and explains the styles
+    (measured: markers; model: a line) once, so no legend carries more than MAX_LEGEND entries.
+    Where the figure has more series than fit beside the styles, a panel's series are split over
+    several panels ("1 of 2"), each with its own legend, colours counted within it."""
+
+    def __init__(self, title, panels, labels, styles, ncols=3):
+        """panels: [(panel title, [series key])]; labels: series key -> its legend text;
+        styles: [(legend text, Line2D keyword arguments)]."""
+        budget = max(1, MAX_LEGEND - len(styles))
+        keys = []
+        for _, ks in panels:
+            keys += [k for k in ks if k not in keys]
+        self.shared = len(keys) <= budget
+        self.labels, self.styles = labels, styles
+        if self.shared:
+            colour = {k: PALETTE[i] for i, k in enumerate(keys)}
+            plan = [(t, [(k, colour[k]) for k in ks], p) for p, (t, ks) in enumerate(panels)]
+        else:
+            plan = []
+            for p, (t, ks) in enumerate(panels):
+                parts = [ks[i:i + budget] for i in range(0, len(ks), budget)]
+                for j, part in enumerate(parts):
+                    tag = f" ({j + 1} of {len(parts)})" if len(parts) > 1 else ""
+                    plan.append(((t + tag).strip(), [(k, PALETTE[i]) for i, k in enumerate(part)],
+                                 p))
+            ncols = min(ncols, 2)
+        self.keys = keys
+        n = len(plan)
+        self.ncols = ncols = min(ncols, n)
+        nrows = math.ceil(n / ncols)
+        width, height = (7.5, 5.0) if n == 1 else (4.6, 3.6)
+        legend_width = 3.0 if self.shared else 3.0 * ncols
+        self.fig, grid = plt.subplots(nrows, ncols, squeeze=False, dpi=100,
+                                      figsize=(ncols * width + legend_width,
+                                               nrows * height + (0.4 if n == 1 else 0.8)))
+        cells = list(grid.ravel())
+        for ax in cells[n:]:
+            self.fig.delaxes(ax)
+        self.axes = cells[:n]
+        # (axes, [(series key, colour)], index of its panel in `panels`)
+        self.panels = [(ax, series, p) for ax, (_, series, p) in zip(self.axes, plan)]
+        for ax, (t, _, _) in zip(self.axes, plan):
+            ax.grid(True, which="both", alpha=0.3)
+            if t:
+                ax.set_title(t, fontsize=9)
+        if n == 1:
+            self.axes[0].set_title(title + (f"\n{plan[0][0]}" if plan[0][0] else ""))
+        else:
+            self.fig.suptitle(title)
+
+    def finish(self, out, name, written, xlabel, ylabel, x_kind="number", x_base=10,
+               y_kind="number"):
+        """Log axes with plain labels, one scale for all panels (so that they compare), the
+        axis labels on the outer panels, the legends; then the figure is saved."""
+        n = len(self.axes)
+        for ax in self.axes:
+            ax.set_xscale("log", base=x_base)
+            ax.set_yscale("log")
+        if n > 1:
+            for get, set_ in (("get_xlim", "set_xlim"), ("get_ylim", "set_ylim")):
+                lims = [getattr(ax, get)() for ax in self.axes if ax.has_data()]
+                if lims:
+                    lo, hi = min(min(v) for v in lims), max(max(v) for v in lims)
+                    for ax in self.axes:
+                        getattr(ax, set_)(lo, hi)
+        for i, ax in enumerate(self.axes):
+            plain_log_axis(ax, "x", x_kind)
+            plain_log_axis(ax, "y", y_kind)
+            if i + self.ncols >= n:  # nothing below it
+                ax.set_xlabel(xlabel)
+            if i % self.ncols == 0:
+                ax.set_ylabel(ylabel)
+        if self.shared:
+            legend_outside(self.axes[self.ncols - 1],
+                           key_handles([(self.labels[k], PALETTE[i])
+                                        for i, k in enumerate(self.keys)], self.styles))
+        else:
+            for ax, series, _ in self.panels:
+                legend_outside(ax, key_handles([(self.labels[k], c) for k, c in series],
+                                               self.styles))
+        save(self.fig, out, name, written)
 
 
 def format_bytes(v):
@@ -166,9 +296,24 @@ def format_plain(v):
     return f"{v:g}"
 
 
+def round_ticks(lo, hi, unit=1.0):
+    """Evenly spaced ticks inside [lo, hi], steps of 1, 2 or 5 times a power of ten of `unit`
+    (20, 22, 24 GiB; 0.8, 1, 1.2, 1.4), at least two."""
+    best = []
+    for nbins in range(4, 11):  # the coarsest step that gives 4 ticks, else the most ticks
+        locator = ticker.MaxNLocator(nbins=nbins, steps=[1, 2, 5, 10])
+        ticks = [t * unit for t in locator.tick_values(lo / unit, hi / unit)
+                 if lo <= t * unit <= hi]
+        if len(ticks) >= 4:
+            return ticks
+        best = max(best, ticks, key=len)
+    return best
+
+
 def plain_log_axis(ax, which, kind="number"):
-    """Plain labels on a log axis: powers of 2 in KiB/MiB/GiB for bytes; 1-2-5 steps (or
-    powers of ten over wide ranges) for other numbers. Minor ticks stay unlabelled."""
+    """Plain labels on a log axis: powers of 2 in KiB/MiB/GiB for bytes (1-2-5 steps of one
+    unit within a factor of 2: 20, 22, 24 GiB, never 19.5578 GiB); 1-2-5 steps (or powers of ten
+    over wide ranges) for other numbers. Minor ticks stay unlabelled."""
     axis = ax.xaxis if which == "x" else ax.yaxis
     lo, hi = ax.get_xlim() if which == "x" else ax.get_ylim()
     lo, hi = max(min(lo, hi), 1e-30), max(lo, hi)
@@ -178,47 +323,38 @@ def plain_log_axis(ax, which, kind="number"):
             step = next(s for s in (1, 2, 4, 10, 20) if (last - first) / s <= 8)
             ticks = [2.0 ** e for e in range(first, last + 1) if e % step == 0]
             ticks = ticks if len(ticks) >= 2 else [2.0 ** e for e in range(first, last + 1)]
-        else:  # within a factor of 2: evenly spaced
-            ticks = [t for t in ticker.MaxNLocator(nbins=4).tick_values(lo, hi) if lo <= t <= hi]
+        else:  # within a factor of 2: round steps in the unit the labels use
+            unit = 1024.0 ** min(4, max(0, math.floor(math.log(lo, 1024))))
+            ticks = round_ticks(lo, hi, unit)
         axis.set_major_locator(ticker.FixedLocator(ticks))
         axis.set_major_formatter(ticker.FuncFormatter(lambda v, _: format_bytes(v)))
     else:
-        # The coarsest 1-2-5 family that puts 3 or more ticks inside the range; a range under a
-        # factor of 2 or so gets evenly spaced plain ticks instead.
+        # Over a decade or more: the coarsest 1-2-5 family that puts 3 or more ticks inside the
+        # range. Under a decade: evenly spaced round ticks (0.8, 1, 1.2, 1.4), so that no part
+        # of the range goes unlabelled.
         ticks = []
         for subs in ((1.0,), (1.0, 2.0, 5.0), tuple(float(i) for i in range(1, 10))):
+            if hi / lo < 10:
+                break
             ticks = [m * 10.0 ** e for e in range(math.floor(math.log10(lo)) - 1,
                                                     math.ceil(math.log10(hi)) + 1)
                      for m in subs if lo <= m * 10.0 ** e <= hi]
             if len(ticks) >= 3:
                 break
         if len(ticks) < 3:
-            ticks = [t for t in ticker.MaxNLocator(nbins=5).tick_values(lo, hi) if lo <= t <= hi]
+            ticks = round_ticks(lo, hi)
         axis.set_major_locator(ticker.FixedLocator(ticks))
         axis.set_major_formatter(ticker.FuncFormatter(lambda v, _: format_plain(v)))
     axis.set_minor_formatter(ticker.NullFormatter())
 
 
 def save(fig, out, name, written):
+    """Laid out so that the legends outside the axes stay inside the picture, then written."""
     path = os.path.join(out, f"{name}.{FORMAT['ext']}")
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)
     written.append(path)
-
-
-def finish_log_log(fig, ax, out, name, written, xlabel, ylabel, x_kind="number", x_base=10,
-                   legend_size=8, **legend):
-    """Both axes logarithmic with plain tick labels (x in bytes where x_kind is "bytes"), the
-    axis labels and the legend; then the figure is saved."""
-    ax.set_xscale("log", base=x_base)
-    ax.set_yscale("log")
-    plain_log_axis(ax, "x", x_kind)
-    plain_log_axis(ax, "y")
-    ax.set_xlabel(xlabel)
-    ax.set_ylabel(ylabel)
-    ax.legend(fontsize=legend_size, **legend)
-    save(fig, out, name, written)
 
 
 def too_thin(xs, what):
@@ -244,24 +380,28 @@ def roofline(r, out, written, skipped):
     why = too_thin([s["flops"] / s["bytes"] for s in gemm], "gemm intensities")
     if why:
         return skipped.append(("roofline", why))
-    fig, ax = new_figure(f"GEMM roofline: {r.gpu}")
     by_dtype = {}
     for s in gemm:
         by_dtype.setdefault(s["labels"].get("dtype", "?"), []).append(s)
-    for dtype, ss in sorted(by_dtype.items()):
-        ax.scatter([s["flops"] / s["bytes"] for s in ss],
-                   [s["flops"] / s["time_s"] / 1e12 for s in ss], label=f"measured {dtype}", s=18)
     c = r.constants()
     w = c.get("hbm_bytes_per_s")
-    for dtype, ss in sorted(by_dtype.items()):
+    labels = {}
+    for dtype in by_dtype:
         p = c.get("flops_per_s", {}).get(dtype)
-        values = f": P {p / 1e12:.0f} TFLOP/s, W {w / 1e12:.2f} TB/s" if p and w else ""
-        # One point per GEMM: the shapes of one intensity differ in size, so no line joins them.
-        model_line(ax, r, [(s["flops"] / s["bytes"], s, lambda t, s=s: s["flops"] / t / 1e12)
-                           for s in ss], "x", color="black", markersize=5,
-                   label=f"model {dtype} ({r.form()}){values}")
-    finish_log_log(fig, ax, out, "roofline", written,
-                   "arithmetic intensity (FLOP / byte of HBM traffic)", "throughput (TFLOP/s)")
+        labels[dtype] = dtype + (f": P {p / 1e12:.0f} TFLOP/s" if p else "")
+    # One point per GEMM: the shapes of one intensity differ in size, so no line joins them.
+    styles = [MEASURED] + ([("model " + f"({r.form()})" + (f", W {w / 1e12:.2f} TB/s" if w else ""),
+                             {"marker": "x", "linestyle": "none"})] if priced(r, gemm) else [])
+    f = Facets(f"GEMM roofline: {r.gpu}", [("", sorted(by_dtype))], labels, styles)
+    for ax, series, _ in f.panels:
+        for dtype, colour in series:
+            ss = by_dtype[dtype]
+            ax.scatter([s["flops"] / s["bytes"] for s in ss],
+                       [s["flops"] / s["time_s"] / 1e12 for s in ss], s=18, color=colour)
+            model_line(ax, r, [(s["flops"] / s["bytes"], s, lambda t, s=s: s["flops"] / t / 1e12)
+                               for s in ss], "x", color="black", markersize=5)
+    f.finish(out, "roofline", written, "arithmetic intensity (FLOP / byte of HBM traffic)",
+             "throughput (TFLOP/s)")
 
 
 def gemm_shapes(r):
@@ -276,19 +416,33 @@ def gemm_shapes(r):
             if len({m for m, _ in v}) >= 2 and not all(m == key[1] == key[2] for m, _ in v)}
 
 
+def by_layer_shape(keys):
+    """One panel per layer shape (N, K), its series the dtypes measured at that shape:
+    ([(panel title "N 8192, K 28672", [dtype])], [(N, K) of each panel])."""
+    panels = {}
+    for dtype, n, k in sorted(keys, key=lambda t: (t[1], t[2], t[0])):
+        panels.setdefault((n, k), []).append(dtype)
+    return [(f"N {n}, K {k}", ds) for (n, k), ds in panels.items()], list(panels)
+
+
 def gemm_tokens(r, out, written, skipped):
     shapes = gemm_shapes(r)
     if not shapes:
         return skipped.append(("gemm_tokens", "no GEMM shape (N, K) measured at 2 or more M"))
-    fig, ax = new_figure(f"GEMM throughput against tokens (M) per layer shape: {r.gpu}")
-    for i, ((dtype, n, k), group) in enumerate(sorted(shapes.items())):
-        ms = [m for m, _ in group]
-        ax.plot(ms, [s["flops"] / s["time_s"] / 1e12 for _, s in group], "o", color=f"C{i}",
-                label=f"measured {dtype} N {n}, K {k}")
-        model_line(ax, r, [(m, s, lambda t, s=s: s["flops"] / t / 1e12) for m, s in group], "--",
-                   color=f"C{i}", label=f"model ({r.form()}) N {n}, K {k}")
-    finish_log_log(fig, ax, out, "gemm_tokens", written, "tokens in the batch (GEMM M)",
-                   "throughput (TFLOP/s)", x_base=2, legend_size=7)
+    samples = [s for group in shapes.values() for _, s in group]
+    styles = [MEASURED] + ([model_style(r)] if priced(r, samples) else [])
+    panels, nk = by_layer_shape(shapes)
+    f = Facets(f"GEMM throughput against tokens (M), one panel per layer shape (N, K): {r.gpu}",
+               panels, {key[0]: key[0] for key in shapes}, styles)
+    for ax, series, source in f.panels:
+        for dtype, colour in series:
+            group = shapes[(dtype, *nk[source])]
+            ax.plot([m for m, _ in group], [s["flops"] / s["time_s"] / 1e12 for _, s in group],
+                    "o", color=colour, markersize=4)
+            model_line(ax, r, [(m, s, lambda t, s=s: s["flops"] / t / 1e12) for m, s in group],
+                       "--", color=colour)
+    f.finish(out, "gemm_tokens", written, "tokens in the batch (GEMM M)", "throughput (TFLOP/s)",
+             x_base=2)
 
 
 def memory_samples(r):
@@ -300,21 +454,22 @@ def memory(r, out, written, skipped):
     why = too_thin([s["bytes"] for s in mem], "memory sizes")
     if why:
         return skipped.append(("memory", why))
-    fig, ax = new_figure(f"HBM bandwidth: {r.gpu}")
     kinds = {}
     for s in mem:
         kinds.setdefault(s["name"].split("/")[1], []).append(s)
-    for i, (kind, ss) in enumerate(sorted(kinds.items())):
-        ss.sort(key=lambda s: s["bytes"])
-        ax.plot([s["bytes"] for s in ss], [s["bytes"] / s["time_s"] / 1e9 for s in ss], "o",
-                color=f"C{i}", label=f"measured {kind}", markersize=4)
     w = r.constants().get("hbm_bytes_per_s")
-    for i, (kind, ss) in enumerate(sorted(kinds.items())):
-        model_line(ax, r, [(s["bytes"], s, lambda t, s=s: s["bytes"] / t / 1e9) for s in ss],
-                   "--", color=f"C{i}",
-                   label=f"model {kind} ({r.form()})" + (f", W {w / 1e12:.2f} TB/s" if w else ""))
-    finish_log_log(fig, ax, out, "memory", written, "bytes read + written per kernel",
-                   "bandwidth (GB/s)", x_kind="bytes")
+    styles = [MEASURED] + ([model_style(r, f", W {w / 1e12:.2f} TB/s" if w else "")]
+                           if priced(r, mem) else [])
+    f = Facets(f"HBM bandwidth: {r.gpu}", [("", sorted(kinds))], {k: k for k in kinds}, styles)
+    for ax, series, _ in f.panels:
+        for kind, colour in series:
+            ss = sorted(kinds[kind], key=lambda s: s["bytes"])
+            ax.plot([s["bytes"] for s in ss], [s["bytes"] / s["time_s"] / 1e9 for s in ss], "o",
+                    color=colour, markersize=4)
+            model_line(ax, r, [(s["bytes"], s, lambda t, s=s: s["bytes"] / t / 1e9) for s in ss],
+                       "--", color=colour)
+    f.finish(out, "memory", written, "bytes read + written per kernel", "bandwidth (GB/s)",
+             x_kind="bytes")
 
 
 def events(s):
@@ -326,25 +481,24 @@ def launch(r, out, written, skipped):
     why = too_thin([events(s) for s in ss], "launch event counts")
     if why:
         return skipped.append(("launch", why))
-    fig, ax = new_figure(f"Launch, kernel and sync costs: {r.gpu}")
     lat = r.constants().get("latency_s", {})
     kinds = {}
     for s in ss:
         kinds.setdefault(s["name"].split("/")[1], []).append(s)
-    for i, (kind, group) in enumerate(sorted(kinds.items())):
-        group.sort(key=events)
-        xs = [events(s) for s in group]
-        color = f"C{i}"
-        ax.plot(xs, [s["time_s"] * 1e6 for s in group], "o", color=color,
-                label=f"measured {kind}")
-        model_line(ax, r, [(events(s), s, lambda t: t * 1e6) for s in group], "--", color=color,
-                   label=f"model {kind} ({r.form()})")
     text = ", ".join(f"λ[{k}] {v * 1e6:.2f} µs" for k, v in sorted(lat.items()))
-    if text:
-        ax.text(0.02, 0.97, text, transform=ax.transAxes, va="top", fontsize=8)
-    finish_log_log(fig, ax, out, "launch", written,
-                   "events per iteration (launches + kernels + graph nodes + syncs)",
-                   "time per iteration (µs)", loc="lower right")
+    styles = [MEASURED] + ([model_style(r)] if priced(r, ss) else [])
+    f = Facets(f"Launch, kernel and sync costs: {r.gpu}" + (f"\n{text}" if text else ""),
+               [("", sorted(kinds))], {k: k for k in kinds}, styles)
+    for ax, series, _ in f.panels:
+        for kind, colour in series:
+            group = sorted(kinds[kind], key=events)
+            ax.plot([events(s) for s in group], [s["time_s"] * 1e6 for s in group], "o",
+                    color=colour, markersize=4)
+            model_line(ax, r, [(events(s), s, lambda t: t * 1e6) for s in group], "--",
+                       color=colour)
+    f.finish(out, "launch", written,
+             "events per iteration (launches + kernels + graph nodes + syncs)",
+             "time per iteration (µs)")
 
 
 def tokens_of(name):
@@ -360,36 +514,29 @@ def moe(r, out, written, skipped, batchcost):
     routing = "uniform" if "uniform" in routings else sorted(routings)[0]
     ss = [s for s in ss if s["labels"].get("routing", "") in (routing, "none")]
     predicted = r.predicted
-    models = sorted({s["labels"].get("model", "?") for s in ss})
-    fig, axes = plt.subplots(1, len(models), figsize=(8 * len(models), 5.5), dpi=100,
-                             squeeze=False)
-    for ax, model in zip(axes[0], models):
-        strategies = {}
-        for s in ss:
-            if s["labels"].get("model", "?") == model:
-                strategies.setdefault(s["labels"].get("strategy", s["name"].split("/")[2]),
-                                      []).append(s)
-        for i, (strategy, group) in enumerate(sorted(strategies.items())):
-            group.sort(key=lambda s: tokens_of(s["name"]))
+    groups = {}  # (model, strategy) -> samples
+    for s in ss:
+        groups.setdefault((s["labels"].get("model", "?"),
+                           s["labels"].get("strategy", s["name"].split("/")[2])), []).append(s)
+    models = sorted({m for m, _ in groups})
+    panels = [(model, sorted(st for m, st in groups if m == model)) for model in models]
+    styles = [MEASURED] + ([model_style(r)] if priced(r, ss) else [])
+    f = Facets(f"MoE expert FFN (routing {routing}), one panel per model: {r.gpu}", panels,
+               {st: st for _, st in groups}, styles)
+    for ax, series, source in f.panels:
+        model = panels[source][0]
+        for strategy, colour in series:
+            group = sorted(groups[(model, strategy)], key=lambda s: tokens_of(s["name"]))
             b = [tokens_of(s["name"]) for s in group]
-            ax.plot(b, [s["time_s"] / t * 1e6 for s, t in zip(group, b)], "o", color=f"C{i}",
-                    label=f"measured {strategy}")
+            ax.plot(b, [s["time_s"] / t * 1e6 for s, t in zip(group, b)], "o", color=colour,
+                    markersize=4)
             pred = [(t, predicted[s["name"]] / t * 1e6) for s, t in zip(group, b)
                     if s["name"] in predicted]
             if pred:
-                ax.plot(*zip(*pred), "--", color=f"C{i}", label=f"model {strategy} ({r.form()})")
-        ax.set_title(f"MoE expert FFN ({model}, routing {routing}): {r.gpu}")
-        ax.set_xscale("log", base=2)
-        ax.set_yscale("log")
-        plain_log_axis(ax, "x")
-        plain_log_axis(ax, "y")
-        ax.grid(True, which="both", alpha=0.3)
-        ax.set_xlabel("batch (tokens)")
-        ax.set_ylabel("time per token (µs)")
-        ax.legend(fontsize=7)
+                ax.plot(*zip(*pred), "--", color=colour)
     if not predicted:
-        fig.text(0.01, 0.01, "no prediction: no model.json", fontsize=8)
-    save(fig, out, "moe", written)
+        f.fig.text(0.01, 0.01, "no prediction: no model.json", fontsize=8)
+    f.finish(out, "moe", written, "batch (tokens)", "time per token (µs)", x_base=2)
 
 
 def per_op(samples):
@@ -408,44 +555,61 @@ def swept_per_op(samples):
     return {k: v for k, v in per_op(samples).items() if len(v) >= 2}
 
 
-def network_curves(ax, r, samples, keys, style="--", colors=None, suffix=""):
-    """The model's GB/s for each (op, ranks) of `keys`, at the sizes measured."""
-    by_key = {}
+def network_curve(ax, r, samples, key, style="--", color=None):
+    """The model's GB/s for one (op, ranks), at the sizes measured."""
+    points = []
     for s in samples:
-        by_key.setdefault((s["labels"].get("op", "?"), int(s["ranks"])), []).append(s)
-    for i, key in enumerate(sorted(keys)):
-        points = []
-        for s in by_key.get(key, []):
-            c = max(s["collectives"], 1)
-            x = s["net_bytes"] / c
-            points.append((x, s, lambda t, x=x, c=c: x / (t / c) / 1e9))
-        color = (colors or {}).get(key, f"C{i}")
-        model_line(ax, r, points, style, color=color,
-                   label=f"model {key[0]}/{key[1]}{suffix} ({r.form()})")
+        if (s["labels"].get("op", "?"), int(s["ranks"])) != key:
+            continue
+        c = max(s["collectives"], 1)
+        x = s["net_bytes"] / c
+        points.append((x, s, lambda t, x=x, c=c: x / (t / c) / 1e9))
+    return model_line(ax, r, points, style, color=color)
 
 
 def collective_samples(r):
     return [s for s in r.family("collective") if s["net_bytes"] > 0 and s["ranks"] > 1]
 
 
-def bandwidth_figure(r, out, written, skipped, name, samples, empty, title, label, xlabel,
+def by_op(keys):
+    """One panel per collective op, its series the rank counts measured:
+    ([(op, [ranks])], (panel, ranks) -> (op, ranks), ranks -> legend text)."""
+    panels = {}
+    for op, ranks in sorted(keys):
+        panels.setdefault(op, []).append(ranks)
+    ops = list(panels)
+    return (list(panels.items()), lambda source, ranks: (ops[source], ranks),
+            {ranks: f"{ranks} ranks" for _, ranks in keys})
+
+
+def one_panel(keys):
+    """All (op, ranks) in one panel, each its own series named by its op."""
+    return [("", sorted(keys))], lambda source, key: key, {key: key[0] for key in keys}
+
+
+def bandwidth_figure(r, out, written, skipped, name, samples, empty, title, panels_of, xlabel,
                      ylabel):
     """GB/s against bytes per operation for each (op, ranks) measured at 2 or more sizes, with
     the fitted network curves: the collectives and the host-device copies."""
     groups = swept_per_op(samples)
     if not groups:
         return skipped.append((name, empty))
-    fig, ax = new_figure(title)
-    for i, ((op, ranks), points) in enumerate(sorted(groups.items())):
-        ax.plot(*zip(*points), "o", color=f"C{i}", label=label(op, ranks))
-    network_curves(ax, r, samples, groups)
-    finish_log_log(fig, ax, out, name, written, xlabel, ylabel, x_kind="bytes")
+    panels, key_of, labels = panels_of(groups)
+    styles = [MEASURED] + ([model_style(r)] if priced(r, samples) else [])
+    f = Facets(title, panels, labels, styles)
+    for ax, series, source in f.panels:
+        for series_key, colour in series:
+            key = key_of(source, series_key)
+            ax.plot(*zip(*groups[key]), "o", color=colour, markersize=4)
+            network_curve(ax, r, samples, key, "--", colour)
+    f.finish(out, name, written, xlabel, ylabel, x_kind="bytes")
 
 
 def collectives(r, out, written, skipped):
     bandwidth_figure(r, out, written, skipped, "collectives", collective_samples(r),
                      "no multi-GPU collective measured at 2 or more sizes",
-                     f"Collectives: {r.gpu}", lambda op, ranks: f"measured {op}/{ranks}",
+                     f"Collectives, one panel per op: {r.gpu}",
+                     by_op,
                      "bytes received per GPU per operation", "bus bandwidth (GB/s)")
 
 
@@ -454,23 +618,46 @@ def transfers(r, out, written, skipped):
           s["labels"].get("op") in ("h2d", "d2h")]
     bandwidth_figure(r, out, written, skipped, "transfers", ss,
                      "no h2d or d2h copy measured at 2 or more sizes",
-                     f"Host-device copies (PCIe): {r.gpu}", lambda op, ranks: f"measured {op}",
+                     f"Host-device copies (PCIe): {r.gpu}",
+                     one_panel,
                      "bytes copied per operation", "bandwidth (GB/s)")
 
 
 def named_constants(model):
-    c = model.get("constants", {})
+    """Label -> (value, low, high, identification name): each fitted constant in the unit its
+    label names, with its 95% interval (the value itself where model.json gives none)."""
+    c, iv = model.get("constants", {}), model.get("intervals") or {}
     out = {}
+
+    def add(label, ident, value, interval, scale):
+        ok = isinstance(interval, list) and len(interval) == 2 and all(
+            isinstance(x, (int, float)) and x > 0 for x in interval)
+        lo, hi = interval if ok else (value, value)
+        out[label] = (value * scale, lo * scale, hi * scale, ident)
+
     for dtype, p in c.get("flops_per_s", {}).items():
-        out[f"P[{dtype}]\n(TFLOP/s)"] = p / 1e12
+        add(f"P[{dtype}]\n(TFLOP/s)", f"P[{dtype}]", p,
+            (iv.get("flops_per_s") or {}).get(dtype), 1e-12)
     if "hbm_bytes_per_s" in c:
-        out["W\n(TB/s)"] = c["hbm_bytes_per_s"] / 1e12
+        add("W\n(TB/s)", "W", c["hbm_bytes_per_s"], iv.get("hbm_bytes_per_s"), 1e-12)
     for kind, v in c.get("latency_s", {}).items():
-        out[f"λ[{kind}]\n(µs)"] = v * 1e6
+        add(f"λ[{kind}]\n(µs)", f"λ[{kind}]", v, (iv.get("latency_s") or {}).get(kind), 1e6)
     for op, by_ranks in c.get("network", {}).items():
         for ranks, regimes in by_ranks.items():
-            out[f"{op}/{ranks}\npeak (GB/s)"] = max(x["bytes_per_s"] for x in regimes) / 1e9
+            i = max(range(len(regimes)), key=lambda j: regimes[j]["bytes_per_s"])
+            try:
+                interval = iv["network"][op][ranks][i]["bytes_per_s"]
+            except (KeyError, IndexError, TypeError):
+                interval = None
+            # fit.cc names the regime's rate "network op/ranks #i R" in "identification"
+            add(f"{op}/{ranks}\npeak (GB/s)", f"network {op}/{ranks} #{i + 1} R",
+                regimes[i]["bytes_per_s"], interval, 1e-9)
     return out
+
+
+def three_digits(v):
+    """3 significant digits, never in e-notation above 1: 0.977, 48.1, 1400."""
+    return f"{v:.3g}" if v < 1000 else f"{float(f'{v:.3g}'):.0f}"
 
 
 def compare(r, other, out, written, skipped):
@@ -485,30 +672,40 @@ def compare(r, other, out, written, skipped):
         for name, e in (m.get("identification") or {}).items():
             if isinstance(e, dict) and e.get("status", "identified") != "identified":
                 weak.add(name)
-    left_out = [k.split("\n")[0] for k in a if k in b and k.split("\n")[0] in weak]
-    keys = [k for k in a if k in b and k.split("\n")[0] not in weak]
+    left_out = [k.split("\n")[0] for k in a if k in b and a[k][3] in weak]
+    keys = [k for k in a if k in b and a[k][3] not in weak]
     if not keys:
         return skipped.append(("compare", "the two models share no constant"))
-    fig, ax = plt.subplots(figsize=(max(8, 0.9 * len(keys)), 5.5), dpi=100)
-    ax.set_title(f"{other.gpu} against {r.gpu} (fitted constants)")
+    fig, ax = plt.subplots(figsize=(max(8, 1.05 * len(keys)), 5.5), dpi=100)
+    ax.set_title(f"{other.gpu} against {r.gpu} (fitted constants)\n"
+                 "bar: the ratio; interval: the two 95% intervals combined", fontsize=10)
     ax.grid(True, axis="y", which="both", alpha=0.3)
-    ratios = [b[k] / a[k] for k in keys]
+    ratios = [b[k][0] / a[k][0] for k in keys]
+    # The ratio's interval: candidate low / baseline high to candidate high / baseline low.
+    lows = [b[k][1] / a[k][2] for k in keys]
+    highs = [b[k][2] / a[k][1] for k in keys]
     # Green where the second GPU is better: higher rates, lower latencies.
     better = [(x >= 1) != k.startswith("λ") or x == 1 for k, x in zip(keys, ratios)]
-    bars = ax.bar(range(len(keys)), ratios, color=["C2" if b else "C3" for b in better])
-    for bar, k in zip(bars, keys):
-        ax.annotate(f"{a[k]:.3g} → {b[k]:.3g}", (bar.get_x() + bar.get_width() / 2,
-                    bar.get_height()), ha="center", va="bottom", fontsize=7)
+    ax.bar(range(len(keys)), ratios, color=["C2" if g else "C3" for g in better])
+    ax.errorbar(range(len(keys)), ratios,
+                yerr=[[x - lo for x, lo in zip(ratios, lows)],
+                      [hi - x for x, hi in zip(ratios, highs)]],
+                fmt="none", ecolor="black", elinewidth=1, capsize=4)
+    for i, k in enumerate(keys):
+        ax.annotate(f"{three_digits(a[k][0])} → {three_digits(b[k][0])}",
+                    (i, max(highs[i], ratios[i])),
+                    ha="center", va="bottom", fontsize=7, xytext=(0, 2),
+                    textcoords="offset points")
     ax.axhline(1, color="black", linewidth=0.8)
     ax.set_xticks(range(len(keys)))
     ax.set_xticklabels(keys, fontsize=7)
-    ax.set_ylabel(f"ratio {other.gpu} / {r.gpu} (green: better)")
+    ax.set_ylabel(f"ratio {other.gpu} / {r.gpu} (green: better)\n"
+                  "interval: the two 95% intervals combined")
     ax.set_yscale("log")
-    ax.set_ylim(min(ratios + [1]) / 1.25, max(ratios + [1]) * 1.25)
+    ax.set_ylim(min(lows + ratios + [1]) / 1.25, max(highs + ratios + [1]) * 1.3)
     plain_log_axis(ax, "y")
     if left_out:
-        fig.text(0.01, 0.01, "not drawn, not identified by a fit: " + ", ".join(left_out),
-                 fontsize=7)
+        ax.set_xlabel("not drawn, not identified by a fit: " + ", ".join(left_out), fontsize=7)
     save(fig, out, "compare", written)
 
 
@@ -536,18 +733,23 @@ def hbm_overlay(r, other, out, written, skipped):
         why = too_thin([s["bytes"] for s in mem], f"memory sizes in {g.folder}")
         if why:
             return skipped.append(("hbm_overlay", why))
-    fig, ax = new_figure(f"HBM bandwidth: {r.gpu} and {other.gpu}")
-    for i, (g, mem) in enumerate(sides):
-        mem = sorted(mem, key=lambda s: s["bytes"])
-        xs = [s["bytes"] for s in mem]
-        ax.plot(xs, [s["bytes"] / s["time_s"] / 1e9 for s in mem], "o", color=f"C{i}",
-                markersize=4, label=f"measured {g.gpu}")
+    labels = {}
+    for i, (g, _) in enumerate(sides):
         w = g.constants().get("hbm_bytes_per_s")
-        model_line(ax, g, [(s["bytes"], s, lambda t, s=s: s["bytes"] / t / 1e9) for s in mem],
-                   "--", color=f"C{i}",
-                   label=f"model {g.gpu} ({g.form()})" + (f": W {w / 1e12:.2f} TB/s" if w else ""))
-    finish_log_log(fig, ax, out, "hbm_overlay", written, "bytes read + written per kernel",
-                   "bandwidth (GB/s)", x_kind="bytes")
+        labels[i] = g.gpu + (f": W {w / 1e12:.2f} TB/s" if w else "")
+    forms = sorted({g.form() for g, mem in sides if priced(g, mem)})
+    styles = [MEASURED] + ([(f"model ({', '.join(forms)})", {"linestyle": "--"})] if forms else [])
+    f = Facets(f"HBM bandwidth: {r.gpu} and {other.gpu}", [("", [0, 1])], labels, styles)
+    for ax, series, _ in f.panels:
+        for i, colour in series:
+            g, mem = sides[i]
+            mem = sorted(mem, key=lambda s: s["bytes"])
+            ax.plot([s["bytes"] for s in mem], [s["bytes"] / s["time_s"] / 1e9 for s in mem], "o",
+                    color=colour, markersize=4)
+            model_line(ax, g, [(s["bytes"], s, lambda t, s=s: s["bytes"] / t / 1e9) for s in mem],
+                       "--", color=colour)
+    f.finish(out, "hbm_overlay", written, "bytes read + written per kernel", "bandwidth (GB/s)",
+             x_kind="bytes")
 
 
 def gemm_overlay(r, other, out, written, skipped):
@@ -558,16 +760,20 @@ def gemm_overlay(r, other, out, written, skipped):
                          skipped)
     if shared is None:
         return
-    fig, ax = new_figure(f"GEMM throughput against M per layer shape (N, K)\n"
-                         f"{r.gpu}: circles, solid; {other.gpu}: squares, dashed")
-    for i, key in enumerate(shared):
-        dtype, n, k = key
-        for g, shapes, style in ((r, a, "o-"), (other, b, "s--")):
-            group = shapes[key]
-            ax.plot([m for m, _ in group], [s["flops"] / s["time_s"] / 1e12 for _, s in group],
-                    style, color=f"C{i}", markersize=4, label=f"{g.gpu}: {dtype} N {n}, K {k}")
-    finish_log_log(fig, ax, out, "gemm_overlay", written, "tokens in the batch (GEMM M)",
-                   "throughput (TFLOP/s)", x_base=2, legend_size=7)
+    sides = ((r, a, "o", "-"), (other, b, "s", "--"))
+    styles = [(f"{g.gpu}: measured", {"marker": m, "linestyle": ls, "markersize": 4})
+              for g, _, m, ls in sides]
+    panels, nk = by_layer_shape(shared)
+    f = Facets(f"GEMM throughput against M, one panel per layer shape (N, K): "
+               f"{r.gpu} and {other.gpu}", panels, {k[0]: k[0] for k in shared}, styles)
+    for ax, series, source in f.panels:
+        for dtype, colour in series:
+            for g, shapes, marker, ls in sides:
+                group = shapes[(dtype, *nk[source])]
+                ax.plot([m for m, _ in group], [s["flops"] / s["time_s"] / 1e12 for _, s in group],
+                        marker=marker, linestyle=ls, color=colour, markersize=4)
+    f.finish(out, "gemm_overlay", written, "tokens in the batch (GEMM M)", "throughput (TFLOP/s)",
+             x_base=2)
 
 
 def busbw_overlay(r, other, out, written, skipped):
@@ -578,16 +784,48 @@ def busbw_overlay(r, other, out, written, skipped):
                          "multi-GPU collective measured at 2 or more sizes", skipped)
     if shared is None:
         return
-    fig, ax = new_figure(f"Bus bandwidth per collective\n{r.gpu}: circles, solid fit; "
-                         f"{other.gpu}: squares, dotted fit")
-    colors = {key: f"C{i}" for i, key in enumerate(shared)}
-    for g, groups, marker, style in ((r, ga, "o", "-"), (other, gb, "s", ":")):
-        for key in shared:
-            ax.plot(*zip(*groups[key]), marker, color=colors[key], markersize=4,
-                    linestyle="none", label=f"{g.gpu}: {key[0]}/{key[1]}")
-        network_curves(ax, g, collective_samples(g), shared, style, colors, f" {g.gpu}")
-    finish_log_log(fig, ax, out, "busbw_overlay", written, "bytes received per GPU per operation",
-                   "bus bandwidth (GB/s)", x_kind="bytes", legend_size=7, ncol=2, loc="lower right")
+    sides = ((r, ga, "o", "-"), (other, gb, "s", ":"))
+    styles = []
+    for g, _, marker, ls in sides:
+        styles.append((f"{g.gpu}: measured", {"marker": marker, "linestyle": "none",
+                                              "markersize": 4}))
+        if priced(g, collective_samples(g)):
+            styles.append((f"{g.gpu}: model ({g.form()})", {"linestyle": ls}))
+    panels, key_of, labels = by_op(shared)
+    f = Facets(f"Bus bandwidth, one panel per collective op: {r.gpu} and {other.gpu}", panels,
+               labels, styles)
+    for ax, series, source in f.panels:
+        for ranks, colour in series:
+            key = key_of(source, ranks)
+            for g, groups, marker, ls in sides:
+                ax.plot(*zip(*groups[key]), marker, color=colour, markersize=4, linestyle="none")
+                network_curve(ax, g, collective_samples(g), key, ls, colour)
+    f.finish(out, "busbw_overlay", written, "bytes received per GPU per operation",
+             "bus bandwidth (GB/s)", x_kind="bytes")
+
+
+def new_figure(title):
+    """One axes, room on its right for the legend."""
+    fig, ax = plt.subplots(figsize=(10.5, 5.5), dpi=100)
+    ax.set_title(title)
+    ax.grid(True, which="both", alpha=0.3)
+    return fig, ax
+
+
+def finish_log_log(fig, ax, out, name, written, xlabel, ylabel, x_kind="number", x_base=10):
+    """Both axes logarithmic with plain tick labels (x in bytes where x_kind is "bytes"), the
+    axis labels and the axes' own legend outside it; then the figure is saved."""
+    ax.set_xscale("log", base=x_base)
+    ax.set_yscale("log")
+    plain_log_axis(ax, "x", x_kind)
+    plain_log_axis(ax, "y")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    handles, labels = ax.get_legend_handles_labels()
+    for h, label in zip(handles, labels):
+        h.set_label(wrap(label, 40))
+    legend_outside(ax, handles)
+    save(fig, out, name, written)
 
 
 def predict_curve(batchcost, model_json, name, deployment):
@@ -602,6 +840,8 @@ def predict_curve(batchcost, model_json, name, deployment):
             return json.loads(run.stdout), weights, ""
         error = error or (run.stderr.strip().splitlines() or ["failed"])[0]
     return None, None, error
+
+
 
 
 def speed_cost(r, out, written, skipped, batchcost):
@@ -653,7 +893,7 @@ def speed_cost(r, out, written, skipped, batchcost):
         plt.close(fig)
         return skipped.append(("speed_cost", "batchcost predict failed on model.json"))
     finish_log_log(fig, ax, out, "speed_cost", written, "speed: tokens/s per user",
-                   "cost: GPU-hours per million output tokens", legend_size=7)
+                   "cost: GPU-hours per million output tokens")
 
 
 def find_batchcost(given):
