@@ -20,25 +20,21 @@ std::optional<double> Hardware::memory_bytes() const {
 
 namespace {
 
-// Removes from `c` every constant but the network's that `doc`'s identification does not mark
-// identified (held at a bound the data gave it, or no sample where its term is half the time):
-// its value says nothing about the GPU. Returns "name (why)" per constant removed.
-std::vector<std::string> drop_unidentified(Constants& c, const nlohmann::json& doc) {
+// Removes from `c` each of the P, W and λ constants `names` names; returns those it removed.
+std::vector<std::string> drop_constants(Constants& c, const std::set<std::string>& names) {
   std::vector<std::string> dropped;
-  const auto id = doc.find("identification");
-  if (id == doc.end() || !id->is_object()) return dropped;
-  for (const auto& [name, entry] : id->items()) {
-    if (!entry.is_object() || entry.value("status", "") == "identified") continue;
+  for (const std::string& name : names) {
     bool removed = false;
     if (name == "W" && c.hbm_bytes_per_s) {
       c.hbm_bytes_per_s.reset();
       removed = true;
     } else if (name.size() > 3 && name.back() == ']') {
-      const std::string inner = name.substr(name.find('[') + 1, name.size() - name.find('[') - 2);
+      const size_t open = name.find('[');
+      const std::string inner = name.substr(open + 1, name.size() - open - 2);
       if (name.rfind("P[", 0) == 0) removed = c.flops_per_s.erase(inner) > 0;
       if (name.rfind("λ[", 0) == 0) removed = c.latency_s.erase(inner) > 0;
     }
-    if (removed) dropped.push_back(name + " (" + entry.value("status", "") + ")");
+    if (removed) dropped.push_back(name);
   }
   return dropped;
 }
@@ -62,7 +58,8 @@ void load_calibration(Hardware& hw, const NamedConstants& calibrated,
                       const NamedConstants& stated) {
   hw.context = calibrated.model.hardware;
   hw.constants = calibrated.model.constants;
-  const std::vector<std::string> dropped = drop_unidentified(hw.constants, calibrated.doc);
+  const std::vector<std::string> dropped =
+      drop_constants(hw.constants, unidentified_in(calibrated.doc));
   hw.unmeasured = add_stated(hw.constants, stated.model.constants);
   std::string sets;
   const auto sources = calibrated.doc.find("sources");
@@ -78,7 +75,9 @@ void load_calibration(Hardware& hw, const NamedConstants& calibrated,
                      "measurements (" +
                      sets + ")");
   for (const std::string& d : dropped) {
-    hw.notes.push_back(d + " is not identified by those measurements: its stated value is used");
+    hw.notes.push_back(d +
+                       " is not identified by those measurements (held at a bound, or no "
+                       "sample where its term is half the time): its stated value is used");
   }
   if (!hw.unmeasured.empty()) {
     std::string names;
@@ -103,6 +102,14 @@ void fill_from_gpu_type(Hardware& hw) {
   }
   if (gpu.empty()) return;
   const std::optional<NamedConstants> stated = shipped_stated(gpu);
+  // A constant the fit did not identify says nothing about the GPU (a λ held at the bound the
+  // data gave it can be 100 times the truth): the stated value replaces it.
+  for (const std::string& d : drop_constants(hw.constants, hw.unidentified)) {
+    hw.unidentified.erase(d);
+    hw.notes.push_back(d + " is not identified by the fit of " + hw.source +
+                       ": the stated value of its GPU type replaces it (--no-stated keeps it, "
+                       "marked !)");
+  }
   const std::set<std::string> added = add_stated(hw.constants, stated->model.constants);
   hw.unmeasured.insert(added.begin(), added.end());
   if (!added.empty()) {
@@ -145,6 +152,11 @@ Hardware load_hardware(const std::string& path, const std::string& stated, bool 
     hw.warnings = in.warnings;
     hw.context = in.context;
     hw.constants = fitted.chosen();
+    for (const Identification& id : fitted.full.identification) {
+      if (id.status != "identified" && id.name.rfind("network ", 0) != 0) {
+        hw.unidentified.insert(id.name);
+      }
+    }
     hw.notes.push_back(path + " is a results folder: its " + std::to_string(in.samples.size()) +
                        " samples were fitted on the fly, as batchcost fit does");
   } else {

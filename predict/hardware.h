@@ -39,7 +39,8 @@ struct Hardware {
 // `path` a model.json, a results folder or a shipped name; `stated` a model.json of stated
 // constants, or "". Without `stated`, a model.json or folder of an H100 SXM or H200 SXM
 // (core/stated.h shipped_name_of_gpu) is completed from the shipped stated constants of its GPU
-// type, each constant added marked stated and named in a note, its memory size likewise, unless
+// type, each constant added marked stated and named in a note, its memory size likewise (a P, W
+// or λ the fit did not identify is replaced by the stated one the same way), unless
 // `fill_from_gpu_type` is false (--no-stated: only what was measured, the missing named).
 Hardware load_hardware(const std::string& path, const std::string& stated = "",
                        bool fill_from_gpu_type = true);

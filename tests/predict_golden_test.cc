@@ -146,8 +146,9 @@ TEST(PredictGolden, ShippedNamesPriceWithThePublishedCalibration) {
   }
 }
 
-// A constant the fit did not identify is as weak as a stated one: marked ! in the constants
-// used, and a step more than 10% priced by it is marked * with the constant and its share named.
+// A constant the fit did not identify is as weak as a stated one: replaced by the stated value of
+// its GPU type (marked *), or with --no-stated marked ! in the constants used, and a step more
+// than 10% priced by it is marked * with the constant and its share named.
 // The fixture's model.json with W marked unidentified (as `batchcost fit` marks a W no sample
 // binds).
 TEST(PredictGolden, MarksStepsPricedByAnUnidentifiedConstant) {
@@ -156,8 +157,9 @@ TEST(PredictGolden, MarksStepsPricedByAnUnidentifiedConstant) {
                                 {"why", "no sample where it is half the time or more"}};
   const fs::path model = fs::temp_directory_path() / "batchcost_unidentified_w.json";
   std::ofstream(model) << doc.dump(1);
-  Result run =
-      batchcost("predict --hardware " + model.string() + " --model llama-3-8b --batch 1,64");
+  // --no-stated keeps the fitted value, marked !.
+  Result run = batchcost("predict --hardware " + model.string() +
+                         " --no-stated --model llama-3-8b --batch 1,64");
   ASSERT_EQ(run.status, 0);
   EXPECT_NE(run.out.find("  W          2.991 TB/s   !"), std::string::npos) << run.out;
   EXPECT_NE(run.out.find("! not identified by the fit behind it"), std::string::npos);
@@ -165,6 +167,12 @@ TEST(PredictGolden, MarksStepsPricedByAnUnidentifiedConstant) {
                          "constants: W up to "),
             std::string::npos)
       << run.out;
+  // By default the H100's stated W replaces it, marked *, and a note says why.
+  Result filled =
+      batchcost("predict --hardware " + model.string() + " --model llama-3-8b --batch 1,64");
+  ASSERT_EQ(filled.status, 0);
+  EXPECT_NE(filled.out.find("  W          3.35 TB/s    *"), std::string::npos) << filled.out;
+  EXPECT_NE(filled.out.find("W is not identified by the fit of"), std::string::npos);
   // The same file with W identified: no step is marked for W.
   doc["identification"]["W"]["status"] = "identified";
   std::ofstream(model) << doc.dump(1);
