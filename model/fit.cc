@@ -1241,6 +1241,19 @@ FitResult fit(const std::vector<Sample>& samples, const FitOptions& options) {
   run_rounds(r, samples, fit_idx, &soft, &cauchy, result.notes);
   if (!hot_idx.empty() && add_hot(&r.c) > 0) {
     // Again with the hot samples that inform the latencies and P, from where the cold ones left.
+    // A latency or P the cold samples alone held as negligible is released: the hot ones (small
+    // kernels back to back, a GEMM from L2) may be where it is the whole time.
+    for (auto it = r.held.begin(); it != r.held.end();) {
+      const bool rate_or_latency = it->rfind("λ[", 0) == 0 || it->rfind("P[", 0) == 0;
+      if (!rate_or_latency) {
+        ++it;
+        continue;
+      }
+      const std::string name = *it;
+      std::erase_if(result.notes,
+                    [&](const std::string& n) { return n.rfind(name + ": ", 0) == 0; });
+      it = r.held.erase(it);
+    }
     std::vector<std::string> ignored;
     Constants guess = initial_guess(samples, fit_idx, ignored);
     r.bounds = data_bounds(samples, fit_idx, guess);
