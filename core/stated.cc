@@ -53,6 +53,87 @@ std::optional<NamedConstants> shipped_calibration(std::string_view name) {
   return shipped(name, "tools/calibrated", "calibrated", shipped_calibrated_files(), false);
 }
 
+std::set<std::string> constant_names(const Constants& c) {
+  std::set<std::string> names;
+  for (const auto& [dtype, e] : c.flops_per_s) names.insert("P[" + dtype + "]");
+  if (c.hbm_bytes_per_s) names.insert("W");
+  for (const auto& [kind, e] : c.latency_s) names.insert("λ[" + kind + "]");
+  for (const auto& [key, r] : c.network) names.insert("network " + net_key_name(key));
+  return names;
+}
+
+std::set<std::string> add_stated(Constants& base, const Constants& stated) {
+  std::set<std::string> added;
+  for (const auto& [dtype, e] : stated.flops_per_s) {
+    if (base.flops_per_s.emplace(dtype, e).second) added.insert("P[" + dtype + "]");
+  }
+  if (!base.hbm_bytes_per_s && stated.hbm_bytes_per_s) {
+    base.hbm_bytes_per_s = stated.hbm_bytes_per_s;
+    added.insert("W");
+  }
+  for (const auto& [kind, e] : stated.latency_s) {
+    if (base.latency_s.emplace(kind, e).second) added.insert("λ[" + kind + "]");
+  }
+  for (const auto& [key, r] : stated.network) {
+    if (base.network.emplace(key, r).second) added.insert("network " + net_key_name(key));
+  }
+  return added;
+}
+
+std::set<std::string> unidentified_in(const nlohmann::json& doc) {
+  std::set<std::string> out;
+  if (!doc.is_object()) return out;
+  const auto id = doc.find("identification");
+  if (id == doc.end() || !id->is_object()) return out;
+  for (const auto& [name, entry] : id->items()) {
+    if (name.rfind("network ", 0) == 0 || !entry.is_object()) continue;
+    if (entry.value("status", "identified") != "identified") out.insert(name);
+  }
+  return out;
+}
+
+std::vector<std::string> drop_constants(Constants& c, const std::set<std::string>& names) {
+  std::vector<std::string> dropped;
+  for (const std::string& name : names) {
+    bool removed = false;
+    if (name == "W" && c.hbm_bytes_per_s) {
+      c.hbm_bytes_per_s.reset();
+      removed = true;
+    } else if (name.size() > 3 && name.back() == ']') {
+      const size_t open = name.find('[');
+      const std::string inner = name.substr(open + 1, name.size() - open - 2);
+      if (name.rfind("P[", 0) == 0) removed = c.flops_per_s.erase(inner) > 0;
+      if (name.rfind("λ[", 0) == 0) removed = c.latency_s.erase(inner) > 0;
+    }
+    if (removed) dropped.push_back(name);
+  }
+  return dropped;
+}
+
+std::optional<ShippedConstants> shipped_constants(std::string_view name) {
+  std::optional<NamedConstants> stated = shipped_stated(name);
+  if (!stated) return std::nullopt;
+  ShippedConstants out;
+  out.stated_file = *stated;
+  std::optional<NamedConstants> calibrated = shipped_calibration(name);
+  if (!calibrated) {
+    out.constants = stated->model.constants;
+    out.hardware = stated->model.hardware;
+    out.stated = constant_names(out.constants);
+    return out;
+  }
+  out.calibration = *calibrated;
+  out.constants = calibrated->model.constants;
+  out.hardware = calibrated->model.hardware;
+  out.dropped = drop_constants(out.constants, unidentified_in(calibrated->doc));
+  out.stated = add_stated(out.constants, stated->model.constants);
+  const bool has_memory = out.hardware.is_object() && out.hardware.contains("memory_bytes");
+  if (!has_memory && stated->model.hardware.contains("memory_bytes")) {
+    out.hardware["memory_bytes"] = stated->model.hardware["memory_bytes"];
+  }
+  return out;
+}
+
 std::string shipped_name_of_gpu(std::string_view gpu_slug_or_name) {
   std::string name;
   for (char c : gpu_slug_or_name) {

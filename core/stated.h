@@ -7,8 +7,10 @@
 
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/model_file.h"
 
@@ -29,6 +31,31 @@ std::optional<NamedConstants> shipped_stated(std::string_view name);
 // those its "identification" marks identified stand for the GPU: predict/hardware.h drops the
 // rest and fills them in from shipped_stated().
 std::optional<NamedConstants> shipped_calibration(std::string_view name);
+
+// Every constant's name as predict and model.json's lists write it: "P[bf16]", "W",
+// "λ[launch]", "network all_reduce/8".
+std::set<std::string> constant_names(const Constants& constants);
+// Adds to `base` each constant of `stated` that `base` lacks; returns the names added.
+std::set<std::string> add_stated(Constants& base, const Constants& stated);
+// The P, W and λ constants a model.json's "identification" marks other than identified (a
+// network regime's α or R is judged with its regime, not here).
+std::set<std::string> unidentified_in(const nlohmann::json& model_doc);
+// Removes from `c` each of the P, W and λ constants `names` names; returns those it removed.
+std::vector<std::string> drop_constants(Constants& c, const std::set<std::string>& names);
+
+// What a shipped name prices with: its calibration's identified constants, then the stated
+// ones for the rest (`stated` names them, `dropped` the calibration's unidentified ones they
+// replace); without a calibration, the stated constants alone (every one in `stated`).
+struct ShippedConstants {
+  NamedConstants calibration;  // empty source where the GPU type has none
+  NamedConstants stated_file;
+  Constants constants;
+  nlohmann::json
+      hardware;  // the calibration's, the memory size from the stated file if it lacks one
+  std::set<std::string> stated;
+  std::vector<std::string> dropped;
+};
+std::optional<ShippedConstants> shipped_constants(std::string_view name);
 
 // The shipped name of the GPU type a results context names (its gpu_slug, else its gpu_name):
 // "h100" for an H100 SXM, "h200" for an H200 SXM, "" for any other GPU (a PCIe or NVL part

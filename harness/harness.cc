@@ -389,9 +389,10 @@ std::vector<Plan>& plans() {
 }
 SamplingPolicy g_policy;
 
-// The reference constants plans are resolved against: the stated H200's, compiled in.
+// The reference constants plans are resolved against: the stated H200's, compiled in (fixed, so
+// that a plan, and so what a binary runs, never moves with a recalibration).
 const Constants& reference_constants() {
-  static const Constants c = load_constants("h200").model.constants;
+  static const Constants c = shipped_stated("h200")->model.constants;
   return c;
 }
 
@@ -852,7 +853,8 @@ int run_benchmarks(const Options& opts, const MainSpec& spec, const BenchmarkFil
   for (const auto& [k, v] : start.items()) {
     benchmark::AddCustomContext(k, v.is_string() ? v.get<std::string>() : v.dump());
   }
-  // The estimate of this run with the closest stated GPU, for the record beside the wall time.
+  // The estimate of this run with the closest shipped GPU (its calibration, stated where it has
+  // none), for the record beside the wall time.
   const std::string stated = closest_stated(gpu_slug_of(start, ""));
   const NamedConstants stated_constants = load_constants(stated);
   const double estimate_s =

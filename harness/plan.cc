@@ -194,7 +194,14 @@ bool BenchmarkFilter::selects(std::string_view full_name) const {
 
 NamedConstants load_constants(std::string_view name_or_file) {
   try {
-    if (std::optional<NamedConstants> shipped = shipped_stated(name_or_file)) return *shipped;
+    // A shipped name: its calibration's identified constants, the stated ones for the rest.
+    if (std::optional<ShippedConstants> sc = shipped_constants(name_or_file)) {
+      NamedConstants out = sc->calibration.source.empty() ? sc->stated_file : sc->calibration;
+      out.model.constants = sc->constants;
+      out.model.hardware = sc->hardware;
+      if (!sc->calibration.source.empty()) out.source += " + " + sc->stated_file.source;
+      return out;
+    }
     const std::string path(name_or_file);
     if (path.empty()) {
       throw std::invalid_argument("--estimate needs h100, h200 or a model.json file");

@@ -150,8 +150,9 @@ class BenchmarkFilter {
   bool negative_ = false;
 };
 
-// The constants --estimate prices with: the shipped stated ones by name (core/stated.h: "h100",
-// "h200"), or any other text read as a model.json file through the hardened reader. Throws
+// The constants --estimate prices with: by name (core/stated.h: "h100", "h200") the shipped
+// calibration's identified constants and the stated ones for the rest (shipped_constants), or
+// any other text read as a model.json file through the hardened reader. Throws
 // std::invalid_argument naming the file and what is wrong with it.
 NamedConstants load_constants(std::string_view name_or_file);
 

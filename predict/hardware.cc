@@ -20,61 +20,24 @@ std::optional<double> Hardware::memory_bytes() const {
 
 namespace {
 
-// Removes from `c` each of the P, W and λ constants `names` names; returns those it removed.
-std::vector<std::string> drop_constants(Constants& c, const std::set<std::string>& names) {
-  std::vector<std::string> dropped;
-  for (const std::string& name : names) {
-    bool removed = false;
-    if (name == "W" && c.hbm_bytes_per_s) {
-      c.hbm_bytes_per_s.reset();
-      removed = true;
-    } else if (name.size() > 3 && name.back() == ']') {
-      const size_t open = name.find('[');
-      const std::string inner = name.substr(open + 1, name.size() - open - 2);
-      if (name.rfind("P[", 0) == 0) removed = c.flops_per_s.erase(inner) > 0;
-      if (name.rfind("λ[", 0) == 0) removed = c.latency_s.erase(inner) > 0;
-    }
-    if (removed) dropped.push_back(name);
-  }
-  return dropped;
-}
-
-// The P, W and λ constants `doc`'s identification marks other than identified (a network
-// regime's α or R is judged with its regime, not here).
-std::set<std::string> unidentified_in(const nlohmann::json& doc) {
-  std::set<std::string> out;
-  const auto id = doc.find("identification");
-  if (id == doc.end() || !id->is_object()) return out;
-  for (const auto& [name, entry] : id->items()) {
-    if (name.rfind("network ", 0) == 0 || !entry.is_object()) continue;
-    if (entry.value("status", "identified") != "identified") out.insert(name);
-  }
-  return out;
-}
-
-// A shipped calibration (core/stated.h): its identified constants, then the stated ones for the
-// rest, each of those marked stated; the memory size likewise.
-void load_calibration(Hardware& hw, const NamedConstants& calibrated,
-                      const NamedConstants& stated) {
-  hw.context = calibrated.model.hardware;
-  hw.constants = calibrated.model.constants;
-  const std::vector<std::string> dropped =
-      drop_constants(hw.constants, unidentified_in(calibrated.doc));
-  hw.unmeasured = add_stated(hw.constants, stated.model.constants);
+// A shipped calibration (core/stated.h shipped_constants): its identified constants, then the
+// stated ones for the rest, each of those marked stated; the notes say which and why.
+void load_calibration(Hardware& hw, const ShippedConstants& sc) {
+  hw.context = sc.hardware;
+  hw.constants = sc.constants;
+  hw.unmeasured = sc.stated;
   std::string sets;
-  const auto sources = calibrated.doc.find("sources");
-  if (sources != calibrated.doc.end() && sources->is_array()) {
+  const auto sources = sc.calibration.doc.find("sources");
+  if (sources != sc.calibration.doc.end() && sources->is_array()) {
     for (const auto& s : *sources) {
       if (!s.is_string()) continue;
       const std::string folder = std::filesystem::path(s.get<std::string>()).parent_path().string();
       if (sets.find(folder) == std::string::npos) sets += (sets.empty() ? "" : ", ") + folder;
     }
   }
-  hw.notes.push_back(calibrated.source +
-                     ": fitted by tools/calibrate.sh from published "
-                     "measurements (" +
-                     sets + ")");
-  for (const std::string& d : dropped) {
+  hw.notes.push_back(sc.calibration.source +
+                     ": fitted by tools/calibrate.sh from published measurements (" + sets + ")");
+  for (const std::string& d : sc.dropped) {
     hw.notes.push_back(d +
                        " is not identified by those measurements (held at a bound, or no "
                        "sample where its term is half the time): its stated value is used");
@@ -82,12 +45,8 @@ void load_calibration(Hardware& hw, const NamedConstants& calibrated,
   if (!hw.unmeasured.empty()) {
     std::string names;
     for (const std::string& n : hw.unmeasured) names += (names.empty() ? "" : ", ") + n;
-    hw.notes.push_back(stated.source +
+    hw.notes.push_back(sc.stated_file.source +
                        " fills in what no published set measures, marked *: " + names);
-  }
-  if (!hw.memory_bytes() && stated.model.hardware.contains("memory_bytes")) {
-    hw.context["memory_bytes"] = stated.model.hardware["memory_bytes"];
-    hw.notes.push_back("memory size from " + stated.source);
   }
 }
 
@@ -133,14 +92,14 @@ Hardware load_hardware(const std::string& path, const std::string& stated, bool 
   std::optional<NamedConstants> shipped;
   if (!std::filesystem::exists(path)) shipped = shipped_stated(path);
   if (shipped) {
-    std::optional<NamedConstants> calibrated = shipped_calibration(path);
-    if (calibrated) {
-      load_calibration(hw, *calibrated, *shipped);
+    const ShippedConstants sc = *shipped_constants(path);
+    if (!sc.calibration.source.empty()) {
+      load_calibration(hw, sc);
     } else {
       // No calibration of this GPU type: the stated constants, every one marked stated.
-      hw.context = shipped->model.hardware;
-      hw.constants = shipped->model.constants;
-      hw.unmeasured = unmeasured_constants(shipped->doc, shipped->source);
+      hw.context = sc.hardware;
+      hw.constants = sc.constants;
+      hw.unmeasured = sc.stated;
       hw.notes.push_back(shipped->source +
                          ": data-sheet peaks and planning latencies, not a measurement of a GPU "
                          "(a model.json fitted to its results replaces them)");

@@ -768,15 +768,6 @@ ServingWindow serving_window(double rate_per_s, double window_s) {
   return w;
 }
 
-std::set<std::string> constant_names(const Constants& c) {
-  std::set<std::string> names;
-  for (const auto& [dtype, e] : c.flops_per_s) names.insert("P[" + dtype + "]");
-  if (c.hbm_bytes_per_s) names.insert("W");
-  for (const auto& [kind, e] : c.latency_s) names.insert("λ[" + kind + "]");
-  for (const auto& [key, r] : c.network) names.insert("network " + net_key_name(key));
-  return names;
-}
-
 std::set<std::string> unmeasured_constants(const nlohmann::json& doc, const std::string& source) {
   std::set<std::string> out;
   if (!doc.is_object()) return out;
@@ -798,24 +789,6 @@ std::set<std::string> unmeasured_constants(const nlohmann::json& doc, const std:
     }
   }
   return out;
-}
-
-std::set<std::string> add_stated(Constants& base, const Constants& stated) {
-  std::set<std::string> added;
-  for (const auto& [dtype, e] : stated.flops_per_s) {
-    if (base.flops_per_s.emplace(dtype, e).second) added.insert("P[" + dtype + "]");
-  }
-  if (!base.hbm_bytes_per_s && stated.hbm_bytes_per_s) {
-    base.hbm_bytes_per_s = stated.hbm_bytes_per_s;
-    added.insert("W");
-  }
-  for (const auto& [kind, e] : stated.latency_s) {
-    if (base.latency_s.emplace(kind, e).second) added.insert("λ[" + kind + "]");
-  }
-  for (const auto& [key, r] : stated.network) {
-    if (base.network.emplace(key, r).second) added.insert("network " + net_key_name(key));
-  }
-  return added;
 }
 
 std::vector<std::string> extrapolated_network(const Constants& constants,

@@ -53,9 +53,10 @@
 #include <vector>
 
 #include "core/cost_model.h"
-#include "predict/model_config.h"
-#include "model/results.h"
 #include "core/sample.h"
+#include "core/stated.h"
+#include "model/results.h"
+#include "predict/model_config.h"
 
 namespace batchcost {
 
@@ -330,10 +331,7 @@ ServingWindow serving_window(double rate_per_s, double window_s);
 // "network all_reduce/8"). Throws InputError naming `source` for a malformed list.
 std::set<std::string> unmeasured_constants(const nlohmann::json& model_doc,
                                            const std::string& source);
-// Every constant's name in the form above.
-std::set<std::string> constant_names(const Constants& constants);
-// Adds to `base` each constant of `stated` that `base` lacks; returns the names added.
-std::set<std::string> add_stated(Constants& base, const Constants& stated);
+// constant_names and add_stated: core/stated.h.
 
 // The network constants `ops` use outside the sizes they were fitted on, by more than `factor`
 // either way (core/regimes.h; a regime without a stored range is not judged): one line per
