@@ -40,9 +40,9 @@ all_reduce sizes carry up to 8% of rounding); nothing is adjusted.
 Usage: convert_azure_guide.py OUT_DIR   (writes azure_nd_h100_v5.json and azure_nd_h200_v5.json)
 """
 
-import json
-import os
 import sys
+
+from contract import cells, main, sample
 
 REPO = "Azure/AI-benchmarking-guide"
 
@@ -164,30 +164,6 @@ SETS = {
 }
 
 
-def cells(table):
-    """The rows of a Markdown table fragment, as lists of stripped cell strings."""
-    for line in table.strip().splitlines():
-        yield [c.strip() for c in line.strip().strip("|").split("|")]
-
-
-def sample(name, seconds, label, **work):
-    entry = {
-        "name": name,
-        "run_name": name,
-        "run_type": "iteration",
-        "repetitions": 1,
-        "repetition_index": 0,
-        "threads": 1,
-        "iterations": 1,
-        "real_time": seconds * 1e6,
-        "cpu_time": seconds * 1e6,
-        "time_unit": "us",
-        "label": label,
-    }
-    entry.update({k: v for k, v in work.items() if v})
-    return entry
-
-
 def gemms(spec):
     for row in cells(spec["gemm"]):
         m, n, k, tflops = int(row[0]), int(row[1]), int(row[2]), float(row[3])
@@ -229,20 +205,10 @@ def convert(spec):
     return {"context": context, "benchmarks": out}
 
 
-def main(argv):
-    if len(argv) != 2:
-        sys.stderr.write("usage: convert_azure_guide.py OUT_DIR\n")
-        return 2
+def documents():
     for gpu, spec in SETS.items():
-        doc = convert(spec)
-        path = os.path.join(argv[1], f"azure_nd_{gpu}_v5.json")
-        with open(path + ".partial", "w") as f:
-            json.dump(doc, f, indent=1)
-            f.write("\n")
-        os.replace(path + ".partial", path)
-        print(f"{path}: {len(doc['benchmarks'])} samples")
-    return 0
+        yield f"azure_nd_{gpu}_v5.json", convert(spec)
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv))
+    sys.exit(main(sys.argv, "convert_azure_guide.py", documents))

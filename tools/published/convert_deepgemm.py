@@ -30,9 +30,9 @@ masked: expected_m = m per group, num_groups groups). best_tile() below is that 
 Usage: convert_deepgemm.py OUT_DIR   (writes deepgemm_h800_<date>.json per commit)
 """
 
-import json
-import os
 import sys
+
+from contract import cells, main, sample
 
 REPO = "deepseek-ai/DeepGEMM"
 PATH = "README.md"
@@ -134,12 +134,6 @@ SETS = {
 }
 
 
-def cells(table):
-    """The rows of a Markdown table fragment, as lists of stripped cell strings."""
-    for line in table.strip().splitlines():
-        yield [c.strip() for c in line.strip().strip("|").split("|")]
-
-
 def unit_number(cell, unit):
     value, got = cell.split()
     if got != unit:
@@ -180,22 +174,7 @@ def entry(family, layout, groups, m, n, k, tflops, gbs, commit, tile):
     name = f"{family}/fp8_e4m3/groups:{groups}/m:{m}/n:{n}/k:{k}/manual_time"
     label = (f"cache=cold dtype=fp8_e4m3 groups={groups} k={k} layout={layout} m={m} n={n} "
              f"tile={tile[0]}x{tile[1]} timing=device")
-    return {
-        "name": name,
-        "run_name": name,
-        "run_type": "iteration",
-        "repetitions": 1,
-        "repetition_index": 0,
-        "threads": 1,
-        "iterations": 1,
-        "real_time": seconds * 1e6,
-        "cpu_time": seconds * 1e6,
-        "time_unit": "us",
-        "label": label,
-        "flops": flops,
-        "bytes": nbytes,
-        "kernels": 1,
-    }
+    return sample(name, seconds, label, flops=flops, bytes=nbytes, kernels=1)
 
 
 def convert(tag, spec):
@@ -220,20 +199,10 @@ def convert(tag, spec):
     return {"context": context, "benchmarks": out}
 
 
-def main(argv):
-    if len(argv) != 2:
-        sys.stderr.write("usage: convert_deepgemm.py OUT_DIR\n")
-        return 2
+def documents():
     for tag, spec in SETS.items():
-        doc = convert(tag, spec)
-        path = os.path.join(argv[1], f"deepgemm_h800_{tag}.json")
-        with open(path + ".partial", "w") as f:
-            json.dump(doc, f, indent=1)
-            f.write("\n")
-        os.replace(path + ".partial", path)
-        print(f"{path}: {len(doc['benchmarks'])} samples")
-    return 0
+        yield f"deepgemm_h800_{tag}.json", convert(tag, spec)
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv))
+    sys.exit(main(sys.argv, "convert_deepgemm.py", documents))

@@ -27,9 +27,9 @@ nothing is adjusted. The GPU is named by the file name alone ("h200": SXM or NVL
 Usage: convert_gpu_benches.py OUT_DIR   (writes gpu_benches_h200_small_kernels.json)
 """
 
-import json
-import os
 import sys
+
+from contract import main, sample
 
 REPO = "te42kyfo/gpu-benches"
 COMMIT = "c35574e6eaed6c619220d60a2db3b6e3c39297bf"
@@ -381,14 +381,6 @@ def rows(table, path):
     return out
 
 
-def sample(name, seconds, label, **work):
-    entry = {"name": name, "run_name": name, "run_type": "iteration", "repetitions": 1,
-             "repetition_index": 0, "threads": 1, "iterations": 1, "real_time": seconds * 1e6,
-             "cpu_time": seconds * 1e6, "time_unit": "us", "label": label}
-    entry.update({k: v for k, v in work.items() if v})
-    return entry
-
-
 def convert():
     out = []
     for kind, table, path in (("eager", EAGER, "h200.txt"), ("graph", GRAPH, "h200_graph.txt")):
@@ -414,19 +406,9 @@ def convert():
     return {"context": context, "benchmarks": out}
 
 
-def main(argv):
-    if len(argv) != 2:
-        sys.stderr.write("usage: convert_gpu_benches.py OUT_DIR\n")
-        return 2
-    doc = convert()
-    path = os.path.join(argv[1], "gpu_benches_h200_small_kernels.json")
-    with open(path + ".partial", "w") as f:
-        json.dump(doc, f, indent=1)
-        f.write("\n")
-    os.replace(path + ".partial", path)
-    print(f"{path}: {len(doc['benchmarks'])} samples")
-    return 0
+def documents():
+    yield "gpu_benches_h200_small_kernels.json", convert()
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv))
+    sys.exit(main(sys.argv, "convert_gpu_benches.py", documents))

@@ -45,9 +45,9 @@ How they were measured, from the generators' code:
 Usage: convert_xla_tables.py OUT_DIR   (writes xla_sm90_matmul.json and xla_sm90_collectives.json)
 """
 
-import json
-import os
 import sys
+
+from contract import main, sample
 
 MATMUL = {
     "repo": "tensorflow/tensorflow",
@@ -726,14 +726,6 @@ def whole_ns(exact, what):
     return ns
 
 
-def sample(name, seconds, label, **work):
-    entry = {"name": name, "run_name": name, "run_type": "iteration", "repetitions": 1,
-             "repetition_index": 0, "threads": 1, "iterations": 1, "real_time": seconds * 1e6,
-             "cpu_time": seconds * 1e6, "time_unit": "us", "label": label}
-    entry.update({k: v for k, v in work.items() if v})
-    return entry
-
-
 def matmuls():
     out = []
     for line in BF16_MATMULS.strip().splitlines():
@@ -770,24 +762,12 @@ def document(samples, source, executable):
     return {"context": context, "benchmarks": sorted(samples, key=lambda e: e["name"])}
 
 
-def main(argv):
-    if len(argv) != 2:
-        sys.stderr.write("usage: convert_xla_tables.py OUT_DIR\n")
-        return 2
-    docs = {
-        "xla_sm90_matmul.json": document(matmuls(), MATMUL, "XLA matmul_perf_table_gen (published table)"),
-        "xla_sm90_collectives.json": document(collectives(), COLLECTIVES,
-                                              "XLA collective_perf_table_gen (published table)"),
-    }
-    for name, doc in docs.items():
-        path = os.path.join(argv[1], name)
-        with open(path + ".partial", "w") as f:
-            json.dump(doc, f, indent=1)
-            f.write("\n")
-        os.replace(path + ".partial", path)
-        print(f"{path}: {len(doc['benchmarks'])} samples")
-    return 0
+def documents():
+    yield "xla_sm90_matmul.json", document(matmuls(), MATMUL,
+                                           "XLA matmul_perf_table_gen (published table)")
+    yield "xla_sm90_collectives.json", document(collectives(), COLLECTIVES,
+                                                "XLA collective_perf_table_gen (published table)")
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv))
+    sys.exit(main(sys.argv, "convert_xla_tables.py", documents))
