@@ -449,6 +449,16 @@ def memory_samples(r):
     return [s for s in r.family("memory") if s["bytes"] > 0 and s["labels"].get("cache") != "hot"]
 
 
+def bandwidth_series(ax, r, samples, colour):
+    """Measured HBM bandwidth of `samples` against their bytes (markers), and the model's of the
+    same samples (dashed), in one colour."""
+    ss = sorted(samples, key=lambda s: s["bytes"])
+    ax.plot([s["bytes"] for s in ss], [s["bytes"] / s["time_s"] / 1e9 for s in ss], "o",
+            color=colour, markersize=4)
+    model_line(ax, r, [(s["bytes"], s, lambda t, s=s: s["bytes"] / t / 1e9) for s in ss], "--",
+               color=colour)
+
+
 def memory(r, out, written, skipped):
     mem = memory_samples(r)
     why = too_thin([s["bytes"] for s in mem], "memory sizes")
@@ -463,11 +473,7 @@ def memory(r, out, written, skipped):
     f = Facets(f"HBM bandwidth: {r.gpu}", [("", sorted(kinds))], {k: k for k in kinds}, styles)
     for ax, series, _ in f.panels:
         for kind, colour in series:
-            ss = sorted(kinds[kind], key=lambda s: s["bytes"])
-            ax.plot([s["bytes"] for s in ss], [s["bytes"] / s["time_s"] / 1e9 for s in ss], "o",
-                    color=colour, markersize=4)
-            model_line(ax, r, [(s["bytes"], s, lambda t, s=s: s["bytes"] / t / 1e9) for s in ss],
-                       "--", color=colour)
+            bandwidth_series(ax, r, kinds[kind], colour)
     f.finish(out, "memory", written, "bytes read + written per kernel", "bandwidth (GB/s)",
              x_kind="bytes")
 
@@ -743,11 +749,7 @@ def hbm_overlay(r, other, out, written, skipped):
     for ax, series, _ in f.panels:
         for i, colour in series:
             g, mem = sides[i]
-            mem = sorted(mem, key=lambda s: s["bytes"])
-            ax.plot([s["bytes"] for s in mem], [s["bytes"] / s["time_s"] / 1e9 for s in mem], "o",
-                    color=colour, markersize=4)
-            model_line(ax, g, [(s["bytes"], s, lambda t, s=s: s["bytes"] / t / 1e9) for s in mem],
-                       "--", color=colour)
+            bandwidth_series(ax, g, mem, colour)
     f.finish(out, "hbm_overlay", written, "bytes read + written per kernel", "bandwidth (GB/s)",
              x_kind="bytes")
 
