@@ -484,7 +484,12 @@ def events(s):
 
 def launch(r, out, written, skipped):
     ss = [s for s in r.family("launch") if events(s) > 0]
-    why = too_thin([events(s) for s in ss], "launch event counts")
+    # Against the events per iteration; where those barely vary (one launch of kernels of
+    # growing size, as gpu-benches' small kernels), against the bytes each launch moves.
+    counts = [events(s) for s in ss]
+    by_bytes = bool(ss) and max(counts) < 2 * min(counts) and len({s["bytes"] for s in ss}) > 1
+    x_of = (lambda s: s["bytes"]) if by_bytes else events
+    why = too_thin([x_of(s) for s in ss], "launch sizes" if by_bytes else "launch event counts")
     if why:
         return skipped.append(("launch", why))
     lat = r.constants().get("latency_s", {})
@@ -497,14 +502,18 @@ def launch(r, out, written, skipped):
                [("", sorted(kinds))], {k: k for k in kinds}, styles)
     for ax, series, _ in f.panels:
         for kind, colour in series:
-            group = sorted(kinds[kind], key=events)
-            ax.plot([events(s) for s in group], [s["time_s"] * 1e6 for s in group], "o",
+            group = sorted(kinds[kind], key=x_of)
+            ax.plot([x_of(s) for s in group], [s["time_s"] * 1e6 for s in group], "o",
                     color=colour, markersize=4)
-            model_line(ax, r, [(events(s), s, lambda t: t * 1e6) for s in group], "--",
+            model_line(ax, r, [(x_of(s), s, lambda t: t * 1e6) for s in group], "--",
                        color=colour)
-    f.finish(out, "launch", written,
-             "events per iteration (launches + kernels + graph nodes + syncs)",
-             "time per iteration (µs)")
+    if by_bytes:
+        f.finish(out, "launch", written, "bytes read + written per launch",
+                 "time per launch (µs)", x_kind="bytes")
+    else:
+        f.finish(out, "launch", written,
+                 "events per iteration (launches + kernels + graph nodes + syncs)",
+                 "time per iteration (µs)")
 
 
 def tokens_of(name):
