@@ -110,6 +110,23 @@ std::vector<std::string> drop_constants(Constants& c, const std::set<std::string
   return dropped;
 }
 
+Completion complete_from_stated(Constants& constants, nlohmann::json& hardware,
+                                const std::set<std::string>& unidentified,
+                                const ModelFile& stated) {
+  Completion out;
+  out.dropped = drop_constants(constants, unidentified);
+  out.added = add_stated(constants, stated.constants);
+  const bool has_memory = hardware.is_object() && hardware.contains("memory_bytes") &&
+                          hardware["memory_bytes"].is_number() &&
+                          hardware["memory_bytes"].get<double>() > 0;
+  if (!has_memory && stated.hardware.contains("memory_bytes")) {
+    if (!hardware.is_object()) hardware = nlohmann::json::object();
+    hardware["memory_bytes"] = stated.hardware["memory_bytes"];
+    out.memory_added = true;
+  }
+  return out;
+}
+
 std::optional<ShippedConstants> shipped_constants(std::string_view name) {
   std::optional<NamedConstants> stated = shipped_stated(name);
   if (!stated) return std::nullopt;
@@ -125,12 +142,10 @@ std::optional<ShippedConstants> shipped_constants(std::string_view name) {
   out.calibration = *calibrated;
   out.constants = calibrated->model.constants;
   out.hardware = calibrated->model.hardware;
-  out.dropped = drop_constants(out.constants, unidentified_in(calibrated->doc));
-  out.stated = add_stated(out.constants, stated->model.constants);
-  const bool has_memory = out.hardware.is_object() && out.hardware.contains("memory_bytes");
-  if (!has_memory && stated->model.hardware.contains("memory_bytes")) {
-    out.hardware["memory_bytes"] = stated->model.hardware["memory_bytes"];
-  }
+  Completion c = complete_from_stated(out.constants, out.hardware, unidentified_in(calibrated->doc),
+                                      stated->model);
+  out.dropped = std::move(c.dropped);
+  out.stated = std::move(c.added);
   return out;
 }
 

@@ -43,6 +43,18 @@ std::set<std::string> unidentified_in(const nlohmann::json& model_doc);
 // Removes from `c` each of the P, W and λ constants `names` names; returns those it removed.
 std::vector<std::string> drop_constants(Constants& c, const std::set<std::string>& names);
 
+// Completes a calibration from stated constants: drops the P, W and λ constants in
+// `unidentified` (their values say nothing about the GPU), adds every constant of `stated` the
+// calibration then lacks, and the memory size where `hardware` has none. The one way a
+// calibration, shipped or fitted, is completed.
+struct Completion {
+  std::vector<std::string> dropped;  // unidentified, replaced
+  std::set<std::string> added;       // now stated
+  bool memory_added = false;
+};
+Completion complete_from_stated(Constants& constants, nlohmann::json& hardware,
+                                const std::set<std::string>& unidentified, const ModelFile& stated);
+
 // What a shipped name prices with: its calibration's identified constants, then the stated
 // ones for the rest (`stated` names them, `dropped` the calibration's unidentified ones they
 // replace); without a calibration, the stated constants alone (every one in `stated`).

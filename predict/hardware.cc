@@ -63,25 +63,23 @@ void fill_from_gpu_type(Hardware& hw) {
   const std::optional<NamedConstants> stated = shipped_stated(gpu);
   // A constant the fit did not identify says nothing about the GPU (a λ held at the bound the
   // data gave it can be 100 times the truth): the stated value replaces it.
-  for (const std::string& d : drop_constants(hw.constants, hw.unidentified)) {
+  const Completion c =
+      complete_from_stated(hw.constants, hw.context, hw.unidentified, stated->model);
+  for (const std::string& d : c.dropped) {
     hw.unidentified.erase(d);
     hw.notes.push_back(d + " is not identified by the fit of " + hw.source +
                        ": the stated value of its GPU type replaces it (--no-stated keeps it, "
                        "marked !)");
   }
-  const std::set<std::string> added = add_stated(hw.constants, stated->model.constants);
-  hw.unmeasured.insert(added.begin(), added.end());
-  if (!added.empty()) {
+  hw.unmeasured.insert(c.added.begin(), c.added.end());
+  if (!c.added.empty()) {
     std::string names;
-    for (const std::string& n : added) names += (names.empty() ? "" : ", ") + n;
+    for (const std::string& n : c.added) names += (names.empty() ? "" : ", ") + n;
     hw.notes.push_back(stated->source + ", the stated constants of the same GPU type, fill in " +
                        "what " + hw.source +
                        " does not measure, marked * (--no-stated: none): " + names);
   }
-  if (!hw.memory_bytes() && stated->model.hardware.contains("memory_bytes")) {
-    hw.context["memory_bytes"] = stated->model.hardware["memory_bytes"];
-    hw.notes.push_back("memory size from " + stated->source);
-  }
+  if (c.memory_added) hw.notes.push_back("memory size from " + stated->source);
 }
 
 }  // namespace
