@@ -27,11 +27,11 @@ std::optional<double> positive_integer(const Sample& sample, const std::string& 
 
 }  // namespace
 
-std::optional<GemmShape> gemm_shape_of(const Sample& sample) {
+std::optional<LabelledShape> gemm_shape_of(const Sample& sample) {
   auto m = positive_integer(sample, "m"), n = positive_integer(sample, "n"),
        k = positive_integer(sample, "k"), groups = positive_integer(sample, "groups");
   if (!m || !n || !k) return std::nullopt;
-  GemmShape s{*m, *n, *k, groups.value_or(1), false};
+  LabelledShape s{*m, *n, *k, groups.value_or(1), false};
   auto layout = sample.labels.find("layout");
   s.grouped = s.groups > 1 || (layout != sample.labels.end() && layout->second != "dense");
   return s;
@@ -63,7 +63,7 @@ Tile parse_tile(const std::string& text) {
   return t;
 }
 
-double quantised_flops(const GemmShape& s, const Tile& t, int sm_count) {
+double quantised_flops(const LabelledShape& s, const Tile& t, int sm_count) {
   double tiles = s.groups * std::ceil(s.m / t.rows) * std::ceil(s.n / t.cols);
   // NOTES: a kernel with fewer tiles than SMs runs smaller tiles or splits K (cuBLAS's and
   // DeepGEMM's heuristics both choose the block size to fill the SMs), so one partial wave is
@@ -75,7 +75,7 @@ double quantised_flops(const GemmShape& s, const Tile& t, int sm_count) {
 
 FormInputs form_inputs(const Sample& sample, const Constants& c) {
   FormInputs in{sample.work.flops, sample.work.bytes, 0, false};
-  std::optional<GemmShape> shape = gemm_shape_of(sample);
+  std::optional<LabelledShape> shape = gemm_shape_of(sample);
   if (!shape) return in;
   in.grouped = shape->grouped;
   if (c.terms.k_half) in.k = shape->k;

@@ -30,21 +30,22 @@
 
 namespace batchcost {
 
-// The shape of a GEMM sample, from its labels: m, n, k (per group), groups (default 1), and
+// The shape of a GEMM sample as its labels give it (not core/gemm_shapes.h GemmShape, a sweep's
+// named shape): m, n, k (per group), groups (default 1), and
 // whether it is a grouped kernel (layout other than dense, or groups > 1). Absent when m, n or k
 // is missing; throws std::invalid_argument naming the label when one is not a positive integer.
-struct GemmShape {
+struct LabelledShape {
   double m = 0, n = 0, k = 0, groups = 1;
   bool grouped = false;
 };
-std::optional<GemmShape> gemm_shape_of(const Sample& sample);
+std::optional<LabelledShape> gemm_shape_of(const Sample& sample);
 
 // "128x128" <-> Tile; parse throws std::invalid_argument for anything else.
 std::string tile_name(const Tile& tile);
 Tile parse_tile(const std::string& text);
 
 // The FLOPs of whole waves of whole tiles (see the header); `sm_count` > 0.
-double quantised_flops(const GemmShape& shape, const Tile& tile, int sm_count);
+double quantised_flops(const LabelledShape& shape, const Tile& tile, int sm_count);
 
 // What the refined compute-and-memory term of one sample depends on, apart from the constants:
 // computed once per sample, so that a fit can evaluate the form with any number type.

@@ -402,7 +402,7 @@ Selection select_form(const std::vector<Sample>& samples, const FitOptions& opti
   std::map<std::string, bool> shaped_dtypes;
   bool any_shape = false, any_grouped = false;
   for (size_t i : f.fit_idx) {
-    std::optional<GemmShape> s;
+    std::optional<LabelledShape> s;
     try {
       s = gemm_shape_of(samples[i]);
     } catch (const std::invalid_argument&) {

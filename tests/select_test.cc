@@ -46,7 +46,7 @@ Sample gemm(double m, double n, double k, double groups = 1, std::string layout 
 
 TEST(Forms, ShapeFromLabels) {
   Sample s = gemm(257, 4096, 7168, 4, "masked");
-  std::optional<GemmShape> g = gemm_shape_of(s);
+  std::optional<LabelledShape> g = gemm_shape_of(s);
   ASSERT_TRUE(g);
   EXPECT_EQ(g->m, 257);
   EXPECT_EQ(g->groups, 4);
@@ -73,13 +73,13 @@ TEST(Forms, TileNames) {
 TEST(Forms, WaveQuantisationByHand) {
   // M = 257 pays for three 128-row tiles: 3 · 128 = 384 tiles are three waves of 132 SMs, the
   // work of 396 tiles.
-  GemmShape s{257, 16384, 1000, 1, false};
+  LabelledShape s{257, 16384, 1000, 1, false};
   EXPECT_DOUBLE_EQ(quantised_flops(s, {128, 128}, 132), 2.0 * 1000 * 128 * 128 * 396);
   // 133 tiles need a second wave.
-  GemmShape t{128, 133 * 128, 1000, 1, false};
+  LabelledShape t{128, 133 * 128, 1000, 1, false};
   EXPECT_DOUBLE_EQ(quantised_flops(t, {128, 128}, 132), 2.0 * 1000 * 128 * 128 * 264);
   // Fewer tiles than SMs: the declared work (the kernel fills the SMs with smaller tiles).
-  GemmShape u{257, 4096, 1000, 1, false};
+  LabelledShape u{257, 4096, 1000, 1, false};
   EXPECT_DOUBLE_EQ(quantised_flops(u, {128, 128}, 132), 2.0 * 257 * 4096 * 1000);
 }
 
