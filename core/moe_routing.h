@@ -69,7 +69,9 @@ struct Routing {
 
 // Routes `tokens` tokens to `top_k` of `experts` experts. Requires experts >= 1,
 // 1 <= top_k <= experts, tokens >= 0 and tokens·top_k < 2^31 (the indices are int32 so the GPU
-// can use them as they are); throws std::invalid_argument otherwise. Same arguments, same result.
+// can use them as they are); throws std::invalid_argument otherwise. Same arguments, same result;
+// and the first B tokens of a routing of more tokens (same spec and seed) are the routing of B
+// tokens: the tokens draw from one stream in turn, after anything drawn once per routing.
 Routing route(const RoutingSpec& spec, std::int64_t tokens, int experts, int top_k,
               std::uint64_t seed);
 

@@ -53,6 +53,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/moe_crossover.h"
 #include "harness/gpu.h"
 #include "kernels/check.h"
 #include "moe/strategies.h"
@@ -62,7 +63,7 @@ namespace {
 
 constexpr GemmDtype kDtype = GemmDtype::bf16;
 constexpr std::uint64_t kWeightSeed = 0x3e3e5eedull;
-constexpr std::uint64_t kRoutingSeed = 20250101;
+constexpr std::uint64_t kRoutingSeed = kMoeRoutingSeed;  // predictions route the same tokens
 constexpr std::int64_t kCheckRows = 64;
 constexpr std::int64_t kQuickRoutingTokens = 64;
 
