@@ -151,8 +151,8 @@ CLI::App* add_predict_command(CLI::App& app, PredictArgs& pa) {
       ->check(CLI::PositiveNumber);
   pred->add_option("--chunk", pa.options.chunk, "prefill in chunks of N tokens (0: whole prompt)")
       ->check(CLI::NonNegativeNumber);
-  pred->add_option("--gpu-memory", pa.gpu_memory_gb,
-                   "GB per GPU; replaces hardware.memory_bytes (0: use it; neither: unchecked)")
+  pred->add_option("--gpu-memory", pa.gpu_memory_gib,
+                   "GiB per GPU; replaces hardware.memory_bytes (0: use it; neither: unchecked)")
       ->check(CLI::NonNegativeNumber);
   pred->add_flag("--overlap", dep.overlap,
                  "hide communication behind compute, per layer, up to the smaller of the two");
@@ -224,13 +224,13 @@ int run_predict(const PredictArgs& a) {
   r.options = a.options;
   r.options.deployment = resolve(a.options.deployment, r.model);
   const std::optional<double> context_memory = hw.memory_bytes();
-  if (a.gpu_memory_gb > 0) {
-    r.options.gpu_memory_bytes = a.gpu_memory_gb * 1e9;
+  if (a.gpu_memory_gib > 0) {
+    r.options.gpu_memory_bytes = a.gpu_memory_gib * 1073741824.0;
     r.memory_source = "--gpu-memory";
     if (context_memory) {
-      r.notes.push_back("--gpu-memory " + format_number(a.gpu_memory_gb) + " GB replaces " +
-                        a.hardware + "'s memory_bytes of " + format_number(*context_memory / 1e9) +
-                        " GB");
+      r.notes.push_back("--gpu-memory " + format_number(a.gpu_memory_gib) + " GiB replaces " +
+                        a.hardware + "'s memory_bytes of " +
+                        format_number(*context_memory / 1073741824.0) + " GiB");
     }
   } else if (context_memory) {
     r.options.gpu_memory_bytes = *context_memory;
@@ -282,6 +282,7 @@ int run_predict(const PredictArgs& a) {
             predict_speculative(r.constants, r.model, r.options, b, *r.speculation));
       }
     }
+    r.moe_crossover = predict_moe_crossover(r.constants, r.model);
     if (a.arrival_rate > 0) {
       r.window = serving_window(a.arrival_rate, a.window_s);
       r.window_step = predict_step(r.constants, r.model, r.options, r.window->batch);

@@ -16,7 +16,7 @@ struct PredictArgs {
   std::vector<long long> batches = {1, 8, 64, 512, 4096};
   std::vector<long long> input_lens, output_lens;
   std::vector<long long> concurrency = {1};
-  double gpu_memory_gb = 0;
+  double gpu_memory_gib = 0;
   PredictOptions options;
   bool show_ops = false, list_models = false, strict = false;
   int gamma = -1;

@@ -73,15 +73,18 @@ int run_validate(const ValidateArgs& a) {
     std::cerr << "warning: family " << family << ": " << n
               << " samples cannot be priced by these constants\n";
   }
+  const std::vector<MoeCrossoverCheck> moe = check_moe_crossovers(in.samples, constants);
   if (a.json) {
-    std::cout << validation_json(rows).dump(2) << "\n";
+    nlohmann::ordered_json doc = validation_json(rows);
+    if (!moe.empty()) doc["moe_crossover"] = moe_crossover_json(moe);
+    std::cout << doc.dump(2) << "\n";
     return 0;
   }
   std::cout << census(in, roles) << "constants: "
             << (model_path.empty() ? "fitted to these samples" : "from " + model_path) << "\n";
   if (other_gpu) std::cout << "warning: the model was fitted on another GPU; no row is fit\n";
   if (constants.form == Form::kRefined) std::cout << "form: refined\n";
-  std::cout << "\n" << validation_report(rows);
+  std::cout << "\n" << validation_report(rows) << moe_crossover_report(moe);
   if (epoch) {
     std::map<std::string, Quality> q;
     for (const auto& [key, summary] :

@@ -214,4 +214,68 @@ nlohmann::ordered_json validation_json(const std::vector<ValidationRow>& rows) {
   return {{"benchmarks", list}, {"summary", summary}};
 }
 
+namespace {
+
+std::string crossover_cell(const std::optional<std::int64_t>& b) {
+  return b ? std::to_string(*b) : "none";
+}
+
+}  // namespace
+
+std::string moe_crossover_report(const std::vector<MoeCrossoverCheck>& checks) {
+  std::string out;
+  for (const MoeCrossoverCheck& c : checks) {
+    out += "\nMoE crossover, " + c.config.name + " (" + c.dtype +
+           ", uniform routing): time per token, measured / predicted\n";
+    const bool priced = c.missing.empty();
+    Table t({"batch", "per-expert loop", "grouped", "dense-equivalent"}, "rrrr");
+    for (std::size_t j = 0; j < c.measured.tokens.size(); ++j) {
+      const double b = static_cast<double>(c.measured.tokens[j]);
+      auto cell = [&](double measured, const std::vector<double>& predicted) {
+        return format_time(measured / b) + " / " +
+               (priced ? format_time(predicted[j] / b) : std::string("-"));
+      };
+      t.add({std::to_string(c.measured.tokens[j]), cell(c.measured.loop_s[j], c.predicted.loop_s),
+             cell(c.measured.grouped_s[j], c.predicted.grouped_s),
+             cell(c.measured.dense_s[j], c.predicted.dense_s)});
+    }
+    out += t.str();
+    if (!priced) {
+      out += "not predicted: the constants lack " + c.missing + "\n";
+      continue;
+    }
+    Table x(
+        {"catches up (at most " + format_number(100 * kMoeCrossoverTolerance) + "% more per token)",
+         "measured B", "predicted B"},
+        "lrr");
+    x.add({"per-expert loop -> grouped", crossover_cell(c.measured_at.loop_to_grouped),
+           crossover_cell(c.predicted_at.loop_to_grouped)});
+    x.add({"grouped -> dense-equivalent", crossover_cell(c.measured_at.grouped_to_dense),
+           crossover_cell(c.predicted_at.grouped_to_dense)});
+    x.add({"per-expert loop -> dense-equivalent", crossover_cell(c.measured_at.loop_to_dense),
+           crossover_cell(c.predicted_at.loop_to_dense)});
+    out += x.str();
+    out += "(none: not within the largest batch measured, " +
+           std::to_string(c.measured.tokens.back()) + ")\n";
+  }
+  return out;
+}
+
+nlohmann::ordered_json moe_crossover_json(const std::vector<MoeCrossoverCheck>& checks) {
+  nlohmann::ordered_json list = nlohmann::ordered_json::array();
+  for (const MoeCrossoverCheck& c : checks) {
+    nlohmann::ordered_json item = {
+        {"model", c.config.name},      {"dtype", c.dtype},
+        {"routing", "uniform"},        {"tolerance", kMoeCrossoverTolerance},
+        {"tokens", c.measured.tokens}, {"measured", crossovers_json(c.measured_at)}};
+    if (c.missing.empty()) {
+      item["predicted"] = crossovers_json(c.predicted_at);
+    } else {
+      item["not_predicted"] = c.missing;
+    }
+    list.push_back(item);
+  }
+  return list;
+}
+
 }  // namespace batchcost

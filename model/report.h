@@ -12,6 +12,7 @@
 
 #include "core/cost_model.h"
 #include "core/format.h"
+#include "core/moe_crossover.h"
 #include "core/sample.h"
 
 namespace batchcost {
@@ -65,5 +66,12 @@ std::map<std::pair<std::string, std::string>, ValidationSummary> validation_summ
     const std::vector<ValidationRow>& rows);
 std::string validation_report(const std::vector<ValidationRow>& rows);
 nlohmann::ordered_json validation_json(const std::vector<ValidationRow>& rows);
+
+// validate's MoE crossover (core/moe_crossover.h): per config, the measured and predicted cost
+// per token of the per-expert loop, the grouped kernel and the dense-equivalent at each batch
+// measured, and the batches from which each catches up, measured against predicted. Empty where
+// `checks` is.
+std::string moe_crossover_report(const std::vector<MoeCrossoverCheck>& checks);
+nlohmann::ordered_json moe_crossover_json(const std::vector<MoeCrossoverCheck>& checks);
 
 }  // namespace batchcost

@@ -56,6 +56,23 @@ struct Builder {
     ops.push_back(std::move(op));
   }
 
+  // The shape labels the refined form's GEMM terms read (core/forms.h: m, n, k per group,
+  // groups, layout) on the last op added. Expected token counts are fractional; a label holds
+  // the whole rows a kernel runs, at least one.
+  void label_shape(double m, double n, double k, double groups = 1, bool grouped = false) {
+    auto whole = [](double v) {
+      return std::to_string(std::max<long long>(1, std::llround(std::ceil(v - 1e-9))));
+    };
+    Labels& l = ops.back().sample.labels;
+    l["m"] = whole(m);
+    l["n"] = whole(n);
+    l["k"] = whole(k);
+    if (grouped) {
+      l["groups"] = std::to_string(std::max<long long>(1, std::llround(groups)));
+      l["layout"] = "grouped";
+    }
+  }
+
   // C[m, n] = A[m, k]·B[k, n]: weights B in w bytes, activations in a bytes (gemm_shapes.h).
   void gemm(const std::string& name, double count, double m, double k, double n, double w, double a,
             const std::string& dtype) {
@@ -63,6 +80,7 @@ struct Builder {
     work.flops = 2 * m * n * k;
     work.bytes = k * n * w + (m * k + m * n) * a;
     add(name, "gemm", count, work, dtype);
+    label_shape(m, n, k);
   }
 
   void elementwise(const std::string& name, double count, double bytes, double n_kernels) {
@@ -204,11 +222,15 @@ void add_moe_ops(Builder& b, const LlmConfig& model, const Deployment& d, double
   gate_up.flops = 2 * c * h * 2 * i_e;
   gate_up.bytes = active * h * 2 * i_e * w + c * (h + 2 * i_e) * a;
   b.add("experts_gate_up", "gemm", moe_layers, gate_up, g);
+  // One grouped kernel: the active experts as groups of c / active rows each (at least one).
+  const double groups = std::max(1.0, active), rows = c / groups;
+  b.label_shape(rows, 2 * i_e, h, groups, true);
   b.elementwise("experts_activation", moe_layers, 3 * c * i_e * a, 1);
   Work down = b.kernels(1);
   down.flops = 2 * c * i_e * h;
   down.bytes = active * i_e * h * w + c * (i_e + h) * a;
   b.add("experts_down", "gemm", moe_layers, down, g);
+  b.label_shape(rows, h, i_e, groups, true);
   if (expert_parallel) {
     b.collective("moe_combine", moe_layers, collective::Op::all_to_all, d.ep, c * h * a);
     if (d.tp > 1) {
@@ -809,6 +831,21 @@ std::vector<std::string> extrapolated_network(const Constants& constants,
                format_bytes(r.bytes_max, 4));
   }
   return {out.begin(), out.end()};
+}
+
+std::optional<MoeCrossoverPrediction> predict_moe_crossover(const Constants& constants,
+                                                            const LlmConfig& model) {
+  if (!model.ffn.moe) return std::nullopt;
+  MoeCrossoverPrediction p;
+  p.config = {model.name, model.ffn.experts, model.ffn.top_k, model.hidden,
+              model.ffn.expert_intermediate};
+  p.dtype = gemm_dtype(model.precision);
+  const std::vector<std::int64_t> grid = powers_of_two(kMoeCrossoverLargest);
+  MoeCurveResult r = predict_moe_curve(constants, p.config, parse_gemm_dtype(p.dtype), grid);
+  p.missing = r.missing;
+  p.curve = std::move(r.curve);
+  if (p.missing.empty()) p.at = crossovers(p.curve);
+  return p;
 }
 
 }  // namespace batchcost

@@ -53,6 +53,7 @@
 #include <vector>
 
 #include "core/cost_model.h"
+#include "core/moe_crossover.h"
 #include "core/sample.h"
 #include "core/stated.h"
 #include "model/results.h"
@@ -340,5 +341,21 @@ std::set<std::string> unmeasured_constants(const nlohmann::json& model_doc,
 std::vector<std::string> extrapolated_network(const Constants& constants,
                                               const std::vector<PricedOp>& ops,
                                               double factor = 4.0);
+
+// The MoE crossover of the model's expert FFN (core/moe_crossover.h): one GPU running one MoE
+// layer's routed experts (all E of them, uniform routing as batchcost-moe runs it) at the GEMM
+// dtype of the model, over B = 1, 2, 4, … kMoeCrossoverLargest, priced by `constants`. Nothing
+// for a dense model; `missing` names the first constant the pricing lacks (the curve is then
+// empty).
+inline constexpr std::int64_t kMoeCrossoverLargest = 1 << 18;
+struct MoeCrossoverPrediction {
+  MoeConfig config;
+  std::string dtype;
+  MoeCurve curve;
+  MoeCrossovers at;
+  std::string missing;
+};
+std::optional<MoeCrossoverPrediction> predict_moe_crossover(const Constants& constants,
+                                                            const LlmConfig& model);
 
 }  // namespace batchcost

@@ -51,7 +51,9 @@ std::string si(double v) {
 
 std::string billions(double v) { return num(v / 1e9) + " B"; }
 
-std::string gigabytes(double bytes) { return num(bytes / 1e9); }
+// Memory in GiB (2^30 bytes), the unit of GPU memory sizes (an "80 GB" H100 holds 80 GiB), in
+// predict and serve alike.
+std::string gibibytes(double bytes) { return num(bytes / 1073741824.0); }
 
 long long integer(double v) { return static_cast<long long>(std::llround(v)); }
 
@@ -173,12 +175,12 @@ std::vector<std::string> notes(const PredictReport& r) {
     const long long most = max_batch(r);
     const double weights = weight_bytes_per_gpu(r.model, d);
     if (most == 0) {
-      out.push_back("the weights alone, " + gigabytes(weights) + " GB per GPU, exceed its " +
-                    gigabytes(limit) + " GB (" + r.memory_source +
+      out.push_back("the weights alone, " + gibibytes(weights) + " GiB per GPU, exceed its " +
+                    gibibytes(limit) + " GiB (" + r.memory_source +
                     "): every batch is impossible; spread the model with --gpus, --tp, --ep, --pp");
     } else {
-      out.push_back("memory: " + gigabytes(weights) + " GB of weights per GPU of " +
-                    gigabytes(limit) + " GB (" + r.memory_source +
+      out.push_back("memory: " + gibibytes(weights) + " GiB of weights per GPU of " +
+                    gibibytes(limit) + " GiB (" + r.memory_source +
                     "); the largest batch whose KV "
                     "cache fits at context " +
                     num(r.options.context) + " is " + std::to_string(most) +
@@ -455,7 +457,7 @@ void table_steps(std::ostringstream& o, const PredictReport& r, bool any_stated)
     header.push_back("$/Mtok");
     align += "r";
   }
-  header.push_back("GB/GPU");
+  header.push_back("GiB/GPU");
   header.push_back("front");
   align += "rl";
   Table t(header, align);
@@ -481,7 +483,7 @@ void table_steps(std::ostringstream& o, const PredictReport& r, bool any_stated)
       if (overlap) row.insert(row.begin() + 5, dur(s.split.hidden));
       if (priced) row.push_back(num(s.cost_per_million));
     }
-    row.push_back(gigabytes(gb) + (limit > 0 && gb > limit ? "!" : ""));
+    row.push_back(gibibytes(gb) + (limit > 0 && gb > limit ? "!" : ""));
     row.push_back(s.pareto ? "x" : "");
     t.add(row);
   }
@@ -490,8 +492,8 @@ void table_steps(std::ostringstream& o, const PredictReport& r, bool any_stated)
   if (priced) o << "; $/Mtok at $" << num(r.options.price_per_gpu_hour) << " per GPU-hour";
   o << "\n";
   if (any_impossible) {
-    o << "impossible: weights and KV cache (GB/GPU, marked !) exceed the GPU's " << gigabytes(limit)
-      << " GB; the largest batch that fits is " << max_batch(r) << "\n";
+    o << "impossible: weights and KV cache (GiB/GPU, marked !) exceed the GPU's "
+      << gibibytes(limit) << " GiB; the largest batch that fits is " << max_batch(r) << "\n";
   }
   // Which weak constants price the marked steps, by their largest share of one.
   std::map<std::string, double> largest;
@@ -619,6 +621,52 @@ void table_speculation(std::ostringstream& o, const PredictReport& r) {
   }
 }
 
+// The MoE crossover (predict.h predict_moe_crossover): cost per token of each way of running one
+// layer's experts, and the batch from which one catches up with another.
+std::string crossover_text(const std::optional<std::int64_t>& b, std::int64_t largest) {
+  return b ? "B = " + std::to_string(*b) : "not within B <= " + std::to_string(largest);
+}
+
+void table_moe_crossover(std::ostringstream& o, const PredictReport& r) {
+  const MoeCrossoverPrediction& x = *r.moe_crossover;
+  o << "\nMoE crossover: one GPU running one layer's " << x.config.experts
+    << " routed experts (top-" << x.config.top_k << ", H " << x.config.hidden << ", I "
+    << x.config.intermediate << ", " << x.dtype
+    << " GEMMs, uniform routing as batchcost-moe runs it), per token:\n";
+  if (!x.missing.empty()) {
+    o << "  not priced: the constants lack " << x.missing << "\n";
+    return;
+  }
+  const MoeCurve& c = x.curve;
+  Table t({"batch", "per-expert loop", "grouped", "dense-equivalent", "loop / dense",
+           "grouped / dense"},
+          "rrrrrr");
+  for (std::size_t j = 0; j < c.tokens.size(); j += 2) {  // every power of four
+    const double b = static_cast<double>(c.tokens[j]);
+    t.add({std::to_string(c.tokens[j]), dur(c.loop_s[j] / b), dur(c.grouped_s[j] / b),
+           dur(c.dense_s[j] / b), num(c.loop_s[j] / c.dense_s[j]) + "×",
+           num(c.grouped_s[j] / c.dense_s[j]) + "×"});
+  }
+  o << t.str();
+  const std::int64_t largest = c.tokens.back();
+  o << "catches up (costs at most " << num(100 * kMoeCrossoverTolerance)
+    << "% more per token, at that batch and every larger one):\n"
+    << "  per-expert loop -> grouped           " << crossover_text(x.at.loop_to_grouped, largest)
+    << "\n  grouped -> dense-equivalent          " << crossover_text(x.at.grouped_to_dense, largest)
+    << "\n  per-expert loop -> dense-equivalent  " << crossover_text(x.at.loop_to_dense, largest)
+    << "\n";
+  // The constants that price it, marked as the steps' are.
+  o << "priced with";
+  bool weak = false;
+  for (const std::string& name : {"P[" + x.dtype + "]", std::string("W"), std::string("λ[kernel]"),
+                                  std::string("λ[launch]")}) {
+    const char* mark = r.unmeasured.count(name) ? "*" : r.unidentified.count(name) ? "!" : "";
+    weak |= *mark != 0;
+    o << (name[0] == 'P' ? " " : ", ") << name << mark;
+  }
+  o << (weak ? " (* stated, ! not identified by the fit)" : "") << "\n";
+}
+
 // --arrival-rate/--window: the batch a serving window forms and its step.
 void table_window(std::ostringstream& o, const PredictReport& r) {
   if (r.window && r.window_step) {
@@ -643,6 +691,7 @@ std::string predict_table(const PredictReport& r) {
   if (r.show_ops) table_ops(o, r);
   if (r.speculation) table_speculation(o, r);
   if (r.window && r.window_step) table_window(o, r);
+  if (r.moe_crossover) table_moe_crossover(o, r);
   const std::vector<std::string> n = notes(r);
   if (!n.empty()) o << "\n";
   for (const std::string& line : n) o << "note: " << line << "\n";
@@ -743,6 +792,30 @@ ordered_json predict_json(const PredictReport& r) {
         {"arrival_rate_per_s", r.window->rate_per_s}, {"window_s", r.window->window_s},
         {"batch", integer(r.window->batch)},          {"mean_wait_s", r6(r.window->mean_wait_s)},
         {"max_wait_s", r6(r.window->max_wait_s)},     {"step", step_json(r, *r.window_step)}};
+  }
+  if (r.moe_crossover) {
+    const MoeCrossoverPrediction& x = *r.moe_crossover;
+    ordered_json mc = {{"experts", x.config.experts},
+                       {"top_k", x.config.top_k},
+                       {"hidden", x.config.hidden},
+                       {"intermediate", x.config.intermediate},
+                       {"dtype", x.dtype},
+                       {"routing", "uniform"},
+                       {"tolerance", kMoeCrossoverTolerance}};
+    if (!x.missing.empty()) {
+      mc["missing"] = x.missing;
+    } else {
+      mc["crossover"] = crossovers_json(x.at);
+      ordered_json curve = ordered_json::array();
+      for (std::size_t i = 0; i < x.curve.tokens.size(); ++i) {
+        curve.push_back({{"tokens", x.curve.tokens[i]},
+                         {"per_expert_loop_s", r6(x.curve.loop_s[i])},
+                         {"grouped_s", r6(x.curve.grouped_s[i])},
+                         {"dense_equivalent_s", r6(x.curve.dense_s[i])}});
+      }
+      mc["curve"] = curve;
+    }
+    j["moe_crossover"] = mc;
   }
   j["notes"] = notes(r);
   return j;

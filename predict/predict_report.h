@@ -39,6 +39,7 @@ struct PredictReport {
   std::string memory_source;
   std::string draft_source;        // the draft model's file or shipped name, with a draft model
   std::vector<std::string> notes;  // said by the command line (a fallback it took)
+  std::optional<MoeCrossoverPrediction> moe_crossover;  // an MoE model's (predict.h)
 };
 
 std::string predict_table(const PredictReport& report);

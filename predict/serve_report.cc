@@ -63,8 +63,8 @@ std::string serve_table(const ServeReport& r) {
   std::ostringstream o;
   o << "model: " << r.model << "\nhardware: " << r.hardware << "\ndeployment: " << r.deployment
     << ", " << r.tables.gpus << " GPUs\n"
-    << "memory per GPU: weights " << format_number(r.tables.weight_bytes_per_gpu / 1e9)
-    << " GB; KV cache for " << format_number(static_cast<double>(r.tables.kv_capacity_tokens))
+    << "memory per GPU: weights " << format_number(r.tables.weight_bytes_per_gpu / 1073741824.0)
+    << " GiB; KV cache for " << format_number(static_cast<double>(r.tables.kv_capacity_tokens))
     << " tokens in all (" << format_number(static_cast<double>(r.tables.largest_batch_that_fits))
     << " requests of the longest length at once)\n"
     << "load: " << r.requests << " requests per point, input " << r.input_len << ", output "

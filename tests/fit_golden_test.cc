@@ -38,6 +38,10 @@ TEST(Golden, FitWithMoreValidationFamilies) {
   expect_golden("fit h200/results.json --validate launch", "fit_h200_validate_launch.txt");
 }
 TEST(Golden, ValidateTable) { expect_golden("validate h100", "validate_h100.txt"); }
+// A folder with the moe family (the figures' fixture): the MoE crossover, measured / predicted.
+TEST(Golden, ValidateMoeCrossover) {
+  expect_golden("validate ../plot/h100", "validate_plot_h100_moe.txt");
+}
 TEST(Golden, ValidateJsonWithAModel) {
   expect_golden("validate h200 --model h100/model.json --json", "validate_h200_with_h100.json");
 }

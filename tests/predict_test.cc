@@ -138,6 +138,48 @@ TEST(DecodeOps, ExpertWeightsFollowTheExpectedActiveExperts) {
   EXPECT_NEAR(expected_active_experts(256, 8, 4096), 256, 1e-9);
 }
 
+// Every GEMM carries the shape the refined form's tile and wave terms read (core/forms.h): a
+// dense projection its m, n, k; the grouped experts the active experts as groups of their rows.
+// With a tile term, one token past a tile costs a whole row of tiles more.
+TEST(DecodeOps, GemmsCarryTheirShape) {
+  const LlmConfig c = load_llm_config("deepseek-v3");
+  const Deployment d = resolve({}, c);
+  const std::vector<Op> ops = decode_ops(c, d, 64, 1, 1024);
+  const Labels& o = find_op(ops, "o_proj").sample.labels;
+  EXPECT_EQ(o.at("m"), "64");
+  EXPECT_EQ(o.at("n"), "7168");
+  EXPECT_EQ(o.at("k"), std::to_string(128 * 128));
+  EXPECT_EQ(o.count("groups"), 0u);
+  const Labels& e = find_op(ops, "experts_gate_up").sample.labels;
+  const double active = expected_active_experts(256, 8, 64);
+  EXPECT_EQ(e.at("groups"), std::to_string(std::llround(active)));
+  EXPECT_EQ(e.at("m"), std::to_string(static_cast<long long>(std::ceil(64 * 8 / active))));
+  EXPECT_EQ(e.at("n"), "4096");
+  EXPECT_EQ(e.at("k"), "7168");
+  EXPECT_EQ(e.at("layout"), "grouped");
+
+  // Llama-3-70B's o_proj, [m, 8192]·[8192, 8192] in bf16, in 128x128 tiles on 132 SMs: 64 tiles
+  // per 128 rows. At m = 256 (128 tiles, one wave) it reads its 134 MB of weights in 45 µs and
+  // computes in 43 µs; at m = 257 (192 tiles) the second wave is priced whole: 90 µs of compute.
+  Constants k = stated_h100();
+  k.latency_s["kernel"] = {1e-6, 1e-6, 1e-6};
+  k.form = Form::kRefined;
+  k.terms.tile["bf16"] = Tile{128, 128};
+  k.terms.sm_count = 132;
+  const LlmConfig llama = load_llm_config("llama-3-70b");
+  const Deployment one = resolve({}, llama);
+  auto o_proj = [&](const Constants& constants, double m) {
+    const std::vector<Op> at = decode_ops(llama, one, m, 1, 1024);
+    const Prediction p = predict(constants, find_op(at, "o_proj").sample);
+    EXPECT_EQ(p.missing, "");
+    return p.time_s;
+  };
+  EXPECT_GT(o_proj(k, 257), 1.8 * o_proj(k, 256));
+  Constants no_tile = k;
+  no_tile.terms.tile.clear();
+  EXPECT_LT(o_proj(no_tile, 257), 1.05 * o_proj(no_tile, 256));
+}
+
 TEST(DecodeOps, ExpertParallelismSplitsExpertsAndMovesTokensByAllToAll) {
   const LlmConfig c = load_llm_config("deepseek-v3");
   Deployment in;
