@@ -109,6 +109,8 @@ int run_serve(const ServeArgs& a) {
       a.gpu_memory_gib > 0 ? a.gpu_memory_gib * 1073741824.0 : hw.memory_bytes().value_or(0);
   so.memory_utilization = a.memory_utilization;
   so.token_budget = a.token_budget;
+  so.weak = hw.unmeasured;
+  so.weak.insert(hw.unidentified.begin(), hw.unidentified.end());
   // The longest request the load can draw: mean + 4 sd, within the lengths' bound.
   auto longest = [](const LengthDist& d) {
     return std::min<double>(static_cast<double>(d.max), std::ceil(d.mean + 4 * d.sd));

@@ -848,4 +848,33 @@ std::optional<MoeCrossoverPrediction> predict_moe_crossover(const Constants& con
   return p;
 }
 
+WeakShare weak_share(const std::vector<PricedOp>& ops, const std::set<std::string>& weak) {
+  WeakShare w;
+  double total = 0;
+  for (const PricedOp& p : ops) {
+    const Split& x = p.split;
+    total += x.arithmetic + x.memory + x.network + x.latency;
+    std::vector<std::string> flops, network, latency;
+    for (const std::string& n : p.constants) {
+      if (!weak.count(n)) continue;
+      if (n.rfind("P[", 0) == 0) flops.push_back(n);
+      if (n.rfind("network ", 0) == 0) network.push_back(n);
+      if (n.rfind("λ[", 0) == 0) latency.push_back(n);
+    }
+    auto give = [&](const std::vector<std::string>& names, double seconds) {
+      for (const std::string& n : names) w.by_constant[n] += seconds / names.size();
+    };
+    give(flops, x.arithmetic);
+    if (weak.count("W") && p.constants.count("W")) w.by_constant["W"] += x.memory;
+    give(network, x.network);
+    give(latency, x.latency);
+  }
+  if (!(total > 0)) return {};
+  for (auto& [n, seconds] : w.by_constant) {
+    seconds /= total;
+    w.share += seconds;
+  }
+  return w;
+}
+
 }  // namespace batchcost

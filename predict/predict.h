@@ -46,6 +46,7 @@
 // requests per second that `concurrency` requests in flight sustain.
 #pragma once
 
+#include <map>
 #include <optional>
 #include <set>
 #include <stdexcept>
@@ -232,6 +233,18 @@ struct StepPrediction {
   bool pareto = false;  // fits, and no other fitting batch is both faster per user and cheaper
   std::set<std::string> constants;
 };
+
+// The share of a step's time (its ops' arithmetic, memory, network and latency) priced with weak
+// constants (`weak`: stated or unidentified), in all and per constant (an op's arithmetic goes
+// to its P, memory to W, network to its network constant, latency to its λs).
+struct WeakShare {
+  double share = 0;
+  std::map<std::string, double> by_constant;
+};
+WeakShare weak_share(const std::vector<PricedOp>& ops, const std::set<std::string>& weak);
+// NOTES: a cell is marked where more than this share of its time is weak: a stated λ[graph_node]
+// that prices 1% of a memory-bound step does not make the step a guess.
+constexpr double kWeakShareMark = 0.10;
 
 // One decode step at batch B (throws MissingConstants, InputError).
 StepPrediction predict_step(const Constants& constants, const LlmConfig& model,

@@ -44,18 +44,6 @@ struct PredictReport {
 
 std::string predict_table(const PredictReport& report);
 
-// The share of a step's time (its ops' arithmetic, memory, network and latency) priced with weak
-// constants (`weak`: stated or unidentified), in all and per constant (an op's arithmetic goes
-// to its P, memory to W, network to its network constant, latency to its λs).
-struct WeakShare {
-  double share = 0;
-  std::map<std::string, double> by_constant;
-};
-WeakShare weak_share(const std::vector<PricedOp>& ops, const std::set<std::string>& weak);
-// NOTES: a cell is marked where more than this share of its time is weak: a stated λ[graph_node]
-// that prices 1% of a memory-bound step does not make the step a guess.
-constexpr double kWeakShareMark = 0.10;
-
 // The "constants used:" block of predict and serve: each constant of `used` with its value, `*`
 // where it is in `unmeasured` (stated), `!` where in `unidentified`, and the legend of each mark
 // used; and its JSON (name, value or regimes, measured).

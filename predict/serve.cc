@@ -210,8 +210,11 @@ class Simulator {
 
   double step_time(std::int64_t decoding, std::int64_t chunk, double chunk_ctx) {
     double dt = 0;
-    if (decoding > 0) dt += c_.decode_s(decoding, sum_ctx_ / static_cast<double>(decoding));
+    const double ctx = decoding > 0 ? sum_ctx_ / static_cast<double>(decoding) : 0;
+    if (decoding > 0) dt += c_.decode_s(decoding, ctx);
     if (chunk > 0) dt += c_.prefill_s(chunk, chunk_ctx);
+    if (decoding > 0 && c_.decode_weak_s) weak_busy_ += c_.decode_weak_s(decoding, ctx);
+    if (chunk > 0 && c_.prefill_weak_s) weak_busy_ += c_.prefill_weak_s(chunk, chunk_ctx);
     if (!(dt > 0) || !std::isfinite(dt)) {
       throw InputError("serve: a step of " + std::to_string(decoding) + " sequences and " +
                        std::to_string(chunk) + " prompt tokens is priced at " +
@@ -333,6 +336,7 @@ class Simulator {
       r.arrival_rate_s = static_cast<double>(r.requests + rejected_) / r.makespan_s;
     }
     if (busy_ > 0) r.mean_batch = batch_integral_ / busy_;
+    if (busy_ > 0) r.weak_share = std::min(1.0, weak_busy_ / busy_);
     if (output_tokens_ > 0) {
       r.gpu_hours_per_million = c_.gpus * r.makespan_s / 3600.0 / (output_tokens_ / 1e6);
     }
@@ -349,6 +353,7 @@ class Simulator {
       finishing_;
   std::int64_t running_ = 0, decoding_ = 0, kv_reserved_ = 0, rejected_ = 0, steps_ = 0;
   double now_ = 0, sum_ctx_ = 0, busy_ = 0, batch_integral_ = 0, in_system_integral_ = 0;
+  double weak_busy_ = 0;  // seconds of busy_ priced with weak constants
   double first_arrival_ = 0, last_finish_ = 0, output_tokens_ = 0;
   bool seen_any_ = false;
   std::vector<double> ttft_, tpot_, e2e_;

@@ -62,6 +62,10 @@ std::vector<Request> poisson_requests(double rate_per_s, std::int64_t n, const L
 struct StepCosts {
   std::function<double(std::int64_t sequences, double mean_context)> decode_s;
   std::function<double(std::int64_t tokens, double mean_context)> prefill_s;
+  // Optional: the seconds of the same steps priced with stated or unidentified constants
+  // (ServeResult::weak_share); absent, none is.
+  std::function<double(std::int64_t sequences, double mean_context)> decode_weak_s;
+  std::function<double(std::int64_t tokens, double mean_context)> prefill_weak_s;
   std::int64_t kv_capacity_tokens = 0;  // KV cache tokens the deployment holds in all
   int gpus = 1;
 };
@@ -104,6 +108,7 @@ struct ServeResult {
   double mean_in_system = 0;    // time-average of waiting + running requests (Little's L)
   double arrival_rate_s = 0;    // completed requests over the span of arrivals to completions
   std::int64_t steps = 0;
+  double weak_share = 0;  // of the busy time, priced with weak constants (StepCosts::*_weak_s)
 };
 
 // Simulates an open-loop load (requests sorted by arrival) or a closed loop of users issuing

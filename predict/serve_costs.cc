@@ -86,21 +86,29 @@ ServeCostTables tabulate_serve_costs(const Constants& constants, const LlmConfig
   if (t.batches.back() != static_cast<double>(o.max_batch)) t.batches.push_back(static_cast<double>(o.max_batch));
   t.contexts = pow2_grid(std::min(64.0, o.max_context), std::max(64.0, o.max_context));
   t.prefill_tokens = pow2_grid(1, static_cast<double>(o.token_budget));
+  // A step's time, and beside it the seconds its weak constants price (their share of the
+  // stage's ops, as predict marks a step, times the step).
+  auto tabulate = [&](double sequences, std::vector<double>& time, std::vector<double>& weak) {
+    const StepPrediction step = predict_step(constants, model, opt, sequences);
+    t.constants.insert(step.constants.begin(), step.constants.end());
+    time.push_back(step.step_s);
+    const WeakShare w = o.weak.empty() ? WeakShare{} : weak_share(step.ops, o.weak);
+    weak.push_back(w.share * step.step_s);
+    for (const auto& [name, share] : w.by_constant) {
+      t.weak_largest[name] = std::max(t.weak_largest[name], share);
+    }
+  };
   for (double b : t.batches) {
     for (double L : t.contexts) {
       opt.context = L;
-      const StepPrediction step = predict_step(constants, model, opt, b);
-      t.constants.insert(step.constants.begin(), step.constants.end());
-      t.decode.push_back(step.step_s);
+      tabulate(b, t.decode, t.decode_weak);
     }
   }
   for (double c : t.prefill_tokens) {
     opt.tokens_per_sequence = c;
     for (double L : t.contexts) {
       opt.context = L;
-      const StepPrediction step = predict_step(constants, model, opt, 1);
-      t.constants.insert(step.constants.begin(), step.constants.end());
-      t.prefill.push_back(step.step_s);
+      tabulate(1, t.prefill, t.prefill_weak);
     }
   }
   return t;
@@ -114,6 +122,12 @@ StepCosts step_costs(const ServeCostTables& tables) {
   };
   c.prefill_s = [t](std::int64_t n, double L) {
     return bilinear(t->prefill_tokens, t->contexts, t->prefill, static_cast<double>(n), L);
+  };
+  c.decode_weak_s = [t](std::int64_t b, double L) {
+    return bilinear(t->batches, t->contexts, t->decode_weak, static_cast<double>(b), L);
+  };
+  c.prefill_weak_s = [t](std::int64_t n, double L) {
+    return bilinear(t->prefill_tokens, t->contexts, t->prefill_weak, static_cast<double>(n), L);
   };
   c.kv_capacity_tokens = t->kv_capacity_tokens;
   c.gpus = t->gpus;

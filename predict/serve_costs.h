@@ -17,6 +17,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <set>
 #include <string>
 #include <vector>
@@ -32,12 +33,19 @@ struct ServeCostOptions {
   std::int64_t max_batch = 256;
   std::int64_t token_budget = 8192;
   double max_context = 8192;  // the largest context a step will see (prompt + output)
+  // Stated or unidentified constants: the share of each step's time they price is tabulated
+  // beside it, so a simulated load point is marked as predict marks a step (kWeakShareMark).
+  std::set<std::string> weak;
 };
 
 struct ServeCostTables {
   std::vector<double> batches, contexts, prefill_tokens;
   std::vector<double> decode;   // batches × contexts, row-major
   std::vector<double> prefill;  // prefill_tokens × contexts
+  // Seconds of each tabulated step priced with ServeCostOptions::weak constants (same layout),
+  // and each weak constant's largest share of one tabulated step.
+  std::vector<double> decode_weak, prefill_weak;
+  std::map<std::string, double> weak_largest;
   double weight_bytes_per_gpu = 0;
   double kv_bytes_per_token_per_gpu = 0;
   std::int64_t kv_capacity_tokens = 0;

@@ -1,6 +1,7 @@
 // `batchcost serve` output (see serve_report.h).
 #include "predict/serve_report.h"
 
+#include <algorithm>
 #include <cmath>
 #include <map>
 #include <sstream>
@@ -48,13 +49,41 @@ nlohmann::ordered_json pct(const Percentiles& p) {
 
 bool any_slo(const Slo& s) { return s.ttft_s > 0 || s.tpot_s > 0; }
 
-// True where a constant the steps used is stated or unidentified: every simulated time then
-// depends on it, and is marked.
-bool any_stated(const ServeReport& r) {
+// True where more than kWeakShareMark of the point's simulated step time is priced with stated or
+// unidentified constants (predict marks a step by the same rule).
+bool weak_point(const ServePoint& p) { return p.result.weak_share > kWeakShareMark; }
+
+// True where a constant the steps used is stated or unidentified.
+bool any_weak_used(const ServeReport& r) {
   for (const std::string& n : r.tables.constants) {
     if (r.unmeasured.count(n) || r.unidentified.count(n)) return true;
   }
   return false;
+}
+
+// The footnote of the marks: which weak constants price the steps, by their largest share of
+// one tabulated step, or that none prices more than the mark of any load point.
+std::string weak_footnote(const ServeReport& r) {
+  bool marked = false;
+  for (const ServePoint& p : r.points) marked |= weak_point(p);
+  if (!marked) {
+    return any_weak_used(r)
+               ? "stated constants (marked * above) price at most " +
+                     format_number(kWeakShareMark * 100) + "% of any load point's step time\n"
+               : "";
+  }
+  std::vector<std::pair<double, std::string>> order;
+  for (const auto& [n, share] : r.tables.weak_largest) order.push_back({-share, n});
+  std::sort(order.begin(), order.end());
+  std::string list;
+  for (const auto& [share, n] : order) {
+    if (-share < 0.005) continue;  // below half a percent: not worth naming
+    list += (list.empty() ? "" : ", ") + n + " up to " +
+            std::to_string(static_cast<int>(std::lround(-share * 100))) + "% of a step";
+  }
+  return "*: more than " + format_number(kWeakShareMark * 100) +
+         "% of the load point's step time priced with stated or unidentified constants: " + list +
+         "\n";
 }
 
 }  // namespace
@@ -71,7 +100,6 @@ std::string serve_table(const ServeReport& r) {
     << r.output_len << " tokens, seed " << r.seed << "\n"
     << constants_used_text(r.constants, r.tables.constants, r.unmeasured, r.unidentified) << "\n";
   const bool price = r.price_per_gpu_hour > 0;
-  const std::string star = any_stated(r) ? "*" : "";
   // p90 beside p50 and p99: the SLO is judged on it.
   std::vector<std::string> head = {"policy",    "load",       "TTFT p50",   "TTFT p90", "TTFT p99",
                                    "TPOT p50",  "TPOT p90",   "TPOT p99",   "e2e p50",  "e2e p99",
@@ -80,9 +108,10 @@ std::string serve_table(const ServeReport& r) {
   if (price) head.push_back("$/M tok"), align += 'r';
   if (any_slo(r.slo)) head.push_back("SLO"), align += 'l';
   Table t(head, align);
-  auto time = [&](double s) { return s > 0 ? format_time(s) + star : "-"; };
   for (const ServePoint& p : r.points) {
     const ServeResult& s = p.result;
+    const std::string star = weak_point(p) ? "*" : "";
+    auto time = [&](double v) { return v > 0 ? format_time(v) + star : "-"; };
     std::vector<std::string> row = {describe(p.policy),
                                     load_cell(p),
                                     time(s.ttft_s.p50),
@@ -101,7 +130,7 @@ std::string serve_table(const ServeReport& r) {
     t.add(row);
   }
   o << t.str();
-  if (!star.empty()) o << "*: priced with stated or unidentified constants\n";
+  o << weak_footnote(r);
   if (any_slo(r.slo)) {
     o << "\nSLO (p90):" << (r.slo.ttft_s > 0 ? " TTFT ≤ " + format_time(r.slo.ttft_s) : "")
       << (r.slo.tpot_s > 0 ? " TPOT ≤ " + format_time(r.slo.tpot_s) : "") << "\n";
@@ -165,6 +194,7 @@ nlohmann::ordered_json serve_json(const ServeReport& r) {
     e["busy_fraction"] = r6(s.busy_fraction);
     e["mean_in_system"] = r6(s.mean_in_system);
     e["steps"] = s.steps;
+    e["weak_share"] = r6(s.weak_share);
     e["meets_slo"] = p.meets_slo;
     j["points"].push_back(e);
   }

@@ -5,8 +5,10 @@
 // After an intended change of the output, regenerate the expected files and review the diff:
 //   BATCHCOST_UPDATE_GOLDEN=1 ctest --preset ci -R ServeGolden
 #include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
 
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
 #include <string>
 
 #include "tests/cli_golden.h"
@@ -25,28 +27,83 @@ const std::string kServe = "serve --hardware h100_stated.json ";
 TEST(ServeGolden, Llama70bOnEightGpusTable) {
   batchcost::testing::expect_golden(
       data_dir(), BATCHCOST_EXE,
-      kServe + "--model llama-3-70b --tp 8 --rate 0.5,4,16 --policy continuous,window:0.1 "
-               "--requests 500 --input-len 1024:512 --output-len 256:128 --price 2.5 "
-               "--slo-ttft 1 --slo-tpot 0.05",
+      kServe +
+          "--model llama-3-70b --tp 8 --rate 0.5,4,16 --policy continuous,window:0.1 "
+          "--requests 500 --input-len 1024:512 --output-len 256:128 --price 2.5 "
+          "--slo-ttft 1 --slo-tpot 0.05",
       "serve_llama_3_70b_tp8.txt");
 }
 
 TEST(ServeGolden, DeepSeekV3ClosedLoopJson) {
   batchcost::testing::expect_golden(
       data_dir(), BATCHCOST_EXE,
-      kServe + "--model deepseek-v3 --tp 8 --ep 16 --gpus 16 --users 1,64 --think 1 "
-               "--requests 300 --input-len 1024 --output-len 256 --json",
+      kServe +
+          "--model deepseek-v3 --tp 8 --ep 16 --gpus 16 --users 1,64 --think 1 "
+          "--requests 300 --input-len 1024 --output-len 256 --json",
       "serve_deepseek_v3_ep16.json");
+}
+
+// A load point is marked as predict marks a step: where more than 10% of its simulated step time
+// is priced with stated or unidentified constants. The fit fixture's model.json with λ[launch]
+// marked unidentified, kept with --no-stated: at 1 request/s (batches of about two, launch-bound
+// decode) the times are marked and λ[launch] named with its share; at 8 and 64 requests/s the
+// GEMMs' measured P and W price nearly all of each step, and those rows are not marked.
+TEST(ServeGolden, MarksTheLoadPointsAWeakConstantPrices) {
+  namespace fs = std::filesystem;
+  auto doc = nlohmann::json::parse(
+      batchcost::testing::read(data_dir() / ".." / "fit" / "h100" / "model.json"));
+  doc["identification"]["λ[launch]"] = {{"status", "unidentified"},
+                                        {"why", "no sample where it is half the time or more"}};
+  const fs::path model = fs::temp_directory_path() / "batchcost_serve_unidentified_launch.json";
+  std::ofstream(model) << doc.dump(1);
+  const std::string args = "serve --hardware " + model.string() +
+                           " --no-stated --model llama-3-8b --rate 1,8,64 --requests 300";
+  Result run = batchcost(args);
+  ASSERT_EQ(run.status, 0) << run.out;
+  EXPECT_NE(run.out.find("  λ[launch]  2.391 µs     !"), std::string::npos) << run.out;
+  auto row = [&](const std::string& load) {
+    const size_t at = run.out.find("continuous  " + load);
+    return at == std::string::npos ? std::string()
+                                   : run.out.substr(at, run.out.find('\n', at) - at);
+  };
+  EXPECT_NE(row("1 req/s").find("ms*"), std::string::npos) << run.out;
+  EXPECT_EQ(row("8 req/s").find('*'), std::string::npos) << run.out;
+  EXPECT_EQ(row("64 req/s").find('*'), std::string::npos) << run.out;
+  EXPECT_NE(run.out.find("*: more than 10% of the load point's step time priced with stated or "
+                         "unidentified constants: λ[launch] up to "),
+            std::string::npos)
+      << run.out;
+  // The JSON gives each point its share: above the mark at 1 request/s only.
+  Result json = batchcost(args + " --json");
+  ASSERT_EQ(json.status, 0);
+  const auto points = nlohmann::json::parse(json.out)["points"];
+  ASSERT_EQ(points.size(), 3u);
+  EXPECT_GT(points[0]["weak_share"].get<double>(), 0.10);
+  EXPECT_LT(points[1]["weak_share"].get<double>(), 0.10);
+  EXPECT_GT(points[1]["weak_share"].get<double>(), 0.0);
+  EXPECT_LT(points[2]["weak_share"].get<double>(), points[1]["weak_share"].get<double>());
+  // λ[launch] identified: nothing is weak, nothing marked, no footnote.
+  doc["identification"]["λ[launch]"]["status"] = "identified";
+  std::ofstream(model) << doc.dump(1);
+  Result plain = batchcost(args);
+  ASSERT_EQ(plain.status, 0);
+  EXPECT_EQ(plain.out.find("ms*"), std::string::npos) << plain.out;
+  EXPECT_EQ(plain.out.find("*:"), std::string::npos) << plain.out;
+  fs::remove(model);
 }
 
 TEST(ServeGolden, EveryShippedModelServesUnderBothPolicies) {
   const std::pair<const char*, const char*> deployments[] = {
-      {"deepseek-v3", "--tp 8 --ep 16 --gpus 16"}, {"llama-3-8b", "--tp 1"},
-      {"llama-3-70b", "--tp 8"}, {"llama-3-405b", "--tp 8 --pp 2"},
-      {"mixtral-8x22b", "--tp 8"}, {"qwen3-30b-a3b", "--tp 1"}};
+      {"deepseek-v3", "--tp 8 --ep 16 --gpus 16"},
+      {"llama-3-8b", "--tp 1"},
+      {"llama-3-70b", "--tp 8"},
+      {"llama-3-405b", "--tp 8 --pp 2"},
+      {"mixtral-8x22b", "--tp 8"},
+      {"qwen3-30b-a3b", "--tp 1"}};
   for (const auto& [model, dep] : deployments) {
-    Result run = batchcost(kServe + "--model " + model + " " + dep +
-                           " --rate 2 --users 4 --policy continuous,window:0.05 --requests 100 --json");
+    Result run =
+        batchcost(kServe + "--model " + model + " " + dep +
+                  " --rate 2 --users 4 --policy continuous,window:0.05 --requests 100 --json");
     ASSERT_EQ(run.status, 2) << "--rate and --users together must be refused";
     run = batchcost(kServe + "--model " + model + " " + dep +
                     " --rate 2 --policy continuous,window:0.05 --requests 100 --json");

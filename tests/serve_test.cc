@@ -152,6 +152,23 @@ TEST(Serve, PercentilesAreNearestRank) {
   EXPECT_EQ(p.mean, 50.5);
 }
 
+// The weak share of a load point is the busy time its steps' weak parts take: here the decode
+// step's fixed 10 ms is weak and the prefill is not, so a decode-heavy load is mostly weak and a
+// prefill-only one not at all.
+TEST(Serve, TheWeakShareIsTheBusyTimeTheWeakPartsOfTheStepsTake) {
+  StepCosts c = linear_costs();
+  c.decode_weak_s = [](std::int64_t, double) { return 10e-3; };
+  c.prefill_weak_s = [](std::int64_t, double) { return 0.0; };
+  auto one = poisson_requests(0.01, 20, fixed(100), fixed(11), 1);  // one request at a time
+  ServeResult r = simulate(c, Policy{}, one);
+  const double prefill = 5e-3 + 100 * 20e-6, decode = 10.1e-3;
+  EXPECT_NEAR(r.weak_share, 10 * 10e-3 / (prefill + 10 * decode), 1e-9);
+  ServeResult only_prefill =
+      simulate(c, Policy{}, poisson_requests(0.01, 20, fixed(100), fixed(1), 1));
+  EXPECT_EQ(only_prefill.weak_share, 0);
+  EXPECT_EQ(simulate(linear_costs(), Policy{}, one).weak_share, 0);  // no weak costs given
+}
+
 // The step costs come from predict_step: exact at the grid points, and the KV capacity is the
 // memory left by the weights over the KV bytes of a token.
 TEST(ServeCosts, AreThePredictorsStepsAndItsMemory) {
@@ -187,6 +204,23 @@ TEST(ServeCosts, AreThePredictorsStepsAndItsMemory) {
   EXPECT_EQ(t.kv_capacity_tokens,
             static_cast<std::int64_t>(std::floor((72e9 - t.weight_bytes_per_gpu) / 40960)));
   EXPECT_EQ(t.largest_batch_that_fits, t.kv_capacity_tokens / 2048);
+  // With no weak constant, no step has a weak part; with W weak, a decode step's weak seconds
+  // are predict's weak share of it (W prices its memory-bound ops), more at batch 1 (weights
+  // read for one token) than for a long prefill chunk (arithmetic-bound).
+  EXPECT_EQ(sc.decode_weak_s(64, 1024), 0);
+  EXPECT_TRUE(t.weak_largest.empty());
+  so.weak = {"W"};
+  ServeCostTables w = tabulate_serve_costs(c, m, o, so);
+  StepCosts wc = step_costs(w);
+  const StepPrediction b1 = predict_step(c, m, at, 1);
+  EXPECT_DOUBLE_EQ(wc.decode_weak_s(1, 1024), weak_share(b1.ops, so.weak).share * b1.step_s);
+  EXPECT_GT(wc.decode_weak_s(1, 1024) / wc.decode_s(1, 1024), 0.5);
+  EXPECT_LT(wc.prefill_weak_s(4096, 1024) / wc.prefill_s(4096, 1024),
+            wc.decode_weak_s(1, 1024) / wc.decode_s(1, 1024));
+  ASSERT_EQ(w.weak_largest.count("W"), 1u);
+  EXPECT_GT(w.weak_largest.at("W"), 0.5);
+  EXPECT_LE(w.weak_largest.at("W"), 1);
+  so.weak.clear();
   so.gpu_memory_bytes = 10e9;  // less than the weights
   EXPECT_THROW(tabulate_serve_costs(c, m, o, so), InputError);
 }
