@@ -111,13 +111,14 @@ int run_compare(const CompareArgs& a) {
     std::cerr << "warning: the two sides differ in " << w << "\n";
   }
   if (a.json) {
-    std::cout << comparison_json(cmp).dump(2) << "\n";
+    auto j = comparison_json(cmp);
+    j["forms"] = {{"baseline", form_name(b.constants.form)},
+                  {"candidate", form_name(c.constants.form)}};
+    std::cout << j.dump(2) << "\n";
   } else {
     std::cout << "baseline: " << baseline << "\ncandidate: " << candidate << "\n";
-    if (b.constants.form != Form::kEpoch || c.constants.form != Form::kEpoch) {
-      std::cout << "forms: baseline " << form_name(b.constants.form) << ", candidate "
-                << form_name(c.constants.form) << "\n";
-    }
+    std::cout << "forms: baseline " << form_name(b.constants.form) << ", candidate "
+              << form_name(c.constants.form) << "\n";
     std::cout << "\n" << comparison_report(cmp);
   }
   return 0;

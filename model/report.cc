@@ -69,22 +69,27 @@ std::string format_percent(double fraction) {
   return text;
 }
 
+std::vector<NamedConstant> named_terms(const Constants& c) {
+  std::vector<NamedConstant> out;
+  // The refined form's terms (core/forms.h), where the constants hold that form.
+  if (c.form != Form::kRefined) return out;
+  const RefinedTerms& t = c.terms;
+  if (t.overlap_p) out.push_back({"overlap p", "", 1, *t.overlap_p});
+  if (t.k_half) out.push_back({"k_half", "elements", 1, *t.k_half});
+  if (t.grouped_bandwidth_ratio)
+    out.push_back({"W grouped / W", "", 1, *t.grouped_bandwidth_ratio});
+  if (t.saturating_sms) out.push_back({"SM share saturating W", "", 1, *t.saturating_sms});
+  if (t.l2_bytes_per_s) out.push_back({"L2 operand bandwidth", "TB/s", 1e12, *t.l2_bytes_per_s});
+  return out;
+}
+
 std::vector<NamedConstant> named_constants(const Constants& c) {
   std::vector<NamedConstant> out;
   for (const auto& [dtype, e] : c.flops_per_s)
     out.push_back({"P[" + dtype + "]", "TFLOP/s", 1e12, e});
   if (c.hbm_bytes_per_s) out.push_back({"W", "TB/s", 1e12, *c.hbm_bytes_per_s});
   for (const auto& [kind, e] : c.latency_s) out.push_back({"λ[" + kind + "]", "µs", 1e-6, e});
-  // The refined form's terms (core/forms.h), where the constants hold that form.
-  if (c.form == Form::kRefined) {
-    const RefinedTerms& t = c.terms;
-    if (t.overlap_p) out.push_back({"overlap p", "", 1, *t.overlap_p});
-    if (t.k_half) out.push_back({"k_half", "elements", 1, *t.k_half});
-    if (t.grouped_bandwidth_ratio)
-      out.push_back({"W grouped / W", "", 1, *t.grouped_bandwidth_ratio});
-    if (t.saturating_sms) out.push_back({"SM share saturating W", "", 1, *t.saturating_sms});
-    if (t.l2_bytes_per_s) out.push_back({"L2 operand bandwidth", "TB/s", 1e12, *t.l2_bytes_per_s});
-  }
+  for (NamedConstant& t : named_terms(c)) out.push_back(std::move(t));
   for (const auto& [key, regimes] : c.network) {
     for (size_t i = 0; i < regimes.size(); ++i) {
       std::string name = net_key_name(key) + " #" + std::to_string(i + 1);

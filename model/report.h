@@ -43,6 +43,8 @@ struct NamedConstant {
   Estimate estimate;
 };
 std::vector<NamedConstant> named_constants(const Constants& constants);
+// The refined form's terms among them ("overlap p", "k_half", ...); none for the epoch form.
+std::vector<NamedConstant> named_terms(const Constants& constants);
 
 std::string constants_table(const Constants& constants);
 std::string quality_table(const std::map<std::string, Quality>& quality);

@@ -413,8 +413,15 @@ PricedOp price_into(const Constants& constants, const Op& op, std::vector<std::s
   p.split.network = part(constants, op, network, p.constants, missing);
   p.compute_s = part(constants, op, flops, p.constants, missing);
   p.memory_s = part(constants, op, bytes, p.constants, missing);
-  (p.compute_s >= p.memory_s ? p.split.arithmetic : p.split.memory) =
-      std::max(p.compute_s, p.memory_s);
+  // Arithmetic and memory together, in the form the constants hold: the epoch form's max of the
+  // two parts, the refined form's overlap of them (core/forms.h), as `fit` priced the samples;
+  // counted as arithmetic where flops / P is the larger part, else as memory.
+  Work both = flops;
+  both.bytes = w.bytes;
+  const double together = constants.form == Form::kEpoch
+                              ? std::max(p.compute_s, p.memory_s)
+                              : part(constants, op, both, p.constants, missing);
+  (p.compute_s >= p.memory_s ? p.split.arithmetic : p.split.memory) = together;
   return p;
 }
 

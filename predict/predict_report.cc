@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <sstream>
 
+#include "core/forms.h"
 #include "core/model_file.h"
 #include "model/report.h"
 
@@ -127,10 +128,10 @@ std::string deployment_line(const PredictReport& r) {
   return o.str();
 }
 
-std::string mode_line(const PredictOptions& o) {
-  return o.whole_step ? "whole step: max(Σ flops / P, Σ bytes / W) + network + latency"
-                      : "per operation: Σ over ops of max(flops / P, bytes / W) + network + "
-                        "latency";
+std::string mode_line(const PredictOptions& o, const Constants& c) {
+  return o.whole_step
+             ? "whole step: max(Σ flops / P, Σ bytes / W) + network + latency"
+             : "per operation: Σ over ops of " + form_term_text(c) + " + network + latency";
 }
 
 double memory_limit(const PredictReport& r) { return r.options.gpu_memory_bytes; }
@@ -347,6 +348,30 @@ ordered_json request_json(const PredictReport& r, const RequestPrediction& q) {
 
 }  // namespace
 
+std::string form_term_text(const Constants& c) {
+  if (c.form == Form::kEpoch) return "max(flops / P, bytes / W)";
+  std::string terms;
+  for (const NamedConstant& t : named_terms(c)) {
+    terms += ", " + t.name + " " + format_number(t.estimate.value / t.scale) +
+             (t.unit.empty() ? "" : " " + t.unit);
+  }
+  for (const auto& [dtype, tile] : c.terms.tile) {
+    terms += ", tile[" + dtype + "] " + (tile.rows ? tile_name(tile) : "from labels") + " over " +
+             std::to_string(c.terms.sm_count) + " SMs";
+  }
+  return "the refined form of flops / P and bytes / W (core/forms.h" + terms + ")";
+}
+
+nlohmann::ordered_json form_json(const Constants& c) {
+  ordered_json j = {{"name", form_name(c.form)}, {"terms", ordered_json::object()}};
+  for (const NamedConstant& t : named_terms(c)) j["terms"][t.name] = r6(t.estimate.value);
+  for (const auto& [dtype, tile] : c.terms.tile) {
+    j["tiles"][dtype] = tile.rows ? tile_name(tile) : "labels";
+  }
+  if (!c.terms.tile.empty()) j["sm_count"] = c.terms.sm_count;
+  return j;
+}
+
 std::string constants_used_text(const Constants& c, const std::set<std::string>& used,
                                 const std::set<std::string>& unmeasured,
                                 const std::set<std::string>& unidentified) {
@@ -398,7 +423,7 @@ bool table_header(std::ostringstream& o, const PredictReport& r) {
            1e3)
     << " kB per token)\n"
     << "deployment: " << deployment_line(r) << "\n"
-    << "pricing: " << mode_line(r.options) << "\n"
+    << "pricing: " << mode_line(r.options, r.constants) << "\n"
     << "hardware: " << r.hardware_source;
   if (r.hardware.is_object() && r.hardware.contains("gpu_name") &&
       r.hardware["gpu_name"].is_string()) {
@@ -700,6 +725,7 @@ ordered_json predict_json(const PredictReport& r) {
   j["kernel_latency"] = {{"rule", kl.rule}, {"fallback", kl.fallback}};
   j["context"] = integer(r.options.context);
   j["mode"] = r.options.whole_step ? "whole_step" : "per_op";
+  j["form"] = form_json(r.constants);
   if (r.options.price_per_gpu_hour > 0) j["price_per_gpu_hour"] = r.options.price_per_gpu_hour;
   j["hardware"] = {{"source", r.hardware_source}};
   if (r.hardware.is_object() && r.hardware.contains("gpu_name")) {

@@ -44,6 +44,12 @@ struct PredictReport {
 
 std::string predict_table(const PredictReport& report);
 
+// The compute-and-memory term an op is priced with, in the form `constants` hold, with the
+// refined form's term values ("max(flops / P, bytes / W)" for the epoch form); and as JSON
+// (name, terms, and the tiles where the form has them), so predict and serve name the form.
+std::string form_term_text(const Constants& constants);
+nlohmann::ordered_json form_json(const Constants& constants);
+
 // The "constants used:" block of predict and serve: each constant of `used` with its value, `*`
 // where it is in `unmeasured` (stated), `!` where in `unidentified`, and the legend of each mark
 // used; and its JSON (name, value or regimes, measured).

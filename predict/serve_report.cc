@@ -98,6 +98,8 @@ std::string serve_table(const ServeReport& r) {
     << " requests of the longest length at once)\n"
     << "load: " << r.requests << " requests per point, input " << r.input_len << ", output "
     << r.output_len << " tokens, seed " << r.seed << "\n"
+    << "pricing: per operation: Σ over ops of " << form_term_text(r.constants)
+    << " + network + latency\n"
     << constants_used_text(r.constants, r.tables.constants, r.unmeasured, r.unidentified) << "\n";
   const bool price = r.price_per_gpu_hour > 0;
   // p90 beside p50 and p99: the SLO is judged on it.
@@ -164,6 +166,7 @@ nlohmann::ordered_json serve_json(const ServeReport& r) {
   j["input_len"] = r.input_len;
   j["output_len"] = r.output_len;
   j["seed"] = r.seed;
+  j["form"] = form_json(r.constants);
   j["constants"] = constants_used_json(r.constants, r.tables.constants, r.unmeasured);
   if (r.slo.ttft_s > 0) j["slo"]["ttft_p90_s"] = r.slo.ttft_s;
   if (r.slo.tpot_s > 0) j["slo"]["tpot_p90_s"] = r.slo.tpot_s;

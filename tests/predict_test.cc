@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
@@ -178,6 +179,39 @@ TEST(DecodeOps, GemmsCarryTheirShape) {
   Constants no_tile = k;
   no_tile.terms.tile.clear();
   EXPECT_LT(o_proj(no_tile, 257), 1.05 * o_proj(no_tile, 256));
+}
+
+// predict_step prices each op's arithmetic and memory in the form the constants hold, as fit
+// priced the samples: the epoch form's max of the two, the refined form's overlap
+// (c^p + m^p)^(1/p), so a fitted refined model.json predicts with the form it was chosen in.
+TEST(PredictStep, PricesEachOpInTheConstantsForm) {
+  const LlmConfig llama = load_llm_config("llama-3-70b");
+  PredictOptions o;
+  o.context = 1024;
+  Constants epoch = stated_h100();
+  Constants refined = epoch;
+  refined.form = Form::kRefined;
+  refined.terms.overlap_p = Estimate{2, 2, 2};
+  const StepPrediction e = predict_step(epoch, llama, o, 256);
+  const StepPrediction r = predict_step(refined, llama, o, 256);
+  ASSERT_EQ(e.ops.size(), r.ops.size());
+  int both = 0;
+  for (size_t i = 0; i < r.ops.size(); ++i) {
+    const PricedOp& a = e.ops[i];
+    const PricedOp& b = r.ops[i];
+    EXPECT_DOUBLE_EQ(a.split.arithmetic + a.split.memory, std::max(a.compute_s, a.memory_s))
+        << a.op.name;
+    if (b.compute_s > 0 && b.memory_s > 0) {
+      ++both;
+      EXPECT_NEAR(b.split.arithmetic + b.split.memory, std::hypot(b.compute_s, b.memory_s),
+                  1e-12 + 1e-9 * b.compute_s)
+          << b.op.name;
+    }
+  }
+  EXPECT_GT(both, 3);
+  // At batch 256 Llama-3-70B's GEMMs sit near compute/memory balance on the H100: the overlap
+  // costs visibly more than the max.
+  EXPECT_GT(r.step_s, 1.1 * e.step_s);
 }
 
 TEST(DecodeOps, ExpertParallelismSplitsExpertsAndMovesTokensByAllToAll) {
@@ -670,7 +704,8 @@ namespace {
 
 // Llama-3-70B on TP8 at batch 1 all-reduces m·H·2 = 16 KiB, of which each GPU receives
 // 2·7/8 · 16 KiB = 28 KiB per collective. A regime fitted on 128 MiB .. 4 GiB messages (an
-// nccl-tests sweep of large sizes) is used 4681x below its range: marked. Fitted down to 8 B, or without a stored range, it is not.
+// nccl-tests sweep of large sizes) is used 4681x below its range: marked. Fitted down to 8 B, or
+// without a stored range, it is not.
 TEST(Extrapolation, NetworkConstantsUsedFarOutsideTheirFittedSizesAreNamed) {
   Constants c = stated_h100();
   Regime& ar = c.network[{"all_reduce", 8}][0];
@@ -683,8 +718,7 @@ TEST(Extrapolation, NetworkConstantsUsedFarOutsideTheirFittedSizesAreNamed) {
   StepPrediction s = predict_step(c, m, o, 1);
   std::vector<std::string> out = extrapolated_network(c, s.ops);
   ASSERT_EQ(out.size(), 1u);
-  EXPECT_EQ(out[0],
-            "network all_reduce/8 at 28 KiB per collective, fitted on 128 MiB .. 4 GiB");
+  EXPECT_EQ(out[0], "network all_reduce/8 at 28 KiB per collective, fitted on 128 MiB .. 4 GiB");
   ar.bytes_min = 8;  // fitted down to 8 B: 28 KiB is inside
   EXPECT_TRUE(extrapolated_network(c, s.ops).empty());
   ar.bytes_min = 114688;  // 4x above 28 KiB: still within the factor
