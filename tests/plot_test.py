@@ -16,6 +16,8 @@ as many as a full run has) and of the shipped reference/h100-azure-ndv5 and h200
   - tick labels on a bytes axis are round: at most 3 significant digits (64 KiB, 22 GiB, never
     19.5578 GiB), also on narrow byte ranges;
   - the compare chart's ratio axes carries error bars (the ratios' intervals).
+And the compare chart of the two Azure sets, fitted here, has a bar for each refined term (overlap
+p) beside P, W and λ, and none for a constant a fit left unidentified (named below the bars).
 The same legend checks on tools/serve_plot.py's figure, of the golden serve JSON and of twelve
 curves.
 
@@ -111,7 +113,8 @@ def describe(fig):
             labels[which] = (axis.get_scale(), texts)
         legend = ax.get_legend()
         info = legend_info(legend) if legend else None
-        axes.append({"labels": labels, "legend": info["texts"] if info else [],
+        axes.append({"labels": labels, "xlabel": ax.get_xlabel(),
+                     "legend": info["texts"] if info else [],
                      "legend_info": info, "box": ax.get_window_extent(),
                      "errorbars": any(isinstance(c, ErrorbarContainer) for c in ax.containers)
                      or any(isinstance(c, LineCollection) for c in ax.collections)})
@@ -315,6 +318,34 @@ def main():
                 check_ticks(f"wide {name}", seen[name]["axes"], failures)
                 check_readable(f"wide {name}", seen[name], failures,
                                errorbars=name == "compare")
+
+    # The compare chart shows the constants batchcost compare shows: each fit's refined terms
+    # beside P, W and λ, and no ratio for a constant either fit did not identify (the Azure
+    # sets leave λ[launch] and λ[sync] bounded), named below the bars instead.
+    with tempfile.TemporaryDirectory() as tmp:
+        folders = []
+        for d in ("h100-azure-ndv5", "h200-azure-ndv5"):
+            src, dst = os.path.join(ROOT, "reference", d), os.path.join(tmp, d)
+            os.makedirs(dst)
+            for f in os.listdir(src):
+                if f.endswith(".json"):
+                    with open(os.path.join(src, f)) as a, open(os.path.join(dst, f), "w") as b:
+                        b.write(a.read())
+            subprocess.run([batchcost, "fit", src, "--out", os.path.join(dst, "model.json")],
+                           check=True, capture_output=True)
+            folders.append(dst)
+        _, seen = run(plot, folders + ["--out", os.path.join(tmp, "out"), "--batchcost",
+                                       batchcost])
+        axes = seen.get("compare", {}).get("axes", [])
+        ticks = [t.split("\n")[0] for ax in axes for t in ax["labels"]["x"][1]]
+        below = " ".join(ax["xlabel"] for ax in axes)
+        for want in ("P[fp8_e4m3]", "W", "λ[kernel]", "overlap p"):
+            if want not in ticks:
+                failures.append(f"compare on the Azure fits: no bar for {want}: {ticks}")
+        for weak in ("λ[launch]", "λ[sync]"):
+            if weak in ticks or weak not in below:
+                failures.append(f"compare on the Azure fits: {weak}, not identified, drawn as a "
+                                f"ratio or not named: bars {ticks}, below: {below!r}")
 
     # The shipped Azure sets (measured, no model.json): HBM sizes within a factor of 2 there.
     reference = [os.path.join(ROOT, "reference", d) for d in ("h100-azure-ndv5",

@@ -657,6 +657,14 @@ def named_constants(model):
         add("W\n(TB/s)", "W", c["hbm_bytes_per_s"], iv.get("hbm_bytes_per_s"), 1e-12)
     for kind, v in c.get("latency_s", {}).items():
         add(f"λ[{kind}]\n(µs)", f"λ[{kind}]", v, (iv.get("latency_s") or {}).get(kind), 1e6)
+    # The refined form's terms, where model.json holds that form (batchcost compare lists them).
+    terms = c.get("terms") or {}
+    for key, label, scale in (("overlap_p", "overlap p", 1), ("k_half", "k_half", 1),
+                              ("grouped_bandwidth_ratio", "W grouped / W", 1),
+                              ("saturating_sms", "SM share\nsaturating W", 1),
+                              ("l2_bytes_per_s", "L2 operand\n(TB/s)", 1e-12)):
+        if isinstance(terms.get(key), (int, float)):
+            add(label, label.split("\n")[0], terms[key], (iv.get("terms") or {}).get(key), scale)
     for op, by_ranks in c.get("network", {}).items():
         for ranks, regimes in by_ranks.items():
             i = max(range(len(regimes)), key=lambda j: regimes[j]["bytes_per_s"])
