@@ -462,7 +462,18 @@ Selection select_form(const std::vector<Sample>& samples, const FitOptions& opti
                         std::to_string(k) + " folds over shapes, " +
                         std::to_string(f.fit_idx.size()) + " samples)");
   }
-  while (!nothing_to_select) {
+  // NOTES: where the epoch fit refuses (a rate held at its bound: the samples cannot show it,
+  // as W on GEMMs alone that are never memory-bound), a term would be chosen for making up for
+  // that constant, not for what it models: a set of square GEMMs only then keeps tile and L2
+  // terms its shapes cannot tell apart. The epoch form stands, and the refusal says why; --form
+  // refined still searches.
+  const bool epoch_refused =
+      !out.full.refusals.empty() && !(sel.force && *sel.force == Form::kRefined);
+  if (!nothing_to_select && epoch_refused) {
+    out.steps.push_back("stop: no term tried, the epoch fit is refused (" + out.full.refusals[0] +
+                        "): a term would stand in for that constant");
+  }
+  while (!nothing_to_select && !epoch_refused) {
     double best = std::numeric_limits<double>::infinity();
     TermSet best_set;
     std::map<size_t, double> best_here;

@@ -2,6 +2,8 @@
 // hand, the epoch form unchanged, recovery of known refined constants, no term kept where the
 // data has none, and the held-out error of both forms on the published Hopper GEMM sets
 // (tests/data/published/, converted by tools/published/), printed per set and family.
+#include "model/select.h"
+
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -10,11 +12,10 @@
 #include <filesystem>
 #include <random>
 
-#include "model/fit.h"
 #include "core/forms.h"
 #include "core/model_file.h"
+#include "model/fit.h"
 #include "model/results.h"
-#include "model/select.h"
 
 namespace batchcost {
 namespace {
@@ -304,6 +305,63 @@ TEST(Select, UnseenParametersFromTheJacobian) {
   EXPECT_EQ(unseen_parameters({1, 0, 0}, 1, 3), (std::vector<bool>{false, true, true}));
   // Nothing to go on.
   EXPECT_EQ(unseen_parameters({}, 0, 2), (std::vector<bool>{true, true}));
+}
+
+// Square GEMMs only (M = N = K, 256 to 16384, multiples of every Hopper tile, three
+// repetitions, 1% noise), priced by the paper's form: their shapes cannot tell tiles apart, and
+// the selection falls back to the paper's form.
+std::vector<Sample> squares(uint64_t seed, bool with_memory) {
+  std::mt19937_64 rng(seed);
+  std::normal_distribution<double> gauss(0, 1);
+  std::vector<Sample> s;
+  for (double n : {256.0, 512.0, 1024.0, 2048.0, 3072.0, 4096.0, 8192.0, 12288.0, 16384.0}) {
+    for (int rep = 0; rep < 3; ++rep) {
+      Sample g = gemm(n, n, n);
+      g.time_s = predict(base(), g).time_s * std::exp(0.01 * gauss(rng));
+      s.push_back(g);
+    }
+  }
+  // The memory family of the same run: copies from 1 MiB to 1 GiB.
+  for (double mib = 1; with_memory && mib <= 1024; mib *= 4) {
+    for (int rep = 0; rep < 3; ++rep) {
+      Sample m;
+      m.family = "memory";
+      m.name = "memory/copy/bytes:" + std::to_string(static_cast<long long>(mib * 1048576));
+      m.work.bytes = mib * 1048576;
+      m.work.kernels = 1;
+      m.labels = {{"cache", "cold"}};
+      m.time_s = predict(base(), m).time_s * std::exp(0.01 * gauss(rng));
+      s.push_back(m);
+    }
+  }
+  return s;
+}
+
+// GEMMs alone, all square: none is memory-bound, so W stays at the bound the data gives it (the
+// epoch fit is refused, as `fit` says) and mis-prices the sizes near balance (M = 1024: +18%);
+// tile and L2 terms then made up for it held out (64x128 + L2 kept, 3.1% -> 0.6%) though the
+// squares cannot tell tiles apart. No term is tried, and the step says why. With the run's memory
+// family beside them W is determined (3.0 TB/s within 3%) and the epoch form fits them to 1%.
+TEST(Select, SquareGemmsAloneFallBackToThePapersForm) {
+  Selection alone = select_form(squares(5, false), {}, on_sms(132));
+  for (const std::string& step : alone.steps) std::printf("  %s\n", step.c_str());
+  EXPECT_FALSE(alone.full.refusals.empty());
+  EXPECT_EQ(alone.selected, Form::kEpoch);
+  EXPECT_EQ(term_set_name(alone.terms), "none");
+  ASSERT_FALSE(alone.steps.empty());
+  EXPECT_NE(alone.steps.back().find("no term tried, the epoch fit is refused (W = "),
+            std::string::npos)
+      << alone.steps.back();
+  // --form refined still searches.
+  SelectOptions forced = on_sms(132);
+  forced.force = Form::kRefined;
+  EXPECT_NE(term_set_name(select_form(squares(5, false), {}, forced).terms), "none");
+
+  Selection with_memory = select_form(squares(5, true), {}, on_sms(132));
+  EXPECT_TRUE(with_memory.full.refusals.empty());
+  EXPECT_NEAR(with_memory.epoch.hbm_bytes_per_s->value / 3.0e12, 1, 0.03);
+  EXPECT_NEAR(with_memory.epoch.flops_per_s.at("fp8_e4m3").value / 1.5e15, 1, 0.03);
+  for (const HeldOutRow& r : with_memory.rows) EXPECT_NEAR(r.epoch_ratio, 1, 0.04) << r.name;
 }
 
 TEST(Select, KeepsThePapersFormWhereTheDataHasNoTerm) {
