@@ -57,6 +57,14 @@ CLI::App* add_serve_command(CLI::App& app, ServeArgs& a) {
                     ->delimiter(',')
                     ->check(CLI::Range(std::int64_t{1}, std::int64_t{1} << 24));
   rate->excludes(users);
+  auto* offline = s->add_flag("--offline", a.offline,
+                              "offline throughput: every request arrives at t = 0 (a batch job)");
+  offline->excludes(rate)->excludes(users);
+  s->add_option("--prefix-hit", a.prefix_hit,
+                "share of each prompt already in the prefix cache (not prefilled; at least one "
+                "token is)")
+      ->check(CLI::Range(0.0, 1.0))
+      ->capture_default_str();
   s->add_option("--think", a.think_s, "closed loop: mean think time between requests, s")
       ->check(CLI::Range(0.0, 1e6))->capture_default_str();
   s->add_option("--input-len", a.input_len, "prompt tokens: N, or MEAN:SD (log-normal)")
@@ -89,8 +97,8 @@ CLI::App* add_serve_command(CLI::App& app, ServeArgs& a) {
 }
 
 int run_serve(const ServeArgs& a) {
-  if (a.rates.empty() && a.users.empty()) {
-    throw InputError("serve needs a load: --rate LIST (requests/s) or --users LIST");
+  if (a.rates.empty() && a.users.empty() && !a.offline) {
+    throw InputError("serve needs a load: --rate LIST (requests/s), --users LIST or --offline");
   }
   LengthDist in = parse_length(a.input_len, "--input-len");
   LengthDist out = parse_length(a.output_len, "--output-len");
@@ -152,6 +160,7 @@ int run_serve(const ServeArgs& a) {
   r.output_len = a.output_len;
   r.requests = a.requests;
   r.seed = a.seed;
+  r.prefix_hit = a.prefix_hit;
   r.constants = constants;
   r.unmeasured = hw.unmeasured;
   r.unidentified = hw.unidentified;
@@ -160,6 +169,11 @@ int run_serve(const ServeArgs& a) {
   for (Policy p : policies) {
     p.max_batch = so.max_batch;
     p.token_budget = so.token_budget;
+    p.prefix_hit = a.prefix_hit;
+    if (a.offline) {
+      r.points.push_back(
+          {"offline", 0, p, simulate(costs, p, offline_requests(a.requests, in, out, a.seed))});
+    }
     for (double rate : a.rates) {
       auto req = poisson_requests(rate, a.requests, in, out, a.seed);
       r.points.push_back({"rate", rate, p, simulate(costs, p, req)});

@@ -15,6 +15,8 @@ struct ServeArgs {
   Deployment deployment;
   std::vector<double> rates;
   std::vector<std::int64_t> users;
+  bool offline = false;   // --offline: every request at t = 0
+  double prefix_hit = 0;  // --prefix-hit: share of each prompt already in the prefix cache
   double think_s = 0;
   std::string input_len = "1024", output_len = "256";
   std::int64_t requests = 2000;

@@ -133,6 +133,9 @@ class Simulator {
                        "): every running sequence decodes one token per step");
     }
     if (c.gpus < 1) throw InputError("serve: the deployment has no GPU");
+    if (!(p.prefix_hit >= 0 && p.prefix_hit <= 1)) {
+      throw InputError("--prefix-hit must be a share between 0 and 1");
+    }
   }
 
   ServeResult run() {
@@ -153,7 +156,11 @@ class Simulator {
       if (!seen_any_) first_arrival_ = r.arrival_s, seen_any_ = true;
       in_system_integral_ += now_ - r.arrival_s;
       waiting_.push_back(live_.size());
-      live_.push_back({r, r.input, -1});
+      // The cached prefix is context already done: only the rest is prefilled.
+      const auto cached = std::min<std::int64_t>(
+          r.input - 1,
+          static_cast<std::int64_t>(std::floor(p_.prefix_hit * static_cast<double>(r.input))));
+      live_.push_back({r, r.input - std::max<std::int64_t>(cached, 0), -1});
     }
   }
 
@@ -391,6 +398,13 @@ std::vector<Request> poisson_requests(double rate_per_s, std::int64_t n, const L
     r.input = rng.length(input);
     r.output = rng.length(output);
   }
+  return out;
+}
+
+std::vector<Request> offline_requests(std::int64_t n, const LengthDist& input,
+                                      const LengthDist& output, std::uint64_t seed) {
+  std::vector<Request> out = poisson_requests(1.0, n, input, output, seed);
+  for (Request& r : out) r.arrival_s = 0;
   return out;
 }
 

@@ -56,6 +56,10 @@ struct Request {
 // distributions, deterministic for a seed.
 std::vector<Request> poisson_requests(double rate_per_s, std::int64_t n, const LengthDist& input,
                                       const LengthDist& output, std::uint64_t seed);
+// n requests all arriving at t = 0 (an offline batch job: throughput, not latency), lengths drawn
+// as poisson_requests draws them for the same seed.
+std::vector<Request> offline_requests(std::int64_t n, const LengthDist& input,
+                                      const LengthDist& output, std::uint64_t seed);
 
 // What the simulator needs to know of the deployment. The two cost functions are seconds of one
 // engine step (the whole deployment, all pipeline stages and data-parallel groups).
@@ -75,6 +79,11 @@ struct Policy {
   double window_s = 0;               // kWindow
   std::int64_t max_batch = 256;      // running sequences at most
   std::int64_t token_budget = 8192;  // tokens one step processes at most (decode + prefill)
+  // Share of each prompt found in the prefix cache (SGLang's RadixAttention, vLLM's automatic
+  // prefix caching): those tokens are not prefilled but are attended to; at least one prompt
+  // token is prefilled (it produces the first token). Their KV cache is still reserved per
+  // request (no sharing between requests is assumed): conservative on memory.
+  double prefix_hit = 0;
 };
 // "continuous" or "window:SECONDS"; throws InputError naming --policy.
 Policy parse_policy(const std::string& text);

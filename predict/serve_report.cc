@@ -23,7 +23,7 @@ void judge(std::vector<ServePoint>& points, const Slo& slo, double price) {
 std::vector<const ServePoint*> largest_meeting_slo(const std::vector<ServePoint>& points) {
   std::map<std::string, const ServePoint*> best;
   for (const ServePoint& p : points) {
-    if (!p.meets_slo) continue;
+    if (!p.meets_slo || p.load == "offline") continue;  // no load to raise
     const ServePoint*& b = best[describe(p.policy)];
     if (b == nullptr || p.value > b->value) b = &p;
   }
@@ -36,6 +36,7 @@ namespace {
 
 std::string load_cell(const ServePoint& p) {
   if (p.load == "rate") return format_number(p.value) + " req/s";
+  if (p.load == "offline") return "offline";
   return format_number(p.value) + (p.value == 1 ? " user" : " users");
 }
 
@@ -97,7 +98,11 @@ std::string serve_table(const ServeReport& r) {
     << " tokens in all (" << format_number(static_cast<double>(r.tables.largest_batch_that_fits))
     << " requests of the longest length at once)\n"
     << "load: " << r.requests << " requests per point, input " << r.input_len << ", output "
-    << r.output_len << " tokens, seed " << r.seed << "\n"
+    << r.output_len << " tokens, seed " << r.seed
+    << (r.prefix_hit > 0 ? ", prefix cache hit " + format_number(r.prefix_hit * 100) +
+                               "% of each prompt (not prefilled, still held)"
+                         : "")
+    << "\n"
     << "pricing: per operation: Σ over ops of " << form_term_text(r.constants)
     << " + network + latency\n"
     << constants_used_text(r.constants, r.tables.constants, r.unmeasured, r.unidentified) << "\n";
@@ -166,6 +171,7 @@ nlohmann::ordered_json serve_json(const ServeReport& r) {
   j["input_len"] = r.input_len;
   j["output_len"] = r.output_len;
   j["seed"] = r.seed;
+  j["prefix_hit"] = r.prefix_hit;
   j["form"] = form_json(r.constants);
   j["constants"] = constants_used_json(r.constants, r.tables.constants, r.unmeasured);
   if (r.slo.ttft_s > 0) j["slo"]["ttft_p90_s"] = r.slo.ttft_s;
@@ -177,6 +183,8 @@ nlohmann::ordered_json serve_json(const ServeReport& r) {
     e["policy"] = describe(p.policy);
     if (p.load == "users") {
       e["users"] = static_cast<std::int64_t>(p.value);
+    } else if (p.load == "offline") {
+      e["offline"] = true;
     } else {
       e["rate"] = r6(p.value);
     }

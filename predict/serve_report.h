@@ -14,7 +14,7 @@
 namespace batchcost {
 
 struct ServePoint {
-  std::string load;  // "rate" or "users"
+  std::string load;  // "rate", "users" or "offline" (every request at t = 0)
   double value = 0;  // requests/s, or users
   Policy policy;
   ServeResult result;
@@ -40,6 +40,7 @@ struct ServeReport {
   std::string input_len, output_len;
   std::int64_t requests = 0;
   std::uint64_t seed = 0;
+  double prefix_hit = 0;             // Policy::prefix_hit of every point
   Constants constants;               // what the steps were priced with
   std::set<std::string> unmeasured;  // the stated ones among them (predict/hardware.h)
   std::set<std::string> unidentified;  // those the fit behind them did not identify

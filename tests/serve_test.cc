@@ -51,6 +51,39 @@ TEST(Serve, AtSaturationThroughputIsTheLargestBatchsStepRate) {
   EXPECT_NEAR(r.tpot_s.p50, step, 1e-3 * step);
 }
 
+// A prefix-cache hit of F skips F of each prompt's prefill (the rest is prefilled over the cached
+// context), and at least one token is always prefilled: it produces the first token.
+TEST(Serve, APrefixHitSkipsThatShareOfThePrefill) {
+  auto req = poisson_requests(0.01, 50, fixed(1000), fixed(11), 1);
+  Policy p;
+  p.prefix_hit = 0.75;
+  ServeResult r = simulate(linear_costs(), p, req);
+  EXPECT_NEAR(r.ttft_s.p50, 5e-3 + 250 * 20e-6, 1e-12);
+  EXPECT_NEAR(r.tpot_s.p50, 10.1e-3, 1e-12);  // decoding is unchanged
+  p.prefix_hit = 1;
+  EXPECT_NEAR(simulate(linear_costs(), p, req).ttft_s.p50, 5e-3 + 1 * 20e-6, 1e-12);
+  p.prefix_hit = 1.5;
+  EXPECT_THROW(simulate(linear_costs(), p, req), InputError);
+}
+
+// Offline: every request at t = 0, drawn as the Poisson load of the same seed draws its lengths;
+// the throughput is the largest batch's step rate, as at saturation.
+TEST(Serve, OfflineRequestsAllArriveAtOnce) {
+  auto off = offline_requests(3200, fixed(1), LengthDist{2000, 0}, 2);
+  auto on = poisson_requests(5, 3200, fixed(1), LengthDist{2000, 0}, 2);
+  ASSERT_EQ(off.size(), 3200u);
+  for (size_t i = 0; i < off.size(); ++i) {
+    EXPECT_EQ(off[i].arrival_s, 0);
+    EXPECT_EQ(off[i].output, on[i].output);
+  }
+  Policy p;
+  p.max_batch = 32;
+  ServeResult r = simulate(linear_costs(), p, off);
+  const double step = 10e-3 + 0.1e-3 * 32;
+  EXPECT_NEAR(r.tokens_per_s_per_gpu / (32 / step / 8), 1, 0.01);
+  EXPECT_GT(r.ttft_s.p99, 100 * step);  // the last requests wait for the first 3000 to finish
+}
+
 TEST(Serve, AWindowAddsHalfTheWindowToTtftAtLowLoad) {
   Policy p = parse_policy("window:0.1");
   auto req = poisson_requests(0.5, 4000, fixed(100), fixed(5), 3);  // a batch is mostly 1 request
