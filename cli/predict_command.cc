@@ -10,6 +10,7 @@
 #include <sstream>
 #include <tuple>
 
+#include "cli/deployment_options.h"
 #include "core/dtype.h"
 #include "core/format.h"
 #include "core/forms.h"
@@ -54,17 +55,6 @@ std::vector<std::pair<double, double>> request_shapes(const PredictArgs& a) {
 
 // The most GPUs a deployment may name: far above any cluster, and small enough that products of
 // the parallelism degrees stay exact in 32-bit integers downstream.
-constexpr std::int64_t kMaxGpus = std::int64_t{1} << 20;
-
-// The parallelism flags, checked together in 64 bits before anything multiplies them as int.
-void check_deployment(const Deployment& d) {
-  const std::int64_t replica = std::int64_t{d.tp} * d.pp;
-  if (replica > kMaxGpus) {
-    throw InputError("--tp, --pp: tp·pp = " + std::to_string(replica) + " GPUs, above " +
-                     std::to_string(kMaxGpus));
-  }
-}
-
 // A CLI11 check that a number is finite and within [low, high]: CLI11's Range and
 // NonNegativeNumber let nan through (every comparison with nan is false).
 CLI::Validator finite_in(double low, double high) {
@@ -96,23 +86,12 @@ CLI::App* add_predict_command(CLI::App& app, PredictArgs& pa) {
   pred->add_flag("--list-models", pa.list_models, "list the shipped models");
   // Ranges: far beyond any real deployment, and within what the arithmetic holds exactly (a batch
   // or a context of 1e9 tokens, 2^20 GPUs, a price of a million dollars per GPU-hour).
-  const int max_gpus = static_cast<int>(kMaxGpus);
   pred->add_option("--batch", pa.batches, "batch sizes: sequences decoded together")
       ->delimiter(',')
       ->check(finite_in(1, 1e9));
   pred->add_option("--context", pa.options.context, "tokens of KV cache per sequence")
       ->check(finite_in(0, 1e9));
-  pred->add_option("--gpus", dep.gpus, "GPUs in all (default tp·pp; more: data parallel)")
-      ->check(CLI::Range(0, max_gpus));
-  pred->add_option("--tp", dep.tp, "tensor parallelism")->check(CLI::Range(1, max_gpus));
-  pred->add_option("--ep", dep.ep, "expert parallelism (1: experts split by tp)")
-      ->check(CLI::Range(1, max_gpus));
-  pred->add_option("--pp", dep.pp, "pipeline stages")->check(CLI::Range(1, max_gpus));
-  pred->add_option("--gpus-per-node", dep.gpus_per_node, "GPUs per node")
-      ->check(CLI::Range(1, max_gpus));
-  pred->add_option("--micro-batches", dep.micro_batches, "pipeline micro-batches (default pp)")
-      ->check(CLI::Range(0, max_gpus));
-  pred->add_flag("--cuda-graphs", dep.cuda_graphs, "kernels as CUDA graph nodes");
+  add_deployment_options(pred, dep, pa.weights, pa.kv_cache);
   pred->add_option("--price", pa.options.price_per_gpu_hour, "price per GPU-hour")
       ->check(finite_in(0, 1e6));
   auto* stated = pred->add_option("--stated", pa.stated,
@@ -124,8 +103,6 @@ CLI::App* add_predict_command(CLI::App& app, PredictArgs& pa) {
   pred->add_flag("--whole-step", pa.options.whole_step,
                  "overlap arithmetic and memory over the whole step, not per op");
   pred->add_flag("--ops", pa.show_ops, "the operations of each step");
-  pred->add_option("--weights", pa.weights, "override the weights' type (bf16, fp8_e4m3, ...)");
-  pred->add_option("--kv-cache", pa.kv_cache, "override the KV cache's type");
   pred->add_option("--gamma", pa.gamma, "speculative decoding: drafted tokens per step")
       ->check(CLI::Range(0, 1024));
   pred->add_option("--acceptance", pa.acceptance, "speculative decoding: acceptance per token")
@@ -154,12 +131,6 @@ CLI::App* add_predict_command(CLI::App& app, PredictArgs& pa) {
   pred->add_option("--gpu-memory", pa.gpu_memory_gib,
                    "GiB per GPU; replaces hardware.memory_bytes (0: use it; neither: unchecked)")
       ->check(CLI::NonNegativeNumber);
-  pred->add_flag("--overlap", dep.overlap,
-                 "hide communication behind compute, per layer, up to the smaller of the two");
-  pred->add_option("--dispatch-dtype", dep.dispatch_dtype,
-                   "the MoE dispatch all-to-all's type: fp8 or bf16 (empty: the activations')");
-  pred->add_option("--redundant-experts", dep.redundant_experts,
-                   "expert parallelism: extra expert replicas over the ep GPUs");
   pred->add_flag("--strict", pa.strict,
                  "refuse a network constant used more than 4x outside the sizes it was fitted on");
   pred->add_flag("--json", pa.json, "JSON instead of tables");
@@ -201,18 +172,7 @@ int run_predict(const PredictArgs& a) {
     draft = load_llm_config(a.draft_model);
     r.draft_source = model_source(*draft, a.draft_model);
   }
-  for (const auto& [flag, value, field] :
-       {std::tuple{"--weights", a.weights, &r.model.precision.weights},
-        std::tuple{"--kv-cache", a.kv_cache, &r.model.precision.kv_cache}}) {
-    if (value.empty()) continue;
-    try {
-      dtype_bytes(value);
-    } catch (const std::invalid_argument&) {
-      throw InputError(std::string(flag) + ": unknown type '" + value +
-                       "' (bf16, fp16, fp8_e4m3, fp32)");
-    }
-    *field = value;
-  }
+  apply_precision(a.weights, a.kv_cache, r.model);
   r.hardware_source = a.hardware;
   Hardware hw = load_hardware(a.hardware, a.stated, !a.no_stated);
   for (const std::string& w : hw.warnings) std::cerr << "warning: " << w << "\n";

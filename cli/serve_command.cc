@@ -5,24 +5,16 @@
 #include <iostream>
 #include <sstream>
 
+#include "cli/deployment_options.h"
 #include "core/model_file.h"
 #include "model/results.h"
 #include "predict/hardware.h"
+#include "predict/predict_report.h"
 #include "predict/serve.h"
 #include "predict/serve_costs.h"
 #include "predict/serve_report.h"
 
 namespace batchcost {
-namespace {
-
-std::string deployment_text(const Deployment& d) {
-  std::ostringstream o;
-  o << "tp " << d.tp << ", ep " << d.ep << ", pp " << d.pp;
-  if (d.cuda_graphs) o << ", CUDA graphs";
-  return o.str();
-}
-
-}  // namespace
 
 CLI::App* add_serve_command(CLI::App& app, ServeArgs& a) {
   CLI::App* s = app.add_subcommand(
@@ -39,17 +31,7 @@ CLI::App* add_serve_command(CLI::App& app, ServeArgs& a) {
   s->add_flag("--no-stated", a.no_stated,
               "price with the measured constants alone; name what is missing")
       ->excludes(stated);
-  s->add_option("--gpus", a.deployment.gpus, "GPUs in all (default tp·pp)")
-      ->check(CLI::Range(0, 1 << 20));
-  s->add_option("--tp", a.deployment.tp, "tensor parallelism")->check(CLI::Range(1, 4096))
-      ->capture_default_str();
-  s->add_option("--ep", a.deployment.ep, "expert parallelism")->check(CLI::Range(1, 1 << 16))
-      ->capture_default_str();
-  s->add_option("--pp", a.deployment.pp, "pipeline stages")->check(CLI::Range(1, 4096))
-      ->capture_default_str();
-  s->add_option("--gpus-per-node", a.deployment.gpus_per_node, "GPUs per node")
-      ->check(CLI::Range(1, 4096))->capture_default_str();
-  s->add_flag("--cuda-graphs", a.deployment.cuda_graphs, "kernels as CUDA graph nodes");
+  add_deployment_options(s, a.deployment, a.weights, a.kv_cache);
   auto* rate = s->add_option("--rate", a.rates, "Poisson arrival rates, requests/s (a list)")
                    ->delimiter(',')
                    ->check(CLI::PositiveNumber);
@@ -108,7 +90,9 @@ int run_serve(const ServeArgs& a) {
   const Hardware hw = load_hardware(a.hardware, a.stated, !a.no_stated);
   for (const std::string& w : hw.warnings) std::cerr << "warning: " << w << "\n";
   const Constants& constants = hw.constants;
+  check_deployment(a.deployment);
   LlmConfig model = load_llm_config(a.model);
+  apply_precision(a.weights, a.kv_cache, model);
   PredictOptions po;
   po.deployment = resolve(a.deployment, model);
 
@@ -152,7 +136,8 @@ int run_serve(const ServeArgs& a) {
   }
   r.model = model.display_name;
   r.hardware = a.hardware;
-  r.deployment = deployment_text(po.deployment);
+  r.deployment = deployment_line(model, po.deployment);
+  r.precision = precision_line(model);
   r.tables = tables;
   r.slo = {a.slo_ttft_s, a.slo_tpot_s};
   r.price_per_gpu_hour = a.price;

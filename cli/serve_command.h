@@ -13,6 +13,7 @@ struct ServeArgs {
   std::string hardware, model, stated;
   bool no_stated = false;  // --no-stated: no constants from the GPU type's stated ones
   Deployment deployment;
+  std::string weights, kv_cache;  // --weights, --kv-cache: the model's precision overrides
   std::vector<double> rates;
   std::vector<std::int64_t> users;
   bool offline = false;   // --offline: every request at t = 0

@@ -111,21 +111,7 @@ void constant_json(const Constants& c, const std::string& name, ordered_json& j)
 }
 
 std::string deployment_line(const PredictReport& r) {
-  const Deployment& d = r.options.deployment;
-  std::ostringstream o;
-  o << d.gpus << " GPU" << (d.gpus == 1 ? "" : "s") << ": tp " << d.tp << ", ep " << d.ep << ", pp "
-    << d.pp << ", dp " << data_parallel(d) << " (" << d.gpus_per_node << " GPUs per node), "
-    << d.micro_batches << " micro-batch" << (d.micro_batches == 1 ? "" : "es") << "; "
-    << (d.cuda_graphs ? "kernels in CUDA graphs" : "kernels launched one by one") << "; context "
-    << num(r.options.context);
-  if (d.ep > 1) {
-    o << "; " << expert_slots_per_gpu(r.model, d) << " expert slots per GPU";
-    if (d.redundant_experts > 0) o << " (" << d.redundant_experts << " redundant)";
-    o << ", dispatch "
-      << (d.dispatch_dtype.empty() ? r.model.precision.activations : d.dispatch_dtype);
-  }
-  if (d.overlap) o << "; overlap on";
-  return o.str();
+  return batchcost::deployment_line(r.model, r.options.deployment, r.options.context);
 }
 
 std::string mode_line(const PredictOptions& o, const Constants& c) {
@@ -347,6 +333,29 @@ ordered_json request_json(const PredictReport& r, const RequestPrediction& q) {
 }
 
 }  // namespace
+
+std::string deployment_line(const LlmConfig& model, const Deployment& d,
+                            std::optional<double> context) {
+  std::ostringstream o;
+  o << d.gpus << " GPU" << (d.gpus == 1 ? "" : "s") << ": tp " << d.tp << ", ep " << d.ep << ", pp "
+    << d.pp << ", dp " << data_parallel(d) << " (" << d.gpus_per_node << " GPUs per node), "
+    << d.micro_batches << " micro-batch" << (d.micro_batches == 1 ? "" : "es") << "; "
+    << (d.cuda_graphs ? "kernels in CUDA graphs" : "kernels launched one by one");
+  if (context) o << "; context " << num(*context);
+  if (d.ep > 1) {
+    o << "; " << expert_slots_per_gpu(model, d) << " expert slots per GPU";
+    if (d.redundant_experts > 0) o << " (" << d.redundant_experts << " redundant)";
+    o << ", dispatch "
+      << (d.dispatch_dtype.empty() ? model.precision.activations : d.dispatch_dtype);
+  }
+  if (d.overlap) o << "; overlap on";
+  return o.str();
+}
+
+std::string precision_line(const LlmConfig& m) {
+  return "weights " + m.precision.weights + ", activations " + m.precision.activations +
+         ", KV cache " + m.precision.kv_cache;
+}
 
 std::string form_term_text(const Constants& c) {
   if (c.form == Form::kEpoch) return "max(flops / P, bytes / W)";

@@ -44,6 +44,13 @@ struct PredictReport {
 
 std::string predict_table(const PredictReport& report);
 
+// The deployment line of predict and serve ("8 GPUs: tp 8, ep 1, pp 1, dp 1 (...)"; the context
+// where one is given), and the model's precision ("weights bf16, activations bf16, KV cache
+// bf16").
+std::string deployment_line(const LlmConfig& model, const Deployment& deployment,
+                            std::optional<double> context = std::nullopt);
+std::string precision_line(const LlmConfig& model);
+
 // The compute-and-memory term an op is priced with, in the form `constants` hold, with the
 // refined form's term values ("max(flops / P, bytes / W)" for the epoch form); and as JSON
 // (name, terms, and the tiles where the form has them), so predict and serve name the form.

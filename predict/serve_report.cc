@@ -92,7 +92,7 @@ std::string weak_footnote(const ServeReport& r) {
 std::string serve_table(const ServeReport& r) {
   std::ostringstream o;
   o << "model: " << r.model << "\nhardware: " << r.hardware << "\ndeployment: " << r.deployment
-    << ", " << r.tables.gpus << " GPUs\n"
+    << "\nprecision: " << r.precision << "\n"
     << "memory per GPU: weights " << format_number(r.tables.weight_bytes_per_gpu / 1073741824.0)
     << " GiB; KV cache for " << format_number(static_cast<double>(r.tables.kv_capacity_tokens))
     << " tokens in all (" << format_number(static_cast<double>(r.tables.largest_batch_that_fits))
@@ -163,6 +163,7 @@ nlohmann::ordered_json serve_json(const ServeReport& r) {
   j["model"] = r.model;
   j["hardware"] = r.hardware;
   j["deployment"] = r.deployment;
+  j["precision"] = r.precision;
   j["gpus"] = r.tables.gpus;
   j["weight_bytes_per_gpu"] = r6(r.tables.weight_bytes_per_gpu);
   j["kv_capacity_tokens"] = r.tables.kv_capacity_tokens;

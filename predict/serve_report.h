@@ -33,6 +33,7 @@ std::vector<const ServePoint*> largest_meeting_slo(const std::vector<ServePoint>
 
 struct ServeReport {
   std::string model, hardware, deployment;
+  std::string precision;  // "weights bf16, activations bf16, KV cache bf16"
   ServeCostTables tables;
   std::vector<ServePoint> points;
   Slo slo;

@@ -92,6 +92,29 @@ TEST(ServeGolden, MarksTheLoadPointsAWeakConstantPrices) {
   fs::remove(model);
 }
 
+// serve takes predict's deployment flags (cli/deployment_options.h, one parser and one check):
+// an fp8 KV cache holds twice the tokens of a bf16 one; the knobs show in the deployment and
+// precision lines as predict prints them; a bad type is refused naming its flag.
+TEST(ServeGolden, TakesPredictsDeploymentFlags) {
+  const std::string base = kServe + "--model llama-3-70b --tp 8 --rate 2 --requests 100 --json";
+  Result bf16 = batchcost(base), fp8 = batchcost(base + " --kv-cache fp8_e4m3");
+  ASSERT_EQ(bf16.status, 0);
+  ASSERT_EQ(fp8.status, 0);
+  const auto a = nlohmann::json::parse(bf16.out), b = nlohmann::json::parse(fp8.out);
+  EXPECT_NEAR(b["kv_capacity_tokens"].get<double>() / a["kv_capacity_tokens"].get<double>(), 2,
+              1e-3);
+  EXPECT_EQ(b["precision"], "weights bf16, activations bf16, KV cache fp8_e4m3");
+  Result moe = batchcost(kServe +
+                         "--model deepseek-v3 --tp 8 --ep 16 --gpus 16 --overlap "
+                         "--redundant-experts 16 --micro-batches 1 --rate 1 --requests 50");
+  ASSERT_EQ(moe.status, 0) << moe.out;
+  EXPECT_NE(moe.out.find("17 expert slots per GPU (16 redundant)"), std::string::npos) << moe.out;
+  EXPECT_NE(moe.out.find("; overlap on"), std::string::npos) << moe.out;
+  Result bad = batchcost(kServe + "--model llama-3-8b --rate 1 --weights int3", "/dev/stdout");
+  EXPECT_EQ(bad.status, 2);
+  EXPECT_NE(bad.out.find("--weights: unknown type 'int3'"), std::string::npos) << bad.out;
+}
+
 TEST(ServeGolden, EveryShippedModelServesUnderBothPolicies) {
   const std::pair<const char*, const char*> deployments[] = {
       {"deepseek-v3", "--tp 8 --ep 16 --gpus 16"},
