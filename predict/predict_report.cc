@@ -357,6 +357,20 @@ std::string precision_line(const LlmConfig& m) {
          ", KV cache " + m.precision.kv_cache;
 }
 
+std::string weak_constants_list(const std::map<std::string, double>& largest,
+                                const std::string& of) {
+  std::vector<std::pair<double, std::string>> order;
+  for (const auto& [n, share] : largest) order.push_back({-share, n});
+  std::sort(order.begin(), order.end());
+  std::string list;
+  for (const auto& [share, n] : order) {
+    if (-share < 0.005) continue;  // below half a percent: not worth naming
+    list += (list.empty() ? "" : ", ") + n + " up to " +
+            std::to_string(static_cast<int>(std::lround(-share * 100))) + "%" + of;
+  }
+  return list;
+}
+
 std::string form_term_text(const Constants& c) {
   if (c.form == Form::kEpoch) return "max(flops / P, bytes / W)";
   std::string terms;
@@ -511,17 +525,9 @@ void table_steps(std::ostringstream& o, const PredictReport& r, bool any_stated)
     }
   }
   if (!largest.empty()) {
-    std::vector<std::pair<double, std::string>> order;
-    for (const auto& [n, share] : largest) order.push_back({-share, n});
-    std::sort(order.begin(), order.end());
-    std::string list;
-    for (const auto& [share, n] : order) {
-      if (-share < 0.005) continue;  // below half a percent: not worth naming
-      list += (list.empty() ? "" : ", ") + n + " up to " +
-              std::to_string(static_cast<int>(std::lround(-share * 100))) + "%";
-    }
     o << "*: more than " << num(kWeakShareMark * 100)
-      << "% of the step priced with stated or unidentified constants: " << list << "\n";
+      << "% of the step priced with stated or unidentified constants: "
+      << weak_constants_list(largest, "") << "\n";
   } else if (any_stated && any_fits) {
     o << "stated constants (marked * above) price at most " << num(kWeakShareMark * 100)
       << "% of any step\n";

@@ -51,6 +51,11 @@ std::string deployment_line(const LlmConfig& model, const Deployment& deployment
                             std::optional<double> context = std::nullopt);
 std::string precision_line(const LlmConfig& model);
 
+// "W up to 72%<of>, P[bf16] up to 65%<of>": weak constants by their largest share, largest first,
+// those under half a percent left out.
+std::string weak_constants_list(const std::map<std::string, double>& largest,
+                                const std::string& of);
+
 // The compute-and-memory term an op is priced with, in the form `constants` hold, with the
 // refined form's term values ("max(flops / P, bytes / W)" for the epoch form); and as JSON
 // (name, terms, and the tiles where the form has them), so predict and serve name the form.

@@ -73,18 +73,9 @@ std::string weak_footnote(const ServeReport& r) {
                      format_number(kWeakShareMark * 100) + "% of any load point's step time\n"
                : "";
   }
-  std::vector<std::pair<double, std::string>> order;
-  for (const auto& [n, share] : r.tables.weak_largest) order.push_back({-share, n});
-  std::sort(order.begin(), order.end());
-  std::string list;
-  for (const auto& [share, n] : order) {
-    if (-share < 0.005) continue;  // below half a percent: not worth naming
-    list += (list.empty() ? "" : ", ") + n + " up to " +
-            std::to_string(static_cast<int>(std::lround(-share * 100))) + "% of a step";
-  }
   return "*: more than " + format_number(kWeakShareMark * 100) +
-         "% of the load point's step time priced with stated or unidentified constants: " + list +
-         "\n";
+         "% of the load point's step time priced with stated or unidentified constants: " +
+         weak_constants_list(r.tables.weak_largest, " of a step") + "\n";
 }
 
 }  // namespace
