@@ -11,13 +11,15 @@
 namespace batchcost {
 namespace {
 
-// One GEMM as a sample: gemm_work()'s counters, one latency event, and the shape labels.
+// One GEMM as a sample: `work`'s flops and bytes (gemm_work()'s, or a grouped kernel's sum over
+// its experts), one latency event, and the shape labels.
 Sample gemm_sample(const std::string& name, std::int64_t m, std::int64_t n, std::int64_t k,
-                   GemmDtype dtype, bool host_launched, std::int64_t groups = 1) {
+                   GemmDtype dtype, bool host_launched, std::int64_t groups, const Work& work) {
   Sample s;
   s.name = name;
   s.family = "moe";
-  s.work = gemm_work(m * groups, n, k, dtype);  // a grouped caller sets its own flops and bytes
+  s.work.flops = work.flops;
+  s.work.bytes = work.bytes;
   s.work.kernels = host_launched ? 0 : 1;  // one kernel, or one host launch (as moe_work counts)
   s.work.launches = host_launched ? 1 : 0;
   s.labels = {{"dtype", std::string(dtype_label(dtype))},
@@ -29,6 +31,12 @@ Sample gemm_sample(const std::string& name, std::int64_t m, std::int64_t n, std:
     s.labels["layout"] = "grouped";
   }
   return s;
+}
+
+// A GEMM of one problem, [m, k] x [k, n].
+Sample gemm_sample(const std::string& name, std::int64_t m, std::int64_t n, std::int64_t k,
+                   GemmDtype dtype, bool host_launched) {
+  return gemm_sample(name, m, n, k, dtype, host_launched, 1, gemm_work(m, n, k, dtype));
 }
 
 }  // namespace
@@ -66,7 +74,6 @@ std::vector<Sample> moe_strategy_gemms(MoeStrategy strategy, const MoeConfig& co
       if (active == 0) return out;
       const std::int64_t rows = (assignments + active - 1) / active;
       for (const auto& [name, n, k] : {std::tuple{"gate_up", 2 * i, h}, std::tuple{"down", h, i}}) {
-        Sample s = gemm_sample(name, rows, n, k, dtype, false, active);
         Work sum;
         for (std::int64_t c : routing.counts) {
           if (c == 0) continue;
@@ -74,9 +81,7 @@ std::vector<Sample> moe_strategy_gemms(MoeStrategy strategy, const MoeConfig& co
           sum.flops += one.flops;
           sum.bytes += one.bytes;
         }
-        s.work.flops = sum.flops;
-        s.work.bytes = sum.bytes;
-        out.push_back(std::move(s));
+        out.push_back(gemm_sample(name, rows, n, k, dtype, false, active, sum));
       }
       return out;
     }
