@@ -39,11 +39,13 @@ target_compile_options(batchcost_warnings INTERFACE
   $<$<COMPILE_LANGUAGE:CXX>:-Wall -Wextra -Wpedantic -Wshadow -Wnon-virtual-dtor -Wcast-align
                             -Wunused -Woverloaded-virtual -Wnull-dereference -Wdouble-promotion
                             -Wformat=2 -Wimplicit-fallthrough>
-  $<$<COMPILE_LANGUAGE:CUDA>:-Xcompiler=-Wall,-Wextra>)
+  $<$<COMPILE_LANG_AND_ID:CUDA,NVIDIA>:-Xcompiler=-Wall,-Wextra>
+  $<$<COMPILE_LANG_AND_ID:CUDA,Clang>:-Wall -Wextra -Wno-unknown-cuda-version>)
 if(BATCHCOST_WERROR)
   target_compile_options(batchcost_warnings INTERFACE
     $<$<COMPILE_LANGUAGE:CXX>:-Werror>
-    $<$<COMPILE_LANGUAGE:CUDA>:-Werror=all-warnings -Xcompiler=-Werror>)
+    $<$<COMPILE_LANG_AND_ID:CUDA,NVIDIA>:-Werror=all-warnings -Xcompiler=-Werror>
+    $<$<COMPILE_LANG_AND_ID:CUDA,Clang>:-Werror>)
 endif()
 
 set(BATCHCOST_SUMMARY "")

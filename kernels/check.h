@@ -4,7 +4,8 @@
 // message to stderr instead, for destructors.
 #pragma once
 
-#include <cublas_api.h>
+// cublas_v2.h, not cublas_api.h: CUDA 12's cublas_api.h refuses to be included on its own.
+#include <cublas_v2.h>
 #include <cuda_runtime_api.h>
 
 #include <cstdio>

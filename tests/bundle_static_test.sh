@@ -4,8 +4,8 @@
 # glibc 2.34 or GLIBCXX_3.4.29 (RHEL 9), by the dynamic symbols' versions (objdump -T) and by
 # the version references (objdump -p); BUNDLE.json records the CUDA version, the lowest driver
 # and the sonames the box must provide. `--cuda 12` builds a CUDA 12 bundle where a CUDA 12
-# toolkit is found (CUDA12_HOME, /usr/local/cuda-12.*) and is refused in words, exit 2 and no
-# tarball, where none is. Bad --cuda values are refused.
+# toolkit is found (CUDA12_HOME, /usr/local/cuda-12.*) or PyPI's wheels and clang++-22 are here,
+# and is refused in words, exit 2 and no tarball, where neither is. Bad --cuda values are refused.
 #   bundle_static_test.sh SOURCE_DIR WORK_DIR
 set -u
 src=$1 work=$2
@@ -55,21 +55,42 @@ check_bundle "$work/13/batchcost-bundle" 13
 "$work/13/batchcost-bundle/bin/batchcost-memory" --estimate=h200 --quick | tail -n 1 | grep -q '^estimate: ' ||
   fail "the static batchcost-memory does not run here"
 
-cuda12=""
+# The CUDA 12 bundle: with a CUDA 12 toolkit where there is one; else against PyPI's cu12 wheels
+# with clang++-22 where both are here (tools/setup.sh --bundle-cuda12; never fetched by the test);
+# else refused in words, exit 2 and no tarball.
+cuda12="" wheels=""
 for d in "${CUDA12_HOME:-}" $(ls -d /usr/local/cuda-12.* 2>/dev/null); do
   [ -n "$d" ] && [ -x "$d/bin/nvcc" ] && { cuda12=$d; break; }
 done
-if [ -n "$cuda12" ]; then
-  CUDA12_HOME=$cuda12 "$src/tools/bundle.sh" --cuda 12 --build "$work/build12" --out "$work/cuda12.tar.gz" >"$work/cuda12.log" 2>&1 ||
-    fail "tools/bundle.sh --cuda 12 ($cuda12): $(tail -5 "$work/cuda12.log")"
+[ -z "$cuda12" ] && [ -f "$src/.deps/cuda-12.9/ASSEMBLED" ] &&
+  command -v "${CUDA12_CLANG:-clang++-22}" >/dev/null && wheels=$src/.deps/cuda-12.9
+build12() {
+  BATCHCOST_NO_FETCH=1 "$src/tools/bundle.sh" --cuda 12 --build "$work/build12" \
+    --out "$work/cuda12.tar.gz" >"$work/cuda12.log" 2>&1
+}
+if [ -n "$cuda12" ] || [ -n "$wheels" ]; then
+  if [ -n "$cuda12" ]; then export CUDA12_HOME=$cuda12; else unset CUDA12_HOME; fi
+  build12 || fail "tools/bundle.sh --cuda 12 (${cuda12:-PyPI wheels}): $(tail -5 "$work/cuda12.log")"
   mkdir -p "$work/12" && tar -xzf "$work/cuda12.tar.gz" -C "$work/12" || fail "the CUDA 12 bundle does not unpack"
   check_bundle "$work/12/batchcost-bundle" 12
-  echo "CUDA 12 bundle built with $cuda12"
+  if [ -n "$wheels" ]; then
+    python3 - "$work/12/batchcost-bundle/BUNDLE.json" <<'PY' || fail "CUDA 12 bundle (wheels): BUNDLE.json is wrong"
+import json, sys
+m = json.load(open(sys.argv[1]))
+assert m["cuda"] == "12.9" and m["nvcc"] is None, (m["cuda"], m["nvcc"])
+assert m["cuda_compiler"].startswith("Clang "), m["cuda_compiler"]
+assert "sm_90" in m["cuda_code"] and "compute_90" in m["cuda_code"], m["cuda_code"]
+PY
+  fi
+  "$work/12/batchcost-bundle/bin/batchcost-memory" --estimate=h200 --quick | tail -n 1 | grep -q '^estimate: ' ||
+    fail "the CUDA 12 batchcost-memory does not run here"
+  echo "CUDA 12 bundle built with ${cuda12:-the PyPI cu12 wheels and clang}"
 else
-  env -u CUDA12_HOME "$src/tools/bundle.sh" --cuda 12 --build "$work/build12" --out "$work/cuda12.tar.gz" >"$work/cuda12.log" 2>&1
+  (unset CUDA12_HOME; build12)
   rc=$?
   [ $rc -eq 2 ] || fail "--cuda 12 without a CUDA 12 toolkit: exit $rc, expected 2: $(cat "$work/cuda12.log")"
-  grep -q "no CUDA 12 nvcc here (set CUDA12_HOME" "$work/cuda12.log" || fail "--cuda 12: $(cat "$work/cuda12.log")"
+  grep -q "no CUDA 12 toolkit here (CUDA12_HOME, /usr/local/cuda-12.\*)" "$work/cuda12.log" ||
+    fail "--cuda 12: $(cat "$work/cuda12.log")"
   [ ! -e "$work/cuda12.tar.gz" ] || fail "--cuda 12 without a toolkit left a tarball"
   echo "no CUDA 12 toolkit here: --cuda 12 refused as it should be"
 fi

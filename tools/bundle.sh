@@ -7,7 +7,9 @@
 #                                            sm_90 code and compute_90 PTX), then the bundle
 #   tools/bundle.sh --cuda 12|13 [ARCHS]     build with that CUDA major version: 13 (default) the
 #                                            toolkit found here, 12 a CUDA 12 toolkit (CUDA12_HOME,
-#                                            else the newest /usr/local/cuda-12.*), in
+#                                            else the newest /usr/local/cuda-12.*, else CUDA 12.9
+#                                            from PyPI's cu12 wheels compiled by clang++-22:
+#                                            tools/bundle/cuda12_toolkit.sh), in
 #                                            build-bundle-cuda12/ -> build/batchcost-bundle-cuda12.tar.gz
 #   tools/bundle.sh --from BUILD_DIR         package an existing build instead (CI: build-ci)
 #   tools/bundle.sh ... --out FILE           write FILE, not build/batchcost-bundle.tar.gz
@@ -44,7 +46,7 @@ while [ $# -gt 0 ]; do
     --cuda=*) cuda_major=${1#--cuda=}; shift ;;
     --build) [ $# -ge 2 ] || die "--build needs a folder"; build=$2; shift 2 ;;
     --build=*) build=${1#--build=}; shift ;;
-    -h|--help) sed -n '2,29p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,30p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     -*) die "unknown option '$1' (see --help)" ;;
     *) [ -z "$archs" ] || die "one ARCHS argument only (a CMake list: \"90-real;100-real\")"
        archs=$1; shift ;;
@@ -62,7 +64,7 @@ esac
 find_nvcc() {
   local d
   if [ "$1" = 12 ]; then
-    for d in "${CUDA12_HOME:-}" $(ls -d /usr/local/cuda-12.* 2>/dev/null | sort -rV); do
+    for d in "${CUDA12_HOME:-}" $( (ls -d /usr/local/cuda-12.* 2>/dev/null || true) | sort -rV); do
       [ -n "$d" ] && [ -x "$d/bin/nvcc" ] && { echo "$d/bin/nvcc"; return; }
     done
     return 0
@@ -70,6 +72,15 @@ find_nvcc() {
   for d in "${CUDACXX:-}" /usr/local/cuda/bin/nvcc "$(command -v nvcc || true)"; do
     [ -n "$d" ] && [ -x "$d" ] && { echo "$d"; return; }
   done
+}
+# The clang that compiles CUDA against the wheels' toolkit: CUDA12_CLANG, else clang++-22 (Debian
+# 12's newest; it knows CUDA 12.9 and sm_90).
+find_cuda_clang() {
+  local c
+  for c in "${CUDA12_CLANG:-}" clang++-22; do
+    [ -n "$c" ] && command -v "$c" >/dev/null && { command -v "$c"; return; }
+  done
+  return 0
 }
 nvcc_major() { "$1" --version 2>/dev/null | sed -n 's/.*release \([0-9]*\)\..*/\1/p' | head -n 1; }
 
@@ -109,17 +120,27 @@ if [ -n "$from" ]; then
   build=$(cd "$from" && pwd)
 else
   nvcc=$(find_nvcc "${cuda_major:-13}")
-  if [ -z "$nvcc" ]; then
-    [ "$cuda_major" = 12 ] &&
-      die "--cuda 12: no CUDA 12 nvcc here (set CUDA12_HOME to a CUDA 12.x toolkit, e.g." \
-          "/usr/local/cuda-12.9). PyPI's cu12 wheels cannot stand in: nvidia-cuda-nvcc-cu12 holds" \
-          "ptxas, libnvvm and headers, but no nvcc"
-    die "no nvcc (CUDA 13) here: install the CUDA toolkit or set CUDACXX"
+  compiler=$nvcc extra=()
+  if [ -z "$nvcc" ] && [ "$cuda_major" = 12 ]; then
+    # No CUDA 12 toolkit: clang compiles against the one PyPI's cu12 wheels make.
+    compiler=$(find_cuda_clang)
+    [ -n "$compiler" ] ||
+      die "--cuda 12: no CUDA 12 toolkit here (CUDA12_HOME, /usr/local/cuda-12.*) and no" \
+          "clang++-22 (or CUDA12_CLANG) to build against PyPI's cu12 wheels: tools/setup.sh" \
+          "--bundle-cuda12 installs it"
+    cuda_root=$("$src/tools/bundle/cuda12_toolkit.sh") ||
+      die "--cuda 12: no CUDA 12 toolkit here (CUDA12_HOME, /usr/local/cuda-12.*), and PyPI's cu12" \
+          "wheels could not make one (tools/bundle/cuda12_toolkit.sh, above)"
+    # clang: ARCHS are machine code (sm_90); --cuda-include-ptx=all adds each one's PTX.
+    found=12 archs=${archs:-90}
+    extra=("-DNCCL_ROOT=$cuda_root" "-DNVML_ROOT=$cuda_root" "-DCMAKE_CUDA_FLAGS=--cuda-include-ptx=all")
+  else
+    [ -n "$nvcc" ] || die "no nvcc (CUDA 13) here: install the CUDA toolkit or set CUDACXX"
+    found=$(nvcc_major "$nvcc")
+    [ "$found" = "${cuda_major:-$found}" ] ||
+      die "--cuda $cuda_major: $nvcc is CUDA ${found:-of unknown version}"
+    cuda_root=$(cd "$(dirname "$nvcc")/.." && pwd)
   fi
-  found=$(nvcc_major "$nvcc")
-  [ "$found" = "${cuda_major:-$found}" ] ||
-    die "--cuda $cuda_major: $nvcc is CUDA ${found:-of unknown version}"
-  cuda_root=$(cd "$(dirname "$nvcc")/.." && pwd)
   # "sm_90 compute_90" or "90,100" become CMake's list; a bare number means its machine code.
   archs=${archs:-90-real;90-virtual}
   archs=$(echo "$archs" | tr ', ' ';;' | sed -e 's/sm_\([0-9a-z]*\)/\1-real/g' \
@@ -136,7 +157,7 @@ else
   compat=$src/.deps/glibc_compat.o
   cc -O2 -fPIC -c "$src/tools/bundle/glibc_compat.c" -o "$compat"
   cmake -S "$src" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release \
-        "-DCMAKE_CUDA_COMPILER=$nvcc" "-DCUDAToolkit_ROOT=$cuda_root" \
+        "-DCMAKE_CUDA_COMPILER=$compiler" "-DCUDAToolkit_ROOT=$cuda_root" ${extra[@]+"${extra[@]}"} \
         "-DCMAKE_CUDA_ARCHITECTURES=$archs" -DBATCHCOST_BUILD_TESTS=ON \
         "-Dbenchmark_DIR=$benchmark_dir" "-DCMAKE_EXE_LINKER_FLAGS=-static-libstdc++ $compat" \
         >/dev/null
@@ -151,6 +172,13 @@ flag_files=("$build/build.ninja")
 while IFS= read -r f; do flag_files+=("$f"); done < <(find "$build" -name flags.make)
 built_archs=$(grep -hoE 'arch=compute_[0-9a-z]+,code=\[?[a-z0-9_,]+' "${flag_files[@]}" 2>/dev/null |
               sed -E 's/.*code=\[?//' | tr ',' '\n' | sort -u | tr '\n' ' ' | sed 's/ $//' || true)
+# clang's: --cuda-gpu-arch=sm_XX is sm_XX code, and its compute_XX PTX with --cuda-include-ptx.
+for sm in $(grep -hoE -- '--cuda-gpu-arch=sm_[0-9a-z]+' "${flag_files[@]}" 2>/dev/null |
+            sed 's/.*=//' | sort -u || true); do
+  built_archs+="${built_archs:+ }$sm"
+  ! grep -qE -- "--cuda-include-ptx=(all|$sm)( |\$)" "${flag_files[@]}" 2>/dev/null ||
+    built_archs+=" compute_${sm#sm_}"
+done
 [ -n "$built_archs" ] || die "$build was configured without CUDA: no GPU binary to bundle"
 [[ " $built_archs " == *" sm_90 "* || " $built_archs " == *" compute_"[0-8]?" "* ||
    " $built_archs " == *" compute_90 "* ]] ||
@@ -161,8 +189,17 @@ if [[ "$(cache_value NVML_INCLUDE_DIR)" == *NOTFOUND* || -z "$(cache_value NVML_
   echo "bundle.sh: warning: built without NVML (no nvml.h): the results will have no NVML clocks," \
        "power or throttle reasons (tools/setup.sh installs the header)" >&2
 fi
-nvcc_version=$(sed -n 's/^set(CMAKE_CUDA_COMPILER_VERSION "\(.*\)")/\1/p' \
-                 "$build"/CMakeFiles/*/CMakeCUDACompiler.cmake 2>/dev/null | head -n 1)
+# The CUDA compiler (nvcc, or clang for a build against PyPI's wheels) and the toolkit's version.
+cuda_cmake() {
+  sed -n "s/^set(CMAKE_CUDA_$1 \"\(.*\)\")/\1/p" "$build"/CMakeFiles/*/CMakeCUDACompiler.cmake \
+    2>/dev/null | head -n 1
+}
+compiler_id=$(cuda_cmake COMPILER_ID)
+compiler_version=$(cuda_cmake COMPILER_VERSION)
+toolkit_version=$(cuda_cmake COMPILER_TOOLKIT_VERSION)
+toolkit_version=${toolkit_version:-$compiler_version}
+nvcc_version=""
+[ "$compiler_id" != NVIDIA ] || nvcc_version=$compiler_version
 [ "$build_type" = Release ] ||
   echo "bundle.sh: warning: $build is a '$build_type' build, not Release" >&2
 
@@ -264,7 +301,7 @@ newest() {
 # Toolkit release notes, "CUDA Toolkit and Corresponding Driver Versions"): CUDA 13.0 needs
 # 580.65.06; CUDA 12.x runs from 525.60.13 on (minor-version compatibility). run.sh's preflight
 # compares the box's driver with it.
-cuda_version=$(echo "$nvcc_version" | cut -d. -f1-2)
+cuda_version=$(echo "$toolkit_version" | cut -d. -f1-2)
 case ${cuda_version%%.*} in
   13) min_driver=580.65.06 ;;
   12) min_driver=525.60.13 ;;
@@ -298,7 +335,8 @@ cat >"$root/BUNDLE.json" <<EOF
   "dirty": $([ "$dirty" -gt 0 ] && echo true || echo false),
   "build_type": "$build_type",
   "cuda_code": $(json_list $built_archs),
-  "nvcc": "$nvcc_version",
+  "nvcc": $([ -n "$nvcc_version" ] && echo "\"$nvcc_version\"" || echo null),
+  "cuda_compiler": "$compiler_id $compiler_version",
   "cuda": "$cuda_version",
   "min_driver": "$min_driver",
   "nvml": $nvml,

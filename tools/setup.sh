@@ -6,6 +6,9 @@
 #
 #   tools/setup.sh            # build and test dependencies
 #   tools/setup.sh --no-apt   # only report what is missing (no root needed)
+#   tools/setup.sh --bundle-cuda12   # also what `tools/bundle.sh --cuda 12` needs where no CUDA 12
+#                                    # toolkit is installed: clang-22, and CUDA 12.9 from PyPI's
+#                                    # cu12 wheels (about 820 MB, into .deps/cuda-12.9)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -28,8 +31,15 @@ packages=(
   "curl:fetches Google Benchmark's Debian source once, for the GPU bundle's static build"
 )
 
-apt_ok=1
-[ "${1:-}" = "--no-apt" ] && apt_ok=0
+apt_ok=1 cuda12=0
+for arg in "$@"; do
+  case "$arg" in
+    --no-apt) apt_ok=0 ;;
+    --bundle-cuda12) cuda12=1 ;;
+    *) echo "setup: unknown option '$arg' (--no-apt, --bundle-cuda12)" >&2; exit 2 ;;
+  esac
+done
+[ $cuda12 -eq 0 ] || packages+=("clang-22:compiles the CUDA 12 bundle against PyPI's cu12 wheels")
 
 missing=()
 for entry in "${packages[@]}"; do
@@ -71,4 +81,9 @@ fi
 
 if ! command -v nvcc >/dev/null && [ ! -x /usr/local/cuda/bin/nvcc ]; then
   echo "setup: no CUDA toolkit found; only the host-only parts will build"
+fi
+
+if [ $cuda12 -eq 1 ]; then
+  toolkit=$(tools/bundle/cuda12_toolkit.sh)
+  echo "setup: CUDA 12.9 toolkit for the CUDA 12 bundle in $toolkit"
 fi
