@@ -2,7 +2,6 @@
 #include "model/fit.h"
 
 #include <ceres/ceres.h>
-#include <glog/logging.h>
 
 #include <algorithm>
 #include <array>
@@ -10,18 +9,15 @@
 #include <cstdio>
 #include <limits>
 #include <memory>
-#include <mutex>
 #include <set>
 #include <tuple>
 
+#include "model/least_squares.h"
 #include "model/results.h"
 
 namespace batchcost {
 namespace {
 
-// NOTES: 5% in log time is about twice the run-to-run noise of a GPU benchmark at a stable
-// clock; residuals well beyond it (a throttled repetition, an L2-resident size) are outliers.
-constexpr double kLossScale = 0.05;
 // A term counts as binding a constant when it is at least this share of the predicted time.
 constexpr double kBindingShare = 0.05;
 constexpr double kClearWin = 1.1;
@@ -500,11 +496,9 @@ DataBounds data_bounds(const std::vector<Sample>& samples, const std::vector<siz
   return b;
 }
 
-// Where each constant sits in the parameter vector (log values); -1 where absent.
-struct Layout {
-  std::vector<double> theta, lower, upper;
-  std::vector<char> held;  // held at its bound, not fitted
-  std::vector<std::string> names;
+// Where each constant sits in the parameter vector (log values); -1 where absent. A held
+// constant keeps its bound, not fitted.
+struct Layout : Parameters {
   std::map<std::string, int> flops;
   int hbm = -1;
   std::array<int, kKinds> latency{};
@@ -514,14 +508,8 @@ struct Layout {
 
   // `max` is the data's upper bound (0: none); the lower bound is far below any real value.
   int add(std::string name, double value, double max, bool is_held) {
-    names.push_back(std::move(name));
     double hi = max > 0 ? std::log(max) : std::log(value) + 30;
-    double lo = hi - std::log(1e9);
-    theta.push_back(std::clamp(std::log(value), lo, hi));
-    lower.push_back(lo);
-    upper.push_back(hi);
-    held.push_back(is_held);
-    return static_cast<int>(theta.size()) - 1;
+    return Parameters::add(std::move(name), std::log(value), hi - std::log(1e9), hi, is_held);
   }
 };
 
@@ -666,26 +654,16 @@ std::vector<Group> groups_of(const std::vector<Sample>& samples, const std::vect
   return out;
 }
 
-// A problem over the groups, owning the scaled losses it uses.
-struct GroupProblem {
-  std::vector<std::unique_ptr<ceres::LossFunction>> losses;
-  std::unique_ptr<ceres::Problem> problem;
-  int n = 0;  // residual blocks
-
-  GroupProblem(Layout& l, const std::vector<Sample>& samples, const std::vector<Group>& groups,
-               ceres::LossFunction* loss);
-};
-
-// Adds one sample's residual block to `problem`; false when none of its terms is fitted. A hot
-// sample's bytes are not priced at W (they came from L2).
-bool add_sample(ceres::Problem& problem, Layout& l, const Sample& s, double log_time,
-                ceres::LossFunction* loss) {
+// Adds one sample's residual to `ls`, weighted by the samples it stands for; false when none of
+// its terms is fitted. A hot sample's bytes are not priced at W (they came from L2).
+bool add_sample(LeastSquares& ls, Layout& l, const Sample& s, double log_time,
+                ceres::LossFunction* loss, int weight) {
   auto r = std::make_unique<SampleCost>();
   r->work = s.work;
   r->log_time = log_time;
-  std::vector<double*> blocks;
+  std::vector<int> blocks;
   auto use = [&](int index) {
-    blocks.push_back(&l.theta[static_cast<size_t>(index)]);
+    blocks.push_back(index);
     return static_cast<int>(blocks.size()) - 1;
   };
   for (size_t k = 0; k < kKinds; ++k) {
@@ -704,84 +682,24 @@ bool add_sample(ceres::Problem& problem, Layout& l, const Sample& s, double log_
   if (s.work.bytes > 0 && l.hbm >= 0 && !is_hot(s)) r->hbm = use(l.hbm);
   if (blocks.empty()) return false;
   r->set_blocks(blocks.size());
-  problem.AddResidualBlock(r.release(), loss, blocks);
+  ls.add(r.release(), blocks, loss, weight);
   return true;
 }
 
-GroupProblem::GroupProblem(Layout& l, const std::vector<Sample>& samples,
-                           const std::vector<Group>& groups, ceres::LossFunction* loss) {
-  ceres::Problem::Options po;
-  po.loss_function_ownership = ceres::DO_NOT_TAKE_OWNERSHIP;
-  problem = std::make_unique<ceres::Problem>(po);
-  for (const Group& g : groups) {
-    ceres::LossFunction* rho = loss;
-    if (g.m > 1) {
-      losses.push_back(
-          std::make_unique<ceres::ScaledLoss>(loss, g.m, ceres::DO_NOT_TAKE_OWNERSHIP));
-      rho = losses.back().get();
-    }
-    n += add_sample(*problem, l, samples[g.rep], g.log_time, rho) ? 1 : 0;
-  }
-}
-
-// Bounds and held constants on every block the problem uses.
-void constrain(ceres::Problem& problem, Layout& l) {
-  for (size_t i = 0; i < l.theta.size(); ++i) {
-    double* b = &l.theta[i];
-    if (!problem.HasParameterBlock(b)) continue;
-    if (l.held[i]) {
-      problem.SetParameterBlockConstant(b);
-    } else {
-      problem.SetParameterLowerBound(b, 0, l.lower[i]);
-      problem.SetParameterUpperBound(b, 0, l.upper[i]);
-    }
-  }
-}
-
-ceres::Solver::Options solver_options() {
-  ceres::Solver::Options o;
-  o.linear_solver_type = ceres::DENSE_NORMAL_CHOLESKY;  // tall and thin: samples x constants
-  o.num_threads = 1;
-  o.max_num_iterations = 200;
-  o.function_tolerance = 1e-10;
-  o.gradient_tolerance = 1e-12;
-  o.parameter_tolerance = 1e-10;
-  o.logging_type = ceres::SILENT;
-  o.minimizer_progress_to_stdout = false;
-  return o;
-}
-
-// Ceres logs through glog, which writes WARNING and above to stderr when nobody initialised it
-// (225 "Error in evaluating the ResidualBlock" lines on one diverging fit): the fit reports
-// what matters itself, so glog is silenced once, before the first solve.
-void quiet_ceres_log() {
-  static std::once_flag once;
-  std::call_once(once, [] {
-    FLAGS_minloglevel = google::GLOG_FATAL;
-    FLAGS_stderrthreshold = google::GLOG_FATAL;
-    FLAGS_logtostderr = false;
-    FLAGS_alsologtostderr = false;
-  });
+// One residual per group.
+void add_groups(LeastSquares& ls, Layout& l, const std::vector<Sample>& samples,
+                const std::vector<Group>& groups, ceres::LossFunction* loss) {
+  for (const Group& g : groups) add_sample(ls, l, samples[g.rep], g.log_time, loss, g.m);
 }
 
 // Solves in place; returns the number of residual blocks, and the solver's verdict in `failure`
 // (empty when it converged).
 int solve(Layout& l, const std::vector<Sample>& samples, const std::vector<Group>& groups,
           ceres::LossFunction* loss, std::string& failure) {
-  GroupProblem gp(l, samples, groups, loss);
-  ceres::Problem& problem = *gp.problem;
-  const int n = gp.n;
-  failure.clear();
-  if (n == 0) return 0;
-  constrain(problem, l);
-  ceres::Solver::Summary summary;
-  ceres::Solve(solver_options(), &problem, &summary);
-  bool finite = std::isfinite(summary.final_cost);
-  for (double t : l.theta) finite = finite && std::isfinite(t);
-  if (summary.termination_type != ceres::CONVERGENCE || !summary.IsSolutionUsable() || !finite) {
-    failure = "the solver did not converge (" + summary.message + ")";
-  }
-  return n;
+  LeastSquares ls(l, kEpochPrecision);
+  add_groups(ls, l, samples, groups, loss);
+  failure = ls.solve();
+  return ls.residuals();
 }
 
 Constants values_of(const Layout& l, const Constants& shape) {
@@ -938,57 +856,30 @@ bool hold_unbound(Constants& c, std::set<std::string>& held, const std::vector<S
 void add_intervals(Constants& c, Layout& l, const std::vector<Sample>& samples,
                    const std::vector<size_t>& fit_idx, const std::vector<Group>& groups,
                    ceres::LossFunction* loss, std::vector<std::string>& notes) {
-  GroupProblem gp(l, samples, groups, loss);
-  ceres::Problem& problem = *gp.problem;
-  if (gp.n == 0) return;
-  const double n = static_cast<double>(fit_idx.size());
-  for (size_t i = 0; i < l.theta.size(); ++i) {
-    if (l.held[i] && problem.HasParameterBlock(&l.theta[i])) {
-      problem.SetParameterBlockConstant(&l.theta[i]);
-    }
-  }
+  LeastSquares ls(l, kEpochPrecision);
+  add_groups(ls, l, samples, groups, loss);
+  if (ls.residuals() == 0) return;
   // The residual scale over every sample, not the groups' medians, which scatter less.
   const Constants now = values_of(l, c);
   std::vector<double> residuals;
   for (size_t i : fit_idx) {
     const double t = terms_of(now, samples[i]).total;
-    if (t > 0) residuals.push_back(std::abs(std::log(t / samples[i].time_s)));
+    if (t > 0) residuals.push_back(std::log(t / samples[i].time_s));
   }
   if (residuals.empty()) return;
-  std::nth_element(residuals.begin(), residuals.begin() + static_cast<long>(residuals.size() / 2),
-                   residuals.end());
-  const double scale = 1.4826 * residuals[residuals.size() / 2];
-  std::vector<const double*> blocks;
-  for (size_t i = 0; i < l.theta.size(); ++i) {
-    if (!l.held[i] && problem.HasParameterBlock(&l.theta[i])) blocks.push_back(&l.theta[i]);
-  }
-  if (blocks.empty()) return;
-  const double t = t_quantile_975(n - static_cast<double>(blocks.size()));
-
-  std::vector<std::pair<const double*, const double*>> pairs;
-  for (const double* b : blocks) pairs.push_back({b, b});
-  ceres::Covariance::Options co;
-  co.algorithm_type = ceres::DENSE_SVD;
-  co.num_threads = 1;
-  co.null_space_rank = 0;
-  auto covariance = std::make_unique<ceres::Covariance>(co);
-  if (!covariance->Compute(pairs, &problem)) {
-    co.null_space_rank = -1;  // pseudo-inverse: the directions the data cannot see are left out
-    covariance = std::make_unique<ceres::Covariance>(co);
+  const std::optional<Intervals> iv =
+      ls.intervals(robust_scale(residuals), static_cast<double>(fit_idx.size()));
+  if (!iv || iv->pseudo_inverse) {
     notes.push_back(
         "the fit is rank deficient: intervals from a pseudo-inverse understate the "
         "uncertainty");
-    if (!covariance->Compute(pairs, &problem)) return;
   }
+  if (!iv) return;
   auto interval = [&](Estimate& e, int index) {
-    if (l.held[static_cast<size_t>(index)]) return;
-    const double* b = &l.theta[static_cast<size_t>(index)];
-    if (!problem.HasParameterBlock(b)) return;
-    double var = 0;
-    covariance->GetCovarianceBlock(b, b, &var);
-    double half = t * scale * std::sqrt(std::max(var, 0.0));
-    e.low = std::exp(l.theta[static_cast<size_t>(index)] - half);
-    e.high = std::exp(l.theta[static_cast<size_t>(index)] + half);
+    const auto i = static_cast<size_t>(index);
+    if (!iv->fitted[i]) return;
+    e.low = std::exp(l.theta[i] - iv->half[i]);
+    e.high = std::exp(l.theta[i] + iv->half[i]);
   };
   for (size_t k = 0; k < kKinds; ++k) {
     if (l.latency[k] >= 0) interval(c.latency_s[std::string(kLatencyKinds[k])], l.latency[k]);
@@ -1140,17 +1031,13 @@ struct Rounds {
 };
 
 void run_rounds(Rounds& r, const std::vector<Sample>& samples, const std::vector<size_t>& fit_idx,
-                ceres::LossFunction* soft, ceres::LossFunction* cauchy,
-                std::vector<std::string>& notes) {
-  // NOTES: soft-L1 first, from rough starting values (it is close to convex), then Cauchy from
-  // there: Cauchy gives an outlier almost no weight, but from a poor start it may call good
-  // samples outliers.
+                RobustLoss& loss, std::vector<std::string>& notes) {
   const std::vector<Group> groups = groups_of(samples, fit_idx);
   for (int round = 0; round < 8; ++round) {
     r.l = layout_of(r.c, r.bounds, r.held);
     std::string soft_failure;
-    if (solve(r.l, samples, groups, soft, soft_failure) == 0) break;
-    solve(r.l, samples, groups, cauchy, r.failure);
+    if (solve(r.l, samples, groups, &loss.soft, soft_failure) == 0) break;
+    solve(r.l, samples, groups, &loss.cauchy, r.failure);
     r.c = values_of(r.l, r.c);
     if (!hold_unbound(r.c, r.held, samples, fit_idx, notes)) break;
   }
@@ -1233,12 +1120,11 @@ FitResult fit(const std::vector<Sample>& samples, const FitOptions& options) {
         "nothing to fit: every sample is in a validation family, cache=hot with HBM traffic, or "
         "declares no work");
   }
-  ceres::SoftLOneLoss soft(2 * kLossScale);
-  ceres::CauchyLoss cauchy(kLossScale);
+  RobustLoss loss;
   Rounds r;
   r.c = initial_guess(samples, fit_idx, result.notes);
   r.bounds = data_bounds(samples, fit_idx, r.c);
-  run_rounds(r, samples, fit_idx, &soft, &cauchy, result.notes);
+  run_rounds(r, samples, fit_idx, loss, result.notes);
   if (!hot_idx.empty() && add_hot(&r.c) > 0) {
     // Again with the hot samples that inform the latencies and P, from where the cold ones left.
     // A latency or P the cold samples alone held as negligible is released: the hot ones (small
@@ -1263,12 +1149,13 @@ FitResult fit(const std::vector<Sample>& samples, const FitOptions& options) {
     for (auto& [dtype, e] : guess.flops_per_s) {
       if (!r.c.flops_per_s.count(dtype)) r.c.flops_per_s[dtype] = e;
     }
-    run_rounds(r, samples, fit_idx, &soft, &cauchy, result.notes);
+    run_rounds(r, samples, fit_idx, loss, result.notes);
   }
   if (!r.failure.empty()) result.refusals.push_back(r.failure);
   const std::vector<std::string> at_bound = rates_at_bound(r.l, r.bounds, result.refusals);
   if (!r.l.theta.empty()) {
-    add_intervals(r.c, r.l, samples, fit_idx, groups_of(samples, fit_idx), &cauchy, result.notes);
+    add_intervals(r.c, r.l, samples, fit_idx, groups_of(samples, fit_idx), &loss.cauchy,
+                  result.notes);
   }
   set_regime_ranges(r.c, samples, fit_idx);
   result.identification = identify(r.c, r.held, samples, fit_idx, at_bound);

@@ -9,34 +9,25 @@
 #include <limits>
 #include <memory>
 
-#include "model/fit.h"
 #include "core/forms.h"
+#include "model/fit.h"
+#include "model/least_squares.h"
 #include "model/report.h"
 #include "model/results.h"
 
 namespace batchcost {
 namespace {
 
-// NOTES: the same robust scale as the epoch fit (fit.cc): 5% in log time is about twice the
-// run-to-run noise of a GPU benchmark; beyond it a sample is treated as an outlier.
-constexpr double kLossScale = 0.05;
-
 // NOTES: the output tiles Hopper GEMM kernels use (CUTLASS SM90 and DeepGEMM configurations);
 // the selection picks one per dtype by held-out error, or none.
 constexpr std::array<Tile, 4> kHopperTiles = {Tile{64, 128}, Tile{128, 128}, Tile{128, 256},
                                               Tile{256, 128}};
 
-// Where each constant of a refined fit sits in the one parameter vector; -1 where absent.
-struct Params {
-  std::vector<double> theta;
+// Where each constant of a refined fit sits in the parameter vector; -1 where absent.
+struct Params : Parameters {
   std::map<std::string, int> flops;
   int hbm = -1, overlap = -1, k_half = -1, grouped = -1, sms = -1, l2 = -1;
   std::array<int, 4> latency{-1, -1, -1, -1};
-
-  int add(double value) {
-    theta.push_back(value);
-    return static_cast<int>(theta.size()) - 1;
-  }
 };
 
 // The parameterisations: rates, latencies, k_half and the ratio as logarithms; p as log(p - 1),
@@ -51,20 +42,21 @@ struct RefinedResidual {
   int flops = -1;
   double log_time = 0;
 
+  // Every parameter is a block of one, in the Parameters' order.
   template <typename T>
-  bool operator()(T const* const* blocks, T* residual) const {
-    const T* th = blocks[0];
+  bool operator()(T const* const* th_blocks, T* residual) const {
+    auto th = [&](int i) { return th_blocks[i][0]; };
     T t(fixed_s);
     for (size_t k = 0; k < counts.size(); ++k) {
-      if (p->latency[k] >= 0 && counts[k] > 0) t += counts[k] * exp(th[p->latency[k]]);
+      if (p->latency[k] >= 0 && counts[k] > 0) t += counts[k] * exp(th(p->latency[k]));
     }
-    T P = flops >= 0 ? exp(th[flops]) : T(1.0);
-    T W = p->hbm >= 0 ? exp(th[p->hbm]) : T(1.0);
-    T op = p->overlap >= 0 ? T(1.0) + exp(th[p->overlap]) : T(0.0);
-    T kh = p->k_half >= 0 ? exp(th[p->k_half]) : T(0.0);
-    T gr = p->grouped >= 0 ? exp(th[p->grouped]) : T(0.0);
-    T sm = p->sms >= 0 ? exp(th[p->sms]) : T(0.0);
-    T l2 = p->l2 >= 0 ? exp(th[p->l2]) : T(0.0);
+    T P = flops >= 0 ? exp(th(flops)) : T(1.0);
+    T W = p->hbm >= 0 ? exp(th(p->hbm)) : T(1.0);
+    T op = p->overlap >= 0 ? T(1.0) + exp(th(p->overlap)) : T(0.0);
+    T kh = p->k_half >= 0 ? exp(th(p->k_half)) : T(0.0);
+    T gr = p->grouped >= 0 ? exp(th(p->grouped)) : T(0.0);
+    T sm = p->sms >= 0 ? exp(th(p->sms)) : T(0.0);
+    T l2 = p->l2 >= 0 ? exp(th(p->l2)) : T(0.0);
     if (in.flops > 0 || in.bytes > 0) {
       t += refined_core(in, P, W, p->overlap >= 0 ? &op : nullptr, p->k_half >= 0 ? &kh : nullptr,
                         p->grouped >= 0 ? &gr : nullptr, p->sms >= 0 ? &sm : nullptr,
@@ -106,18 +98,6 @@ Constants constants_of(const Params& p, const Constants& start, const TermSet& t
   return c;
 }
 
-ceres::Solver::Options solver_options() {
-  ceres::Solver::Options o;
-  o.linear_solver_type = ceres::DENSE_QR;
-  o.num_threads = 1;
-  o.max_num_iterations = 200;
-  o.function_tolerance = 1e-12;
-  o.gradient_tolerance = 1e-14;
-  o.parameter_tolerance = 1e-12;
-  o.logging_type = ceres::SILENT;
-  return o;
-}
-
 }  // namespace
 
 std::string term_set_name(const TermSet& t) {
@@ -138,28 +118,38 @@ std::string term_set_name(const TermSet& t) {
 Constants fit_refined(const std::vector<Sample>& samples, const std::vector<size_t>& fit_idx,
                       const Constants& start, const TermSet& terms, int sm_count, bool intervals) {
   Params p;
-  for (const auto& [dtype, e] : start.flops_per_s) p.flops[dtype] = p.add(std::log(e.value));
-  if (start.hbm_bytes_per_s) p.hbm = p.add(std::log(start.hbm_bytes_per_s->value));
+  // NOTES: P, W and the latencies stay within a factor 100 of the epoch fit's values: far wider
+  // than any term moves them, and it keeps a poor step from overflowing a term.
+  auto near = [&](std::string name, double value) {
+    const double v = std::log(value), r = std::log(100.0);
+    return p.add(std::move(name), v, v - r, v + r);
+  };
+  for (const auto& [dtype, e] : start.flops_per_s)
+    p.flops[dtype] = near("P[" + dtype + "]", e.value);
+  if (start.hbm_bytes_per_s) p.hbm = near("W", start.hbm_bytes_per_s->value);
   for (size_t k = 0; k < kLatencyKinds.size(); ++k) {
     auto it = start.latency_s.find(std::string(kLatencyKinds[k]));
-    if (it != start.latency_s.end()) p.latency[k] = p.add(std::log(it->second.value));
+    if (it != start.latency_s.end()) p.latency[k] = near("λ[" + it->first + "]", it->second.value);
   }
   // NOTES: starting values: p = 4 (between the sum and the max), k_half = 256 (a few K-steps of
-  // a 128-deep pipeline), the grouped ratio 1 (no difference).
-  const std::vector<double> start_theta = p.theta;
-  if (terms.overlap) p.overlap = p.add(std::log(3.0));
-  if (terms.k_half) p.k_half = p.add(std::log(256.0));
-  if (terms.grouped) p.grouped = p.add(0.0);
-  if (terms.saturating_sms && !terms.tile.empty()) p.sms = p.add(std::log(0.25));
-  // NOTES: L2 starts at 10 TB/s, about three times HBM on Hopper.
-  if (terms.l2 && !terms.tile.empty()) p.l2 = p.add(std::log(1e13));
+  // a 128-deep pipeline), the grouped ratio 1 (no difference), L2 at 10 TB/s (about three times
+  // HBM on Hopper), a quarter of the SMs. Bounds keep the terms physical: an overlap between the
+  // sum (p = 1.05) and the max (p = 201), a K of half efficiency within one to 10^5 elements,
+  // grouped kernels at 0.2 to 5 times the dense bandwidth, L2 at 1 to 100 TB/s, between 1% and
+  // all of the SMs.
+  if (terms.overlap) p.overlap = p.add("overlap", std::log(3.0), std::log(0.05), std::log(200.0));
+  if (terms.k_half) p.k_half = p.add("k_half", std::log(256.0), 0.0, std::log(1e5));
+  if (terms.grouped) p.grouped = p.add("grouped", 0.0, std::log(0.2), std::log(5.0));
+  if (terms.saturating_sms && !terms.tile.empty())
+    p.sms = p.add("saturating_sms", std::log(0.25), std::log(0.01), 0.0);
+  if (terms.l2 && !terms.tile.empty())
+    p.l2 = p.add("l2", std::log(1e13), std::log(1e12), std::log(1e14));
   Constants shape = constants_of(p, start, terms, sm_count);
   if (p.theta.empty()) return shape;
 
-  ceres::Problem::Options po;
-  po.loss_function_ownership = ceres::DO_NOT_TAKE_OWNERSHIP;
-  auto build = [&](ceres::Problem& problem, ceres::LossFunction* loss) {
-    int n = 0;
+  std::vector<int> all(p.theta.size());
+  for (size_t j = 0; j < all.size(); ++j) all[j] = static_cast<int>(j);
+  auto build = [&](LeastSquares& ls, ceres::LossFunction* loss) {
     for (size_t i : fit_idx) {
       const Sample& s = samples[i];
       if (!predict(shape, s).missing.empty()) continue;
@@ -174,102 +164,34 @@ Constants fit_refined(const std::vector<Sample>& samples, const std::vector<size
       if (s.work.flops > 0 && f != p.flops.end()) r->flops = f->second;
       r->log_time = std::log(s.time_s);
       auto* cost = new ceres::DynamicAutoDiffCostFunction<RefinedResidual, 8>(r);
-      cost->AddParameterBlock(static_cast<int>(p.theta.size()));
+      for (size_t j = 0; j < all.size(); ++j) cost->AddParameterBlock(1);
       cost->SetNumResiduals(1);
-      problem.AddResidualBlock(cost, loss, p.theta.data());
-      ++n;
+      ls.add(cost, all, loss);
     }
-    if (n == 0) return 0;
-    // NOTES: P, W and the latencies stay within a factor 100 of the epoch fit's values: far
-    // wider than any term moves them, and it keeps a poor step from overflowing a term.
-    for (size_t j = 0; j < start_theta.size(); ++j) {
-      problem.SetParameterLowerBound(p.theta.data(), static_cast<int>(j),
-                                     start_theta[j] - std::log(100.0));
-      problem.SetParameterUpperBound(p.theta.data(), static_cast<int>(j),
-                                     start_theta[j] + std::log(100.0));
-    }
-    // NOTES: bounds keep the terms physical: an overlap between the sum (p = 1.05) and the max
-    // (p = 201), a K of half efficiency within one to 10^5 elements, grouped kernels at 0.2 to 5
-    // times the dense bandwidth.
-    if (p.overlap >= 0) {
-      problem.SetParameterLowerBound(p.theta.data(), p.overlap, std::log(0.05));
-      problem.SetParameterUpperBound(p.theta.data(), p.overlap, std::log(200.0));
-    }
-    if (p.k_half >= 0) {
-      problem.SetParameterLowerBound(p.theta.data(), p.k_half, 0.0);
-      problem.SetParameterUpperBound(p.theta.data(), p.k_half, std::log(1e5));
-    }
-    if (p.grouped >= 0) {
-      problem.SetParameterLowerBound(p.theta.data(), p.grouped, std::log(0.2));
-      problem.SetParameterUpperBound(p.theta.data(), p.grouped, std::log(5.0));
-    }
-    if (p.l2 >= 0) {  // 1 to 100 TB/s
-      problem.SetParameterLowerBound(p.theta.data(), p.l2, std::log(1e12));
-      problem.SetParameterUpperBound(p.theta.data(), p.l2, std::log(1e14));
-    }
-    if (p.sms >= 0) {  // between 1% and all of the SMs
-      problem.SetParameterLowerBound(p.theta.data(), p.sms, std::log(0.01));
-      problem.SetParameterUpperBound(p.theta.data(), p.sms, 0.0);
-    }
-    return n;
+    return ls.residuals();
   };
-  ceres::SoftLOneLoss soft(2 * kLossScale);
-  ceres::CauchyLoss cauchy(kLossScale);
-  int n = 0;
-  for (ceres::LossFunction* loss :
-       {static_cast<ceres::LossFunction*>(&soft), static_cast<ceres::LossFunction*>(&cauchy)}) {
-    ceres::Problem problem(po);
-    n = build(problem, loss);
-    if (n == 0) return shape;
-    ceres::Solver::Summary summary;
-    ceres::Solve(solver_options(), &problem, &summary);
+  RobustLoss loss;
+  for (ceres::LossFunction* rho : {static_cast<ceres::LossFunction*>(&loss.soft),
+                                   static_cast<ceres::LossFunction*>(&loss.cauchy)}) {
+    LeastSquares ls(p, kRefinedPrecision);
+    if (build(ls, rho) == 0) return shape;
+    ls.solve();
   }
   Constants c = constants_of(p, start, terms, sm_count);
   if (!intervals) return c;
 
-  ceres::Problem problem(po);
-  build(problem, &cauchy);
-  std::vector<double> residuals;
-  ceres::Problem::EvaluateOptions eo;
-  eo.apply_loss_function = false;
-  ceres::CRSMatrix crs;
-  problem.Evaluate(eo, nullptr, &residuals, nullptr, &crs);
-  for (double& r : residuals) r = std::abs(r);
-  std::nth_element(residuals.begin(), residuals.begin() + static_cast<long>(residuals.size() / 2),
-                   residuals.end());
-  const double scale = 1.4826 * residuals[residuals.size() / 2];
-  const size_t dim = p.theta.size();
-  const double t = t_quantile_975(static_cast<double>(n) - static_cast<double>(dim));
-  ceres::Covariance::Options co;
-  co.algorithm_type = ceres::DENSE_SVD;
-  co.null_space_rank = -1;  // the pseudo-inverse; the directions it drops are unseen_parameters
-  co.num_threads = 1;
-  ceres::Covariance covariance(co);
-  std::vector<std::pair<const double*, const double*>> pairs = {{p.theta.data(), p.theta.data()}};
-  if (!covariance.Compute(pairs, &problem)) return c;
-  std::vector<double> cov(dim * dim);
-  covariance.GetCovarianceBlock(p.theta.data(), p.theta.data(), cov.data());
+  LeastSquares ls(p, kRefinedPrecision);
+  const int n = build(ls, &loss.cauchy);
+  const std::optional<Intervals> iv =
+      ls.intervals(robust_scale(ls.raw_residuals()), static_cast<double>(n));
+  if (!iv) return c;
   // A parameter the data cannot see (a term no fitted sample depends on) is bounded only by its
   // bounds: the pseudo-inverse would give it an interval of no width.
-  std::vector<double> dense(static_cast<size_t>(crs.num_rows) * dim, 0.0);
-  for (int r = 0; r < crs.num_rows; ++r) {
-    for (int k = crs.rows[static_cast<size_t>(r)]; k < crs.rows[static_cast<size_t>(r) + 1]; ++k) {
-      dense[static_cast<size_t>(r) * dim + static_cast<size_t>(crs.cols[static_cast<size_t>(k)])] =
-          crs.values[static_cast<size_t>(k)];
-    }
-  }
-  const std::vector<bool> unseen =
-      unseen_parameters(dense, static_cast<size_t>(crs.num_rows), dim);
   auto interval = [&](Estimate& e, int index, double (*map)(double)) {
     const auto i = static_cast<size_t>(index);
-    if (unseen[i]) {
-      e.low = map(problem.GetParameterLowerBound(p.theta.data(), index));
-      e.high = map(problem.GetParameterUpperBound(p.theta.data(), index));
-      return;
-    }
-    double half = t * scale * std::sqrt(std::max(cov[i * (dim + 1)], 0.0));
-    e.low = map(p.theta[i] - half);
-    e.high = map(p.theta[i] + half);
+    const bool unseen = iv->unseen[i];
+    e.low = map(unseen ? p.lower[i] : p.theta[i] - iv->half[i]);
+    e.high = map(unseen ? p.upper[i] : p.theta[i] + iv->half[i]);
   };
   double (*exp_map)(double) = [](double x) { return std::exp(x); };
   for (auto& [dtype, e] : c.flops_per_s) interval(e, p.flops.at(dtype), exp_map);
