@@ -59,10 +59,13 @@ CLI::App* add_serve_command(CLI::App& app, ServeArgs& a) {
   s->add_option("--policy", a.policies, "continuous, or window:SECONDS (static batches); a list")
       ->delimiter(',')->capture_default_str();
   s->add_option("--max-batch", a.max_batch,
-                "running sequences at most (default: the largest that fits, at most 256)")
+                "running sequences at most, per data-parallel group (default: the largest that "
+                "fits, at most 256)")
       ->check(CLI::Range(std::int64_t{0}, std::int64_t{1} << 20));
-  s->add_option("--token-budget", a.token_budget, "tokens one step processes (decode + prefill)")
-      ->check(CLI::Range(std::int64_t{1}, std::int64_t{1} << 24))->capture_default_str();
+  s->add_option("--token-budget", a.token_budget,
+                "tokens one step processes (decode + prefill), per data-parallel group")
+      ->check(CLI::Range(std::int64_t{1}, std::int64_t{1} << 24))
+      ->capture_default_str();
   s->add_option("--price", a.price, "price per GPU-hour")->check(CLI::Range(0.0, 1e6));
   s->add_option("--slo-ttft", a.slo_ttft_s, "SLO on the p90 time to first token, s")
       ->check(CLI::Range(0.0, 1e6));
@@ -132,6 +135,7 @@ int run_serve(const ServeArgs& a) {
       tables = tabulate_serve_costs(constants, model, po, so);
     }
     r.notes.push_back("max batch " + std::to_string(so.max_batch) +
+                      (tables.groups > 1 ? " per data-parallel group" : "") +
                       " (the largest that fits at the longest request, at most 256)");
   }
   r.model = model.display_name;

@@ -120,12 +120,22 @@ struct Live {
   Request r;
   std::int64_t prompt_left = 0;
   double first_token_s = -1;
+  std::size_t group = 0;
+};
+
+// One data-parallel group's scheduler: its queue, its running batch and its share of the KV cache.
+struct Group {
+  std::deque<std::size_t> waiting, prefilling;
+  std::int64_t running = 0, decoding = 0, kv_reserved = 0;
+  double sum_ctx = 0;  // context tokens of its decoding sequences
 };
 
 class Simulator {
  public:
   Simulator(const StepCosts& c, const Policy& p, Source& s) : c_(c), p_(p), src_(s) {
-    if (c.kv_capacity_tokens <= 0) throw InputError("serve: the KV cache holds no token");
+    if (c.groups < 1) throw InputError("serve: the deployment has no data-parallel group");
+    kv_per_group_ = c.kv_capacity_tokens / c.groups;
+    if (kv_per_group_ <= 0) throw InputError("serve: the KV cache holds no token");
     if (p.max_batch < 1) throw InputError("--max-batch must be at least 1");
     if (p.token_budget < p.max_batch) {
       throw InputError("--token-budget (" + std::to_string(p.token_budget) +
@@ -136,6 +146,7 @@ class Simulator {
     if (!(p.prefix_hit >= 0 && p.prefix_hit <= 1)) {
       throw InputError("--prefix-hit must be a share between 0 and 1");
     }
+    groups_.resize(static_cast<std::size_t>(c.groups));
   }
 
   ServeResult run() {
@@ -148,56 +159,67 @@ class Simulator {
   }
 
  private:
-  // Moves every request that has arrived by now into the waiting queue; the time it spent in
+  // Moves every request that has arrived by now into a group's waiting queue, round-robin (as
+  // SGLang's data-parallel controller and vLLM's front end spread requests); the time it spent in
   // the system before this step boundary is added to Little's integral here.
   void pull() {
     while (src_.next_time() <= now_) {
       Request r = src_.pop();
       if (!seen_any_) first_arrival_ = r.arrival_s, seen_any_ = true;
       in_system_integral_ += now_ - r.arrival_s;
-      waiting_.push_back(live_.size());
+      const std::size_t g = next_group_;
+      next_group_ = (next_group_ + 1) % groups_.size();
+      groups_[g].waiting.push_back(live_.size());
+      ++waiting_;
       // The cached prefix is context already done: only the rest is prefilled.
       const auto cached = std::min<std::int64_t>(
           r.input - 1,
           static_cast<std::int64_t>(std::floor(p_.prefix_hit * static_cast<double>(r.input))));
-      live_.push_back({r, r.input - std::max<std::int64_t>(cached, 0), -1});
+      live_.push_back({r, r.input - std::max<std::int64_t>(cached, 0), -1, g});
     }
   }
 
-  // Admits waiting requests, first come first served, while the batch and the KV cache allow.
+  // Admits waiting requests into each group, first come first served, while its batch and its KV
+  // cache allow.
   void admit() {
-    while (!waiting_.empty() && running_ < p_.max_batch) {
-      Live& l = live_[waiting_.front()];
-      std::int64_t need = l.r.input + l.r.output;
-      if (need > c_.kv_capacity_tokens) {  // would never fit: refused, not queued forever
-        ++rejected_;
-        waiting_.pop_front();
-        continue;
+    for (Group& g : groups_) {
+      while (!g.waiting.empty() && g.running < p_.max_batch) {
+        Live& l = live_[g.waiting.front()];
+        std::int64_t need = l.r.input + l.r.output;
+        if (need > kv_per_group_) {  // would never fit: refused, not queued forever
+          ++rejected_;
+          g.waiting.pop_front();
+          --waiting_;
+          continue;
+        }
+        if (g.kv_reserved + need > kv_per_group_) break;  // waits for memory
+        g.kv_reserved += need;
+        ++g.running;
+        ++running_;
+        g.prefilling.push_back(g.waiting.front());
+        g.waiting.pop_front();
+        --waiting_;
       }
-      if (kv_reserved_ + need > c_.kv_capacity_tokens) break;  // waits for memory
-      kv_reserved_ += need;
-      ++running_;
-      prefilling_.push_back(waiting_.front());
-      waiting_.pop_front();
     }
   }
 
   // One step of `dt` seconds: Little's integral and the batch statistics.
   void account(double dt) {
-    in_system_integral_ += static_cast<double>(waiting_.size() + running_) * dt;
+    in_system_integral_ += static_cast<double>(waiting_ + running_) * dt;
     batch_integral_ += static_cast<double>(running_) * dt;
     busy_ += dt;
     now_ += dt;
     ++steps_;
   }
 
-  // Prefill chunks from the front of prefilling_ within `budget` tokens: their tokens and their
-  // token-weighted mean context (a chunk attends to the prompt before it and half of itself).
-  std::pair<std::int64_t, double> take_chunks(std::int64_t budget,
+  // Prefill chunks from the front of a group's prefilling queue within `budget` tokens: their
+  // tokens and the sum of their tokens' contexts (a chunk attends to the prompt before it and
+  // half of itself).
+  std::pair<std::int64_t, double> take_chunks(Group& g, std::int64_t budget,
                                               std::vector<std::size_t>& completed) {
     std::int64_t tokens = 0;
     double ctx = 0;
-    for (auto it = prefilling_.begin(); it != prefilling_.end() && budget > 0;) {
+    for (auto it = g.prefilling.begin(); it != g.prefilling.end() && budget > 0;) {
       Live& l = live_[*it];
       std::int64_t take = std::min(l.prompt_left, budget);
       double done = static_cast<double>(l.r.input - l.prompt_left);
@@ -207,27 +229,53 @@ class Simulator {
       l.prompt_left -= take;
       if (l.prompt_left == 0) {
         completed.push_back(*it);
-        it = prefilling_.erase(it);
+        it = g.prefilling.erase(it);
       } else {
         ++it;
       }
     }
-    return {tokens, tokens > 0 ? ctx / static_cast<double>(tokens) : 0};
+    return {tokens, ctx};
   }
 
-  double step_time(std::int64_t decoding, std::int64_t chunk, double chunk_ctx) {
+  // The seconds of a step in which the busiest group decodes `decoding` sequences and prefills
+  // `chunk` tokens: the groups step together (their MoE and collectives are shared), so every
+  // group is priced at the busiest one's load, exact when the load is balanced.
+  double step_time(std::int64_t decoding, double ctx, std::int64_t chunk, double chunk_ctx) {
     double dt = 0;
-    const double ctx = decoding > 0 ? sum_ctx_ / static_cast<double>(decoding) : 0;
-    if (decoding > 0) dt += c_.decode_s(decoding, ctx);
+    const std::int64_t sequences = decoding * c_.groups;
+    if (decoding > 0) dt += c_.decode_s(sequences, ctx);
     if (chunk > 0) dt += c_.prefill_s(chunk, chunk_ctx);
-    if (decoding > 0 && c_.decode_weak_s) weak_busy_ += c_.decode_weak_s(decoding, ctx);
+    if (decoding > 0 && c_.decode_weak_s) weak_busy_ += c_.decode_weak_s(sequences, ctx);
     if (chunk > 0 && c_.prefill_weak_s) weak_busy_ += c_.prefill_weak_s(chunk, chunk_ctx);
     if (!(dt > 0) || !std::isfinite(dt)) {
-      throw InputError("serve: a step of " + std::to_string(decoding) + " sequences and " +
-                       std::to_string(chunk) + " prompt tokens is priced at " +
-                       std::to_string(dt) + " s");
+      throw InputError("serve: a step of " + std::to_string(sequences) + " sequences and " +
+                       std::to_string(chunk) + " prompt tokens is priced at " + std::to_string(dt) +
+                       " s");
     }
     return dt;
+  }
+
+  // One engine step over every group: each decodes its running sequences (where `decode`) and
+  // spends the rest of its token budget on prompt chunks; then tokens are counted and first
+  // tokens given.
+  void step(bool decode) {
+    completed_.clear();
+    std::int64_t busiest_decode = 0, decoding = 0, busiest_chunk = 0, chunk = 0;
+    double ctx = 0, chunk_ctx = 0;
+    for (Group& g : groups_) {
+      const std::int64_t d = decode ? g.decoding : 0;
+      busiest_decode = std::max(busiest_decode, d);
+      decoding += d;
+      if (d > 0) ctx += g.sum_ctx;
+      auto [tokens, tokens_ctx] = take_chunks(g, p_.token_budget - d, completed_);
+      busiest_chunk = std::max(busiest_chunk, tokens);
+      chunk += tokens;
+      chunk_ctx += tokens_ctx;
+    }
+    account(step_time(busiest_decode, decoding > 0 ? ctx / static_cast<double>(decoding) : 0,
+                      busiest_chunk, chunk > 0 ? chunk_ctx / static_cast<double>(chunk) : 0));
+    if (decode) decode_done();
+    for (std::size_t i : completed_) first_token(i);
   }
 
   void first_token(std::size_t i) {
@@ -237,18 +285,22 @@ class Simulator {
     if (l.r.output == 1) {
       done(i);
     } else {
+      Group& g = groups_[l.group];
+      ++g.decoding;
       ++decoding_;
-      sum_ctx_ += static_cast<double>(l.r.input + 1);
+      g.sum_ctx += static_cast<double>(l.r.input + 1);
       finishing_.push({steps_ + l.r.output - 1, i});
     }
   }
 
   void done(std::size_t i) {
     Live& l = live_[i];
+    Group& g = groups_[l.group];
     e2e_.push_back(now_ - l.r.arrival_s);
     if (l.r.output > 1) tpot_.push_back((now_ - l.first_token_s) / static_cast<double>(l.r.output - 1));
     output_tokens_ += static_cast<double>(l.r.output);
-    kv_reserved_ -= l.r.input + l.r.output;
+    g.kv_reserved -= l.r.input + l.r.output;
+    --g.running;
     --running_;
     last_finish_ = now_;
     src_.completed(now_);
@@ -256,19 +308,26 @@ class Simulator {
 
   // After a step: every decoding sequence gained a token; those at their last token leave.
   void decode_done() {
-    sum_ctx_ += static_cast<double>(decoding_);
+    for (Group& g : groups_) g.sum_ctx += static_cast<double>(g.decoding);
     while (!finishing_.empty() && finishing_.top().first <= steps_) {
       std::size_t i = finishing_.top().second;
       finishing_.pop();
+      Group& g = groups_[live_[i].group];
+      --g.decoding;
       --decoding_;
-      sum_ctx_ -= static_cast<double>(live_[i].r.input + live_[i].r.output);
+      g.sum_ctx -= static_cast<double>(live_[i].r.input + live_[i].r.output);
       done(i);
     }
   }
 
+  bool prefilling() const {
+    return std::any_of(groups_.begin(), groups_.end(),
+                       [](const Group& g) { return !g.prefilling.empty(); });
+  }
+
   // Waits, idle, for the next arrival; false when none will come.
   bool idle_until_next() {
-    if (src_.exhausted() && waiting_.empty()) return false;
+    if (src_.exhausted() && waiting_ == 0) return false;
     double t = src_.next_time();
     if (!std::isfinite(t)) return false;
     now_ = std::max(now_, t);
@@ -276,7 +335,6 @@ class Simulator {
   }
 
   void continuous() {
-    std::vector<std::size_t> completed;
     for (;;) {
       pull();
       admit();
@@ -284,42 +342,28 @@ class Simulator {
         if (!idle_until_next()) return;
         continue;
       }
-      completed.clear();
-      std::int64_t decoding = decoding_;
-      auto [chunk, chunk_ctx] = take_chunks(p_.token_budget - decoding, completed);
-      account(step_time(decoding, chunk, chunk_ctx));
-      decode_done();
-      for (std::size_t i : completed) first_token(i);
+      step(true);
     }
   }
 
   void window() {
-    std::vector<std::size_t> completed;
     for (;;) {
       pull();
-      if (waiting_.empty()) {
+      if (waiting_ == 0) {
         if (!idle_until_next()) return;
         continue;
       }
       // The batch leaves at the first window boundary at which the engine is free.
       double boundary = std::ceil(now_ / p_.window_s - 1e-12) * p_.window_s;
       if (boundary > now_) {
-        in_system_integral_ += static_cast<double>(waiting_.size()) * (boundary - now_);
+        in_system_integral_ += static_cast<double>(waiting_) * (boundary - now_);
         now_ = boundary;
         pull();
       }
       admit();
       if (running_ == 0) continue;  // everything waiting was refused
-      while (!prefilling_.empty()) {
-        completed.clear();
-        auto [chunk, chunk_ctx] = take_chunks(p_.token_budget, completed);
-        account(step_time(0, chunk, chunk_ctx));
-        for (std::size_t i : completed) first_token(i);
-      }
-      while (decoding_ > 0) {
-        account(step_time(decoding_, 0, 0));
-        decode_done();
-      }
+      while (prefilling()) step(false);
+      while (decoding_ > 0) step(true);
       pull();  // arrivals during the batch were in the system all along
     }
   }
@@ -354,12 +398,16 @@ class Simulator {
   const Policy& p_;
   Source& src_;
   std::vector<Live> live_;
-  std::deque<std::size_t> waiting_, prefilling_;
+  std::vector<Group> groups_;
+  std::size_t next_group_ = 0;
+  std::int64_t kv_per_group_ = 0;
+  std::vector<std::size_t> completed_;  // requests whose prompt the current step finished
   std::priority_queue<std::pair<std::int64_t, std::size_t>,
                       std::vector<std::pair<std::int64_t, std::size_t>>, std::greater<>>
       finishing_;
-  std::int64_t running_ = 0, decoding_ = 0, kv_reserved_ = 0, rejected_ = 0, steps_ = 0;
-  double now_ = 0, sum_ctx_ = 0, busy_ = 0, batch_integral_ = 0, in_system_integral_ = 0;
+  // Over all groups: waiting, running (admitted) and decoding requests.
+  std::int64_t waiting_ = 0, running_ = 0, decoding_ = 0, rejected_ = 0, steps_ = 0;
+  double now_ = 0, busy_ = 0, batch_integral_ = 0, in_system_integral_ = 0;
   double weak_busy_ = 0;  // seconds of busy_ priced with weak constants
   double first_arrival_ = 0, last_finish_ = 0, output_tokens_ = 0;
   bool seen_any_ = false;

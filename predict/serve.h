@@ -26,6 +26,14 @@
 // A step that decodes b sequences and prefills c prompt tokens costs decode_s(b, L) +
 // prefill_s(c, L'), L the running sequences' mean context and L' the chunks' mean context: the
 // chunk is priced as its own pass (no fusion with the decode GEMMs), which is conservative.
+//
+// Data-parallel groups (StepCosts::groups, attention data parallelism): each group is a scheduler
+// of its own, with its own waiting queue, max_batch, token budget and share of the KV cache;
+// arrivals go to the groups round-robin. The groups step together (their experts and collectives
+// are shared, as SGLang's DP attention and vLLM's data-parallel MoE run them, idle groups with an
+// empty batch), and a step is priced at the busiest group's load in every group:
+// decode_s(groups × b_max, L) + prefill_s(c_max, L'), exact when the load is balanced and
+// conservative when it is not.
 #pragma once
 
 #include <cstdint>
@@ -62,7 +70,9 @@ std::vector<Request> offline_requests(std::int64_t n, const LengthDist& input,
                                       const LengthDist& output, std::uint64_t seed);
 
 // What the simulator needs to know of the deployment. The two cost functions are seconds of one
-// engine step (the whole deployment, all pipeline stages and data-parallel groups).
+// engine step (the whole deployment, all pipeline stages and data-parallel groups): decode_s of
+// `sequences` over the whole deployment (sequences / groups in each group), prefill_s of a chunk
+// of `tokens` in every group.
 struct StepCosts {
   std::function<double(std::int64_t sequences, double mean_context)> decode_s;
   std::function<double(std::int64_t tokens, double mean_context)> prefill_s;
@@ -72,13 +82,15 @@ struct StepCosts {
   std::function<double(std::int64_t tokens, double mean_context)> prefill_weak_s;
   std::int64_t kv_capacity_tokens = 0;  // KV cache tokens the deployment holds in all
   int gpus = 1;
+  int groups = 1;  // data-parallel groups; each holds kv_capacity_tokens / groups
 };
 
 struct Policy {
   enum class Kind { kContinuous, kWindow } kind = Kind::kContinuous;
   double window_s = 0;               // kWindow
-  std::int64_t max_batch = 256;      // running sequences at most
-  std::int64_t token_budget = 8192;  // tokens one step processes at most (decode + prefill)
+  std::int64_t max_batch = 256;      // running sequences at most, per data-parallel group
+  std::int64_t token_budget = 8192;  // tokens one step processes at most (decode + prefill),
+                                     // per data-parallel group
   // Share of each prompt found in the prefix cache (SGLang's RadixAttention, vLLM's automatic
   // prefix caching): those tokens are not prefilled but are attended to; at least one prompt
   // token is prefilled (it produces the first token). Their KV cache is still reserved per
@@ -104,7 +116,7 @@ Percentiles percentiles_of(std::vector<double> values);
 
 struct ServeResult {
   std::int64_t requests = 0;  // completed
-  std::int64_t rejected = 0;  // prompt + output larger than the whole KV cache: never admitted
+  std::int64_t rejected = 0;  // prompt + output larger than a group's KV cache: never admitted
   Percentiles ttft_s, tpot_s, e2e_s;
   double makespan_s = 0;  // first arrival to last token
   double output_tokens = 0;

@@ -75,15 +75,16 @@ ServeCostTables tabulate_serve_costs(const Constants& constants, const LlmConfig
                   o.memory_utilization * 100, o.gpu_memory_bytes / 1e9);
     throw InputError(msg);
   }
-  double per_group = std::floor(free_bytes / t.kv_bytes_per_token_per_gpu);
-  t.kv_capacity_tokens = static_cast<std::int64_t>(std::min(per_group * dp, 1e15));
-  t.largest_batch_that_fits =
-      static_cast<std::int64_t>(std::floor(static_cast<double>(t.kv_capacity_tokens) / o.max_context));
+  const double per_group = std::min(std::floor(free_bytes / t.kv_bytes_per_token_per_gpu), 1e15);
+  t.groups = dp;
+  t.kv_capacity_tokens_per_group = static_cast<std::int64_t>(per_group);
+  t.kv_capacity_tokens = static_cast<std::int64_t>(per_group * dp);
+  t.largest_batch_that_fits = static_cast<std::int64_t>(std::floor(per_group / o.max_context));
 
-  for (double b = 1; b <= static_cast<double>(o.max_batch); b = b < 64 ? b + 1 : std::ceil(b * 1.125)) {
-    t.batches.push_back(b);
-  }
-  if (t.batches.back() != static_cast<double>(o.max_batch)) t.batches.push_back(static_cast<double>(o.max_batch));
+  // Sequences over the whole deployment: up to max_batch in each group.
+  const double most = static_cast<double>(o.max_batch) * dp;
+  for (double b = 1; b <= most; b = b < 64 ? b + 1 : std::ceil(b * 1.125)) t.batches.push_back(b);
+  if (t.batches.back() != most) t.batches.push_back(most);
   t.contexts = pow2_grid(std::min(64.0, o.max_context), std::max(64.0, o.max_context));
   t.prefill_tokens = pow2_grid(1, static_cast<double>(o.token_budget));
   // A step's time, and beside it the seconds its weak constants price (their share of the
@@ -104,11 +105,11 @@ ServeCostTables tabulate_serve_costs(const Constants& constants, const LlmConfig
       tabulate(b, t.decode, t.decode_weak);
     }
   }
-  for (double c : t.prefill_tokens) {
+  for (double c : t.prefill_tokens) {  // a chunk of c tokens in every group
     opt.tokens_per_sequence = c;
     for (double L : t.contexts) {
       opt.context = L;
-      tabulate(1, t.prefill, t.prefill_weak);
+      tabulate(dp, t.prefill, t.prefill_weak);
     }
   }
   return t;
@@ -131,6 +132,7 @@ StepCosts step_costs(const ServeCostTables& tables) {
   };
   c.kv_capacity_tokens = t->kv_capacity_tokens;
   c.gpus = t->gpus;
+  c.groups = t->groups;
   return c;
 }
 

@@ -8,12 +8,14 @@
 //                    two from 64 to max_context. Linear in b and in L between grid points (a
 //                    step's KV-cache reads grow linearly with L; its GEMMs are piecewise linear
 //                    in b between the roofline's corners).
-//   prefill_s(c, L)  a prompt chunk of c tokens of one sequence over a mean context L: the step of
-//                    one sequence at c tokens per sequence (predict's multi-token step, as a
-//                    speculative verify), on powers of two of c to the token budget.
-// The KV capacity is the deployment's GPU memory (times `memory_utilization`, as vLLM's
-// gpu_memory_utilization) less the weights, over the KV bytes of one token, per data-parallel
-// group, summed over the groups (the groups' caches are treated as one pool).
+//   prefill_s(c, L)  a prompt chunk of c tokens in every data-parallel group over a mean context
+//                    L: the step of one sequence per group at c tokens per sequence (predict's
+//                    multi-token step, as a speculative verify), on powers of two of c to the
+//                    token budget.
+// decode_s's b runs to max_batch in every group (max_batch × groups over the deployment).
+// The KV capacity of a data-parallel group is the deployment's GPU memory (times
+// `memory_utilization`, as vLLM's gpu_memory_utilization) less the weights, over the KV bytes of
+// one token in that group; each group holds its own (serve.h), kv_capacity_tokens is their sum.
 #pragma once
 
 #include <cstdint>
@@ -48,9 +50,11 @@ struct ServeCostTables {
   std::map<std::string, double> weak_largest;
   double weight_bytes_per_gpu = 0;
   double kv_bytes_per_token_per_gpu = 0;
-  std::int64_t kv_capacity_tokens = 0;
-  std::int64_t largest_batch_that_fits = 0;  // at max_context per sequence
+  std::int64_t kv_capacity_tokens = 0;            // in all
+  std::int64_t kv_capacity_tokens_per_group = 0;  // each data-parallel group's
+  std::int64_t largest_batch_that_fits = 0;       // per group, at max_context per sequence
   int gpus = 0;
+  int groups = 1;                   // data-parallel groups
   std::set<std::string> constants;  // every constant a tabulated step used (predict.h's names)
 };
 

@@ -86,8 +86,16 @@ std::string serve_table(const ServeReport& r) {
     << "\nprecision: " << r.precision << "\n"
     << "memory per GPU: weights " << format_number(r.tables.weight_bytes_per_gpu / 1073741824.0)
     << " GiB; KV cache for " << format_number(static_cast<double>(r.tables.kv_capacity_tokens))
-    << " tokens in all (" << format_number(static_cast<double>(r.tables.largest_batch_that_fits))
-    << " requests of the longest length at once)\n"
+    << " tokens in all ("
+    << (r.tables.groups > 1
+            ? std::to_string(r.tables.groups) + " data-parallel groups of " +
+                  format_number(static_cast<double>(r.tables.kv_capacity_tokens_per_group)) +
+                  ", each its own scheduler with arrivals round-robin, max batch and token "
+                  "budget; " +
+                  format_number(static_cast<double>(r.tables.largest_batch_that_fits)) +
+                  " requests of the longest length at once per group)\n"
+            : format_number(static_cast<double>(r.tables.largest_batch_that_fits)) +
+                  " requests of the longest length at once)\n")
     << "load: " << r.requests << " requests per point, input " << r.input_len << ", output "
     << r.output_len << " tokens, seed " << r.seed
     << (r.prefix_hit > 0 ? ", prefix cache hit " + format_number(r.prefix_hit * 100) +
@@ -158,7 +166,9 @@ nlohmann::ordered_json serve_json(const ServeReport& r) {
   j["gpus"] = r.tables.gpus;
   j["weight_bytes_per_gpu"] = r6(r.tables.weight_bytes_per_gpu);
   j["kv_capacity_tokens"] = r.tables.kv_capacity_tokens;
-  j["largest_batch_that_fits"] = r.tables.largest_batch_that_fits;
+  j["data_parallel_groups"] = r.tables.groups;
+  j["kv_capacity_tokens_per_group"] = r.tables.kv_capacity_tokens_per_group;
+  j["largest_batch_that_fits"] = r.tables.largest_batch_that_fits;  // per group
   j["requests_per_point"] = r.requests;
   j["input_len"] = r.input_len;
   j["output_len"] = r.output_len;
