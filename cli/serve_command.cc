@@ -47,6 +47,18 @@ CLI::App* add_serve_command(CLI::App& app, ServeArgs& a) {
                 "token is)")
       ->check(CLI::Range(0.0, 1.0))
       ->capture_default_str();
+  auto* prefill = s->add_option("--prefill-gpus", a.prefill_gpus,
+                                "disaggregated serving: GPUs of the prefill pool (with "
+                                "--decode-gpus; the deployment flags apply to each pool)")
+                      ->check(CLI::Range(1, 1 << 20));
+  auto* decode = s->add_option("--decode-gpus", a.decode_gpus,
+                               "disaggregated serving: GPUs of the decode pool, to which each "
+                               "request's KV cache moves over send_recv")
+                     ->check(CLI::Range(1, 1 << 20));
+  prefill->needs(decode);
+  decode->needs(prefill);
+  prefill->excludes(users);
+  decode->excludes(users);
   s->add_option("--think", a.think_s, "closed loop: mean think time between requests, s")
       ->check(CLI::Range(0.0, 1e6))->capture_default_str();
   s->add_option("--input-len", a.input_len, "prompt tokens: N, or MEAN:SD (log-normal)")
@@ -96,8 +108,14 @@ int run_serve(const ServeArgs& a) {
   check_deployment(a.deployment);
   LlmConfig model = load_llm_config(a.model);
   apply_precision(a.weights, a.kv_cache, model);
+  const bool pools = a.prefill_gpus > 0;
+  if (pools && a.deployment.gpus != 0) {
+    throw InputError(
+        "--gpus and --prefill-gpus/--decode-gpus exclude each other: each pool has "
+        "its own GPU count");
+  }
   PredictOptions po;
-  po.deployment = resolve(a.deployment, model);
+  if (!pools) po.deployment = resolve(a.deployment, model);
 
   ServeCostOptions so;
   so.gpu_memory_bytes =
@@ -113,15 +131,33 @@ int run_serve(const ServeArgs& a) {
   so.max_context = longest(in) + longest(out);
   so.max_batch = a.max_batch > 0 ? a.max_batch : 256;
   so.token_budget = std::max(a.token_budget, so.max_batch);
-  ServeCostTables tables;
-  try {
-    tables = tabulate_serve_costs(constants, model, po, so);
-  } catch (const MissingConstants& e) {
-    std::string list;
-    for (const std::string& m : e.missing) list += (list.empty() ? "" : ", ") + m;
-    throw InputError(a.hardware + " lacks constants the steps need: " + list +
-                     " (fit with an nccl-tests log of the target machine, or --stated FILE)");
+  // Each pool is the deployment the flags describe on its own GPUs.
+  auto pool = [&](int gpus, const char* flag) {
+    Deployment d = a.deployment;
+    d.gpus = gpus;
+    try {
+      return resolve(d, model);
+    } catch (const InputError& e) {
+      throw InputError(std::string(flag) + " " + std::to_string(gpus) + ": " + e.what());
+    }
+  };
+  PredictOptions prefill_po = po;
+  if (pools) {
+    prefill_po.deployment = pool(a.prefill_gpus, "--prefill-gpus");
+    po.deployment = pool(a.decode_gpus, "--decode-gpus");
   }
+  auto tabulate = [&](const PredictOptions& o) {
+    try {
+      return tabulate_serve_costs(constants, model, o, so);
+    } catch (const MissingConstants& e) {
+      std::string list;
+      for (const std::string& m : e.missing) list += (list.empty() ? "" : ", ") + m;
+      throw InputError(a.hardware + " lacks constants the steps need: " + list +
+                       " (fit with an nccl-tests log of the target machine, or --stated FILE)");
+    }
+  };
+  ServeCostTables tables = tabulate(po);
+  ServeCostTables prefill_tables = pools ? tabulate(prefill_po) : ServeCostTables{};
   ServeReport r;
   r.notes.push_back("chunked prefill is priced as its own pass within the step (no fusion with the "
                     "decode GEMMs): conservative");
@@ -129,10 +165,13 @@ int run_serve(const ServeArgs& a) {
                     "requests wait for memory, none is preempted");
   if (a.max_batch == 0) {
     std::int64_t fit = std::max<std::int64_t>(1, tables.largest_batch_that_fits);
+    if (pools)
+      fit = std::min(fit, std::max<std::int64_t>(1, prefill_tables.largest_batch_that_fits));
     if (fit < so.max_batch) {
       so.max_batch = fit;
       so.token_budget = std::max(a.token_budget, so.max_batch);
-      tables = tabulate_serve_costs(constants, model, po, so);
+      tables = tabulate(po);
+      if (pools) prefill_tables = tabulate(prefill_po);
     }
     r.notes.push_back("max batch " + std::to_string(so.max_batch) +
                       (tables.groups > 1 ? " per data-parallel group" : "") +
@@ -155,17 +194,49 @@ int run_serve(const ServeArgs& a) {
   r.unidentified = hw.unidentified;
   r.notes.insert(r.notes.begin(), hw.notes.begin(), hw.notes.end());
   StepCosts costs = step_costs(tables);
+  Disaggregated split;
+  if (pools) {
+    // NOTES: each prefill GPU sends its shard of a prompt's KV cache to a decode GPU, the pairs in
+    // parallel, priced on the two-rank send_recv regimes (what pipeline stages are priced on).
+    const auto net = constants.network.find({"send_recv", 2});
+    if (net == constants.network.end() || net->second.empty()) {
+      throw InputError(a.hardware +
+                       " lacks network send_recv/2, which prices the KV cache's move "
+                       "from the prefill pool to the decode pool (--prefill-gpus)");
+    }
+    const std::vector<Regime> regimes = net->second;
+    // The constants used: both pools' steps and the move.
+    r.tables.constants.insert(prefill_tables.constants.begin(), prefill_tables.constants.end());
+    r.tables.constants.insert("network " + net_key_name(net->first));
+    const double per_token = prefill_tables.kv_bytes_per_token_per_gpu;
+    split.prefill = step_costs(prefill_tables);
+    split.decode = costs;
+    split.kv_transfer_s = [regimes, per_token](std::int64_t tokens) {
+      return network_time(regimes, per_token * static_cast<double>(tokens));
+    };
+    r.pools = ServeReport::Pools{deployment_line(model, prefill_po.deployment), prefill_tables,
+                                 split.kv_transfer_s(static_cast<std::int64_t>(in.mean))};
+    r.notes.push_back("disaggregated: prompts are prefilled on the prefill pool's " +
+                      std::to_string(prefill_tables.gpus) +
+                      " GPUs, each KV cache then moves to "
+                      "the decode pool's " +
+                      std::to_string(tables.gpus) +
+                      " GPUs over send_recv/2 (shards in parallel), which only decodes; the two "
+                      "pools are simulated in turn (open-loop loads only)");
+  }
+  auto run = [&](const Policy& p, const std::vector<Request>& req) {
+    return pools ? simulate_disaggregated(split, p, req) : simulate(costs, p, req);
+  };
   for (Policy p : policies) {
     p.max_batch = so.max_batch;
     p.token_budget = so.token_budget;
     p.prefix_hit = a.prefix_hit;
     if (a.offline) {
-      r.points.push_back(
-          {"offline", 0, p, simulate(costs, p, offline_requests(a.requests, in, out, a.seed))});
+      r.points.push_back({"offline", 0, p, run(p, offline_requests(a.requests, in, out, a.seed))});
     }
     for (double rate : a.rates) {
       auto req = poisson_requests(rate, a.requests, in, out, a.seed);
-      r.points.push_back({"rate", rate, p, simulate(costs, p, req)});
+      r.points.push_back({"rate", rate, p, run(p, req)});
     }
     for (std::int64_t u : a.users) {
       ClosedLoop loop{u, a.think_s};

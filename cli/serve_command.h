@@ -18,6 +18,7 @@ struct ServeArgs {
   std::vector<std::int64_t> users;
   bool offline = false;   // --offline: every request at t = 0
   double prefix_hit = 0;  // --prefix-hit: share of each prompt already in the prefix cache
+  int prefill_gpus = 0, decode_gpus = 0;  // --prefill-gpus, --decode-gpus: disaggregated pools
   double think_s = 0;
   std::string input_len = "1024", output_len = "256";
   std::int64_t requests = 2000;

@@ -132,7 +132,9 @@ struct Group {
 
 class Simulator {
  public:
-  Simulator(const StepCosts& c, const Policy& p, Source& s) : c_(c), p_(p), src_(s) {
+  Simulator(const StepCosts& c, const Policy& p, Source& s,
+            std::vector<RequestTimes>* times = nullptr)
+      : c_(c), p_(p), src_(s), times_(times) {
     if (c.groups < 1) throw InputError("serve: the deployment has no data-parallel group");
     kv_per_group_ = c.kv_capacity_tokens / c.groups;
     if (kv_per_group_ <= 0) throw InputError("serve: the KV cache holds no token");
@@ -175,7 +177,8 @@ class Simulator {
       const auto cached = std::min<std::int64_t>(
           r.input - 1,
           static_cast<std::int64_t>(std::floor(p_.prefix_hit * static_cast<double>(r.input))));
-      live_.push_back({r, r.input - std::max<std::int64_t>(cached, 0), -1, g});
+      live_.push_back({r, r.prefilled ? 0 : r.input - std::max<std::int64_t>(cached, 0), -1, g});
+      if (times_) times_->push_back({r.arrival_s, -1, -1, r.output, false});
     }
   }
 
@@ -188,6 +191,7 @@ class Simulator {
         std::int64_t need = l.r.input + l.r.output;
         if (need > kv_per_group_) {  // would never fit: refused, not queued forever
           ++rejected_;
+          if (times_) (*times_)[g.waiting.front()].rejected = true;
           g.waiting.pop_front();
           --waiting_;
           continue;
@@ -196,9 +200,14 @@ class Simulator {
         g.kv_reserved += need;
         ++g.running;
         ++running_;
-        g.prefilling.push_back(g.waiting.front());
+        const std::size_t i = g.waiting.front();
         g.waiting.pop_front();
         --waiting_;
+        if (l.r.prefilled) {
+          start_decoding(i);  // its KV cache came from a prefill pool: it only decodes
+        } else {
+          g.prefilling.push_back(i);
+        }
       }
     }
   }
@@ -282,21 +291,30 @@ class Simulator {
     Live& l = live_[i];
     l.first_token_s = now_;
     ttft_.push_back(now_ - l.r.arrival_s);
+    if (times_) (*times_)[i].first_token_s = now_;
     if (l.r.output == 1) {
       done(i);
     } else {
-      Group& g = groups_[l.group];
-      ++g.decoding;
-      ++decoding_;
-      g.sum_ctx += static_cast<double>(l.r.input + 1);
-      finishing_.push({steps_ + l.r.output - 1, i});
+      start_decoding(i);
     }
+  }
+
+  // From the next step on, it decodes its output's remaining tokens.
+  void start_decoding(std::size_t i) {
+    Live& l = live_[i];
+    if (l.first_token_s < 0) l.first_token_s = now_;
+    Group& g = groups_[l.group];
+    ++g.decoding;
+    ++decoding_;
+    g.sum_ctx += static_cast<double>(l.r.input + 1);
+    finishing_.push({steps_ + l.r.output - 1, i});
   }
 
   void done(std::size_t i) {
     Live& l = live_[i];
     Group& g = groups_[l.group];
     e2e_.push_back(now_ - l.r.arrival_s);
+    if (times_) (*times_)[i].end_s = now_;
     if (l.r.output > 1) tpot_.push_back((now_ - l.first_token_s) / static_cast<double>(l.r.output - 1));
     output_tokens_ += static_cast<double>(l.r.output);
     g.kv_reserved -= l.r.input + l.r.output;
@@ -397,6 +415,7 @@ class Simulator {
   const StepCosts& c_;
   const Policy& p_;
   Source& src_;
+  std::vector<RequestTimes>* times_;  // per request in arrival order, where asked for
   std::vector<Live> live_;
   std::vector<Group> groups_;
   std::size_t next_group_ = 0;
@@ -495,13 +514,98 @@ Percentiles percentiles_of(std::vector<double> v) {
 }
 
 ServeResult simulate(const StepCosts& costs, const Policy& policy,
-                     const std::vector<Request>& requests) {
+                     const std::vector<Request>& requests, std::vector<RequestTimes>* times) {
   if (!std::is_sorted(requests.begin(), requests.end(),
                       [](const Request& a, const Request& b) { return a.arrival_s < b.arrival_s; })) {
     throw InputError("serve: requests must be sorted by arrival");
   }
+  if (times) times->clear();
   ListSource src(requests);
-  return Simulator(costs, policy, src).run();
+  return Simulator(costs, policy, src, times).run();
+}
+
+ServeResult simulate_disaggregated(const Disaggregated& d, const Policy& policy,
+                                   const std::vector<Request>& requests) {
+  if (!d.kv_transfer_s) throw InputError("serve: disaggregation needs the KV transfer's cost");
+  // The prefill pool: every prompt, one output token (the first).
+  std::vector<Request> prompts = requests;
+  for (Request& r : prompts) r.output = 1;
+  std::vector<RequestTimes> first;
+  const ServeResult pre = simulate(d.prefill, policy, prompts, &first);
+  // The decode pool: the requests with more to say, arriving when their KV cache has moved.
+  std::vector<std::size_t> order;
+  std::vector<double> arrival(requests.size(), 0);
+  for (std::size_t i = 0; i < requests.size(); ++i) {
+    if (first[i].rejected || requests[i].output <= 1) continue;
+    arrival[i] = first[i].end_s + d.kv_transfer_s(requests[i].input);
+    order.push_back(i);
+  }
+  std::stable_sort(order.begin(), order.end(),
+                   [&](std::size_t a, std::size_t b) { return arrival[a] < arrival[b]; });
+  std::vector<Request> decodes;
+  for (std::size_t i : order) {
+    Request r = requests[i];
+    r.arrival_s = arrival[i];
+    r.prefilled = true;
+    decodes.push_back(r);
+  }
+  std::vector<RequestTimes> rest;
+  const ServeResult dec = simulate(d.decode, policy, decodes, &rest);
+
+  // Each request's times: its first token from the prefill pool, its last from the decode pool.
+  ServeResult r;
+  std::vector<double> ttft, tpot, e2e;
+  double first_arrival = std::numeric_limits<double>::infinity(), last_end = 0, output = 0;
+  double in_system = 0;
+  std::vector<double> end(requests.size(), -1);
+  for (std::size_t k = 0; k < order.size(); ++k) {
+    if (rest[k].rejected) continue;
+    end[order[k]] = rest[k].end_s;
+  }
+  for (std::size_t i = 0; i < requests.size(); ++i) {
+    first_arrival = std::min(first_arrival, requests[i].arrival_s);
+    if (first[i].rejected) {
+      ++r.rejected;
+      continue;
+    }
+    if (requests[i].output <= 1) end[i] = first[i].end_s;
+    if (end[i] < 0) {  // refused by the decode pool's KV cache
+      ++r.rejected;
+      continue;
+    }
+    ttft.push_back(first[i].first_token_s - requests[i].arrival_s);
+    e2e.push_back(end[i] - requests[i].arrival_s);
+    if (requests[i].output > 1) {
+      tpot.push_back((end[i] - first[i].first_token_s) /
+                     static_cast<double>(requests[i].output - 1));
+    }
+    output += static_cast<double>(requests[i].output);
+    last_end = std::max(last_end, end[i]);
+    in_system += end[i] - requests[i].arrival_s;
+  }
+  r.requests = static_cast<std::int64_t>(e2e.size());
+  r.ttft_s = percentiles_of(ttft);
+  r.tpot_s = percentiles_of(tpot);
+  r.e2e_s = percentiles_of(e2e);
+  r.output_tokens = output;
+  r.steps = pre.steps + dec.steps;
+  r.mean_batch = dec.mean_batch;  // the decode pool's running batch
+  r.makespan_s = r.requests > 0 ? last_end - first_arrival : 0;
+  const double gpus = d.prefill.gpus + d.decode.gpus;
+  const double busy_pre = pre.busy_fraction * pre.makespan_s * d.prefill.gpus;
+  const double busy_dec = dec.busy_fraction * dec.makespan_s * d.decode.gpus;
+  if (r.makespan_s > 0) {
+    r.tokens_per_s_per_gpu = output / r.makespan_s / gpus;
+    r.requests_per_s_per_gpu = static_cast<double>(r.requests) / r.makespan_s / gpus;
+    r.busy_fraction = (busy_pre + busy_dec) / (r.makespan_s * gpus);  // GPU-weighted
+    r.mean_in_system = in_system / r.makespan_s;
+    r.arrival_rate_s = static_cast<double>(r.requests + r.rejected) / r.makespan_s;
+  }
+  if (busy_pre + busy_dec > 0) {
+    r.weak_share = (pre.weak_share * busy_pre + dec.weak_share * busy_dec) / (busy_pre + busy_dec);
+  }
+  if (output > 0) r.gpu_hours_per_million = gpus * r.makespan_s / 3600.0 / (output / 1e6);
+  return r;
 }
 
 ServeResult simulate_closed(const StepCosts& costs, const Policy& policy, const ClosedLoop& loop,

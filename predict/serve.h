@@ -58,6 +58,14 @@ struct Request {
   double arrival_s = 0;
   std::int64_t input = 1;   // prompt tokens
   std::int64_t output = 1;  // generated tokens, the first one by the prefill
+  bool prefilled = false;   // its prompt's KV cache arrives made (a decode pool): it only decodes
+};
+
+// One request's times (seconds from the load's start; -1 where it never got there).
+struct RequestTimes {
+  double arrival_s = 0, first_token_s = -1, end_s = -1;
+  std::int64_t output = 0;
+  bool rejected = false;
 };
 
 // n requests with Poisson arrivals at `rate_per_s` from t = 0, lengths drawn from the two
@@ -136,7 +144,22 @@ struct ServeResult {
 // `n_requests` requests in all, lengths drawn from the distributions. Throws InputError for a
 // policy or costs that cannot serve (a zero capacity, a non-positive step time).
 ServeResult simulate(const StepCosts& costs, const Policy& policy,
-                     const std::vector<Request>& requests);
+                     const std::vector<Request>& requests,
+                     std::vector<RequestTimes>* times = nullptr);  // per request, where given
+
+// Prefill/decode disaggregation (DistServe, Splitwise, SGLang's and DeepSeek's deployments): the
+// prompts are prefilled in a pool of their own, each request's KV cache then moves over the
+// network to a decode pool, which admits it (its whole prompt + output reserved) and only
+// decodes. TTFT is the prefill pool's (the first token streams from there), TPOT and E2E run to
+// the last token in the decode pool; throughput and cost are over both pools' GPUs. The pools are
+// simulated one after the other (the decode pool's arrivals are the prefill pool's results plus
+// the transfer), so an open-loop load only: a closed loop couples arrivals to completions.
+struct Disaggregated {
+  StepCosts prefill, decode;
+  std::function<double(std::int64_t prompt_tokens)> kv_transfer_s;
+};
+ServeResult simulate_disaggregated(const Disaggregated& pools, const Policy& policy,
+                                   const std::vector<Request>& requests);
 ServeResult simulate_closed(const StepCosts& costs, const Policy& policy, const ClosedLoop& loop,
                             std::int64_t n_requests, const LengthDist& input,
                             const LengthDist& output, std::uint64_t seed);

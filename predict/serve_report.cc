@@ -82,9 +82,22 @@ std::string weak_footnote(const ServeReport& r) {
 
 std::string serve_table(const ServeReport& r) {
   std::ostringstream o;
-  o << "model: " << r.model << "\nhardware: " << r.hardware << "\ndeployment: " << r.deployment
-    << "\nprecision: " << r.precision << "\n"
-    << "memory per GPU: weights " << format_number(r.tables.weight_bytes_per_gpu / 1073741824.0)
+  o << "model: " << r.model << "\nhardware: " << r.hardware << "\ndeployment: "
+    << (r.pools ? "prefill pool: " + r.pools->prefill_deployment +
+                      "\n            decode pool: " + r.deployment
+                : r.deployment)
+    << "\nprecision: " << r.precision << "\n";
+  if (r.pools) {
+    o << "KV cache move to the decode pool: " << format_time(r.pools->kv_transfer_s)
+      << " for a prompt of the mean input length (send_recv/2, per GPU's shard)\n"
+      << "prefill pool's memory per GPU: weights "
+      << format_number(r.pools->prefill.weight_bytes_per_gpu / 1073741824.0)
+      << " GiB; KV cache for "
+      << format_number(static_cast<double>(r.pools->prefill.kv_capacity_tokens))
+      << " tokens in all\n"
+      << "decode pool's ";
+  }
+  o << "memory per GPU: weights " << format_number(r.tables.weight_bytes_per_gpu / 1073741824.0)
     << " GiB; KV cache for " << format_number(static_cast<double>(r.tables.kv_capacity_tokens))
     << " tokens in all ("
     << (r.tables.groups > 1
@@ -163,7 +176,14 @@ nlohmann::ordered_json serve_json(const ServeReport& r) {
   j["hardware"] = r.hardware;
   j["deployment"] = r.deployment;
   j["precision"] = r.precision;
-  j["gpus"] = r.tables.gpus;
+  j["gpus"] = r.tables.gpus + (r.pools ? r.pools->prefill.gpus : 0);
+  if (r.pools) {
+    j["disaggregated"] = {{"prefill_deployment", r.pools->prefill_deployment},
+                          {"prefill_gpus", r.pools->prefill.gpus},
+                          {"decode_gpus", r.tables.gpus},
+                          {"prefill_kv_capacity_tokens", r.pools->prefill.kv_capacity_tokens},
+                          {"kv_transfer_s_at_mean_input", r6(r.pools->kv_transfer_s)}};
+  }
   j["weight_bytes_per_gpu"] = r6(r.tables.weight_bytes_per_gpu);
   j["kv_capacity_tokens"] = r.tables.kv_capacity_tokens;
   j["data_parallel_groups"] = r.tables.groups;

@@ -42,6 +42,13 @@ struct ServeReport {
   std::int64_t requests = 0;
   std::uint64_t seed = 0;
   double prefix_hit = 0;             // Policy::prefix_hit of every point
+  // Disaggregated pools (simulate_disaggregated): `tables` are the decode pool's.
+  struct Pools {
+    std::string prefill_deployment;
+    ServeCostTables prefill;
+    double kv_transfer_s = 0;  // of a prompt of the mean input length
+  };
+  std::optional<Pools> pools;
   Constants constants;               // what the steps were priced with
   std::set<std::string> unmeasured;  // the stated ones among them (predict/hardware.h)
   std::set<std::string> unidentified;  // those the fit behind them did not identify

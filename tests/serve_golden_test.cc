@@ -142,6 +142,36 @@ TEST(ServeGolden, EveryShippedModelServesUnderBothPolicies) {
   }
 }
 
+// --prefill-gpus N --decode-gpus M: the deployment flags describe each pool; the JSON names both
+// and the KV cache's move, the table both deployments; throughput is over N + M GPUs.
+TEST(ServeGolden, DisaggregatedPools) {
+  Result run = batchcost(kServe +
+                         "--model llama-3-70b --tp 8 --prefill-gpus 8 --decode-gpus 16 --rate 8 "
+                         "--requests 200 --input-len 2048 --output-len 256 --json");
+  ASSERT_EQ(run.status, 0);
+  const auto j = nlohmann::json::parse(run.out);
+  EXPECT_EQ(j["gpus"], 24);
+  EXPECT_EQ(j["disaggregated"]["prefill_gpus"], 8);
+  EXPECT_EQ(j["disaggregated"]["decode_gpus"], 16);
+  EXPECT_GT(j["disaggregated"]["kv_transfer_s_at_mean_input"].get<double>(), 0);
+  EXPECT_NE(j["constants"].dump().find("send_recv/2"), std::string::npos);
+  // Decoding away from the prompts: no prefill in the decode steps, so a lower TPOT than the same
+  // 24 GPUs colocated at this load.
+  Result colocated = batchcost(kServe +
+                               "--model llama-3-70b --tp 8 --gpus 24 --rate 8 --requests 200 "
+                               "--input-len 2048 --output-len 256 --json");
+  ASSERT_EQ(colocated.status, 0);
+  const auto c = nlohmann::json::parse(colocated.out);
+  EXPECT_LT(j["points"][0]["tpot_s"]["p50"].get<double>(),
+            c["points"][0]["tpot_s"]["p50"].get<double>());
+  Result table = batchcost(kServe +
+                           "--model llama-3-70b --tp 8 --prefill-gpus 8 --decode-gpus 16 --rate 8 "
+                           "--requests 50");
+  ASSERT_EQ(table.status, 0);
+  EXPECT_NE(table.out.find("prefill pool: 8 GPUs"), std::string::npos) << table.out;
+  EXPECT_NE(table.out.find("decode pool: 16 GPUs"), std::string::npos) << table.out;
+}
+
 TEST(ServeGolden, BadFlagsAreNamedWithExitStatus2) {
   for (const auto& [args, word] : std::initializer_list<std::pair<std::string, std::string>>{
            {"--model llama-3-70b --tp 8", "--rate"},
@@ -149,7 +179,13 @@ TEST(ServeGolden, BadFlagsAreNamedWithExitStatus2) {
            {"--model llama-3-70b --tp 8 --rate 1 --input-len 0", "--input-len"},
            {"--model llama-3-70b --tp 8 --rate nan", "--rate"},
            {"--model llama-3-70b --tp 1 --rate 1", "weights"},
-           {"--model deepseek-v3 --tp 8 --ep 32 --gpus 32 --rate 1", "all_to_all/32"}}) {
+           {"--model deepseek-v3 --tp 8 --ep 32 --gpus 32 --rate 1", "all_to_all/32"},
+           {"--model llama-3-70b --tp 8 --prefill-gpus 8 --rate 1", "--decode-gpus"},
+           {"--model llama-3-70b --tp 8 --prefill-gpus 8 --decode-gpus 8 --users 4", "--users"},
+           {"--model llama-3-70b --tp 8 --gpus 16 --prefill-gpus 8 --decode-gpus 8 --rate 1",
+            "--gpus"},
+           {"--model llama-3-70b --tp 8 --prefill-gpus 4 --decode-gpus 8 --rate 1",
+            "--prefill-gpus 4"}}) {
     std::string err = ::testing::TempDir() + "/serve_err.txt";
     Result run = batchcost(kServe + args, err);
     EXPECT_EQ(run.status, 2) << args;

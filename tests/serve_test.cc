@@ -234,6 +234,35 @@ TEST(Serve, DataParallelGroupsStepTogetherAtTheBusiestGroupsLoad) {
   EXPECT_NEAR(r.tpot_s.p99, 10e-3 + 0.1e-3 * 8, 1e-12);
 }
 
+// Disaggregated pools: the prompt is prefilled in the prefill pool (its first token there), its
+// KV cache moves, and the decode pool decodes the rest; throughput is over both pools' GPUs.
+TEST(Serve, DisaggregatedPoolsPrefillThenMoveThenDecode) {
+  Disaggregated d;
+  d.prefill = linear_costs();
+  d.decode = linear_costs();
+  d.decode.gpus = 16;
+  d.kv_transfer_s = [](std::int64_t tokens) { return 1e-3 + 1e-6 * static_cast<double>(tokens); };
+  auto req = poisson_requests(0.01, 50, fixed(100), fixed(11), 1);  // 100 s apart on average
+  ServeResult r = simulate_disaggregated(d, Policy{}, req);
+  ASSERT_EQ(r.requests, 50);
+  const double prefill = 5e-3 + 100 * 20e-6, move = 1e-3 + 100e-6, decode = 10.1e-3;
+  EXPECT_NEAR(r.ttft_s.p50, prefill, 1e-12);
+  EXPECT_NEAR(r.tpot_s.p50, (move + 10 * decode) / 10, 1e-12);
+  EXPECT_NEAR(r.e2e_s.p50, prefill + move + 10 * decode, 1e-12);
+  EXPECT_NEAR(r.mean_batch, 1, 1e-12);
+  // The same load on one pool of both pools' GPUs: the same output over more GPUs.
+  StepCosts both = linear_costs();
+  both.gpus = 24;
+  ServeResult one = simulate(both, Policy{}, req);
+  EXPECT_NEAR(r.tokens_per_s_per_gpu / one.tokens_per_s_per_gpu, one.makespan_s / r.makespan_s,
+              1e-9);
+  // A request the decode pool cannot hold is refused there.
+  d.decode.kv_capacity_tokens = 50;
+  r = simulate_disaggregated(d, Policy{}, poisson_requests(1, 3, fixed(100), fixed(11), 1));
+  EXPECT_EQ(r.requests, 0);
+  EXPECT_EQ(r.rejected, 3);
+}
+
 // The step costs come from predict_step: exact at the grid points, and the KV capacity is the
 // memory left by the weights over the KV bytes of a token.
 TEST(ServeCosts, AreThePredictorsStepsAndItsMemory) {
