@@ -1,7 +1,10 @@
 // The deployment flags of predict and serve (see deployment_options.h).
 #include "cli/deployment_options.h"
 
+#include <algorithm>
+#include <cmath>
 #include <cstdint>
+#include <sstream>
 #include <stdexcept>
 #include <tuple>
 
@@ -61,6 +64,56 @@ void apply_precision(const std::string& weights, const std::string& kv_cache, Ll
     }
     *field = value;
   }
+}
+
+CLI::Validator finite_in(double low, double high) {
+  return CLI::Validator(
+      [low, high](std::string& text) -> std::string {
+        double v = 0;
+        if (!CLI::detail::lexical_cast(text, v)) return "'" + text + "' is not a number";
+        if (!std::isfinite(v)) return "'" + text + "' is not a finite number";
+        if (v < low || v > high) {
+          std::ostringstream o;
+          o << "'" << text << "' is outside [" << low << ", " << high << "]";
+          return o.str();
+        }
+        return "";
+      },
+      "", "FINITE");
+}
+
+void add_speculation_options(CLI::App* app, SpeculationArgs& s) {
+  app->add_option("--gamma", s.gamma, "speculative decoding: drafted tokens per step")
+      ->check(CLI::Range(0, 1024));
+  app->add_option("--acceptance", s.acceptance, "speculative decoding: acceptance per token")
+      ->check(finite_in(0, 1));
+  app->add_option("--draft-cost", s.draft_cost,
+                  "speculative decoding: a draft step over a target step (-1: not given)")
+      ->check(finite_in(-1, 1e3));
+  app->add_option("--draft-model", s.draft_model,
+                  "speculative decoding: the draft model (shipped name or file), priced on the "
+                  "same hardware");
+}
+
+void check_speculation(const SpeculationArgs& s) {
+  if (s.draft_cost >= 0 && !s.draft_model.empty()) {
+    throw InputError("give --draft-model or --draft-cost, not both");
+  }
+  if (!s.given()) return;
+  if (s.gamma < 0 || s.acceptance < 0) {
+    throw InputError("speculative decoding needs both --gamma and --acceptance");
+  }
+  if (s.draft_model.empty() && s.draft_cost < 0) {
+    throw InputError(
+        "speculative decoding needs the draft's cost: --draft-model NAME|FILE "
+        "(priced on the same hardware) or --draft-cost C (a draft step over a "
+        "target step; 0 for a free draft)");
+  }
+}
+
+Speculation speculation_of(const SpeculationArgs& s, const LlmConfig* draft) {
+  check_speculation(s);
+  return Speculation{s.gamma, s.acceptance, std::max(0.0, s.draft_cost), draft};
 }
 
 }  // namespace batchcost

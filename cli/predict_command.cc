@@ -53,26 +53,6 @@ std::vector<std::pair<double, double>> request_shapes(const PredictArgs& a) {
   return out;
 }
 
-// The most GPUs a deployment may name: far above any cluster, and small enough that products of
-// the parallelism degrees stay exact in 32-bit integers downstream.
-// A CLI11 check that a number is finite and within [low, high]: CLI11's Range and
-// NonNegativeNumber let nan through (every comparison with nan is false).
-CLI::Validator finite_in(double low, double high) {
-  return CLI::Validator(
-      [low, high](std::string& text) -> std::string {
-        double v = 0;
-        if (!CLI::detail::lexical_cast(text, v)) return "'" + text + "' is not a number";
-        if (!std::isfinite(v)) return "'" + text + "' is not a finite number";
-        if (v < low || v > high) {
-          std::ostringstream o;
-          o << "'" << text << "' is outside [" << low << ", " << high << "]";
-          return o.str();
-        }
-        return "";
-      },
-      "", "FINITE");
-}
-
 }  // namespace
 
 CLI::App* add_predict_command(CLI::App& app, PredictArgs& pa) {
@@ -103,16 +83,7 @@ CLI::App* add_predict_command(CLI::App& app, PredictArgs& pa) {
   pred->add_flag("--whole-step", pa.options.whole_step,
                  "overlap arithmetic and memory over the whole step, not per op");
   pred->add_flag("--ops", pa.show_ops, "the operations of each step");
-  pred->add_option("--gamma", pa.gamma, "speculative decoding: drafted tokens per step")
-      ->check(CLI::Range(0, 1024));
-  pred->add_option("--acceptance", pa.acceptance, "speculative decoding: acceptance per token")
-      ->check(finite_in(0, 1));
-  pred->add_option("--draft-cost", pa.draft_cost,
-                   "speculative decoding: a draft step over a target step (-1: not given)")
-      ->check(finite_in(-1, 1e3));
-  pred->add_option("--draft-model", pa.draft_model,
-                   "speculative decoding: the draft model (shipped name or file), priced on the "
-                   "same hardware");
+  add_speculation_options(pred, pa.speculation);
   pred->add_option("--arrival-rate", pa.arrival_rate, "serving window: requests per second")
       ->check(finite_in(0, 1e9));
   pred->add_option("--window", pa.window_s, "serving window: seconds requests are collected")
@@ -160,17 +131,15 @@ int run_predict(const PredictArgs& a) {
   if (a.window_s > 0 && !(a.arrival_rate > 0)) {
     throw InputError("--window needs --arrival-rate R: the requests per second that fill it");
   }
-  if (a.draft_cost >= 0 && !a.draft_model.empty()) {
-    throw InputError("give --draft-model or --draft-cost, not both");
-  }
+  check_speculation(a.speculation);
   const std::vector<std::pair<double, double>> shapes = request_shapes(a);
   PredictReport r;
   r.model = load_llm_config(a.model);
   r.model_source = model_source(r.model, a.model);
   std::optional<LlmConfig> draft;
-  if (!a.draft_model.empty()) {
-    draft = load_llm_config(a.draft_model);
-    r.draft_source = model_source(*draft, a.draft_model);
+  if (!a.speculation.draft_model.empty()) {
+    draft = load_llm_config(a.speculation.draft_model);
+    r.draft_source = model_source(*draft, a.speculation.draft_model);
   }
   apply_precision(a.weights, a.kv_cache, r.model);
   r.hardware_source = a.hardware;
@@ -225,18 +194,8 @@ int run_predict(const PredictArgs& a) {
                                              static_cast<double>(c)));
       }
     }
-    if (a.gamma >= 0 || a.acceptance >= 0 || draft || a.draft_cost >= 0) {
-      if (a.gamma < 0 || a.acceptance < 0) {
-        throw InputError("speculative decoding needs both --gamma and --acceptance");
-      }
-      if (!draft && a.draft_cost < 0) {
-        throw InputError(
-            "speculative decoding needs the draft's cost: --draft-model NAME|FILE "
-            "(priced on the same hardware) or --draft-cost C (a draft step over a "
-            "target step; 0 for a free draft)");
-      }
-      r.speculation = Speculation{a.gamma, a.acceptance, std::max(0.0, a.draft_cost),
-                                  draft ? &*draft : nullptr};
+    if (a.speculation.given()) {
+      r.speculation = speculation_of(a.speculation, draft ? &*draft : nullptr);
       for (double b : batches) {
         r.speculative.push_back(
             predict_speculative(r.constants, r.model, r.options, b, *r.speculation));

@@ -5,13 +5,14 @@
 #include <string>
 #include <vector>
 
+#include "cli/deployment_options.h"
 #include "predict/predict.h"
 
 namespace batchcost {
 
 // The arguments of `batchcost predict`.
 struct PredictArgs {
-  std::string hardware, model, stated, weights, kv_cache, draft_model;
+  std::string hardware, model, stated, weights, kv_cache;
   bool no_stated = false;  // --no-stated: no constants from the GPU type's stated ones
   std::vector<long long> batches = {1, 8, 64, 512, 4096};
   std::vector<long long> input_lens, output_lens;
@@ -19,8 +20,8 @@ struct PredictArgs {
   double gpu_memory_gib = 0;
   PredictOptions options;
   bool show_ops = false, list_models = false, strict = false;
-  int gamma = -1;
-  double acceptance = -1, draft_cost = -1, arrival_rate = 0, window_s = 0;
+  SpeculationArgs speculation;
+  double arrival_rate = 0, window_s = 0;
   bool json = false;
 };
 

@@ -32,6 +32,11 @@ CLI::App* add_serve_command(CLI::App& app, ServeArgs& a) {
               "price with the measured constants alone; name what is missing")
       ->excludes(stated);
   add_deployment_options(s, a.deployment, a.weights, a.kv_cache);
+  add_speculation_options(s, a.speculation);
+  s->add_flag("--whole-step", a.whole_step,
+              "overlap arithmetic and memory over the whole step, not per op");
+  s->add_flag("--strict", a.strict,
+              "refuse a network constant used more than 4x outside the sizes it was fitted on");
   auto* rate = s->add_option("--rate", a.rates, "Poisson arrival rates, requests/s (a list)")
                    ->delimiter(',')
                    ->check(CLI::PositiveNumber);
@@ -106,7 +111,10 @@ int run_serve(const ServeArgs& a) {
   for (const std::string& w : hw.warnings) std::cerr << "warning: " << w << "\n";
   const Constants& constants = hw.constants;
   check_deployment(a.deployment);
+  check_speculation(a.speculation);
   LlmConfig model = load_llm_config(a.model);
+  std::optional<LlmConfig> draft;
+  if (!a.speculation.draft_model.empty()) draft = load_llm_config(a.speculation.draft_model);
   apply_precision(a.weights, a.kv_cache, model);
   const bool pools = a.prefill_gpus > 0;
   if (pools && a.deployment.gpus != 0) {
@@ -115,6 +123,7 @@ int run_serve(const ServeArgs& a) {
         "its own GPU count");
   }
   PredictOptions po;
+  po.whole_step = a.whole_step;
   if (!pools) po.deployment = resolve(a.deployment, model);
 
   ServeCostOptions so;
@@ -122,6 +131,8 @@ int run_serve(const ServeArgs& a) {
       a.gpu_memory_gib > 0 ? a.gpu_memory_gib * 1073741824.0 : hw.memory_bytes().value_or(0);
   so.memory_utilization = a.memory_utilization;
   so.token_budget = a.token_budget;
+  if (a.speculation.given())
+    so.speculation = speculation_of(a.speculation, draft ? &*draft : nullptr);
   so.weak = hw.unmeasured;
   so.weak.insert(hw.unidentified.begin(), hw.unidentified.end());
   // The longest request the load can draw: mean + 4 sd, within the lengths' bound.
@@ -189,10 +200,20 @@ int run_serve(const ServeArgs& a) {
   r.requests = a.requests;
   r.seed = a.seed;
   r.prefix_hit = a.prefix_hit;
+  r.speculation = so.speculation;
+  r.tokens_per_step = tables.tokens_per_step;
+  if (draft) r.draft_name = draft->display_name;
   r.constants = constants;
   r.unmeasured = hw.unmeasured;
   r.unidentified = hw.unidentified;
   r.notes.insert(r.notes.begin(), hw.notes.begin(), hw.notes.end());
+  // A network constant used far outside the sizes it was fitted on is marked, or refused.
+  std::set<std::string> outside = tables.extrapolated;
+  outside.insert(prefill_tables.extrapolated.begin(), prefill_tables.extrapolated.end());
+  for (const std::string& e : outside) {
+    if (a.strict) throw InputError("--strict: " + e + " (more than 4x outside)");
+    r.notes.push_back("extrapolated: " + e + " (more than 4x outside; --strict refuses)");
+  }
   StepCosts costs = step_costs(tables);
   Disaggregated split;
   if (pools) {

@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "cli/deployment_options.h"
 #include "predict/predict.h"
 
 namespace batchcost {
@@ -19,6 +20,9 @@ struct ServeArgs {
   bool offline = false;   // --offline: every request at t = 0
   double prefix_hit = 0;  // --prefix-hit: share of each prompt already in the prefix cache
   int prefill_gpus = 0, decode_gpus = 0;  // --prefill-gpus, --decode-gpus: disaggregated pools
+  SpeculationArgs speculation;            // --gamma --acceptance --draft-cost --draft-model
+  bool whole_step = false;                // --whole-step: predict's pricing over the whole step
+  bool strict = false;  // --strict: refuse a network constant used > 4x outside its sizes
   double think_s = 0;
   std::string input_len = "1024", output_len = "256";
   std::int64_t requests = 2000;

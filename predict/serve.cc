@@ -121,6 +121,7 @@ struct Live {
   std::int64_t prompt_left = 0;
   double first_token_s = -1;
   std::size_t group = 0;
+  std::int64_t decode_steps = 0;  // steps from its first token to its last
 };
 
 // One data-parallel group's scheduler: its queue, its running batch and its share of the KV cache.
@@ -145,6 +146,9 @@ class Simulator {
                        "): every running sequence decodes one token per step");
     }
     if (c.gpus < 1) throw InputError("serve: the deployment has no GPU");
+    if (!(c.tokens_per_step >= 1) || !std::isfinite(c.tokens_per_step)) {
+      throw InputError("serve: a decode step must yield at least one token per sequence");
+    }
     if (!(p.prefix_hit >= 0 && p.prefix_hit <= 1)) {
       throw InputError("--prefix-hit must be a share between 0 and 1");
     }
@@ -177,7 +181,7 @@ class Simulator {
       const auto cached = std::min<std::int64_t>(
           r.input - 1,
           static_cast<std::int64_t>(std::floor(p_.prefix_hit * static_cast<double>(r.input))));
-      live_.push_back({r, r.prefilled ? 0 : r.input - std::max<std::int64_t>(cached, 0), -1, g});
+      live_.push_back({r, r.prefilled ? 0 : r.input - std::max<std::int64_t>(cached, 0), -1, g, 0});
       if (times_) times_->push_back({r.arrival_s, -1, -1, r.output, false});
     }
   }
@@ -307,7 +311,12 @@ class Simulator {
     ++g.decoding;
     ++decoding_;
     g.sum_ctx += static_cast<double>(l.r.input + 1);
-    finishing_.push({steps_ + l.r.output - 1, i});
+    // The last token may come part-way through a step: the step that yields it ends the request.
+    l.decode_steps = c_.tokens_per_step == 1
+                         ? l.r.output - 1
+                         : static_cast<std::int64_t>(std::ceil(
+                               static_cast<double>(l.r.output - 1) / c_.tokens_per_step - 1e-9));
+    finishing_.push({steps_ + l.decode_steps, i});
   }
 
   void done(std::size_t i) {
@@ -326,14 +335,15 @@ class Simulator {
 
   // After a step: every decoding sequence gained a token; those at their last token leave.
   void decode_done() {
-    for (Group& g : groups_) g.sum_ctx += static_cast<double>(g.decoding);
+    for (Group& g : groups_) g.sum_ctx += static_cast<double>(g.decoding) * c_.tokens_per_step;
     while (!finishing_.empty() && finishing_.top().first <= steps_) {
       std::size_t i = finishing_.top().second;
       finishing_.pop();
       Group& g = groups_[live_[i].group];
       --g.decoding;
       --decoding_;
-      g.sum_ctx -= static_cast<double>(live_[i].r.input + live_[i].r.output);
+      g.sum_ctx -= static_cast<double>(live_[i].r.input + 1) +
+                   static_cast<double>(live_[i].decode_steps) * c_.tokens_per_step;
       done(i);
     }
   }

@@ -91,6 +91,10 @@ struct StepCosts {
   std::int64_t kv_capacity_tokens = 0;  // KV cache tokens the deployment holds in all
   int gpus = 1;
   int groups = 1;  // data-parallel groups; each holds kv_capacity_tokens / groups
+  // Tokens a decoding sequence gains per decode step: 1, or speculative decoding's expected
+  // tokens per verify E (a request then decodes its output - 1 tokens in ceil((output - 1) / E)
+  // steps).
+  double tokens_per_step = 1;
 };
 
 struct Policy {

@@ -89,12 +89,23 @@ ServeCostTables tabulate_serve_costs(const Constants& constants, const LlmConfig
   t.prefill_tokens = pow2_grid(1, static_cast<double>(o.token_budget));
   // A step's time, and beside it the seconds its weak constants price (their share of the
   // stage's ops, as predict marks a step, times the step).
-  auto tabulate = [&](double sequences, std::vector<double>& time, std::vector<double>& weak) {
+  if (o.speculation) {
+    t.tokens_per_step = expected_tokens_per_verify(o.speculation->gamma, o.speculation->acceptance);
+  }
+  auto tabulate = [&](double sequences, std::vector<double>& time, std::vector<double>& weak,
+                      bool decode) {
     const StepPrediction step = predict_step(constants, model, opt, sequences);
     t.constants.insert(step.constants.begin(), step.constants.end());
-    time.push_back(step.step_s);
+    for (const std::string& e : extrapolated_network(constants, step.ops)) t.extrapolated.insert(e);
+    // NOTES: a speculative cycle's weak share is taken as its plain step's (the verify step
+    // prices the same ops at γ + 1 tokens).
+    double seconds = step.step_s;
+    if (decode && o.speculation) {
+      seconds = predict_speculative(constants, model, opt, sequences, *o.speculation).cycle_s;
+    }
+    time.push_back(seconds);
     const WeakShare w = o.weak.empty() ? WeakShare{} : weak_share(step.ops, o.weak);
-    weak.push_back(w.share * step.step_s);
+    weak.push_back(w.share * seconds);
     for (const auto& [name, share] : w.by_constant) {
       t.weak_largest[name] = std::max(t.weak_largest[name], share);
     }
@@ -102,14 +113,14 @@ ServeCostTables tabulate_serve_costs(const Constants& constants, const LlmConfig
   for (double b : t.batches) {
     for (double L : t.contexts) {
       opt.context = L;
-      tabulate(b, t.decode, t.decode_weak);
+      tabulate(b, t.decode, t.decode_weak, true);
     }
   }
   for (double c : t.prefill_tokens) {  // a chunk of c tokens in every group
     opt.tokens_per_sequence = c;
     for (double L : t.contexts) {
       opt.context = L;
-      tabulate(dp, t.prefill, t.prefill_weak);
+      tabulate(dp, t.prefill, t.prefill_weak, false);
     }
   }
   return t;
@@ -133,6 +144,7 @@ StepCosts step_costs(const ServeCostTables& tables) {
   c.kv_capacity_tokens = t->kv_capacity_tokens;
   c.gpus = t->gpus;
   c.groups = t->groups;
+  c.tokens_per_step = t->tokens_per_step;
   return c;
 }
 

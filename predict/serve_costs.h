@@ -12,7 +12,9 @@
 //                    L: the step of one sequence per group at c tokens per sequence (predict's
 //                    multi-token step, as a speculative verify), on powers of two of c to the
 //                    token budget.
-// decode_s's b runs to max_batch in every group (max_batch × groups over the deployment).
+// decode_s's b runs to max_batch in every group (max_batch × groups over the deployment). With
+// speculative decoding a decode step is the speculative cycle at b and L (predict.h), and each
+// decoding sequence gains E tokens per step (the expectation: acceptance is not drawn per step).
 // The KV capacity of a data-parallel group is the deployment's GPU memory (times
 // `memory_utilization`, as vLLM's gpu_memory_utilization) less the weights, over the KV bytes of
 // one token in that group; each group holds its own (serve.h), kv_capacity_tokens is their sum.
@@ -20,6 +22,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -38,6 +41,9 @@ struct ServeCostOptions {
   // Stated or unidentified constants: the share of each step's time they price is tabulated
   // beside it, so a simulated load point is marked as predict marks a step (kWeakShareMark).
   std::set<std::string> weak;
+  // Speculative decoding: a decode step is predict_speculative's cycle (the target verifying γ
+  // drafted tokens plus γ draft steps) and yields its expected tokens per sequence.
+  std::optional<Speculation> speculation;
 };
 
 struct ServeCostTables {
@@ -55,7 +61,11 @@ struct ServeCostTables {
   std::int64_t largest_batch_that_fits = 0;       // per group, at max_context per sequence
   int gpus = 0;
   int groups = 1;                   // data-parallel groups
+  double tokens_per_step = 1;       // per decoding sequence (speculative decoding: E)
   std::set<std::string> constants;  // every constant a tabulated step used (predict.h's names)
+  // Network constants a tabulated step used more than 4x outside the sizes they were fitted on
+  // (predict.h's extrapolated_network).
+  std::set<std::string> extrapolated;
 };
 
 // Throws MissingConstants (a constant the steps need) or InputError (a deployment whose weights

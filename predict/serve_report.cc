@@ -115,6 +115,18 @@ std::string serve_table(const ServeReport& r) {
                                "% of each prompt (not prefilled, still held)"
                          : "")
     << "\n"
+    << (r.speculation
+            ? "speculative decoding: γ " + std::to_string(r.speculation->gamma) + ", acceptance " +
+                  format_number(r.speculation->acceptance) + ": " +
+                  format_number(r.tokens_per_step) +
+                  " tokens per sequence per decode step (the expectation), each decode step the "
+                  "target verifying γ + 1 tokens and γ steps of " +
+                  (r.draft_name.empty()
+                       ? "a draft at " + format_number(r.speculation->draft_cost) +
+                             " × a target step"
+                       : "the draft " + r.draft_name + " (its weights and KV cache not counted)") +
+                  "\n"
+            : std::string())
     << "pricing: per operation: Σ over ops of " << form_term_text(r.constants)
     << " + network + latency\n"
     << constants_used_text(r.constants, r.tables.constants, r.unmeasured, r.unidentified) << "\n";
@@ -194,6 +206,16 @@ nlohmann::ordered_json serve_json(const ServeReport& r) {
   j["output_len"] = r.output_len;
   j["seed"] = r.seed;
   j["prefix_hit"] = r.prefix_hit;
+  if (r.speculation) {
+    j["speculation"] = {{"gamma", r.speculation->gamma},
+                        {"acceptance", r.speculation->acceptance},
+                        {"tokens_per_step", r6(r.tokens_per_step)}};
+    if (r.draft_name.empty()) {
+      j["speculation"]["draft_cost"] = r.speculation->draft_cost;
+    } else {
+      j["speculation"]["draft_model"] = r.draft_name;
+    }
+  }
   j["form"] = form_json(r.constants);
   j["constants"] = constants_used_json(r.constants, r.tables.constants, r.unmeasured);
   if (r.slo.ttft_s > 0) j["slo"]["ttft_p90_s"] = r.slo.ttft_s;

@@ -49,6 +49,9 @@ struct ServeReport {
     double kv_transfer_s = 0;  // of a prompt of the mean input length
   };
   std::optional<Pools> pools;
+  std::optional<Speculation> speculation;  // speculative decoding, where asked for
+  double tokens_per_step = 1;              // E per decode step
+  std::string draft_name;                  // the draft model's, where it is one
   Constants constants;               // what the steps were priced with
   std::set<std::string> unmeasured;  // the stated ones among them (predict/hardware.h)
   std::set<std::string> unidentified;  // those the fit behind them did not identify

@@ -6,9 +6,13 @@
 //   BATCHCOST_UPDATE_GOLDEN=1 ctest --preset ci -R ServeGolden
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>
+#include <set>
+#include <sstream>
 #include <string>
 
 #include "tests/cli_golden.h"
@@ -142,6 +146,62 @@ TEST(ServeGolden, EveryShippedModelServesUnderBothPolicies) {
   }
 }
 
+// Every flag of predict that describes the deployment or how it is priced is a flag of serve; the
+// flags predict alone has are listed with the reason serve does without them.
+TEST(ServeGolden, TakesEveryDeploymentFlagOfPredict) {
+  const std::map<std::string, std::string> predict_only = {
+      {"--arrival-rate", "predict's one serving window; serve simulates arrivals (--rate)"},
+      {"--window", "predict's one serving window; serve has --policy window:S"},
+      {"--batch", "predict's fixed batch; serve's batches come from the load"},
+      {"--context", "predict's fixed context; serve's come from the requests"},
+      {"--chunk", "predict's prefill chunk; serve chunks within --token-budget"},
+      {"--concurrency", "predict's closed loop in closed form; serve has --users"},
+      {"--list-models", "a listing, not a deployment"},
+      {"--ops", "predict's table of one step's operations"}};
+  auto flags = [](const std::string& help) {
+    std::set<std::string> out;
+    std::istringstream in(help);
+    for (std::string line; std::getline(in, line);) {
+      const auto at = line.find_first_not_of(' ');
+      if (at == std::string::npos || line.compare(at, 2, "--") != 0) continue;
+      out.insert(line.substr(at, line.find_first_of(" ,", at) - at));
+    }
+    return out;
+  };
+  Result predict = batchcost("predict --help"), serve = batchcost("serve --help");
+  const std::set<std::string> p = flags(predict.out), s = flags(serve.out);
+  ASSERT_GT(p.size(), 20u);
+  for (const std::string& f : p) {
+    if (predict_only.count(f)) continue;
+    EXPECT_TRUE(s.count(f)) << "predict has " << f << " and serve has not";
+  }
+  for (const auto& [f, why] : predict_only) EXPECT_TRUE(p.count(f)) << f << " is gone: " << why;
+}
+
+// Speculative decoding as predict states it (--gamma --acceptance, --draft-cost or --draft-model):
+// at one user each decode step yields E = (1 - 0.7^4) / 0.3 = 2.53 tokens for a cycle of the
+// verify step and three draft steps, so TPOT falls; the JSON and the table say so.
+TEST(ServeGolden, SpeculativeDecoding) {
+  const std::string base =
+      kServe + "--model llama-3-70b --tp 8 --users 1 --requests 20 --output-len 256 --json";
+  Result plain = batchcost(base),
+         spec = batchcost(base + " --gamma 3 --acceptance 0.7 --draft-cost 0.05");
+  ASSERT_EQ(plain.status, 0);
+  ASSERT_EQ(spec.status, 0) << spec.out;
+  const auto a = nlohmann::json::parse(plain.out), b = nlohmann::json::parse(spec.out);
+  EXPECT_NEAR(b["speculation"]["tokens_per_step"].get<double>(), (1 - std::pow(0.7, 4)) / 0.3,
+              1e-5);
+  EXPECT_LT(b["points"][0]["tpot_s"]["p50"].get<double>(),
+            0.7 * a["points"][0]["tpot_s"]["p50"].get<double>());
+  Result draft = batchcost(kServe +
+                           "--model llama-3-70b --tp 8 --users 1 --requests 20 --gamma 4 "
+                           "--acceptance 0.8 --draft-model llama-3-8b");
+  ASSERT_EQ(draft.status, 0) << draft.out;
+  EXPECT_NE(draft.out.find("speculative decoding: γ 4, acceptance 0.8"), std::string::npos)
+      << draft.out;
+  EXPECT_NE(draft.out.find("the draft Llama-3 8B"), std::string::npos) << draft.out;
+}
+
 // --prefill-gpus N --decode-gpus M: the deployment flags describe each pool; the JSON names both
 // and the KV cache's move, the table both deployments; throughput is over N + M GPUs.
 TEST(ServeGolden, DisaggregatedPools) {
@@ -185,7 +245,12 @@ TEST(ServeGolden, BadFlagsAreNamedWithExitStatus2) {
            {"--model llama-3-70b --tp 8 --gpus 16 --prefill-gpus 8 --decode-gpus 8 --rate 1",
             "--gpus"},
            {"--model llama-3-70b --tp 8 --prefill-gpus 4 --decode-gpus 8 --rate 1",
-            "--prefill-gpus 4"}}) {
+            "--prefill-gpus 4"},
+           {"--model llama-3-70b --tp 8 --rate 1 --gamma 3", "--acceptance"},
+           {"--model llama-3-70b --tp 8 --rate 1 --gamma 3 --acceptance 0.7", "--draft-cost"},
+           {"--model llama-3-70b --tp 8 --rate 1 --gamma 3 --acceptance 0.7 --draft-cost 0.1 "
+            "--draft-model llama-3-8b",
+            "not both"}}) {
     std::string err = ::testing::TempDir() + "/serve_err.txt";
     Result run = batchcost(kServe + args, err);
     EXPECT_EQ(run.status, 2) << args;

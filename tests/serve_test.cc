@@ -234,6 +234,20 @@ TEST(Serve, DataParallelGroupsStepTogetherAtTheBusiestGroupsLoad) {
   EXPECT_NEAR(r.tpot_s.p99, 10e-3 + 0.1e-3 * 8, 1e-12);
 }
 
+// Speculative decoding: a decode step yields E tokens per sequence, so a request decodes its
+// output - 1 tokens in ceil((output - 1) / E) steps, the last one possibly part-used.
+TEST(Serve, SpeculativeStepsYieldTheirExpectedTokens) {
+  StepCosts c = linear_costs();
+  c.tokens_per_step = 2.5;
+  auto req = poisson_requests(0.01, 20, fixed(100), fixed(11), 1);
+  ServeResult r = simulate(c, Policy{}, req);
+  ASSERT_EQ(r.requests, 20);
+  EXPECT_NEAR(r.tpot_s.p50, 4 * 10.1e-3 / 10, 1e-12);  // 10 tokens in 4 steps
+  EXPECT_NEAR(r.e2e_s.p50, 7e-3 + 4 * 10.1e-3, 1e-12);
+  c.tokens_per_step = 0.5;
+  EXPECT_THROW(simulate(c, Policy{}, req), InputError);
+}
+
 // Disaggregated pools: the prompt is prefilled in the prefill pool (its first token there), its
 // KV cache moves, and the decode pool decodes the rest; throughput is over both pools' GPUs.
 TEST(Serve, DisaggregatedPoolsPrefillThenMoveThenDecode) {
