@@ -98,6 +98,90 @@ CLI::App* add_serve_command(CLI::App& app, ServeArgs& a) {
   return s;
 }
 
+namespace {
+
+// The tables' options from the flags and the hardware (speculation aside: it needs the draft).
+ServeCostOptions cost_options(const ServeArgs& a, const Hardware& hw, const LengthDist& in,
+                              const LengthDist& out) {
+  ServeCostOptions so;
+  so.gpu_memory_bytes =
+      a.gpu_memory_gib > 0 ? a.gpu_memory_gib * 1073741824.0 : hw.memory_bytes().value_or(0);
+  so.memory_utilization = a.memory_utilization;
+  so.weak = hw.unmeasured;
+  so.weak.insert(hw.unidentified.begin(), hw.unidentified.end());
+  // The longest request the load can draw: mean + 4 sd, within the lengths' bound.
+  auto longest = [](const LengthDist& d) {
+    return std::min<double>(static_cast<double>(d.max), std::ceil(d.mean + 4 * d.sd));
+  };
+  so.max_context = longest(in) + longest(out);
+  so.max_batch = a.max_batch > 0 ? a.max_batch : 256;
+  so.token_budget = std::max(a.token_budget, so.max_batch);
+  return so;
+}
+
+// The two pools of --prefill-gpus/--decode-gpus (`decode` the decode pool's costs, r.tables its
+// tables): the move of the KV cache priced, the report told.
+Disaggregated disaggregate(const ServeArgs& a, const LlmConfig& model,
+                           const PredictOptions& prefill_po, const ServeCostTables& prefill_tables,
+                           const StepCosts& decode, const LengthDist& in, ServeReport& r) {
+  // NOTES: each prefill GPU sends its shard of a prompt's KV cache to a decode GPU, the pairs in
+  // parallel, priced on the two-rank send_recv regimes (what pipeline stages are priced on).
+  const auto net = r.constants.network.find({"send_recv", 2});
+  if (net == r.constants.network.end() || net->second.empty()) {
+    throw InputError(a.hardware +
+                     " lacks network send_recv/2, which prices the KV cache's move "
+                     "from the prefill pool to the decode pool (--prefill-gpus)");
+  }
+  const std::vector<Regime> regimes = net->second;
+  // The constants used: both pools' steps and the move.
+  r.tables.constants.insert(prefill_tables.constants.begin(), prefill_tables.constants.end());
+  r.tables.constants.insert("network " + net_key_name(net->first));
+  const double per_token = prefill_tables.kv_bytes_per_token_per_gpu;
+  Disaggregated split;
+  split.prefill = step_costs(prefill_tables);
+  split.decode = decode;
+  split.kv_transfer_s = [regimes, per_token](std::int64_t tokens) {
+    return network_time(regimes, per_token * static_cast<double>(tokens));
+  };
+  r.pools = ServeReport::Pools{deployment_line(model, prefill_po.deployment), prefill_tables,
+                               split.kv_transfer_s(static_cast<std::int64_t>(in.mean))};
+  r.notes.push_back("disaggregated: prompts are prefilled on the prefill pool's " +
+                    std::to_string(prefill_tables.gpus) +
+                    " GPUs, each KV cache then moves to the decode pool's " +
+                    std::to_string(r.tables.gpus) +
+                    " GPUs over send_recv/2 (shards in parallel), which only decodes; the two "
+                    "pools are simulated in turn (open-loop loads only)");
+  return split;
+}
+
+// Every load point of every policy into r.points (`split` where the pools are disaggregated).
+void simulate_points(const ServeArgs& a, const std::vector<Policy>& policies,
+                     const ServeCostOptions& so, const StepCosts& costs, const Disaggregated* split,
+                     const LengthDist& in, const LengthDist& out, ServeReport& r) {
+  auto run = [&](const Policy& p, const std::vector<Request>& req) {
+    return split ? simulate_disaggregated(*split, p, req) : simulate(costs, p, req);
+  };
+  for (Policy p : policies) {
+    p.max_batch = so.max_batch;
+    p.token_budget = so.token_budget;
+    p.prefix_hit = a.prefix_hit;
+    if (a.offline) {
+      r.points.push_back({"offline", 0, p, run(p, offline_requests(a.requests, in, out, a.seed))});
+    }
+    for (double rate : a.rates) {
+      r.points.push_back(
+          {"rate", rate, p, run(p, poisson_requests(rate, a.requests, in, out, a.seed))});
+    }
+    for (std::int64_t u : a.users) {
+      ClosedLoop loop{u, a.think_s};
+      r.points.push_back({"users", static_cast<double>(u), p,
+                          simulate_closed(costs, p, loop, a.requests, in, out, a.seed)});
+    }
+  }
+}
+
+}  // namespace
+
 int run_serve(const ServeArgs& a) {
   if (a.rates.empty() && a.users.empty() && !a.offline) {
     throw InputError("serve needs a load: --rate LIST (requests/s), --users LIST or --offline");
@@ -126,22 +210,9 @@ int run_serve(const ServeArgs& a) {
   po.whole_step = a.whole_step;
   if (!pools) po.deployment = resolve(a.deployment, model);
 
-  ServeCostOptions so;
-  so.gpu_memory_bytes =
-      a.gpu_memory_gib > 0 ? a.gpu_memory_gib * 1073741824.0 : hw.memory_bytes().value_or(0);
-  so.memory_utilization = a.memory_utilization;
-  so.token_budget = a.token_budget;
+  ServeCostOptions so = cost_options(a, hw, in, out);
   if (a.speculation.given())
     so.speculation = speculation_of(a.speculation, draft ? &*draft : nullptr);
-  so.weak = hw.unmeasured;
-  so.weak.insert(hw.unidentified.begin(), hw.unidentified.end());
-  // The longest request the load can draw: mean + 4 sd, within the lengths' bound.
-  auto longest = [](const LengthDist& d) {
-    return std::min<double>(static_cast<double>(d.max), std::ceil(d.mean + 4 * d.sd));
-  };
-  so.max_context = longest(in) + longest(out);
-  so.max_batch = a.max_batch > 0 ? a.max_batch : 256;
-  so.token_budget = std::max(a.token_budget, so.max_batch);
   // Each pool is the deployment the flags describe on its own GPUs.
   auto pool = [&](int gpus, const char* flag) {
     Deployment d = a.deployment;
@@ -216,55 +287,8 @@ int run_serve(const ServeArgs& a) {
   }
   StepCosts costs = step_costs(tables);
   Disaggregated split;
-  if (pools) {
-    // NOTES: each prefill GPU sends its shard of a prompt's KV cache to a decode GPU, the pairs in
-    // parallel, priced on the two-rank send_recv regimes (what pipeline stages are priced on).
-    const auto net = constants.network.find({"send_recv", 2});
-    if (net == constants.network.end() || net->second.empty()) {
-      throw InputError(a.hardware +
-                       " lacks network send_recv/2, which prices the KV cache's move "
-                       "from the prefill pool to the decode pool (--prefill-gpus)");
-    }
-    const std::vector<Regime> regimes = net->second;
-    // The constants used: both pools' steps and the move.
-    r.tables.constants.insert(prefill_tables.constants.begin(), prefill_tables.constants.end());
-    r.tables.constants.insert("network " + net_key_name(net->first));
-    const double per_token = prefill_tables.kv_bytes_per_token_per_gpu;
-    split.prefill = step_costs(prefill_tables);
-    split.decode = costs;
-    split.kv_transfer_s = [regimes, per_token](std::int64_t tokens) {
-      return network_time(regimes, per_token * static_cast<double>(tokens));
-    };
-    r.pools = ServeReport::Pools{deployment_line(model, prefill_po.deployment), prefill_tables,
-                                 split.kv_transfer_s(static_cast<std::int64_t>(in.mean))};
-    r.notes.push_back("disaggregated: prompts are prefilled on the prefill pool's " +
-                      std::to_string(prefill_tables.gpus) +
-                      " GPUs, each KV cache then moves to "
-                      "the decode pool's " +
-                      std::to_string(tables.gpus) +
-                      " GPUs over send_recv/2 (shards in parallel), which only decodes; the two "
-                      "pools are simulated in turn (open-loop loads only)");
-  }
-  auto run = [&](const Policy& p, const std::vector<Request>& req) {
-    return pools ? simulate_disaggregated(split, p, req) : simulate(costs, p, req);
-  };
-  for (Policy p : policies) {
-    p.max_batch = so.max_batch;
-    p.token_budget = so.token_budget;
-    p.prefix_hit = a.prefix_hit;
-    if (a.offline) {
-      r.points.push_back({"offline", 0, p, run(p, offline_requests(a.requests, in, out, a.seed))});
-    }
-    for (double rate : a.rates) {
-      auto req = poisson_requests(rate, a.requests, in, out, a.seed);
-      r.points.push_back({"rate", rate, p, run(p, req)});
-    }
-    for (std::int64_t u : a.users) {
-      ClosedLoop loop{u, a.think_s};
-      r.points.push_back({"users", static_cast<double>(u), p,
-                          simulate_closed(costs, p, loop, a.requests, in, out, a.seed)});
-    }
-  }
+  if (pools) split = disaggregate(a, model, prefill_po, prefill_tables, costs, in, r);
+  simulate_points(a, policies, so, costs, pools ? &split : nullptr, in, out, r);
   judge(r.points, r.slo, a.price);
   if (a.json) {
     std::cout << serve_json(r).dump(2) << "\n";
