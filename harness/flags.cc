@@ -164,6 +164,39 @@ std::vector<std::string> joined_values(const std::vector<std::string>& args) {
   return out;
 }
 
+// Google Benchmark's own flags, checked and passed on (the time unit and the repetitions are
+// kept: add() applies the unit, the repetitions are added once by take_harness_flags).
+struct GbenchFlags {
+  int repetitions = 0;
+  std::string filter;
+  benchmark::TimeUnit unit = benchmark::kNanosecond;
+
+  void take(const std::string& a, const std::string& key, const std::string& v,
+            std::vector<std::string>& rest) {
+    if (key == "--benchmark_out_format" && v != "json") {
+      throw std::invalid_argument(
+          "only --benchmark_out_format=json is supported (the fitter reads JSON), got '" + a + "'");
+    }
+    if (key == "--benchmark_format") check_one_of(key, v, {"console", "json", "csv"});
+    if (key == "--benchmark_time_unit") {
+      // Applied by add() to each benchmark (not passed on), so it holds with a Google
+      // Benchmark that predates the flag too.
+      unit = parse_time_unit(v);
+      return;
+    }
+    if (key == "--benchmark_repetitions") {
+      repetitions = parse_count(key, v, 1000);
+      return;  // added by take_harness_flags, once
+    }
+    if (key == "--benchmark_filter") filter = v;
+    if (key == "--benchmark_out") {
+      if (v.empty()) throw std::invalid_argument("--benchmark_out needs a file name");
+      check_out_path(v);
+    }
+    rest.push_back(a);
+  }
+};
+
 }  // namespace
 
 Options take_harness_flags(std::vector<std::string>& args) {
@@ -171,9 +204,7 @@ Options take_harness_flags(std::vector<std::string>& args) {
   args = joined_values(args);
   Options opts;
   std::vector<std::string> rest{args[0]};
-  int gb_repetitions = 0;
-  std::string filter;
-  benchmark::TimeUnit unit = benchmark::kNanosecond;
+  GbenchFlags gbench;
   std::optional<double> max_noise_pct;
   std::optional<int> min_samples, max_samples;
   bool device_given = false;
@@ -253,28 +284,12 @@ Options take_harness_flags(std::vector<std::string>& args) {
           " is not used: every benchmark runs a fixed number of samples per repetition "
           "(set it with --samples=N, the repetitions with --repetitions=N)");
     } else {
-      if (key == "--benchmark_out_format" && v != "json") {
-        throw std::invalid_argument(
-            "only --benchmark_out_format=json is supported (the fitter reads JSON), got '" + a +
-            "'");
-      }
-      if (key == "--benchmark_format") check_one_of(key, v, {"console", "json", "csv"});
-      if (key == "--benchmark_time_unit") {
-        // Applied by add() to each benchmark (not passed on), so it holds with a Google
-        // Benchmark that predates the flag too.
-        unit = parse_time_unit(v);
-        continue;
-      }
-      if (key == "--benchmark_repetitions") gb_repetitions = parse_count(key, v, 1000);
-      if (key == "--benchmark_filter") filter = v;
-      if (key == "--benchmark_out") {
-        if (v.empty()) throw std::invalid_argument("--benchmark_out needs a file name");
-        check_out_path(v);
-      }
-      if (key == "--benchmark_repetitions") continue;  // added below, once
-      rest.push_back(a);
+      gbench.take(a, key, v, rest);
     }
   }
+  const int gb_repetitions = gbench.repetitions;
+  const std::string& filter = gbench.filter;
+  const benchmark::TimeUnit unit = gbench.unit;
   if (gb_repetitions != 0 && opts.repetitions != 0 && gb_repetitions != opts.repetitions) {
     throw std::invalid_argument("--repetitions and --benchmark_repetitions disagree");
   }
