@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
+#include <stdexcept>
 
 #include "core/model_file.h"
 #include "model/results.h"
@@ -24,6 +25,17 @@ StepCosts linear_costs(std::int64_t capacity = 1 << 30) {
   c.kv_capacity_tokens = capacity;
   c.gpus = 8;
   return c;
+}
+
+// The stated H100-like constants of tests/data/predict/h100_stated.json (a fixture).
+Constants stated_fixture() {
+  const char* dir = std::getenv("BATCHCOST_SOURCE_DIR");
+  if (!dir) throw std::runtime_error("BATCHCOST_SOURCE_DIR is not set");
+  const std::string path = std::string(dir) + "/tests/data/predict/h100_stated.json";
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  return model_from_json(nlohmann::json::parse(text.str()), path).constants;
 }
 
 LengthDist fixed(double n) { return LengthDist{n, 0}; }
@@ -280,13 +292,7 @@ TEST(Serve, DisaggregatedPoolsPrefillThenMoveThenDecode) {
 // The step costs come from predict_step: exact at the grid points, and the KV capacity is the
 // memory left by the weights over the KV bytes of a token.
 TEST(ServeCosts, AreThePredictorsStepsAndItsMemory) {
-  const char* dir = std::getenv("BATCHCOST_SOURCE_DIR");
-  ASSERT_NE(dir, nullptr);
-  std::string path = std::string(dir) + "/tests/data/predict/h100_stated.json";
-  std::ifstream in(path);
-  std::stringstream text;
-  text << in.rdbuf();
-  Constants c = model_from_json(nlohmann::json::parse(text.str()), path).constants;
+  Constants c = stated_fixture();
   LlmConfig m = load_llm_config("llama-3-70b");
   PredictOptions o;
   o.deployment.tp = 8;
@@ -338,13 +344,7 @@ TEST(ServeCosts, AreThePredictorsStepsAndItsMemory) {
 // (eight groups, ep 64). Each group prefills its own chunk in the same step; before groups were
 // schedulers a chunk was one group's work and the 64 GPUs gave about the 8's throughput.
 TEST(ServeCosts, AnExpertParallelPrefillScalesWithItsDataParallelGroups) {
-  const char* dir = std::getenv("BATCHCOST_SOURCE_DIR");
-  ASSERT_NE(dir, nullptr);
-  std::string path = std::string(dir) + "/tests/data/predict/h100_stated.json";
-  std::ifstream in(path);
-  std::stringstream text;
-  text << in.rdbuf();
-  Constants c = model_from_json(nlohmann::json::parse(text.str()), path).constants;
+  Constants c = stated_fixture();
   // The fixture states all_to_all up to 16 ranks; its 8-rank (NVLink) regimes stand in for 64, as
   // on a rack-scale NVLink domain (a fixture, not a measurement: the test is of the scheduling;
   // across InfiniBand the 16-rank regimes' 45 GB/s make the 64-GPU prefill network-bound).
