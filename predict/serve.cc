@@ -116,6 +116,21 @@ class ClosedSource : public Source {
   std::priority_queue<double, std::vector<double>, std::greater<>> due_;
 };
 
+// The rates of a finished load from its makespan, output and requests: over `gpus`, busy for
+// `busy_s` of the makespan (each GPU, on average), `in_system_s` request-seconds in the system.
+void set_rates(ServeResult& r, double gpus, double busy_s, double in_system_s) {
+  if (r.makespan_s > 0) {
+    r.tokens_per_s_per_gpu = r.output_tokens / r.makespan_s / gpus;
+    r.requests_per_s_per_gpu = static_cast<double>(r.requests) / r.makespan_s / gpus;
+    r.busy_fraction = busy_s / r.makespan_s;
+    r.mean_in_system = in_system_s / r.makespan_s;
+    r.arrival_rate_s = static_cast<double>(r.requests + r.rejected) / r.makespan_s;
+  }
+  if (r.output_tokens > 0) {
+    r.gpu_hours_per_million = gpus * r.makespan_s / 3600.0 / (r.output_tokens / 1e6);
+  }
+}
+
 struct Live {
   Request r;
   std::int64_t prompt_left = 0;
@@ -182,7 +197,7 @@ class Simulator {
           r.input - 1,
           static_cast<std::int64_t>(std::floor(p_.prefix_hit * static_cast<double>(r.input))));
       live_.push_back({r, r.prefilled ? 0 : r.input - std::max<std::int64_t>(cached, 0), -1, g, 0});
-      if (times_) times_->push_back({r.arrival_s, -1, -1, r.output, false});
+      if (times_) times_->push_back({r.arrival_s, -1, -1, false});
     }
   }
 
@@ -406,19 +421,9 @@ class Simulator {
     r.steps = steps_;
     r.output_tokens = output_tokens_;
     r.makespan_s = seen_any_ ? last_finish_ - first_arrival_ : 0;
-    if (r.makespan_s > 0) {
-      double g = c_.gpus;
-      r.tokens_per_s_per_gpu = output_tokens_ / r.makespan_s / g;
-      r.requests_per_s_per_gpu = static_cast<double>(r.requests) / r.makespan_s / g;
-      r.busy_fraction = busy_ / r.makespan_s;
-      r.mean_in_system = in_system_integral_ / r.makespan_s;
-      r.arrival_rate_s = static_cast<double>(r.requests + rejected_) / r.makespan_s;
-    }
+    set_rates(r, c_.gpus, busy_, in_system_integral_);
     if (busy_ > 0) r.mean_batch = batch_integral_ / busy_;
     if (busy_ > 0) r.weak_share = std::min(1.0, weak_busy_ / busy_);
-    if (output_tokens_ > 0) {
-      r.gpu_hours_per_million = c_.gpus * r.makespan_s / 3600.0 / (output_tokens_ / 1e6);
-    }
     return r;
   }
 
@@ -604,17 +609,10 @@ ServeResult simulate_disaggregated(const Disaggregated& d, const Policy& policy,
   const double gpus = d.prefill.gpus + d.decode.gpus;
   const double busy_pre = pre.busy_fraction * pre.makespan_s * d.prefill.gpus;
   const double busy_dec = dec.busy_fraction * dec.makespan_s * d.decode.gpus;
-  if (r.makespan_s > 0) {
-    r.tokens_per_s_per_gpu = output / r.makespan_s / gpus;
-    r.requests_per_s_per_gpu = static_cast<double>(r.requests) / r.makespan_s / gpus;
-    r.busy_fraction = (busy_pre + busy_dec) / (r.makespan_s * gpus);  // GPU-weighted
-    r.mean_in_system = in_system / r.makespan_s;
-    r.arrival_rate_s = static_cast<double>(r.requests + r.rejected) / r.makespan_s;
-  }
+  set_rates(r, gpus, (busy_pre + busy_dec) / gpus, in_system);  // busy: GPU-weighted
   if (busy_pre + busy_dec > 0) {
     r.weak_share = (pre.weak_share * busy_pre + dec.weak_share * busy_dec) / (busy_pre + busy_dec);
   }
-  if (output > 0) r.gpu_hours_per_million = gpus * r.makespan_s / 3600.0 / (output / 1e6);
   return r;
 }
 

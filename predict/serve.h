@@ -64,7 +64,6 @@ struct Request {
 // One request's times (seconds from the load's start; -1 where it never got there).
 struct RequestTimes {
   double arrival_s = 0, first_token_s = -1, end_s = -1;
-  std::int64_t output = 0;
   bool rejected = false;
 };
 
