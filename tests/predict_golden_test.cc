@@ -185,7 +185,7 @@ TEST(PredictGolden, MarksStepsPricedByAnUnidentifiedConstant) {
 
 TEST(PredictGolden, EveryShippedModelPredicts) {
   for (const char* name : {"deepseek-v3", "llama-3-8b", "llama-3-70b", "llama-3-405b",
-                           "mixtral-8x22b", "qwen3-30b-a3b"}) {
+                           "mixtral-8x22b", "qwen3-235b-a22b", "qwen3-30b-a3b"}) {
     Result run = batchcost(kPredict + "--model " + name + " --json");
     EXPECT_EQ(run.status, 0) << name;
     EXPECT_NE(run.out.find("\"steps\""), std::string::npos) << name;

@@ -45,10 +45,10 @@ const Op& find_op(std::vector<Op>&& ops, const std::string& name) = delete;
 
 double sum_memory(const StepPrediction& s) { return s.split.memory; }
 
-TEST(ModelConfig, ShipsSixModels) {
+TEST(ModelConfig, ShipsSevenModels) {
   EXPECT_EQ(shipped_model_names(),
             (std::vector<std::string>{"deepseek-v3", "llama-3-405b", "llama-3-70b", "llama-3-8b",
-                                      "mixtral-8x22b", "qwen3-30b-a3b"}));
+                                      "mixtral-8x22b", "qwen3-235b-a22b", "qwen3-30b-a3b"}));
   EXPECT_EQ(load_llm_config("DeepSeek-V3").name, "deepseek-v3");
   EXPECT_THROW(load_llm_config("gpt-5"), InputError);
 }
@@ -86,7 +86,7 @@ TEST(ModelConfig, ShippedModelsMatchTheirPublishedSizes) {
   for (const Size& s :
        {Size{"llama-3-8b", 8.03, 8.03, 0.05}, Size{"llama-3-70b", 70.6, 70.6, 0.1},
         Size{"llama-3-405b", 405.9, 405.9, 0.5}, Size{"mixtral-8x22b", 140.6, 39.2, 0.5},
-        Size{"qwen3-30b-a3b", 30.5, 3.3, 0.2}}) {
+        Size{"qwen3-30b-a3b", 30.5, 3.3, 0.2}, Size{"qwen3-235b-a22b", 235.1, 22.2, 0.3}}) {
     const ParameterCounts p = parameter_counts(load_llm_config(s.name));
     EXPECT_NEAR(p.total / 1e9, s.total_b, s.tolerance_b) << s.name;
     EXPECT_NEAR(p.active / 1e9, s.active_b, s.tolerance_b) << s.name;

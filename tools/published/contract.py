@@ -35,5 +35,5 @@ def main(argv, program, documents):
             json.dump(doc, f, indent=1)
             f.write("\n")
         os.replace(path + ".partial", path)
-        print(f"{path}: {len(doc['benchmarks'])} samples")
+        print(f"{path}: {len(doc.get('benchmarks', doc.get('results', [])))} samples")
     return 0
