@@ -41,6 +41,13 @@ void add_deployment_options(CLI::App* app, Deployment& dep, std::string& weights
                   "the MoE dispatch all-to-all's type: fp8 or bf16 (empty: the activations')");
   app->add_option("--redundant-experts", dep.redundant_experts,
                   "expert parallelism: extra expert replicas over the ep GPUs");
+  dep.step_overhead_s = kStatedStepOverheadS;
+  app->add_option("--step-overhead", dep.step_overhead_s,
+                  "the engine's seconds per step outside the GPU's work (scheduling, sampling, "
+                  "host gaps), once per step (default: fitted to NIM's Llama-3.1-8B on H100 at "
+                  "one user; 0: the GPU's work alone)")
+      ->check(finite_in(0, 10))
+      ->capture_default_str();
 }
 
 void check_deployment(const Deployment& d) {

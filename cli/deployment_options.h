@@ -12,8 +12,8 @@
 namespace batchcost {
 
 // --gpus --tp --ep --pp --gpus-per-node --micro-batches --cuda-graphs --overlap --dispatch-dtype
-// --redundant-experts into `d`; --weights and --kv-cache (the model's precision overrides) into
-// `weights` and `kv_cache`.
+// --redundant-experts --step-overhead (default kStatedStepOverheadS) into `d`; --weights and
+// --kv-cache (the model's precision overrides) into `weights` and `kv_cache`.
 void add_deployment_options(CLI::App* app, Deployment& d, std::string& weights,
                             std::string& kv_cache);
 // The checks no flag's own range makes: tp·pp within the GPUs a deployment may have (InputError

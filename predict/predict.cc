@@ -163,6 +163,9 @@ Deployment resolve(const Deployment& in, const LlmConfig& model) {
   }
   if (d.micro_batches == 0) d.micro_batches = d.pp;
   if (d.micro_batches < 1) fail("micro-batches", "must be at least 1");
+  if (!(d.step_overhead_s >= 0) || !std::isfinite(d.step_overhead_s)) {
+    fail("step-overhead", "must be a finite number of seconds, at least 0");
+  }
   return d;
 }
 
@@ -584,7 +587,8 @@ StepPrediction predict_step(const Constants& constants, const LlmConfig& model,
                   s.ops, s.constants);
   s.stage_s = stage.total();
   const double cycle = std::max<double>(micro, d.pp);
-  s.step_s = cycle * s.stage_s;
+  s.overhead_s = d.step_overhead_s;
+  s.step_s = cycle * s.stage_s + s.overhead_s;
   s.bubble_s = (cycle - micro) * s.stage_s;
   s.split = {micro * stage.arithmetic, micro * stage.memory, micro * stage.network,
              micro * stage.latency, micro * stage.hidden};
@@ -633,7 +637,9 @@ PrefillPrediction prefill_time(const Constants& constants, const LlmConfig& mode
                                     prefill_ops(model, d, sequences, n, prior, j + 1 == p.chunks),
                                     s.ops, s.constants);
     s.split = stage;
-    s.stage_s = s.step_s = stage.total();
+    s.stage_s = stage.total();
+    s.overhead_s = d.step_overhead_s;  // each chunk is an engine step of its own
+    s.step_s = s.stage_s + s.overhead_s;
     p.constants.insert(s.constants.begin(), s.constants.end());
     p.split.arithmetic += stage.arithmetic;
     p.split.memory += stage.memory;
@@ -763,6 +769,7 @@ SpeculativeStep predict_speculative(const Constants& constants, const LlmConfig&
     // The draft runs on the same GPUs: the same tp and pp, its own (dense) FFN, no ep.
     PredictOptions draft = plain;
     draft.deployment.ep = 1;
+    draft.deployment.step_overhead_s = 0;  // drafting runs within the engine's verify step
     draft.deployment.redundant_experts = 0;
     draft.deployment.dispatch_dtype.clear();
     draft.gpu_memory_bytes = 0;
@@ -774,7 +781,7 @@ SpeculativeStep predict_speculative(const Constants& constants, const LlmConfig&
       throw InputError("--draft-model " + sp.draft->name + ": " + e.what());
     }
   } else {
-    out.draft_s = sp.draft_cost * out.step_s;
+    out.draft_s = sp.draft_cost * (out.step_s - step.overhead_s);  // of the GPU's work
   }
   out.tokens_per_verify = expected_tokens_per_verify(sp.gamma, sp.acceptance);
   out.cycle_s = out.verify_s + sp.gamma * out.draft_s;

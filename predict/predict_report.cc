@@ -341,6 +341,7 @@ std::string deployment_line(const LlmConfig& model, const Deployment& d,
     << d.pp << ", dp " << data_parallel(d) << " (" << d.gpus_per_node << " GPUs per node), "
     << d.micro_batches << " micro-batch" << (d.micro_batches == 1 ? "" : "es") << "; "
     << (d.cuda_graphs ? "kernels in CUDA graphs" : "kernels launched one by one");
+  o << "; " << num(d.step_overhead_s * 1e3) << " ms per step outside the GPU's work";
   if (context) o << "; context " << num(*context);
   if (d.ep > 1) {
     o << "; " << expert_slots_per_gpu(model, d) << " expert slots per GPU";
@@ -736,7 +737,8 @@ ordered_json predict_json(const PredictReport& r) {
       {"expert_slots_per_gpu", expert_slots_per_gpu(m, d)},
       {"redundant_experts", d.redundant_experts},
       {"dispatch_dtype", d.dispatch_dtype.empty() ? m.precision.activations : d.dispatch_dtype},
-      {"overlap", d.overlap}};
+      {"overlap", d.overlap},
+      {"step_overhead_s", d.step_overhead_s}};
   j["kernel_latency"] = {{"rule", kl.rule}, {"fallback", kl.fallback}};
   j["context"] = integer(r.options.context);
   j["mode"] = r.options.whole_step ? "whole_step" : "per_op";

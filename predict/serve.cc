@@ -273,6 +273,7 @@ class Simulator {
     const std::int64_t sequences = decoding * c_.groups;
     if (decoding > 0) dt += c_.decode_s(sequences, ctx);
     if (chunk > 0) dt += c_.prefill_s(chunk, chunk_ctx);
+    if (decoding > 0 || chunk > 0) dt += c_.step_overhead_s;
     if (decoding > 0 && c_.decode_weak_s) weak_busy_ += c_.decode_weak_s(sequences, ctx);
     if (chunk > 0 && c_.prefill_weak_s) weak_busy_ += c_.prefill_weak_s(chunk, chunk_ctx);
     if (!(dt > 0) || !std::isfinite(dt)) {

@@ -94,6 +94,9 @@ struct StepCosts {
   // tokens per verify E (a request then decodes its output - 1 tokens in ceil((output - 1) / E)
   // steps).
   double tokens_per_step = 1;
+  // The engine's fixed time per step outside the GPU's work (Deployment::step_overhead_s),
+  // added once to every step that decodes or prefills.
+  double step_overhead_s = 0;
 };
 
 struct Policy {

@@ -60,6 +60,10 @@ ServeCostTables tabulate_serve_costs(const Constants& constants, const LlmConfig
   PredictOptions opt = options;
   opt.tokens_per_sequence = 1;
   opt.context = 1;
+  // The tables hold the GPU's work alone: a serve step that decodes and prefills adds the
+  // deployment's step overhead once (StepCosts::step_overhead_s), not once per table.
+  t.step_overhead_s = resolve(options.deployment, model).step_overhead_s;
+  opt.deployment.step_overhead_s = 0;
   const int dp = data_parallel(resolve(options.deployment, model));
   StepPrediction one = predict_step(constants, model, opt, dp);  // one sequence per group
   t.gpus = resolve(options.deployment, model).gpus;
@@ -145,6 +149,7 @@ StepCosts step_costs(const ServeCostTables& tables) {
   c.gpus = t->gpus;
   c.groups = t->groups;
   c.tokens_per_step = t->tokens_per_step;
+  c.step_overhead_s = t->step_overhead_s;
   return c;
 }
 

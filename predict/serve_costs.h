@@ -62,6 +62,7 @@ struct ServeCostTables {
   int gpus = 0;
   int groups = 1;                   // data-parallel groups
   double tokens_per_step = 1;       // per decoding sequence (speculative decoding: E)
+  double step_overhead_s = 0;       // the deployment's, added once per serve step
   std::set<std::string> constants;  // every constant a tabulated step used (predict.h's names)
   // Network constants a tabulated step used more than 4x outside the sizes they were fitted on
   // (predict.h's extrapolated_network).

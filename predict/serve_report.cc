@@ -187,6 +187,7 @@ nlohmann::ordered_json serve_json(const ServeReport& r) {
   j["model"] = r.model;
   j["hardware"] = r.hardware;
   j["deployment"] = r.deployment;
+  j["step_overhead_s"] = r.tables.step_overhead_s;
   j["precision"] = r.precision;
   j["gpus"] = r.tables.gpus + (r.pools ? r.pools->prefill.gpus : 0);
   if (r.pools) {

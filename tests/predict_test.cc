@@ -382,6 +382,49 @@ TEST(Predict, PipelineBubble) {
   EXPECT_LT(two.step_s, one.step_s);
 }
 
+// The engine's step overhead is added once per step: to a decode step (whatever its pipeline
+// stages and micro-batches), to every prefill chunk, and to a speculative verify but not to the
+// draft's steps inside it; a negative or non-finite one is refused naming the flag.
+TEST(Predict, TheStepOverheadIsAddedOncePerEngineStep) {
+  const Constants k = stated_h100();
+  const LlmConfig c = load_llm_config("llama-3-70b");
+  PredictOptions o;
+  o.deployment.pp = 2;
+  const StepPrediction bare = predict_step(k, c, o, 64);
+  o.deployment.step_overhead_s = 2e-3;
+  const StepPrediction with = predict_step(k, c, o, 64);
+  EXPECT_NEAR(with.step_s - bare.step_s, 2e-3, 1e-15);
+  EXPECT_EQ(with.overhead_s, 2e-3);
+  EXPECT_EQ(with.stage_s, bare.stage_s);
+  EXPECT_EQ(with.split.total(), bare.split.total());
+
+  o.deployment.pp = 1;
+  o.chunk = 256;
+  PredictOptions none = o;
+  none.deployment.step_overhead_s = 0;
+  const PrefillPrediction p0 = prefill_time(k, c, none, 1, 1024);
+  const PrefillPrediction p1 = prefill_time(k, c, o, 1, 1024);
+  ASSERT_EQ(p1.chunks, 4);
+  EXPECT_NEAR(p1.time_s - p0.time_s, 4 * 2e-3, 1e-12);
+
+  const LlmConfig draft = load_llm_config("llama-3-8b");
+  const SpeculativeStep s0 = predict_speculative(k, c, none, 1, {4, 0.8, 0, &draft});
+  const SpeculativeStep s1 = predict_speculative(k, c, o, 1, {4, 0.8, 0, &draft});
+  EXPECT_NEAR(s1.verify_s - s0.verify_s, 2e-3, 1e-12);
+  EXPECT_NEAR(s1.draft_s, s0.draft_s, 1e-15);
+  EXPECT_NEAR(s1.cycle_s - s0.cycle_s, 2e-3, 1e-12);
+
+  for (double bad : {-1e-3, std::nan(""), HUGE_VAL}) {
+    o.deployment.step_overhead_s = bad;
+    try {
+      resolve(o.deployment, c);
+      ADD_FAILURE() << bad << " was taken";
+    } catch (const InputError& e) {
+      EXPECT_NE(std::string(e.what()).find("--step-overhead"), std::string::npos) << e.what();
+    }
+  }
+}
+
 TEST(Speculative, ExpectedTokensAndSpeedUp) {
   EXPECT_DOUBLE_EQ(expected_tokens_per_verify(4, 0), 1);
   EXPECT_DOUBLE_EQ(expected_tokens_per_verify(4, 1), 5);

@@ -61,7 +61,9 @@ TEST(ServeGolden, MarksTheLoadPointsAWeakConstantPrices) {
   const fs::path model = fs::temp_directory_path() / "batchcost_serve_unidentified_launch.json";
   std::ofstream(model) << doc.dump(1);
   const std::string args = "serve --hardware " + model.string() +
-                           " --no-stated --model llama-3-8b --rate 1,8,64 --requests 300";
+                           " --no-stated --model llama-3-8b --rate 1,8,64 --requests 300"
+                           // the GPU's work alone: the marks are about its constants
+                           " --step-overhead 0";
   Result run = batchcost(args);
   ASSERT_EQ(run.status, 0) << run.out;
   EXPECT_NE(run.out.find("  λ[launch]  2.391 µs     !"), std::string::npos) << run.out;
@@ -246,6 +248,8 @@ TEST(ServeGolden, BadFlagsAreNamedWithExitStatus2) {
             "--gpus"},
            {"--model llama-3-70b --tp 8 --prefill-gpus 4 --decode-gpus 8 --rate 1",
             "--prefill-gpus 4"},
+           {"--model llama-3-70b --tp 8 --rate 1 --step-overhead -0.001", "--step-overhead"},
+           {"--model llama-3-70b --tp 8 --rate 1 --step-overhead nan", "--step-overhead"},
            {"--model llama-3-70b --tp 8 --rate 1 --gamma 3", "--acceptance"},
            {"--model llama-3-70b --tp 8 --rate 1 --gamma 3 --acceptance 0.7", "--draft-cost"},
            {"--model llama-3-70b --tp 8 --rate 1 --gamma 3 --acceptance 0.7 --draft-cost 0.1 "

@@ -51,6 +51,27 @@ TEST(Serve, AtAVanishingLoadTtftIsThePrefillAndTpotTheBatchOneStep) {
   EXPECT_NEAR(r.mean_batch, 1, 1e-12);
 }
 
+// The engine's step overhead is added once to every serve step: a request alone pays it on its
+// prefill step and on each decode step, and a step that decodes and prefills pays it once.
+TEST(Serve, TheStepOverheadIsAddedOncePerStep) {
+  auto req = poisson_requests(0.01, 50, fixed(100), fixed(11), 1);
+  StepCosts c = linear_costs();
+  c.step_overhead_s = 1e-3;
+  ServeResult r = simulate(c, Policy{}, req);
+  EXPECT_NEAR(r.ttft_s.p50, 5e-3 + 100 * 20e-6 + 1e-3, 1e-12);
+  EXPECT_NEAR(r.tpot_s.p50, 10.1e-3 + 1e-3, 1e-12);
+  // Two requests at once with a token budget of one prompt: the second's prefill shares a step
+  // with the first's decode, and that step pays the overhead once.
+  Policy p;
+  p.token_budget = 101;
+  p.max_batch = 2;
+  std::vector<Request> two = {{0, 100, 3}, {0, 100, 3}};
+  StepCosts plain = linear_costs();
+  const ServeResult a = simulate(plain, p, two);
+  const ServeResult b = simulate(c, p, two);
+  EXPECT_NEAR(b.makespan_s - a.makespan_s, a.steps * 1e-3, 1e-12);
+}
+
 TEST(Serve, AtSaturationThroughputIsTheLargestBatchsStepRate) {
   Policy p;
   p.max_batch = 32;
