@@ -20,7 +20,9 @@ same file:
   - the metric: "Total Output Throughput (tokens/sec)", the output tokens of all GPUs over the
     run's wall time;
   - the engine: CUDA graphs with padding for batch sizes 1 to 8192; for MoE models attention data
-    parallelism (enable_attention_dp) and an expert parallelism the tables do not state; the KV
+    parallelism (the file's MoE llm_options.yml writes enable_attention_dp: true indented under
+    cuda_graph_config; taken as the LLM API option it names) and an expert parallelism the
+    tables do not state (batchcost takes ep = the GPUs, attention dp over them); the KV
     cache "--kv_cache_free_gpu_mem_fraction 0.95 in many cases", else the default 0.90; max batch
     size and max tokens per step left to trtllm-bench's own heuristic.
 

@@ -17,6 +17,9 @@ Three sets, each priced the way it was measured:
     TTFT, TPOT and throughput against concurrent users, priced with `batchcost serve --users N`
     (a closed loop, as GenAI-Perf's concurrency mode runs).
 
+Every case is priced with batchcost's default --step-overhead; fit_step_overhead() refits it
+from NIM's Llama-3.1-8B at one user and the check fails when the default leaves the fit.
+
 Each case carries a band on calibrated / theirs (BANDS below, with the reason for each); the
 summary gives per family the median ratio, the median |ln ratio| and the worst case, and the
 median |ln ratio| of every throughput case. With --check, exits 1 when the table differs from
