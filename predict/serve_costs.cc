@@ -60,13 +60,14 @@ ServeCostTables tabulate_serve_costs(const Constants& constants, const LlmConfig
   PredictOptions opt = options;
   opt.tokens_per_sequence = 1;
   opt.context = 1;
+  const Deployment resolved = resolve(options.deployment, model);
   // The tables hold the GPU's work alone: a serve step that decodes and prefills adds the
   // deployment's step overhead once (StepCosts::step_overhead_s), not once per table.
-  t.step_overhead_s = resolve(options.deployment, model).step_overhead_s;
+  t.step_overhead_s = resolved.step_overhead_s;
   opt.deployment.step_overhead_s = 0;
-  const int dp = data_parallel(resolve(options.deployment, model));
+  const int dp = data_parallel(resolved);
   StepPrediction one = predict_step(constants, model, opt, dp);  // one sequence per group
-  t.gpus = resolve(options.deployment, model).gpus;
+  t.gpus = resolved.gpus;
   t.weight_bytes_per_gpu = one.weight_bytes_per_gpu;
   t.kv_bytes_per_token_per_gpu = one.kv_bytes_per_gpu;  // one sequence of one token per group
   const double free_bytes = o.gpu_memory_bytes * o.memory_utilization - t.weight_bytes_per_gpu;

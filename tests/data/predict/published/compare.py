@@ -76,12 +76,17 @@ def predict(batchcost, hardware, model, args, row):
     return run(batchcost, command)["requests"]["by_concurrency"][0]["shapes"][0]
 
 
+def is_moe(model):
+    """Whether the shipped model (models/NAME.json) has experts."""
+    with open(os.path.join(ROOT, "models", model + ".json")) as f:
+        return json.load(f)["ffn"]["kind"] == "moe"
+
+
 def fp8_deployment(case):
     """NVIDIA's ModelOpt FP8 checkpoints: FP8 weights and GEMMs, and an FP8 KV cache (ModelOpt's
     hf_ptq.py defaults --kv_cache_qformat to fp8); MoE with attention data parallelism."""
     tp = str(case["tp"])
-    moe = case["model"].startswith("qwen3")
-    layout = ["--gpus", tp, "--tp", "1", "--ep", tp] if moe else ["--tp", tp]
+    layout = ["--gpus", tp, "--tp", "1", "--ep", tp] if is_moe(case["model"]) else ["--tp", tp]
     return layout + ["--weights", "fp8_e4m3", "--kv-cache", "fp8_e4m3", "--cuda-graphs"]
 
 
@@ -153,7 +158,7 @@ def offline_cases(batchcost, table):
         hw = case["hardware"]
         stated = serve(batchcost, STATED[hw], case, load)
         calibrated = serve(batchcost, hw, case, load)
-        family = "offline throughput, " + ("MoE" if case["model"].startswith("qwen3") else "dense")
+        family = "offline throughput, " + ("MoE" if is_moe(case["model"]) else "dense")
         table.add(family, case["gpu"], f"{case['model']} {' '.join(fp8_deployment(case))}",
                   f"{case['input']} / {case['output']}", f"offline, {case['requests']} requests",
                   "output tok/s", case["output_tokens_per_s"], stated["output_tokens_per_s"],
@@ -246,10 +251,10 @@ def document(batchcost):
            + ", ".join(f"{g * 1e3:.3f}" for g in gaps) + f" ms, median {fit * 1e3:.3f} ms; "
            f"the command line's default: {default * 1e3:.3f} ms. Every case below is priced "
            "with the default; only those five TPOTs took part in the fit.", "", "## Summary", ""]
-    out += summary(table)
     if abs(fit - default) > 1e-5:
         table.outside.append(f"the step overhead's default {default * 1e3:.3f} ms is not its "
                              f"fit {fit * 1e3:.3f} ms (predict/predict.h kStatedStepOverheadS)")
+    out += summary(table)
     out += ["", "## Every case", "",
             "| GPU | model and deployment | input / output | load | metric | theirs | stated "
             "| stated / theirs | calibrated | calibrated / theirs | band | within |",
