@@ -25,6 +25,7 @@ summary gives per family the median ratio, the median |ln ratio| and the worst c
 median |ln ratio| of every throughput case. With --check, exits 1 when the table differs from
 the expected file (the golden test) or when a case falls outside its band."""
 import argparse
+import functools
 import json
 import math
 import os
@@ -76,8 +77,9 @@ def predict(batchcost, hardware, model, args, row):
     return run(batchcost, command)["requests"]["by_concurrency"][0]["shapes"][0]
 
 
+@functools.lru_cache(maxsize=None)
 def is_moe(model):
-    """Whether the shipped model (models/NAME.json) has experts."""
+    """Whether the shipped model (models/NAME.json) has experts; each file read once."""
     with open(os.path.join(ROOT, "models", model + ".json")) as f:
         return json.load(f)["ffn"]["kind"] == "moe"
 
