@@ -12,6 +12,7 @@
 #include <string>
 
 #include "tests/cli_golden.h"
+#include "tests/scratch.h"
 
 namespace {
 
@@ -23,8 +24,6 @@ using batchcost::testing::Result;
 Result batchcost(const std::string& dir, const std::string& args, const fs::path& err) {
   return batchcost::testing::run_in(fixture_dir(dir), BATCHCOST_EXE, args, err.string());
 }
-
-fs::path temp(const std::string& name) { return fs::temp_directory_path() / ("bc_cmp_" + name); }
 
 void expect_golden(const std::string& args, const std::string& expected) {
   batchcost::testing::expect_golden(fixture_dir("compare"), BATCHCOST_EXE, args, expected);
@@ -61,13 +60,13 @@ TEST(CompareGolden, QuickAndDefaultCompareByNameWithUnknowns) {
 }
 
 TEST(CompareGolden, WarnsOnStderrWhenTheSidesDiffer) {
-  fs::path err = temp("warn.txt");
+  const batchcost::testing::Scratch tmp("compare");
+  fs::path err = tmp / "warn.txt";
   Result r = batchcost("compare", "compare quick.json default_b.json", err);
   EXPECT_EQ(r.status, 0);
   EXPECT_EQ(read(err),
             "warning: the two sides differ in driver: driver_version '575.57.08' vs "
             "'580.159.03'\n");
-  fs::remove(err);
 }
 
 TEST(CompareGolden, FamilySelection) {
@@ -82,7 +81,8 @@ TEST(CompareGolden, FamilySelection) {
 }
 
 TEST(CompareGolden, UsageErrorsExit2) {
-  fs::path err = temp("err.txt");
+  const batchcost::testing::Scratch tmp("compare");
+  fs::path err = tmp / "err.txt";
   Result bad = batchcost("compare", "compare default_a.json default_b.json --filter '('", err);
   EXPECT_EQ(bad.status, 2);
   EXPECT_EQ(bad.out, "");
@@ -94,11 +94,11 @@ TEST(CompareGolden, UsageErrorsExit2) {
   EXPECT_NE(read(err).find("select no benchmark"), std::string::npos) << read(err);
   Result models = batchcost("fit", "compare h100/model.json h200/model.json --family gemm", err);
   EXPECT_EQ(models.status, 2);
-  fs::remove(err);
 }
 
 TEST(ValidateGolden, AModelOfAnotherGpuWarnsAndFitsNothing) {
-  fs::path err = temp("validate.txt");
+  const batchcost::testing::Scratch tmp("compare");
+  fs::path err = tmp / "validate.txt";
   Result r = batchcost("fit", "validate h200 --model h100/model.json", err);
   ASSERT_EQ(r.status, 0);
   EXPECT_NE(read(err).find("warning: h100/model.json was fitted on another GPU"), std::string::npos)
@@ -111,12 +111,11 @@ TEST(ValidateGolden, AModelOfAnotherGpuWarnsAndFitsNothing) {
   Result same = batchcost("fit", "validate h100 --model h100/model.json", err);
   EXPECT_EQ(read(err), "");
   EXPECT_EQ(same.out.find(": 0 fitted,"), std::string::npos);
-  fs::remove(err);
 }
 
 TEST(ExportGolden, WritesAtomicallyAndRefusesBadPaths) {
-  fs::path csv = temp("out.csv");
-  fs::remove(csv);
+  const batchcost::testing::Scratch tmp("compare");
+  fs::path csv = tmp / "out.csv";
   // Two runs of the same benchmarks: rows side by side, told apart by their source.
   Result ok = batchcost(
       "compare", "export default_a.json default_b.json --csv '" + csv.string() + "'", "/dev/null");
@@ -138,7 +137,7 @@ TEST(ExportGolden, WritesAtomicallyAndRefusesBadPaths) {
                   fs::copy_options::overwrite_existing);
   }
   fs::remove(csv);
-  fs::path err = temp("export_err.txt");
+  fs::path err = tmp / "export_err.txt";
   EXPECT_EQ(batchcost("compare", "export default_b.json --csv /no/such/dir/x.csv", err).status, 2);
   EXPECT_EQ(batchcost("compare", "export no_such.json --csv '" + csv.string() + "'", err).status,
             2);
@@ -146,7 +145,6 @@ TEST(ExportGolden, WritesAtomicallyAndRefusesBadPaths) {
   EXPECT_EQ(batchcost("compare", "export default_b.json", err).status, 2);  // --csv is required
   EXPECT_EQ(batchcost("fit", "export h100/model.json --csv '" + csv.string() + "'", err).status, 2);
   EXPECT_FALSE(fs::exists(csv));
-  fs::remove(err);
 }
 
 }  // namespace

@@ -12,6 +12,7 @@
 #include <string>
 
 #include "tests/cli_golden.h"
+#include "tests/scratch.h"
 
 namespace {
 
@@ -54,8 +55,8 @@ TEST(Golden, CompareModels) {
 }
 
 TEST(Golden, WritesModelJsonAtomicallyAndNothingOnError) {
-  fs::path out = fs::temp_directory_path() / "batchcost_golden_model.json";
-  fs::remove(out);
+  const batchcost::testing::Scratch tmp("fit_golden");
+  fs::path out = tmp / "model.json";
   Result ok = batchcost("fit h100 --out '" + out.string() + "'");
   EXPECT_EQ(ok.status, 0);
   EXPECT_EQ(batchcost::testing::without_build_identity(read(out)),
@@ -63,13 +64,12 @@ TEST(Golden, WritesModelJsonAtomicallyAndNothingOnError) {
   EXPECT_FALSE(fs::exists(out.string() + ".partial"));
   fs::remove(out);
 
-  fs::path err = fs::temp_directory_path() / "batchcost_golden_stderr.txt";
+  fs::path err = tmp / "stderr.txt";
   Result bad = batchcost("fit h100 zero_time.json --out '" + out.string() + "'", err.string());
   EXPECT_EQ(bad.status, 2);
   EXPECT_EQ(bad.out, "");
   EXPECT_EQ(read(err), "batchcost: zero_time.json: benchmark 'launch/a' (entry 0): time is zero\n");
   EXPECT_FALSE(fs::exists(out));
-  fs::remove(err);
 }
 
 TEST(Golden, UsageErrorsExitWithStatus2) {

@@ -13,11 +13,12 @@
 #include <fstream>
 #include <random>
 
-#include "model/fit.h"
 #include "core/model_file.h"
 #include "core/regimes.h"
+#include "model/fit.h"
 #include "model/results.h"
 #include "tests/cli_golden.h"
+#include "tests/scratch.h"
 
 namespace batchcost {
 namespace {
@@ -26,15 +27,6 @@ namespace fs = std::filesystem;
 using testing::fixture_dir;
 using testing::read;
 using testing::run_in;
-
-// A fresh folder under the build's temporary directory.
-fs::path scratch(const std::string& name) {
-  fs::path dir =
-      fs::temp_directory_path() / ("batchcost_fit_trust_" + std::to_string(getpid())) / name;
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  return dir;
-}
 
 void write(const fs::path& path, const std::string& text) {
   std::ofstream(path, std::ios::binary) << text;
@@ -57,7 +49,7 @@ std::string diverging_results() {
 }
 
 TEST(FitTrust, ARateBeyondEverySampleIsRefusedAndCeresIsSilent) {
-  const fs::path dir = scratch("refuse");
+  const testing::Scratch dir("fit_trust_refuse");
   write(dir / "results.json", diverging_results());
   const std::string err = (dir / "stderr.txt").string();
   auto run = run_in(dir, BATCHCOST_EXE, "fit results.json --out model.json", err);
@@ -94,7 +86,7 @@ TEST(FitTrust, LogsOfOneOpOnSeveralRankCountsAndDtypesFitTogether) {
 }
 
 TEST(FitTrust, ALogIsReadOnceFromAPipeOrAFifoWhateverItsName) {
-  const fs::path dir = scratch("pipe");
+  const testing::Scratch dir("fit_trust_pipe");
   const std::string log = (fixture_dir("nccl-tests") / "all_reduce_h100_8gpu.txt").string();
   // A pipe: was reported empty (read twice).
   auto run = run_in(dir, "/bin/sh",

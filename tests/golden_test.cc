@@ -15,6 +15,7 @@
 #include <string>
 
 #include "core/version.h"
+#include "tests/scratch.h"
 
 namespace {
 
@@ -76,20 +77,13 @@ json normalize(json j) {
 
 class GoldenBench : public ::testing::Test {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("batchcost_golden_" + std::string(::testing::UnitTest::GetInstance()
-                                                  ->current_test_info()->name()));
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
   std::vector<std::string> files() const {
     std::vector<std::string> out;
     for (const auto& e : fs::directory_iterator(dir_)) out.push_back(e.path().filename().string());
     return out;
   }
-  fs::path dir_;
+  batchcost::testing::Scratch scratch_{"golden"};
+  fs::path dir_ = scratch_.path();
 };
 
 TEST_F(GoldenBench, JsonMatchesTheGoldenFile) {

@@ -11,6 +11,7 @@
 
 #include "kernels/api_error.h"
 #include "kernels/pattern.h"
+#include "tests/scratch.h"
 
 namespace batchcost {
 namespace {
@@ -70,8 +71,7 @@ TEST(HarnessFlags, SamplesRepetitionsAndEstimate) {
 
 TEST(HarnessFlags, GoogleBenchmarkFlagsAreCheckedBeforeAnythingRuns) {
   namespace fs = std::filesystem;
-  const fs::path dir = fs::temp_directory_path() / "batchcost_harness_flags";
-  fs::create_directories(dir);
+  const batchcost::testing::Scratch dir("harness_flags");
   for (const std::string& bad : std::vector<std::string>{
            "--benchmark_format=xml", "--benchmark_time_unit=fs", "--benchmark_min_time=0.5",
         "--benchmark_min_warmup_time=1", "--benchmark_repetitions=0", "--benchmark_filter=(",
@@ -430,19 +430,16 @@ TEST(HarnessJson, NonFiniteTokensBecomeNullOutsideStrings) {
 // file it writes, parsed.
 nlohmann::json finalized(const std::string& folder, const std::string& text) {
   namespace fs = std::filesystem;
-  const fs::path dir = fs::temp_directory_path() / folder;
-  fs::create_directories(dir);
+  const batchcost::testing::Scratch dir(folder);
   const fs::path partial = dir / "p.json", out = dir / "o.json";
   std::ofstream(partial) << text;
   finalize_output(partial.string(), out.string(), {}, {});
   std::ifstream in(out);
-  nlohmann::json j = nlohmann::json::parse(in);
-  fs::remove_all(dir);
-  return j;
+  return nlohmann::json::parse(in);
 }
 
 TEST(HarnessOutput, NonFiniteValuesAreDroppedNotWritten) {
-  const nlohmann::json j = finalized("batchcost_nonfinite", R"({"context": {}, "benchmarks": [
+  const nlohmann::json j = finalized("nonfinite", R"({"context": {}, "benchmarks": [
     {"name": "a", "run_type": "iteration", "real_time": 1.0, "zero": 0.0},
     {"name": "a", "run_type": "aggregate", "aggregate_name": "cv", "real_time": 0.1, "zero": NaN},
     {"name": "a", "run_type": "aggregate", "aggregate_name": "cv", "real_time": NaN}]})");
@@ -453,7 +450,7 @@ TEST(HarnessOutput, NonFiniteValuesAreDroppedNotWritten) {
 }
 
 TEST(HarnessOutput, SkipsLeaveTheBenchmarksForTheContextFailuresStay) {
-  const nlohmann::json j = finalized("batchcost_skips", R"J({"context": {}, "benchmarks": [
+  const nlohmann::json j = finalized("skips", R"J({"context": {}, "benchmarks": [
     {"name": "a", "run_type": "iteration", "real_time": 1.5, "time_unit": "ns"},
     {"name": "big", "run_type": "iteration", "repetition_index": 0, "real_time": 0,
      "error_occurred": true, "error_message": "skipped: needs 8 GiB, 1 GiB free"},
@@ -572,16 +569,10 @@ TEST(Pattern, DeterministicAndWellSpread) {
 
 class FinalizeOutput : public ::testing::Test {
  protected:
-  void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("batchcost_finalize_" + std::to_string(::testing::UnitTest::GetInstance()->random_seed()) +
-            "_" + ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::create_directories(dir_);
-  }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
   std::string path(const char* name) const { return (dir_ / name).string(); }
   void write(const std::string& p, const std::string& text) const { std::ofstream(p) << text; }
-  std::filesystem::path dir_;
+  batchcost::testing::Scratch scratch_{"finalize"};
+  std::filesystem::path dir_ = scratch_.path();
 };
 
 TEST_F(FinalizeOutput, MergesTypedContextAndRemovesThePartialFile) {

@@ -10,6 +10,7 @@
 #include <fstream>
 
 #include "core/stated.h"
+#include "tests/scratch.h"
 
 namespace batchcost {
 namespace {
@@ -227,8 +228,7 @@ TEST(PlanStated, ShippedNamesAreCalibratedAndCompletedFromStated) {
 
 TEST(PlanStated, AFileIsReadAndItsErrorsNameIt) {
   namespace fs = std::filesystem;
-  const fs::path dir = fs::temp_directory_path() / "batchcost_plan_test";
-  fs::create_directories(dir);
+  const batchcost::testing::Scratch dir("plan");
   const fs::path good = dir / "m.json", bad = dir / "bad.json";
   std::ofstream(good)
       << R"({"schema": "batchcost.model/1", "constants": {"hbm_bytes_per_s": 2e12}})";
@@ -242,7 +242,6 @@ TEST(PlanStated, AFileIsReadAndItsErrorsNameIt) {
       EXPECT_NE(std::string(e.what()).find(p.string()), std::string::npos) << e.what();
     }
   }
-  fs::remove_all(dir);
 }
 
 TEST(PlanLines, TheLastLineIsExact) {

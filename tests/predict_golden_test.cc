@@ -15,6 +15,7 @@
 #include <utility>
 
 #include "tests/cli_golden.h"
+#include "tests/scratch.h"
 
 namespace {
 
@@ -155,7 +156,8 @@ TEST(PredictGolden, MarksStepsPricedByAnUnidentifiedConstant) {
   auto doc = nlohmann::json::parse(read(data_dir() / ".." / "fit" / "h100" / "model.json"));
   doc["identification"]["W"] = {{"status", "unidentified"},
                                 {"why", "no sample where it is half the time or more"}};
-  const fs::path model = fs::temp_directory_path() / "batchcost_unidentified_w.json";
+  const batchcost::testing::Scratch tmp("predict_golden");
+  const fs::path model = tmp / "unidentified_w.json";
   std::ofstream(model) << doc.dump(1);
   // --no-stated keeps the fitted value, marked !.
   Result run = batchcost("predict --hardware " + model.string() +
@@ -180,7 +182,6 @@ TEST(PredictGolden, MarksStepsPricedByAnUnidentifiedConstant) {
       batchcost("predict --hardware " + model.string() + " --model llama-3-8b --batch 1,64");
   ASSERT_EQ(plain.status, 0);
   EXPECT_EQ(plain.out.find("W up to"), std::string::npos) << plain.out;
-  fs::remove(model);
 }
 
 TEST(PredictGolden, EveryShippedModelPredicts) {
@@ -194,7 +195,8 @@ TEST(PredictGolden, EveryShippedModelPredicts) {
 }
 
 TEST(PredictGolden, NamesMissingNetworkConstantsAndExits2) {
-  fs::path err = fs::temp_directory_path() / "batchcost_predict_stderr.txt";
+  const batchcost::testing::Scratch tmp("predict_golden");
+  fs::path err = tmp / "stderr.txt";
   // --no-stated: the measured constants alone (by default the H100's stated ones fill in).
   Result run =
       batchcost("predict --hardware ../fit/h100/model.json --no-stated --model llama-3-70b --tp 4",
@@ -205,12 +207,12 @@ TEST(PredictGolden, NamesMissingNetworkConstantsAndExits2) {
   if (std::getenv("BATCHCOST_UPDATE_GOLDEN"))
     std::ofstream(expected, std::ios::binary) << read(err);
   EXPECT_EQ(read(err), read(expected));
-  fs::remove(err);
 }
 
 // Each error names what to give instead, exits 2 and prints nothing on stdout.
 TEST(PredictGolden, ClearErrorsForIncompleteFlags) {
-  fs::path err = fs::temp_directory_path() / "batchcost_predict_usage.txt";
+  const batchcost::testing::Scratch tmp("predict_golden");
+  fs::path err = tmp / "usage.txt";
   auto expect_error = [&](const std::string& args, const std::string& says) {
     Result run = batchcost(kPredict + args, err.string());
     EXPECT_EQ(run.status, 2) << args;
@@ -232,7 +234,6 @@ TEST(PredictGolden, ClearErrorsForIncompleteFlags) {
                "--ep: 6 does not divide the model's 256 experts");
   expect_error("--model deepseek-v3 --gpus 16 --ep 16 --redundant-experts 8",
                "--ep: 16 does not divide the model's 256 experts + 8 redundant");
-  fs::remove(err);
 }
 
 TEST(PredictGolden, UsageErrorsExitWithStatus2) {

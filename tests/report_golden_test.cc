@@ -12,6 +12,7 @@
 #include <string>
 
 #include "tests/cli_golden.h"
+#include "tests/scratch.h"
 
 namespace {
 
@@ -24,15 +25,6 @@ fs::path data_dir() { return batchcost::testing::fixture_dir("fit"); }
 
 class ReportGolden : public ::testing::Test {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("batchcost_report_" +
-            std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()));
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-
   // Runs batchcost in tests/data/fit, so that the paths it prints are relative.
   Result batchcost(const std::string& args, const std::string& stderr_to = "/dev/null") {
     return batchcost::testing::run_in(data_dir(), BATCHCOST_EXE, args, stderr_to);
@@ -57,7 +49,8 @@ class ReportGolden : public ::testing::Test {
     EXPECT_EQ(summary, read(data_dir() / expected_txt)) << "stdout differs from " << expected_txt;
   }
 
-  fs::path dir_;
+  batchcost::testing::Scratch scratch_{"report"};
+  fs::path dir_ = scratch_.path();
 };
 
 TEST_F(ReportGolden, OneGpu) { expect_page("h100", "report_h100.md", "report_h100.txt"); }

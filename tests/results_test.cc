@@ -1,12 +1,14 @@
 // Readers of results (model/results.h): what Google Benchmark JSON becomes, and every rejection
 // with its message (file and entry named).
+#include "model/results.h"
+
 #include <gtest/gtest.h>
 
 #include <filesystem>
 #include <fstream>
 #include <string>
 
-#include "model/results.h"
+#include "tests/scratch.h"
 
 namespace batchcost {
 namespace {
@@ -243,14 +245,6 @@ INSTANTIATE_TEST_SUITE_P(
 // Files on disk: the dispatch by content, folders, and the rejections that need several files.
 class InputsTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("batchcost_reader_" +
-            std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()));
-    std::filesystem::remove_all(dir_);
-    std::filesystem::create_directories(dir_);
-  }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
   std::string write(const std::string& name, const std::string& text) {
     std::ofstream(dir_ / name) << text;
     return (dir_ / name).string();
@@ -267,7 +261,8 @@ class InputsTest : public ::testing::Test {
     }
     return "";
   }
-  std::filesystem::path dir_;
+  batchcost::testing::Scratch scratch_{"reader"};
+  std::filesystem::path dir_ = scratch_.path();
 };
 
 TEST_F(InputsTest, AFolderIsItsJsonFilesButModelJsonSortedByName) {

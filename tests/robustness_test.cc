@@ -16,6 +16,7 @@
 #include "core/atomic_file.h"
 #include "core/input_file.h"
 #include "predict/model_config.h"
+#include "tests/scratch.h"
 
 namespace batchcost {
 namespace {
@@ -40,20 +41,12 @@ std::string slurp(const fs::path& p) {
 
 class Scratch : public ::testing::Test {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("batchcost_robust_" +
-            std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()) + "_" +
-            std::to_string(getpid()));
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
   std::string at(const std::string& name) const { return (dir_ / name).string(); }
   size_t entries() const {
     return static_cast<size_t>(std::distance(fs::directory_iterator(dir_), {}));
   }
-  fs::path dir_;
+  batchcost::testing::Scratch scratch_{"robust"};
+  fs::path dir_ = scratch_.path();
 };
 
 TEST(ParseJsonInput, RefusesADuplicateKeyNamingItsPath) {

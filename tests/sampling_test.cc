@@ -16,6 +16,8 @@
 #include <sstream>
 #include <string>
 
+#include "tests/scratch.h"
+
 namespace {
 
 namespace fs = std::filesystem;
@@ -26,15 +28,9 @@ struct Result {
   std::string out, err;
 };
 
-// Where a run's stdout and stderr go: per process, as ctest runs this file's tests in parallel.
-fs::path io_dir() {
-  return fs::temp_directory_path() / ("batchcost_sampling_io_" + std::to_string(getpid()));
-}
-
 // Runs `env BIN args` and returns its exit status, stdout and stderr.
 Result run_bin(const std::string& bin, const std::string& args, const std::string& env = "") {
-  const fs::path dir = io_dir();
-  fs::create_directories(dir);
+  const batchcost::testing::Scratch dir("sampling_io");  // its stdout and stderr
   const std::string out = (dir / "stdout").string(), err = (dir / "stderr").string();
   const std::string cmd =
       (env.empty() ? "" : "env " + env + " ") + bin + " " + args + " >" + out + " 2>" + err;
@@ -79,17 +75,6 @@ int lines(const std::string& s) { return static_cast<int>(std::count(s.begin(), 
 
 class Sampling : public ::testing::Test {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("batchcost_sampling_" +
-            std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()));
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override {
-    fs::remove_all(dir_);
-    fs::remove_all(io_dir());
-  }
   std::string out(const std::string& name) const {
     return "--benchmark_out=" + (dir_ / name).string();
   }
@@ -99,7 +84,8 @@ class Sampling : public ::testing::Test {
     std::sort(v.begin(), v.end());
     return v;
   }
-  fs::path dir_;
+  batchcost::testing::Scratch scratch_{"sampling"};
+  fs::path dir_ = scratch_.path();
 };
 
 TEST_F(Sampling, WithoutMaxNoiseThePlanIsFixed) {

@@ -16,6 +16,7 @@
 #include <string>
 
 #include "tests/cli_golden.h"
+#include "tests/scratch.h"
 
 namespace {
 
@@ -58,7 +59,8 @@ TEST(ServeGolden, MarksTheLoadPointsAWeakConstantPrices) {
       batchcost::testing::read(data_dir() / ".." / "fit" / "h100" / "model.json"));
   doc["identification"]["λ[launch]"] = {{"status", "unidentified"},
                                         {"why", "no sample where it is half the time or more"}};
-  const fs::path model = fs::temp_directory_path() / "batchcost_serve_unidentified_launch.json";
+  const batchcost::testing::Scratch tmp("serve_golden");
+  const fs::path model = tmp / "unidentified_launch.json";
   std::ofstream(model) << doc.dump(1);
   const std::string args = "serve --hardware " + model.string() +
                            " --no-stated --model llama-3-8b --rate 1,8,64 --requests 300"
@@ -95,7 +97,6 @@ TEST(ServeGolden, MarksTheLoadPointsAWeakConstantPrices) {
   ASSERT_EQ(plain.status, 0);
   EXPECT_EQ(plain.out.find("ms*"), std::string::npos) << plain.out;
   EXPECT_EQ(plain.out.find("*:"), std::string::npos) << plain.out;
-  fs::remove(model);
 }
 
 // serve takes predict's deployment flags (cli/deployment_options.h, one parser and one check):
