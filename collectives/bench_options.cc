@@ -10,10 +10,6 @@
 namespace batchcost::collective {
 namespace {
 
-bool starts_with(const std::string& s, const std::string& prefix) {
-  return s.compare(0, prefix.size(), prefix) == 0;
-}
-
 std::vector<std::string> split_commas(const std::string& text) {
   std::vector<std::string> out;
   std::stringstream in(text);
@@ -403,11 +399,11 @@ std::string flag_that_diverges_ranks(const std::vector<std::string>& args) {
   for (std::size_t i = 1; i < args.size(); ++i) {
     const std::string& a = args[i];
     if (a == interleave) return a;
-    if (starts_with(a, interleave + "=")) {
+    if (a.starts_with(interleave + "=")) {
       const std::string v = a.substr(interleave.size() + 1);
       if (v != "false" && v != "0") return a;
     }
-    if (starts_with(a, warmup + "=")) {
+    if (a.starts_with(warmup + "=")) {
       std::string v = a.substr(warmup.size() + 1);
       if (!v.empty() && v.back() == 's') v.pop_back();  // "0.5s", as Google Benchmark allows
       if (std::strtod(v.c_str(), nullptr) > 0) return a;

@@ -16,13 +16,9 @@
 namespace batchcost {
 namespace {
 
-bool starts_with(std::string_view s, std::string_view prefix) {
-  return s.substr(0, prefix.size()) == prefix;
-}
-
 bool has_flag(const std::vector<std::string>& args, std::string_view name) {
   return std::any_of(args.begin() + 1, args.end(), [&](const std::string& a) {
-    return a == name || starts_with(a, std::string(name) + "=");
+    return a == name || a.starts_with(std::string(name) + "=");
   });
 }
 
@@ -155,7 +151,7 @@ std::vector<std::string> joined_values(const std::vector<std::string>& args) {
   std::vector<std::string> out{args[0]};
   for (size_t i = 1; i < args.size(); ++i) {
     std::string a = args[i] == "-d" ? "--devices" : args[i];
-    if (is_valued_flag(a) && i + 1 < args.size() && !starts_with(args[i + 1], "-")) {
+    if (is_valued_flag(a) && i + 1 < args.size() && !args[i + 1].starts_with("-")) {
       out.push_back(a + "=" + args[++i]);
     } else {
       out.push_back(std::move(a));
@@ -217,13 +213,13 @@ Options take_harness_flags(std::vector<std::string>& args) {
       opts.quick = true;
     } else if (a == "--print_gpu") {
       opts.print_gpu = true;
-    } else if (starts_with(a, "--device=")) {
+    } else if (a.starts_with("--device=")) {
       if (v.empty() || v.find_first_not_of("0123456789") != std::string::npos || v.size() > 4) {
         throw std::invalid_argument("--device needs a device index (0, 1, ...), got '" + v + "'");
       }
       opts.device = std::stoi(v);
       device_given = true;
-    } else if (starts_with(a, "--cache=")) {
+    } else if (a.starts_with("--cache=")) {
       if (v == "cold") {
         opts.cache = CachePolicy::kCold;
       } else if (v == "hot") {
@@ -231,38 +227,38 @@ Options take_harness_flags(std::vector<std::string>& args) {
       } else {
         throw std::invalid_argument("--cache must be cold or hot, got '" + v + "'");
       }
-    } else if (starts_with(a, "--estimate=")) {
+    } else if (a.starts_with("--estimate=")) {
       if (v.empty())
         throw std::invalid_argument("--estimate needs h100, h200 or a model.json file");
       opts.estimate = v;
-    } else if (starts_with(a, "--samples=")) {
+    } else if (a.starts_with("--samples=")) {
       opts.samples = parse_count("--samples", v, 1000);
-    } else if (starts_with(a, "--repetitions=")) {
+    } else if (a.starts_with("--repetitions=")) {
       opts.repetitions = parse_count("--repetitions", v, 1000);
-    } else if (starts_with(a, "--devices=")) {
+    } else if (a.starts_with("--devices=")) {
       opts.devices = parse_device_list(v, &opts.devices_all);
       opts.per_gpu_flags.push_back("--devices");
-    } else if (starts_with(a, "--max-noise=")) {
+    } else if (a.starts_with("--max-noise=")) {
       max_noise_pct = parse_number("--max-noise", v, 1e-6, 100,
                                    "a relative standard deviation in percent (0.5), above 0");
       opts.per_gpu_flags.push_back("--max-noise");
-    } else if (starts_with(a, "--min-samples=")) {
+    } else if (a.starts_with("--min-samples=")) {
       min_samples = parse_count("--min-samples", v, 1000);
-    } else if (starts_with(a, "--max-samples=")) {
+    } else if (a.starts_with("--max-samples=")) {
       max_samples = parse_count("--max-samples", v, 1000);
-    } else if (starts_with(a, "--throttle-threshold=")) {
+    } else if (a.starts_with("--throttle-threshold=")) {
       opts.throttle.threshold =
           parse_number("--throttle-threshold", v, 0, 100,
                        "a percentage of the default SM clock from 0 (off) to 100") /
           100;
       opts.per_gpu_flags.push_back("--throttle-threshold");
-    } else if (starts_with(a, "--throttle-recovery-delay=")) {
+    } else if (a.starts_with("--throttle-recovery-delay=")) {
       opts.throttle.recovery_delay_s =
           parse_number("--throttle-recovery-delay", v, 0, 10, "seconds from 0 to 10");
       opts.per_gpu_flags.push_back("--throttle-recovery-delay");
-    } else if (starts_with(a, "--deadline=")) {
+    } else if (a.starts_with("--deadline=")) {
       opts.deadline_s = parse_number("--deadline", v, 1e-3, 1e6, "seconds from 0.001 to 1e6");
-    } else if (starts_with(a, "--progress=")) {
+    } else if (a.starts_with("--progress=")) {
       check_one_of("--progress", v, {"on", "off"});
       opts.progress = v == "on";
     } else if (a == "--help" || a == "-h") {

@@ -34,10 +34,6 @@
 namespace batchcost {
 namespace {
 
-bool starts_with(std::string_view s, std::string_view prefix) {
-  return s.substr(0, prefix.size()) == prefix;
-}
-
 std::atomic<int> g_failures{0};
 std::mutex g_checks_mutex;
 std::map<std::string, std::string> g_check_verdicts;
@@ -614,7 +610,9 @@ int run_per_device(const std::vector<std::string>& argv, const std::vector<int>&
     std::vector<std::string> args{argv[0], "--device=" + std::to_string(d),
                                   "--benchmark_out=" + path};
     for (std::size_t j = 1; j < argv.size(); ++j) {
-      if (starts_with(argv[j], "--devices=") || starts_with(argv[j], "--benchmark_out=")) continue;
+      if (std::string_view(argv[j]).starts_with("--devices=") ||
+          std::string_view(argv[j]).starts_with("--benchmark_out="))
+        continue;
       args.push_back(argv[j]);
     }
     std::fprintf(stderr, "%s: device %d (%zu of %zu)%s%s\n", spec.program.c_str(), d, i + 1,
@@ -974,7 +972,7 @@ int run_main(int argc, char** argv, const MainSpec& spec) {
   if (opts.help && spec.primary) std::fputs(harness_help(spec.program).c_str(), stdout);
   if (!spec.primary) {  // the primary alone writes the results file
     std::erase_if(args, [](const std::string& a) {
-      return starts_with(a, "--benchmark_out=") || starts_with(a, "--benchmark_out_format=");
+      return a.starts_with("--benchmark_out=") || a.starts_with("--benchmark_out_format=");
     });
   }
   SilentReporter silent;
@@ -983,7 +981,7 @@ int run_main(int argc, char** argv, const MainSpec& spec) {
   // Google Benchmark writes to <out>.<pid>.partial; the harness renames it into place at the end.
   std::string final_out, partial_out;
   for (auto& a : args) {
-    if (starts_with(a, "--benchmark_out=")) {
+    if (a.starts_with("--benchmark_out=")) {
       final_out = a.substr(16);
       partial_out = final_out + "." + std::to_string(getpid()) + ".partial";
       a = "--benchmark_out=" + partial_out;
